@@ -1,0 +1,33 @@
+"""lightviz: see and measure lightweight CNNs.
+
+``build(arch, alpha)`` gives the ``nn.Module``; ``profile(arch, alpha, rho)`` gives exact per-op
+params and MACs from the same resolved spec, without running the network.
+"""
+
+from __future__ import annotations
+
+from .config import ARCHS, Config, make_config
+from .counting import KINDS, Profile, count
+from .zoo import REGISTRY, resolve
+
+__version__ = "0.1.0"
+
+
+def build(arch: str, alpha: float = 1.0, **options):
+    """The ``torch.nn.Module`` of ``arch`` at width ``alpha`` (options: ``groups``, ``classes``;
+    ``rho``/``resolution`` are accepted and checked but do not change the module)."""
+    from .builder import build_module
+
+    cfg = make_config(arch, alpha, **options)
+    return build_module(resolve(cfg))
+
+
+def profile(arch: str, alpha: float = 1.0, rho: float = 1.0, resolution=None,
+            elementwise: bool = False, **options) -> Profile:
+    """Per-op params, MACs and FLOPs of ``arch`` at width ``alpha`` and input
+    ``resolution`` (or ``round(224 * rho)``); options: ``groups``, ``classes``."""
+    return count(make_config(arch, alpha, rho, resolution, **options), elementwise=elementwise)
+
+
+__all__ = ["ARCHS", "KINDS", "REGISTRY", "Config", "Profile", "build", "count", "make_config",
+           "profile", "resolve"]

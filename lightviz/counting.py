@@ -1,0 +1,338 @@
+"""Per-operation counts from the spec alone: shapes propagate from the input resolution through
+the same flow that ``forward`` runs, and every operation gets one row. No tensor is made, so a
+profile costs the same at 96 x 96 and at 448 x 448.
+
+Conventions (also in every JSON export, under ``conventions``):
+
+* **params** are those of ``nn.Module.parameters()``: weights, biases and BN gamma/beta, not BN's
+  running statistics (buffers).
+* **MACs** are multiply-accumulates of convolutions and the classifier, the unit of the papers
+  ("Mult-Adds", "MAdds", "FLOPs" in ResNet, ShuffleNet and GhostNet). Conv:
+  ``out_c * out_h * out_w * (in_c / groups) * k * k``; linear: ``in * out``. Biases, BN,
+  activations, adds and pooling cost no MACs.
+* **FLOPs** = 2 x MACs (what ``torch.utils.flop_counter.FlopCounterMode`` reports), plus, on
+  request (``elementwise=True``), the elementwise work per output element: conv/linear bias 1,
+  batch norm 2 (folded scale and shift), ReLU 1, ReLU6 2, hard sigmoid 4 (add, two clamps,
+  divide), residual add 1, squeeze-excite scaling 1, k x k max pool k*k - 1, k x k average pool
+  k*k, global average pool h*w per channel; concat, split, slice, shuffle and flatten move data
+  and cost 0.
+* **out_bytes** is the size of an op's output at batch 1 in fp32 (4 bytes per value).
+* **peak activation memory** is the largest total of tensors alive at once at batch 1 in fp32
+  when every op writes a new tensor that lives until its last reader has run (in-place
+  activations and views would lower it; weights are not included).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import List, NamedTuple
+
+import pandas as pd
+
+from . import spec as S
+from .config import Config
+from .zoo import resolve
+from .zoo.common import Stage
+
+CONVENTIONS = {
+    "params": "nn.Module.parameters(): weights, biases, BN gamma and beta (not BN running stats)",
+    "macs": "multiply-accumulates of convolutions and the classifier, as the papers count them",
+    "flops": "2 x MACs, plus the elementwise work (BN, activations, adds, pooling, SE scaling) "
+             "when elementwise=True",
+    "out_bytes": "output tensor size at batch 1, fp32",
+    "peak_activation_bytes": "largest total of live activation tensors at batch 1, fp32, no in-place reuse",
+}
+
+KINDS = (
+    "standard conv",
+    "depthwise conv",
+    "pointwise conv",
+    "grouped conv",
+    "linear",
+    "batch norm",
+    "activation",
+    "residual add",
+    "concat",
+    "channel split",
+    "slice",
+    "channel shuffle",
+    "pooling",
+    "squeeze-excite",
+    "flatten",
+)
+
+BYTES_PER_VALUE = 4
+ACT_FLOPS = {"relu": 1, "relu6": 2, "hardsigmoid": 4}
+COLUMNS = (
+    "path", "stage", "block", "block_type", "op_name", "kind", "op", "kernel", "stride", "groups",
+    "in_shape", "out_shape", "out_c", "out_h", "out_w", "params", "macs", "flops",
+    "elementwise_flops", "out_bytes", "inputs",
+)
+ROW_FIELDS = tuple(c for c in COLUMNS if c != "flops")  # what a traced row holds, in order
+_OUT_BYTES = ROW_FIELDS.index("out_bytes")
+
+
+class Shape(NamedTuple):
+    """A symbolic tensor: the row that made it (-1 = the input image) and its C x H x W."""
+
+    src: int
+    c: int
+    h: int
+    w: int
+
+
+def conv_kind(conv: S.Conv2d) -> str:
+    """Classify a convolution the way the papers talk about it."""
+    if conv.groups > 1 and conv.groups == conv.in_ch:
+        return "depthwise conv"
+    if conv.groups > 1:
+        return "grouped conv"
+    if conv.kernel == 1:
+        return "pointwise conv"
+    return "standard conv"
+
+
+def _fmt(s: Shape) -> str:
+    return f"{s.c}x{s.h}x{s.w}"
+
+
+class _Recorder:
+    """Collects rows while a flow runs on shapes."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.rows: List[tuple] = []
+        self.stage = self.block = self.block_type = ""
+
+    def _emit(self, path, kind, op, inputs, out, kernel=None, stride=None, groups=None,
+              params=0, macs=0, elementwise=0) -> Shape:
+        idx = len(self.rows)
+        op_name = path[len(self.block) + 1:] if path.startswith(self.block + ".") else path
+        self.rows.append((
+            path, self.stage, self.block, self.block_type, op_name, kind, op, kernel, stride, groups,
+            " + ".join(_fmt(i) for i in inputs), _fmt(out), out.c, out.h, out.w, params, macs,
+            elementwise, out.c * out.h * out.w * BYTES_PER_VALUE, [i.src for i in inputs],
+        ))
+        return Shape(idx, out.c, out.h, out.w)
+
+    def _spatial(self, path, x: Shape, kernel, stride, padding):
+        h = (x.h + 2 * padding - kernel) // stride + 1
+        w = (x.w + 2 * padding - kernel) // stride + 1
+        if h < 1 or w < 1:
+            raise ValueError(
+                f"{self.cfg.label}: the feature map collapses to zero at {path} "
+                f"(input {x.h}x{x.w}, kernel {kernel}, stride {stride}); use a larger resolution"
+            )
+        return h, w
+
+    def leaf(self, path: str, node, x: Shape, kind_override=None) -> Shape:
+        if isinstance(node, S.Conv2d):
+            if x.c != node.in_ch or node.in_ch % node.groups or node.out_ch % node.groups:
+                raise ValueError(f"{path}: conv {node} does not fit its input of {x.c} channels")
+            h, w = self._spatial(path, x, node.kernel, node.stride, node.padding)
+            per_out = node.in_ch // node.groups * node.kernel * node.kernel
+            params = node.out_ch * per_out + (node.out_ch if node.bias else 0)
+            out = Shape(-1, node.out_ch, h, w)
+            return self._emit(path, kind_override or conv_kind(node), "conv2d", [x], out,
+                              node.kernel, node.stride, node.groups, params,
+                              node.out_ch * h * w * per_out,
+                              node.out_ch * h * w if node.bias else 0)
+        numel = x.c * x.h * x.w
+        if isinstance(node, S.BatchNorm):
+            return self._emit(path, kind_override or "batch norm", "batch_norm", [x], x,
+                              params=2 * node.channels, elementwise=2 * numel)
+        if isinstance(node, S.Act):
+            return self._emit(path, kind_override or "activation", node.fn, [x], x,
+                              elementwise=ACT_FLOPS[node.fn] * numel)
+        if isinstance(node, S.Pool):
+            if node.mode == "global":
+                out = Shape(-1, x.c, 1, 1)
+                return self._emit(path, kind_override or "pooling", "global_avg_pool", [x], out,
+                                  x.h, None, None, elementwise=numel)
+            h, w = self._spatial(path, x, node.kernel, node.stride, node.padding)
+            out = Shape(-1, x.c, h, w)
+            per_out = node.kernel * node.kernel - (1 if node.mode == "max" else 0)
+            return self._emit(path, kind_override or "pooling", f"{node.mode}_pool", [x], out,
+                              node.kernel, node.stride, None, elementwise=per_out * x.c * h * w)
+        if isinstance(node, S.Flatten):
+            return self._emit(path, "flatten", "flatten", [x], Shape(-1, numel, 1, 1))
+        if isinstance(node, S.Linear):
+            if numel != node.in_features:
+                raise ValueError(f"{path}: linear {node} does not fit its input of {numel} features")
+            out = Shape(-1, node.out_features, 1, 1)
+            params = node.in_features * node.out_features + (node.out_features if node.bias else 0)
+            return self._emit(path, "linear", "linear", [x], out, params=params,
+                              macs=node.in_features * node.out_features,
+                              elementwise=node.out_features if node.bias else 0)
+        raise TypeError(f"{path}: cannot count {node!r}")
+
+
+class _Scope:
+    """The flow operations on shapes, for one unit at one path."""
+
+    __slots__ = ("rec", "unit", "prefix", "kind", "depth", "children")
+
+    def __init__(self, rec: _Recorder, unit, prefix: str, kind, depth: int):
+        self.rec, self.unit, self.prefix, self.kind, self.depth = rec, unit, prefix, kind, depth
+        self.children = dict(unit.children())
+
+    def call(self, name, x):
+        child = self.children[name]
+        path = self.prefix + name
+        rec = self.rec
+        if self.depth == 0:
+            rec.stage = name
+            if not isinstance(child, Stage):
+                rec.block, rec.block_type = name, name
+        elif self.depth == 1 and isinstance(self.unit, Stage):
+            rec.block, rec.block_type = path, type(child).__name__
+        if isinstance(child, S.Unit):
+            kind = "squeeze-excite" if isinstance(child, S.SqueezeExcite) else self.kind
+            return child.flow(_Scope(rec, child, path + ".", kind, self.depth + 1), x)
+        return rec.leaf(path, child, x, self.kind)
+
+    def _op(self, name, kind, op, inputs, out, elementwise=0, groups=None):
+        return self.rec._emit(self.prefix + name, self.kind or kind, op, inputs, out,
+                              groups=groups, elementwise=elementwise)
+
+    def add(self, name, a, b):
+        _same(self.prefix + name, a, b)
+        return self._op(name, "residual add", "add", [a, b], a, a.c * a.h * a.w)
+
+    def mul(self, name, a, b):
+        return self._op(name, "squeeze-excite", "mul", [a, b], a, a.c * a.h * a.w)
+
+    def cat(self, name, xs):
+        out = Shape(-1, sum(x.c for x in xs), xs[0].h, xs[0].w)
+        for x in xs[1:]:
+            if (x.h, x.w) != (out.h, out.w):
+                raise ValueError(f"{self.prefix + name}: cannot concatenate {_fmt(xs[0])} and {_fmt(x)}")
+        return self._op(name, "concat", "cat", xs, out)
+
+    def split(self, name, x, sizes):
+        if sum(sizes) != x.c:
+            raise ValueError(f"{self.prefix + name}: cannot split {x.c} channels into {sizes}")
+        whole = self._op(name, "channel split", "split", [x], x)
+        return [Shape(whole.src, c, x.h, x.w) for c in sizes]
+
+    def shuffle(self, name, x, groups):
+        if x.c % groups:
+            raise ValueError(f"{self.prefix + name}: {x.c} channels do not shuffle in {groups} groups")
+        return self._op(name, "channel shuffle", "channel_shuffle", [x], x, groups=groups)
+
+    def narrow(self, name, x, channels):
+        return self._op(name, "slice", "narrow", [x], Shape(-1, channels, x.h, x.w))
+
+
+def _same(path, a: Shape, b: Shape):
+    if a[1:] != b[1:]:
+        raise ValueError(f"{path}: cannot add {_fmt(a)} and {_fmt(b)}")
+
+
+def trace(network, cfg: Config) -> List[tuple]:
+    """Run ``network``'s flow on shapes; return the rows in execution order (see COLUMNS)."""
+    rec = _Recorder(cfg)
+    image = Shape(-1, 3, cfg.resolution, cfg.resolution)
+    network.flow(_Scope(rec, network, "", None, 0), image)
+    return rec.rows
+
+
+def peak_activation_bytes(rows, resolution: int) -> int:
+    """Largest total of live tensors (see the module doc), the input image included."""
+    n = len(rows)
+    last_use = list(range(n))
+    image_last = 0
+    for i, row in enumerate(rows):
+        for src in row[-1]:
+            if src < 0:
+                image_last = i
+            else:
+                last_use[src] = i
+    frees = [[] for _ in range(n)]
+    for j, last in enumerate(last_use):
+        frees[last].append(j)
+    live = 3 * resolution * resolution * BYTES_PER_VALUE
+    peak = live
+    for i, row in enumerate(rows):
+        live += row[_OUT_BYTES]
+        peak = max(peak, live)
+        if i == image_last:
+            live -= 3 * resolution * resolution * BYTES_PER_VALUE
+        for j in frees[i]:
+            if j != n - 1:
+                live -= rows[j][_OUT_BYTES]
+    return peak
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The counts of one configuration: totals and one row per operation (``layers``)."""
+
+    config: Config
+    params: int
+    macs: int
+    flops: int
+    elementwise_flops: int
+    elementwise: bool
+    peak_activation_bytes: int
+    layers: pd.DataFrame = field(repr=False, compare=False)
+
+    @property
+    def arch(self) -> str:
+        return self.config.arch
+
+    @property
+    def alpha(self) -> float:
+        return self.config.alpha
+
+    @property
+    def resolution(self) -> int:
+        return self.config.resolution
+
+    @property
+    def rho(self) -> float:
+        return self.config.rho
+
+    def totals(self) -> dict:
+        c = self.config
+        return {
+            "arch": c.arch, "alpha": c.alpha, "rho": c.rho, "resolution": c.resolution,
+            "groups": c.groups, "classes": c.classes, "params": self.params, "macs": self.macs,
+            "flops": self.flops, "elementwise": self.elementwise,
+            "elementwise_flops": self.elementwise_flops,
+            "peak_activation_bytes": self.peak_activation_bytes,
+        }
+
+    def to_dict(self) -> dict:
+        """Totals, conventions and every row, ready for ``json.dumps`` (no NaN)."""
+        layers = self.layers.astype(object).where(self.layers.notna(), None)
+        return {**self.totals(), "conventions": CONVENTIONS,
+                "layers": layers.to_dict(orient="records")}
+
+    def to_json(self, indent=None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+def count(cfg: Config, elementwise: bool = False) -> Profile:
+    """Profile a checked :class:`Config` (see the module doc for the conventions)."""
+    rows = trace(resolve(cfg), cfg)
+    cols = list(zip(*rows))
+    data = dict(zip(ROW_FIELDS, cols))
+    macs = sum(data["macs"])
+    ew = sum(data["elementwise_flops"])
+    data["flops"] = [2 * m + (e if elementwise else 0) for m, e in zip(data["macs"], data["elementwise_flops"])]
+    for name in ("kernel", "stride", "groups"):
+        data[name] = pd.array(data[name], dtype="Int64")
+    data["inputs"] = list(data["inputs"])
+    layers = pd.DataFrame(data, columns=list(COLUMNS))
+    return Profile(
+        config=cfg,
+        params=sum(data["params"]),
+        macs=macs,
+        flops=2 * macs + (ew if elementwise else 0),
+        elementwise_flops=ew,
+        elementwise=elementwise,
+        peak_activation_bytes=peak_activation_bytes(rows, cfg.resolution),
+        layers=layers,
+    )

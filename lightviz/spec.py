@@ -1,0 +1,216 @@
+"""The resolved description of a network: the one truth that the module, the counter and the
+diagrams all read.
+
+A spec is a tree. Its leaves are single operations with parameters or a shape rule
+(:class:`Conv2d`, :class:`BatchNorm`, :class:`Act`, :class:`Pool`, :class:`Linear`, ...). Its
+inner nodes are *units* (a conv-BN-activation triple, a squeeze-excite, a ghost module, a
+block, a stage, the network): frozen dataclasses with ``children()``, their named sub-layers,
+and ``flow(f, x)``, their dataflow written once against a small set of operations::
+
+    f.call(name, x)            run the child called ``name``
+    f.add(name, a, b)          elementwise sum (residual add)
+    f.mul(name, a, b)          elementwise product (squeeze-excite scaling)
+    f.cat(name, xs)            concatenate along channels
+    f.split(name, x, sizes)    split along channels
+    f.shuffle(name, x, g)      channel shuffle with g groups (ShuffleNet)
+    f.narrow(name, x, c)       keep the first c channels (ghost module)
+
+:mod:`lightviz.builder` runs ``flow`` on tensors (``nn.Module.forward``); :mod:`lightviz.counting`
+runs the same ``flow`` on shapes and records one row per operation; the diagrams draw the same
+record. So the numbers, the model and the pictures cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+# ---------------------------------------------------------------------------------------------
+# Leaves: one row of the profile each.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conv2d:
+    """A 2-D convolution, padding ``kernel // 2`` ("same" for odd kernels at stride 1)."""
+
+    in_ch: int
+    out_ch: int
+    kernel: int = 1
+    stride: int = 1
+    groups: int = 1
+    bias: bool = False
+
+    @property
+    def padding(self) -> int:
+        return self.kernel // 2
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    """Batch normalisation over ``channels`` (affine: gamma and beta are parameters)."""
+
+    channels: int
+
+
+ACTIVATIONS = ("relu", "relu6", "hardsigmoid")
+
+
+@dataclass(frozen=True)
+class Act:
+    """An elementwise activation: ``relu``, ``relu6`` or ``hardsigmoid`` (relu6(x + 3) / 6)."""
+
+    fn: str
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Spatial pooling: ``max`` or ``avg`` with a window, or ``global`` average to 1 x 1."""
+
+    mode: str
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+
+
+@dataclass(frozen=True)
+class Flatten:
+    """Flatten C x 1 x 1 to a vector of C features."""
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A fully connected layer (the classifier)."""
+
+    in_features: int
+    out_features: int
+    bias: bool = True
+
+
+LEAVES = (Conv2d, BatchNorm, Act, Pool, Flatten, Linear)
+
+# ---------------------------------------------------------------------------------------------
+# Units: named children and a dataflow.
+# ---------------------------------------------------------------------------------------------
+
+
+class Unit:
+    """A composite spec: named children and a dataflow (see the module docstring)."""
+
+    def children(self) -> Tuple[Tuple[str, Any], ...]:
+        raise NotImplementedError
+
+    def flow(self, f, x):
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Sequence(Unit):
+    """Children run one after the other (a stage, or a whole network)."""
+
+    items: Tuple[Tuple[str, Any], ...]
+
+    def children(self):
+        return self.items
+
+    def flow(self, f, x):
+        for name, _ in self.items:
+            x = f.call(name, x)
+        return x
+
+
+@dataclass(frozen=True)
+class ConvBNAct(Unit):
+    """Convolution, batch norm and an optional activation: the workhorse of every family."""
+
+    in_ch: int
+    out_ch: int
+    kernel: int = 1
+    stride: int = 1
+    groups: int = 1
+    act: "str | None" = "relu"
+
+    def children(self):
+        layers = [
+            ("conv", Conv2d(self.in_ch, self.out_ch, self.kernel, self.stride, self.groups)),
+            ("bn", BatchNorm(self.out_ch)),
+        ]
+        if self.act:
+            layers.append(("act", Act(self.act)))
+        return tuple(layers)
+
+    def flow(self, f, x):
+        x = f.call("bn", f.call("conv", x))
+        return f.call("act", x) if self.act else x
+
+
+@dataclass(frozen=True)
+class SqueezeExcite(Unit):
+    """Squeeze-and-excitation (Hu et al. 2018) as GhostNet uses it: global pool, 1x1 reduce
+    (with bias), ReLU, 1x1 expand (with bias), a gate, and a channel-wise scaling."""
+
+    channels: int
+    reduced: int
+    gate: str = "hardsigmoid"
+
+    def children(self):
+        return (
+            ("pool", Pool("global")),
+            ("conv_reduce", Conv2d(self.channels, self.reduced, bias=True)),
+            ("act", Act("relu")),
+            ("conv_expand", Conv2d(self.reduced, self.channels, bias=True)),
+            ("gate", Act(self.gate)),
+        )
+
+    def flow(self, f, x):
+        s = f.call("pool", x)
+        s = f.call("act", f.call("conv_reduce", s))
+        s = f.call("gate", f.call("conv_expand", s))
+        return f.mul("scale", x, s)
+
+
+@dataclass(frozen=True)
+class GhostModule(Unit):
+    """Ghost module (Han et al., GhostNet, CVPR 2020, Fig. 2b): a primary 1x1 conv makes
+    ``ceil(out / ratio)`` intrinsic maps, a cheap depthwise conv makes the ghosts, the two are
+    concatenated and cut to ``out_ch`` channels."""
+
+    in_ch: int
+    out_ch: int
+    ratio: int = 2
+    dw_kernel: int = 3
+    relu: bool = True
+
+    @property
+    def primary_ch(self) -> int:
+        return -(-self.out_ch // self.ratio)
+
+    @property
+    def cheap_ch(self) -> int:
+        return self.primary_ch * (self.ratio - 1)
+
+    def children(self):
+        act = "relu" if self.relu else None
+        return (
+            ("primary_conv", ConvBNAct(self.in_ch, self.primary_ch, 1, act=act)),
+            ("cheap_operation", ConvBNAct(self.primary_ch, self.cheap_ch, self.dw_kernel,
+                                          groups=self.primary_ch, act=act)),
+        )
+
+    def flow(self, f, x):
+        x1 = f.call("primary_conv", x)
+        x2 = f.call("cheap_operation", x1)
+        out = f.cat("concat", [x1, x2])
+        if self.primary_ch + self.cheap_ch > self.out_ch:
+            out = f.narrow("slice", out, self.out_ch)
+        return out
+
+
+def leaves(spec, prefix: str = ""):
+    """Yield ``(qualified_name, leaf)`` for every leaf under ``spec`` in construction order."""
+    for name, child in spec.children():
+        path = f"{prefix}.{name}" if prefix else name
+        if isinstance(child, Unit):
+            yield from leaves(child, path)
+        else:
+            yield path, child

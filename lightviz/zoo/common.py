@@ -1,0 +1,42 @@
+"""Width rounding and the containers every family shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+from ..config import Config
+from ..spec import Sequence
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: "int | None" = None) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor`` (never below ``min_value``, which
+    defaults to ``divisor``), adding ``divisor`` if rounding dropped more than 10%.
+
+    This is the rule of the TensorFlow MobileNet releases that torchvision and timm copy.
+    """
+    min_value = min_value or divisor
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+@dataclass(frozen=True)
+class Stage(Sequence):
+    """A run of blocks named ``"0"``, ``"1"``, ...; its blocks are the rows of the paper's table."""
+
+    @classmethod
+    def of(cls, blocks) -> "Stage":
+        return cls(tuple((str(i), b) for i, b in enumerate(blocks)))
+
+
+@dataclass(frozen=True)
+class Network(Sequence):
+    """A whole network: ``stem``, the stages, ``head``, run in that order."""
+
+    config: Config = None  # type: ignore[assignment]
+
+    @property
+    def stages(self) -> Tuple[Tuple[str, Any], ...]:
+        return tuple((n, s) for n, s in self.items if isinstance(s, Stage))

@@ -1,0 +1,61 @@
+"""MobileNet v1 (Howard et al., "MobileNets: Efficient Convolutional Neural Networks for Mobile
+Vision Applications", 2017).
+
+Every layer after the stem is a depthwise separable convolution: a 3x3 depthwise conv that
+filters each channel, then a 1x1 pointwise conv that mixes them (Fig. 3). Widths follow timm's
+``mobilenetv1_100``: every width, stem and last layer included, is
+``make_divisible(c * alpha, 8)``; ReLU6 as in timm and the TF release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..spec import ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
+from .common import Network, Stage, make_divisible
+
+STEM_WIDTH = 32
+# (c, n, s): output channels, repeats, stride of the first: the rows of the paper's Table 1.
+SETTINGS = (
+    (64, 1, 1),
+    (128, 2, 2),
+    (256, 2, 2),
+    (512, 6, 2),
+    (1024, 2, 2),
+)
+
+
+@dataclass(frozen=True)
+class DepthwiseSeparable(Unit):
+    """3x3 depthwise conv + BN + ReLU6, then 1x1 pointwise conv + BN + ReLU6 (Fig. 3 right)."""
+
+    in_ch: int
+    out_ch: int
+    stride: int = 1
+
+    def children(self):
+        return (
+            ("conv_dw", ConvBNAct(self.in_ch, self.in_ch, 3, self.stride, groups=self.in_ch, act="relu6")),
+            ("conv_pw", ConvBNAct(self.in_ch, self.out_ch, 1, act="relu6")),
+        )
+
+    def flow(self, f, x):
+        return f.call("conv_pw", f.call("conv_dw", x))
+
+
+def spec(cfg) -> Network:
+    width = lambda c: make_divisible(c * cfg.alpha, 8)  # noqa: E731
+    in_ch = width(STEM_WIDTH)
+    items = [("stem", Sequence((("conv", ConvBNAct(3, in_ch, 3, 2, act="relu6")),)))]
+    for i, (c, n, s) in enumerate(SETTINGS):
+        blocks = []
+        for j in range(n):
+            blocks.append(DepthwiseSeparable(in_ch, width(c), s if j == 0 else 1))
+            in_ch = width(c)
+        items.append((f"stage{i + 1}", Stage.of(blocks)))
+    items.append(("head", Sequence((
+        ("pool", Pool("global")),
+        ("flatten", Flatten()),
+        ("classifier", Linear(in_ch, cfg.classes)),
+    ))))
+    return Network(tuple(items), cfg)

@@ -1,0 +1,106 @@
+"""ResNet (He et al., "Deep Residual Learning for Image Recognition", CVPR 2016).
+
+Layout and counts follow torchvision: the bottleneck is "v1.5" (stride on the 3x3 conv), which
+makes ResNet-50 4.09 GMACs at 224 x 224 against the paper's 3.8 G (stride on the first 1x1);
+parameters are the same for both. torchvision has no width multiplier: ``alpha`` scales the stem
+and every stage width with ``make_divisible(., 8)``, the convention of slimmable networks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..spec import Act, ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
+from .common import Network, Stage, make_divisible
+
+# depth -> (block, blocks per stage): the paper's Table 1.
+DEPTHS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+}
+STEM_WIDTH = 64
+STAGE_WIDTHS = (64, 128, 256, 512)  # conv2_x .. conv5_x; a bottleneck outputs 4x this
+EXPANSION = {"basic": 1, "bottleneck": 4}
+
+
+def _projects(block) -> bool:
+    return block.stride != 1 or block.in_ch != block.out_ch
+
+
+def _downsample(block):
+    """The projection shortcut (option B): 1x1 conv + BN, only where the shape changes."""
+    if _projects(block):
+        return (("downsample", ConvBNAct(block.in_ch, block.out_ch, 1, block.stride, act=None)),)
+    return ()
+
+
+@dataclass(frozen=True)
+class BasicBlock(Unit):
+    """Two 3x3 convs and an identity (or projection) shortcut, ReLU after the add (Fig. 2)."""
+
+    in_ch: int
+    out_ch: int
+    stride: int = 1
+
+    def children(self):
+        return (
+            ("conv1", ConvBNAct(self.in_ch, self.out_ch, 3, self.stride)),
+            ("conv2", ConvBNAct(self.out_ch, self.out_ch, 3, act=None)),
+        ) + _downsample(self) + (("act", Act("relu")),)
+
+    def flow(self, f, x):
+        shortcut = f.call("downsample", x) if _projects(self) else x
+        out = f.call("conv2", f.call("conv1", x))
+        return f.call("act", f.add("add", out, shortcut))
+
+
+@dataclass(frozen=True)
+class Bottleneck(Unit):
+    """1x1 reduce, 3x3 (with the stride, torchvision's v1.5), 1x1 expand by 4 (Fig. 5 right)."""
+
+    in_ch: int
+    width: int
+    stride: int = 1
+
+    @property
+    def out_ch(self) -> int:
+        return self.width * EXPANSION["bottleneck"]
+
+    def children(self):
+        return (
+            ("conv1", ConvBNAct(self.in_ch, self.width, 1)),
+            ("conv2", ConvBNAct(self.width, self.width, 3, self.stride)),
+            ("conv3", ConvBNAct(self.width, self.out_ch, 1, act=None)),
+        ) + _downsample(self) + (("act", Act("relu")),)
+
+    def flow(self, f, x):
+        shortcut = f.call("downsample", x) if _projects(self) else x
+        out = f.call("conv3", f.call("conv2", f.call("conv1", x)))
+        return f.call("act", f.add("add", out, shortcut))
+
+
+def spec(cfg) -> Network:
+    depth = int(cfg.arch[len("resnet"):])
+    block, repeats = DEPTHS[depth]
+    stem = make_divisible(STEM_WIDTH * cfg.alpha, 8)
+    items = [("stem", Sequence((
+        ("conv", ConvBNAct(3, stem, 7, 2)),
+        ("pool", Pool("max", 3, 2, 1)),
+    )))]
+    in_ch = stem
+    for i, (width, n) in enumerate(zip(STAGE_WIDTHS, repeats)):
+        width = make_divisible(width * cfg.alpha, 8)
+        blocks = []
+        for j in range(n):
+            stride = 2 if i > 0 and j == 0 else 1
+            b = BasicBlock(in_ch, width, stride) if block == "basic" else Bottleneck(in_ch, width, stride)
+            blocks.append(b)
+            in_ch = b.out_ch
+        items.append((f"conv{i + 2}_x", Stage.of(blocks)))
+    items.append(("head", Sequence((
+        ("pool", Pool("global")),
+        ("flatten", Flatten()),
+        ("fc", Linear(in_ch, cfg.classes)),
+    ))))
+    return Network(tuple(items), cfg)

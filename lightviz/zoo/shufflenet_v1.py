@@ -1,0 +1,96 @@
+"""ShuffleNet v1 (Zhang et al., "ShuffleNet: An Extremely Efficient Convolutional Neural Network
+for Mobile Devices", CVPR 2018).
+
+The unit (Fig. 2b, c): a grouped 1x1 conv, a channel shuffle so the next grouped conv sees every
+group, a 3x3 depthwise conv, a second grouped 1x1 conv; an identity add at stride 1, and at
+stride 2 a 3x3 average-pooled shortcut concatenated to the main branch, which therefore outputs
+``out - in`` channels. The bottleneck is ``out / 4``; stage 2's first 1x1 conv is not grouped
+(its input has only 24 channels). Widths are the paper's Table 1; ``alpha`` ("ShuffleNet s x")
+scales them with ``make_divisible(., 4 g)`` so every grouped width divides by g. The 24-wide stem
+is not scaled, as in the paper's and megvii's models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..spec import Act, ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
+from .common import Network, Stage, make_divisible
+
+STEM_WIDTH = 24
+REPEATS = (4, 8, 4)  # stage2, stage3, stage4: Table 1
+# groups -> output channels of stage2..stage4 at 1x: Table 1.
+STAGE_WIDTHS = {
+    1: (144, 288, 576),
+    2: (200, 400, 800),
+    3: (240, 480, 960),
+    4: (272, 544, 1088),
+    8: (384, 768, 1536),
+}
+
+
+@dataclass(frozen=True)
+class ShuffleUnit(Unit):
+    """GConv 1x1 -> shuffle -> DWConv 3x3 -> GConv 1x1, then add (stride 1) or concat with an
+    average-pooled shortcut (stride 2), then ReLU."""
+
+    in_ch: int
+    out_ch: int
+    stride: int
+    groups: int
+    first_grouped: bool = True
+
+    @property
+    def bottleneck(self) -> int:
+        return self.out_ch // 4
+
+    @property
+    def main_out(self) -> int:
+        return self.out_ch - self.in_ch if self.stride == 2 else self.out_ch
+
+    def children(self):
+        g1 = self.groups if self.first_grouped else 1
+        mid = self.bottleneck
+        layers = [
+            ("gconv1", ConvBNAct(self.in_ch, mid, 1, groups=g1)),
+            ("conv_dw", ConvBNAct(mid, mid, 3, self.stride, groups=mid, act=None)),
+            ("gconv2", ConvBNAct(mid, self.main_out, 1, groups=self.groups, act=None)),
+        ]
+        if self.stride == 2:
+            layers.append(("shortcut", Pool("avg", 3, 2, 1)))
+        layers.append(("act", Act("relu")))
+        return tuple(layers)
+
+    def flow(self, f, x):
+        h = f.call("gconv1", x)
+        if self.groups > 1:
+            h = f.shuffle("shuffle", h, self.groups)
+        h = f.call("gconv2", f.call("conv_dw", h))
+        if self.stride == 2:
+            out = f.cat("concat", [f.call("shortcut", x), h])
+        else:
+            out = f.add("add", h, x)
+        return f.call("act", out)
+
+
+def spec(cfg) -> Network:
+    g = cfg.groups
+    items = [("stem", Sequence((
+        ("conv", ConvBNAct(3, STEM_WIDTH, 3, 2)),
+        ("pool", Pool("max", 3, 2, 1)),
+    )))]
+    in_ch = STEM_WIDTH
+    for i, (width, n) in enumerate(zip(STAGE_WIDTHS[g], REPEATS)):
+        out_ch = make_divisible(width * cfg.alpha, 4 * g)
+        blocks = []
+        for j in range(n):
+            blocks.append(ShuffleUnit(in_ch, out_ch, 2 if j == 0 else 1, g,
+                                      first_grouped=not (i == 0 and j == 0)))
+            in_ch = out_ch
+        items.append((f"stage{i + 2}", Stage.of(blocks)))
+    items.append(("head", Sequence((
+        ("pool", Pool("global")),
+        ("flatten", Flatten()),
+        ("fc", Linear(in_ch, cfg.classes)),
+    ))))
+    return Network(tuple(items), cfg)
