@@ -121,3 +121,22 @@ def build_module(network) -> nn.Module:
     """The ``nn.Module`` of a resolved network spec, initialised, in training mode (call
     ``.eval()`` for inference)."""
     return init_weights(module_for(network))
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, resolution: int = 64, batch: int = 2) -> nn.Module:
+    """Set every BN layer's running statistics from one random batch, as training would, so
+    that in ``eval()`` each layer's output has unit scale (like a trained network's) and deep
+    residual stacks do not overflow fp16. Returns the model in eval mode."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average: after one batch, the batch's statistics
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    model.train()
+    model(torch.randn(batch, 3, resolution, resolution, device=device, dtype=dtype))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    return model.eval()

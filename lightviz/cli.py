@@ -1,0 +1,169 @@
+"""The ``lightviz`` command: ``list``, ``profile``, ``diagram``, ``dsc``, ``bench``, ``app``.
+
+Every command turns its options into a :class:`~lightviz.config.Config` through
+:func:`~lightviz.config.make_config`, so a bad value gets the same one-line message as in the
+Python API and the app, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import List, Optional
+
+from .config import ARCHS, SHUFFLENET_V1_GROUPS, make_config
+
+EXIT_USAGE = 2
+# Subcommands that live beside the code they drive: module -> its register(subparsers).
+PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli")
+
+
+class UsageError(Exception):
+    """A bad command line: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, status 2, no usage dump
+        raise UsageError(message)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, arch: bool = True) -> None:
+    """The options every command shares; the names match the app's query parameters."""
+    if arch:
+        parser.add_argument("arch", help=f"one of {', '.join(ARCHS)}")
+    parser.add_argument("--alpha", default="1.0", help="width multiplier, 0.25 to 2.0 (default 1.0)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--rho", default=None, help="resolution multiplier: input = round(224 x rho)")
+    size.add_argument("--resolution", default=None, help="input side in pixels, 32 to 512 (default 224)")
+    parser.add_argument("--groups", default=None,
+                        help=f"ShuffleNet v1 groups, one of {SHUFFLENET_V1_GROUPS} (default 3)")
+    parser.add_argument("--classes", default="1000", help="classifier outputs (default 1000)")
+
+
+def config_from_args(args):
+    """The checked Config of parsed arguments (ValueError with the shared message)."""
+    return make_config(
+        args.arch,
+        alpha=args.alpha,
+        rho=1.0 if args.rho is None else args.rho,
+        resolution=args.resolution,
+        groups=args.groups,
+        classes=args.classes,
+    )
+
+
+def _fmt_count(n: float) -> str:
+    for unit, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:.3f} {unit}"
+    return f"{n:g}"
+
+
+def cmd_list(args) -> int:
+    from .zoo import REGISTRY
+
+    if args.format == "json":
+        print(json.dumps([{"arch": a.name, "family": a.family, "paper": a.paper}
+                          for a in REGISTRY.values()], indent=2))
+    else:
+        for a in REGISTRY.values():
+            extra = f"  (--groups {'/'.join(map(str, SHUFFLENET_V1_GROUPS))})" if a.name == "shufflenet_v1" else ""
+            print(f"{a.name:<14} {a.family:<14} {a.paper}{extra}")
+    return 0
+
+
+def cmd_profile(args) -> int:
+    from .counting import count
+
+    prof = count(config_from_args(args), elementwise=args.elementwise)
+    if args.format == "json":
+        print(prof.to_json())
+    elif args.format == "csv":
+        prof.layers.to_csv(sys.stdout, index=False)
+    else:
+        print(render_table(prof))
+    return 0
+
+
+def render_table(prof) -> str:
+    """The per-layer table and the totals with units, for a terminal."""
+    cols = ["path", "kind", "kernel", "stride", "groups", "in_shape", "out_shape", "params", "macs"]
+    df = prof.layers[cols].astype(object).where(prof.layers[cols].notna(), "")
+    text = df.to_string(index=False)
+    c = prof.config
+    g = f"  groups {c.groups}" if c.groups is not None else ""
+    ew = " incl. elementwise" if prof.elementwise else ""
+    lines = [
+        text,
+        "",
+        f"{c.arch}  alpha {c.alpha:g}  rho {c.rho:.3f}  input 3x{c.resolution}x{c.resolution}{g}  classes {c.classes}",
+        f"params  {prof.params:>15,}  ({_fmt_count(prof.params)} parameters, nn.Module.parameters())",
+        f"MACs    {prof.macs:>15,}  ({_fmt_count(prof.macs)} multiply-accumulates: convolutions + classifier)",
+        f"FLOPs   {prof.flops:>15,}  ({_fmt_count(prof.flops)} = 2 x MACs{ew})",
+        f"peak activations {prof.peak_activation_bytes / 2**20:.2f} MiB (batch 1, fp32)",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_app(args) -> int:
+    """Start the Streamlit app with the project's server settings."""
+    import os
+    import subprocess
+
+    app = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app.py")
+    if not os.path.exists(app):
+        raise UsageError(f"app.py not found beside the lightviz package ({app})")
+    address = "0.0.0.0" if args.lan else args.address
+    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.address", address,
+           "--server.port", str(args.port), "--server.headless", "true"]
+    return subprocess.call(cmd, cwd=os.path.dirname(app))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lightviz", description="See and measure lightweight CNNs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("list", help="the architectures in the zoo")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(run=cmd_list)
+
+    p = sub.add_parser("profile", help="per-layer params, MACs and FLOPs of one configuration")
+    add_config_arguments(p)
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--elementwise", action="store_true",
+                   help="add the elementwise work (BN, activations, adds, pooling) to FLOPs")
+    p.set_defaults(run=cmd_profile)
+
+    p = sub.add_parser("app", help="start the web app (streamlit run app.py)")
+    p.add_argument("--address", default="127.0.0.1", help="bind address (default localhost only)")
+    p.add_argument("--lan", action="store_true", help="listen on every interface (0.0.0.0): the LAN can reach it")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(run=cmd_app)
+
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # that part of lightviz is not there: no command
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except (UsageError, ValueError) as exc:
+        print(f"lightviz: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
