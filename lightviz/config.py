@@ -96,13 +96,14 @@ def make_config(
     _in_range("alpha", alpha, ALPHA_MIN, ALPHA_MAX)
     if resolution is None:
         rho = _number("rho", rho)
-        res = round(BASE_RESOLUTION * rho)
-        if not RESOLUTION_MIN <= res <= RESOLUTION_MAX:
+        pixels = BASE_RESOLUTION * rho
+        if not RESOLUTION_MIN - 0.5 <= pixels < RESOLUTION_MAX + 0.5:
             raise ValueError(
                 f"rho {rho:g} is out of range: allowed {RHO_MIN:.3f} to {RHO_MAX:.3f} "
-                f"(input {RESOLUTION_MIN} to {RESOLUTION_MAX} pixels; rho x 224 = {res}, and "
-                f"below {RESOLUTION_MIN} the stride-32 networks collapse to nothing)"
+                f"(input {RESOLUTION_MIN} to {RESOLUTION_MAX} pixels; rho x 224 = {pixels:.4g}, "
+                f"and below {RESOLUTION_MIN} the stride-32 networks collapse to nothing)"
             )
+        res = round(pixels)
     else:
         res = _number("resolution", resolution, integer=True)
         _in_range("resolution", res, RESOLUTION_MIN, RESOLUTION_MAX,
