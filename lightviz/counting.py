@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import List, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from . import spec as S
@@ -69,8 +71,14 @@ COLUMNS = (
     "in_shape", "out_shape", "out_c", "out_h", "out_w", "params", "macs", "flops",
     "elementwise_flops", "out_bytes", "inputs",
 )
-ROW_FIELDS = tuple(c for c in COLUMNS if c != "flops")  # what a traced row holds, in order
-_OUT_BYTES = ROW_FIELDS.index("out_bytes")
+# What a traced row holds, in order: shapes stay numbers until the table is built.
+ROW_FIELDS = (
+    "path", "stage", "block", "block_type", "op_name", "kind", "op", "kernel", "stride", "groups",
+    "in_shapes", "out_c", "out_h", "out_w", "params", "macs", "elementwise_flops", "out_bytes",
+    "inputs",
+)
+_PARAMS, _MACS, _ELEMENTWISE, _OUT_BYTES, _INPUTS = (
+    ROW_FIELDS.index(f) for f in ("params", "macs", "elementwise_flops", "out_bytes", "inputs"))
 
 
 class Shape(NamedTuple):
@@ -93,8 +101,12 @@ def conv_kind(conv: S.Conv2d) -> str:
     return "standard conv"
 
 
+def _shape(chw) -> str:
+    return f"{chw[0]}x{chw[1]}x{chw[2]}"
+
+
 def _fmt(s: Shape) -> str:
-    return f"{s.c}x{s.h}x{s.w}"
+    return _shape(s[1:])
 
 
 class _Recorder:
@@ -111,8 +123,8 @@ class _Recorder:
         op_name = path[len(self.block) + 1:] if path.startswith(self.block + ".") else path
         self.rows.append((
             path, self.stage, self.block, self.block_type, op_name, kind, op, kernel, stride, groups,
-            " + ".join(_fmt(i) for i in inputs), _fmt(out), out.c, out.h, out.w, params, macs,
-            elementwise, out.c * out.h * out.w * BYTES_PER_VALUE, [i.src for i in inputs],
+            tuple(i[1:] for i in inputs), out.c, out.h, out.w, params, macs, elementwise,
+            out.c * out.h * out.w * BYTES_PER_VALUE, tuple(i.src for i in inputs),
         ))
         return Shape(idx, out.c, out.h, out.w)
 
@@ -244,7 +256,7 @@ def peak_activation_bytes(rows, resolution: int) -> int:
     last_use = list(range(n))
     image_last = 0
     for i, row in enumerate(rows):
-        for src in row[-1]:
+        for src in row[_INPUTS]:
             if src < 0:
                 image_last = i
             else:
@@ -265,18 +277,58 @@ def peak_activation_bytes(rows, resolution: int) -> int:
     return peak
 
 
+def _nullable_int(values) -> pd.arrays.IntegerArray:
+    mask = np.fromiter((v is None for v in values), bool, len(values))
+    data = np.fromiter((0 if v is None else v for v in values), np.int64, len(values))
+    return pd.arrays.IntegerArray(data, mask)
+
+
+def rows_to_frame(rows, elementwise: bool) -> pd.DataFrame:
+    """The per-op table (columns: COLUMNS) of traced rows."""
+    cols = dict(zip(ROW_FIELDS, zip(*rows)))
+    for name in ("out_c", "out_h", "out_w", "params", "macs", "elementwise_flops", "out_bytes"):
+        cols[name] = np.array(cols[name], dtype=np.int64)
+    for name in ("kernel", "stride", "groups"):
+        cols[name] = _nullable_int(cols[name])
+    cols["in_shape"] = [" + ".join(map(_shape, shapes)) for shapes in cols.pop("in_shapes")]
+    cols["out_shape"] = [f"{c}x{h}x{w}" for c, h, w in zip(cols["out_c"], cols["out_h"], cols["out_w"])]
+    cols["flops"] = 2 * cols["macs"] + (cols["elementwise_flops"] if elementwise else 0)
+    cols["inputs"] = [list(i) for i in cols["inputs"]]
+    return pd.DataFrame({name: cols[name] for name in COLUMNS}, copy=False)
+
+
 @dataclass(frozen=True)
 class Profile:
-    """The counts of one configuration: totals and one row per operation (``layers``)."""
+    """The counts of one configuration: totals, and one row per operation (``layers``, a
+    DataFrame built on first use, so sweeps that need only totals stay cheap)."""
 
     config: Config
-    params: int
-    macs: int
-    flops: int
-    elementwise_flops: int
-    elementwise: bool
-    peak_activation_bytes: int
-    layers: pd.DataFrame = field(repr=False, compare=False)
+    rows: tuple = field(repr=False, compare=False)
+    elementwise: bool = False
+
+    @cached_property
+    def params(self) -> int:
+        return sum(r[_PARAMS] for r in self.rows)
+
+    @cached_property
+    def macs(self) -> int:
+        return sum(r[_MACS] for r in self.rows)
+
+    @cached_property
+    def elementwise_flops(self) -> int:
+        return sum(r[_ELEMENTWISE] for r in self.rows)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs + (self.elementwise_flops if self.elementwise else 0)
+
+    @cached_property
+    def peak_activation_bytes(self) -> int:
+        return peak_activation_bytes(self.rows, self.config.resolution)
+
+    @cached_property
+    def layers(self) -> pd.DataFrame:
+        return rows_to_frame(self.rows, self.elementwise)
 
     @property
     def arch(self) -> str:
@@ -316,23 +368,4 @@ class Profile:
 
 def count(cfg: Config, elementwise: bool = False) -> Profile:
     """Profile a checked :class:`Config` (see the module doc for the conventions)."""
-    rows = trace(resolve(cfg), cfg)
-    cols = list(zip(*rows))
-    data = dict(zip(ROW_FIELDS, cols))
-    macs = sum(data["macs"])
-    ew = sum(data["elementwise_flops"])
-    data["flops"] = [2 * m + (e if elementwise else 0) for m, e in zip(data["macs"], data["elementwise_flops"])]
-    for name in ("kernel", "stride", "groups"):
-        data[name] = pd.array(data[name], dtype="Int64")
-    data["inputs"] = list(data["inputs"])
-    layers = pd.DataFrame(data, columns=list(COLUMNS))
-    return Profile(
-        config=cfg,
-        params=sum(data["params"]),
-        macs=macs,
-        flops=2 * macs + (ew if elementwise else 0),
-        elementwise_flops=ew,
-        elementwise=elementwise,
-        peak_activation_bytes=peak_activation_bytes(rows, cfg.resolution),
-        layers=layers,
-    )
+    return Profile(cfg, tuple(trace(resolve(cfg), cfg)), elementwise)
