@@ -154,12 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """``text`` with newlines and other control characters escaped, so a message that echoes
+    user input stays one line and cannot drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)
     except (UsageError, ValueError) as exc:
-        print(f"lightviz: error: {exc}", file=sys.stderr)
+        print(f"lightviz: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
