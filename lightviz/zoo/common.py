@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..config import Config
-from ..spec import Sequence
+from ..spec import Flatten, Linear, Pool, Sequence
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: "int | None" = None) -> int:
@@ -40,3 +40,8 @@ class Network(Sequence):
     @property
     def stages(self) -> Tuple[Tuple[str, Any], ...]:
         return tuple((n, s) for n, s in self.items if isinstance(s, Stage))
+
+
+def pooled_classifier(in_ch: int, classes: int, name: str = "fc") -> tuple:
+    """Global average pool, flatten, linear: how every family's head ends."""
+    return (("pool", Pool("global")), ("flatten", Flatten()), (name, Linear(in_ch, classes)))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec import ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
-from .common import Network, Stage, make_divisible
+from ..spec import ConvBNAct, Sequence, Unit
+from .common import Network, Stage, make_divisible, pooled_classifier
 
 STEM_WIDTH = 32
 # (c, n, s): output channels, repeats, stride of the first: the rows of the paper's Table 1.
@@ -53,9 +53,5 @@ def spec(cfg) -> Network:
             blocks.append(DepthwiseSeparable(in_ch, width(c), s if j == 0 else 1))
             in_ch = width(c)
         items.append((f"stage{i + 1}", Stage.of(blocks)))
-    items.append(("head", Sequence((
-        ("pool", Pool("global")),
-        ("flatten", Flatten()),
-        ("classifier", Linear(in_ch, cfg.classes)),
-    ))))
+    items.append(("head", Sequence(pooled_classifier(in_ch, cfg.classes, "classifier"))))
     return Network(tuple(items), cfg)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec import ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
-from .common import Network, Stage, make_divisible
+from ..spec import ConvBNAct, Sequence, Unit
+from .common import Network, Stage, make_divisible, pooled_classifier
 
 STEM_WIDTH = 32
 LAST_WIDTH = 1280
@@ -72,10 +72,6 @@ def spec(cfg) -> Network:
             in_ch = out_ch
         items.append((f"stage{i + 1}", Stage.of(blocks)))
     last = make_divisible(LAST_WIDTH * max(1.0, cfg.alpha), 8)
-    items.append(("head", Sequence((
-        ("conv", ConvBNAct(in_ch, last, 1, act="relu6")),
-        ("pool", Pool("global")),
-        ("flatten", Flatten()),
-        ("classifier", Linear(last, cfg.classes)),
-    ))))
+    items.append(("head", Sequence((("conv", ConvBNAct(in_ch, last, 1, act="relu6")),)
+                                   + pooled_classifier(last, cfg.classes, "classifier"))))
     return Network(tuple(items), cfg)

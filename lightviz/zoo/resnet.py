@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec import Act, ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
-from .common import Network, Stage, make_divisible
+from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
+from .common import Network, Stage, make_divisible, pooled_classifier
 
 # depth -> (block, blocks per stage): the paper's Table 1.
 DEPTHS = {
@@ -98,9 +98,5 @@ def spec(cfg) -> Network:
             blocks.append(b)
             in_ch = b.out_ch
         items.append((f"conv{i + 2}_x", Stage.of(blocks)))
-    items.append(("head", Sequence((
-        ("pool", Pool("global")),
-        ("flatten", Flatten()),
-        ("fc", Linear(in_ch, cfg.classes)),
-    ))))
+    items.append(("head", Sequence(pooled_classifier(in_ch, cfg.classes))))
     return Network(tuple(items), cfg)

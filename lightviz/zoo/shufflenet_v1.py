@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec import Act, ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
-from .common import Network, Stage, make_divisible
+from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
+from .common import Network, Stage, make_divisible, pooled_classifier
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4: Table 1
@@ -88,9 +88,5 @@ def spec(cfg) -> Network:
                                       first_grouped=not (i == 0 and j == 0)))
             in_ch = out_ch
         items.append((f"stage{i + 2}", Stage.of(blocks)))
-    items.append(("head", Sequence((
-        ("pool", Pool("global")),
-        ("flatten", Flatten()),
-        ("fc", Linear(in_ch, cfg.classes)),
-    ))))
+    items.append(("head", Sequence(pooled_classifier(in_ch, cfg.classes))))
     return Network(tuple(items), cfg)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec import ConvBNAct, Flatten, Linear, Pool, Sequence, Unit
-from .common import Network, Stage
+from ..spec import ConvBNAct, Pool, Sequence, Unit
+from .common import Network, Stage, pooled_classifier
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4
@@ -98,10 +98,6 @@ def spec(cfg) -> Network:
             blocks.append(ShuffleV2Unit(in_ch, out_ch, 2 if j == 0 else 1))
             in_ch = out_ch
         items.append((f"stage{i + 2}", Stage.of(blocks)))
-    items.append(("head", Sequence((
-        ("conv", ConvBNAct(in_ch, last, 1)),
-        ("pool", Pool("global")),
-        ("flatten", Flatten()),
-        ("fc", Linear(last, cfg.classes)),
-    ))))
+    items.append(("head", Sequence((("conv", ConvBNAct(in_ch, last, 1)),)
+                                   + pooled_classifier(last, cfg.classes))))
     return Network(tuple(items), cfg)
