@@ -48,7 +48,7 @@ RAMP = ("#fffbea", "#fff0c2", "#fedd94", "#fdc472", "#fca75a", "#f7894a")
 GROUP_COLORS = ("#fbb4ae", "#b3cde3", "#ccebc5", "#decbe4", "#fed9a6", "#ffffb3", "#e5d8bd",
                 "#fddaec")
 # the same hues, saturated enough for lines on white and on a dark page
-GROUP_INK = ("#e0605a", "#4f8fd1", "#4daf4a", "#a05ec9", "#f08a24", "#b8a60c", "#a5804a", "#e05aa8")
+GROUP_INK = ("#e0605a", "#4f8fd1", "#3c9a3a", "#a05ec9", "#d9741a", "#9a8c0a", "#a5804a", "#e05aa8")
 WEIGHTS = ("macs", "params")
 
 _ACT_NAMES = {"relu": "ReLU", "relu6": "ReLU6", "hardsigmoid": "hard sigmoid"}
