@@ -1,0 +1,183 @@
+"""``lightviz bench``: measure the latency of one configuration on this host.
+
+    lightviz bench ARCH [--alpha A] [--rho R | --resolution N] [--device D] [--dtype T]
+                   [--batch B] [--threads N] [--mode eager|cudagraph] [--format table|json]
+                   [--channels-last] [--budget S] [--layers] [--energy S] [--samples]
+
+Exit status: 0 measured; 2 a bad value or a configuration refused before running (one line
+on stderr, like every lightviz command); 1 the measurement failed while running (out of
+memory, the host stayed busy past ``--lock-timeout``), also one line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+from ..cli import add_config_arguments, config_from_args
+from .lock import LockTimeout
+from .measure import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
+
+EXIT_FAILED = 1
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench", help="measure latency on this host (median, p10/p90, IQR, throughput, passport)",
+        description="Measure the latency of one configuration on this host, one measurement at "
+                    "a time per host. Prints a table, or JSON with the passport of the machine.")
+    add_config_arguments(p)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
+    p.add_argument("--dtype", default="fp32", help="fp32, fp16 or bf16 where the device supports it (default fp32)")
+    p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
+    p.add_argument("--threads", default=None,
+                   help="CPU threads, pinned for the measurement (default: torch's current count)")
+    p.add_argument("--mode", default="eager", help=f"{' or '.join(MODES)} (cudagraph needs CUDA; default eager)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format for the model and input")
+    p.add_argument("--budget", default=str(BUDGET_DEFAULT_S),
+                   help=f"seconds for warm-up and timed runs (default {BUDGET_DEFAULT_S:g})")
+    p.add_argument("--layers", action="store_true", help="also time every block and op (eager)")
+    p.add_argument("--energy", default=None, metavar="SECONDS",
+                   help="Jetson: energy per inference from the INA3221 rails over a steady run of SECONDS (e.g. 30)")
+    p.add_argument("--samples", action="store_true", help="JSON: include every per-iteration time")
+    p.add_argument("--lock-timeout", default="600",
+                   help="seconds to wait for another measurement on this host (default 600)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(run=cmd_bench)
+
+
+def _positive(name: str, text) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def cmd_bench(args) -> int:
+    from .measure import Bench
+
+    cfg = config_from_args(args)
+    setup = make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
+                       args.mode, args.budget)
+    lock_timeout = _positive("--lock-timeout", args.lock_timeout)
+    energy_s = _positive("--energy", args.energy) if args.energy is not None else None
+    if energy_s is not None:
+        from .jetson import require_rails
+
+        require_rails()
+    notified = []
+
+    def on_wait(status):
+        if not notified:
+            print(f"lightviz: {status.describe()}", file=sys.stderr)
+            notified.append(True)
+
+    bench = Bench()
+    try:
+        result = bench.run(cfg, setup, on_wait=on_wait, lock_timeout=lock_timeout)
+        report = bench.layers(cfg, setup, on_wait=on_wait, lock_timeout=lock_timeout) if args.layers else None
+        energy = (bench.energy(cfg, setup, run_s=energy_s, on_wait=on_wait, lock_timeout=lock_timeout)
+                  if energy_s is not None else None)
+    except (MeasurementError, LockTimeout) as exc:
+        print(f"lightviz: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        bench.release()
+
+    if args.format == "json":
+        out = result.to_dict(samples=args.samples)
+        if report is not None:
+            layers = report.to_dict()
+            layers.pop("passport")
+            layers["whole"] = {k: layers["whole"][k] for k in ("median_ms", "p10_ms", "p90_ms", "runs")}
+            out["layers"] = layers
+        if energy is not None:
+            energy.pop("passport", None)
+            energy.pop("latency", None)
+            out["energy"] = energy
+        print(json.dumps(out, indent=2, default=_json_default))
+    else:
+        print(render_result(result))
+        if report is not None:
+            print()
+            print(render_layers(report))
+        if energy is not None:
+            print()
+            print(render_energy(energy))
+    return 0
+
+
+def _json_default(obj):
+    if hasattr(obj, "item"):
+        return obj.item()
+    return str(obj)
+
+
+def render_result(r) -> str:
+    from .passport import summary
+
+    s = r.setup
+    cl = ", channels-last" if s.channels_last else ""
+    lines = [
+        f"{r.config.label} on {s.device}, {s.dtype}, batch {s.batch}, {s.threads} threads, {s.mode}{cl}",
+        f"median      {r.median_ms:10.3f} ms   p10 {r.p10_ms:.3f}  p90 {r.p90_ms:.3f}  "
+        f"IQR {r.iqr_ms:.3f} ms ({r.spread:.1%} of the median)",
+        f"throughput  {r.throughput_ips:10.1f} images/s   {r.gmacs_per_s:.2f} GMAC/s achieved "
+        f"({r.macs / 1e6:.1f} M MACs per image)",
+        f"runs        {r.runs:10d}       in {r.timed_s:.2f} s after {r.warmup_runs} warm-up calls",
+    ]
+    if r.cold_ms is not None:
+        cap = f", CUDA-graph capture {r.capture_ms:.1f} ms" if r.capture_ms is not None else ""
+        lines.append(f"first call  {r.cold_ms:10.3f} ms   (cold: reported apart{cap})")
+    if r.lock_wait_s > 0.05:
+        lines.append(f"queued      {r.lock_wait_s:10.1f} s    behind another measurement on this host")
+    lines.append(f"timer       {r.timer}")
+    lines.append(f"passport    {summary(r.passport)}")
+    lines += [f"note        {n}" for n in r.notes]
+    lines += [f"WARNING     {w}" for w in r.warnings]
+    return "\n".join(lines)
+
+
+def render_layers(rep) -> str:
+    df = rep.blocks
+    lines = [f"{'block':<12} {'type':<18} {'MACs':>9} {'time ms':>9} {'time %':>7} {'MACs %':>7} "
+             f"{'GMAC/s':>8} {'MAC/B':>6}  MACs in"]
+    for row in df.itertuples():
+        lines.append(f"{row.block:<12} {row.block_type:<18} {row.macs / 1e6:8.2f}M {row.time_ms:9.3f} "
+                     f"{row.time_share:7.1%} {row.mac_share:7.1%} {row.gmacs_per_s:8.2f} "
+                     f"{row.intensity:6.2f}  {row.mac_kinds}")
+    kinds = rep.ops.groupby("kind", sort=False).agg(time_ms=("time_ms", "sum"), macs=("macs", "sum"))
+    total_t, total_m = kinds["time_ms"].sum(), kinds["macs"].sum()
+    lines += ["", f"{'op kind':<16} {'time %':>7} {'MACs %':>7}"]
+    for kind, row in kinds.sort_values("time_ms", ascending=False).iterrows():
+        lines.append(f"{kind:<16} {row.time_ms / total_t:7.1%} {row.macs / total_m:7.1%}")
+    lines += [
+        "",
+        f"whole {rep.whole_ms:.3f} ms; blocks sum to {rep.blocks_sum_ms:.3f} ms ({rep.gap('blocks'):+.1%}), "
+        f"ops to {rep.ops_sum_ms:.3f} ms ({rep.gap('ops'):+.1%}): the gap is Python between the parts and the probes",
+    ]
+    roof = rep.roof
+    if roof.get("peak_macs_per_s") and roof.get("bandwidth_bytes_per_s"):
+        lines.append(f"roof: {roof['peak_macs_per_s'] / 1e9:.1f} GMAC/s ({roof['matmul_n']}^3 matmul), "
+                     f"{roof['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s (copy); ridge at "
+                     f"{roof['ridge_macs_per_byte']:.2f} MACs/byte")
+    lines += [f"note: {n}" for n in rep.notes]
+    return "\n".join(lines)
+
+
+def render_energy(e: dict) -> str:
+    lines = [f"energy over {e['run_s']:.0f} s ({e['inferences']} images, idle baseline {e['idle_s']:g} s): "
+             f"{_fmt(e['total'].get('mj_per_inference'), '.2f')} mJ per image; total = {e['covers']}"]
+    for r in e["rails"]:
+        lines.append(f"  {r['rail']:<18} idle {_fmt(r['idle_mw'], '.0f'):>6} mW  load {_fmt(r['load_mw'], '.0f'):>6} mW  "
+                     f"{_fmt(r['mj_per_inference'], '.3f'):>8} mJ/image  ({r['role']})")
+    lines += [f"WARNING {w}" for w in e["warnings"]]
+    return "\n".join(lines)
+
+
+def _fmt(v, spec: str) -> str:
+    return "n/a" if v is None else format(v, spec)

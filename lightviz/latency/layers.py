@@ -1,0 +1,340 @@
+"""Per-block and per-op latency beside the MACs: where the time goes, and why it is not where
+the MACs are.
+
+**How the parts are timed.** The whole network runs as usual, with probes around each part,
+and every pass is repeated within a time budget (median per part):
+
+* *blocks* (``stem``, ``stage2.0``, ..., ``head``: the profile's ``block`` column, which is the
+  module's qualified name): forward pre- and post-hooks on the block modules only, so the
+  probes cost one pair per block;
+* *ops* (every row of the profile): hooks on every leaf module (conv, BN, activation, pool,
+  linear) and wrappers around the block's functional operations (residual add, concat, split,
+  shuffle, slice, SE scaling), whose paths are the profile's paths.
+
+On the CPU a probe reads ``time.perf_counter``; on CUDA it records a CUDA event on the stream
+(no synchronisation inside the pass: the GPU timeline is measured where it runs); on MPS it
+synchronises and reads the clock, which slows the pass down. Parts are timed in their real
+context (caches hold what the previous layer left), so they add up to nearly the whole; the
+**sum of the parts is compared with the whole** (timed uninstrumented just before) and the gap
+shown: it is the Python between the parts plus the probes themselves.
+
+**Arithmetic intensity** = MACs per byte moved, from the profile's rows: each op reads its
+inputs and weights and writes its output once (no fusion, no cache reuse), in the measured
+dtype and batch; views (split, slice, flatten) move nothing. **Achieved MACs/s** = MACs x batch
+/ median time. The **roofline** puts each conv on intensity (x) against achieved MACs/s (y),
+under the roof min(peak MACs/s, bandwidth x intensity) measured on this device in the same
+run (a large matmul and a large copy): depthwise convs sit at low intensity, far below the
+1x1 convs, though they have few MACs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..builder import FlowModule
+from ..config import Config
+from ..counting import ROW_FIELDS, Profile, count
+from .timing import Timer
+
+FUNCTIONAL_OPS = ("add", "mul", "cat", "split", "shuffle", "narrow")
+VIEW_OPS = ("split", "narrow", "flatten")  # the profile's `op` values that move no data
+BYTES = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2}
+MIN_PASSES = 3
+MAX_PASSES = 5000
+
+_F = {name: i for i, name in enumerate(ROW_FIELDS)}
+
+
+def block_paths(cfg: Config) -> List[str]:
+    """The blocks of a configuration in execution order (module names)."""
+    seen: Dict[str, None] = {}
+    for row in count(cfg).rows:
+        seen.setdefault(row[_F["block"]], None)
+    return list(seen)
+
+
+class _Probe:
+    """Start/stop timestamps per key, per pass, on the CPU clock or as CUDA events."""
+
+    def __init__(self, timer: Timer):
+        self.kind = timer.kind
+        self.timer = timer
+        self.samples: Dict[str, List[float]] = defaultdict(list)
+        self._open: Dict[str, object] = {}
+        self._pass: Dict[str, float] = defaultdict(float)
+        self._events: List[tuple] = []
+
+    def start(self, key: str) -> None:
+        if self.kind == "cuda":
+            ev = torch.cuda.Event(enable_timing=True)
+            ev.record()
+            self._open[key] = ev
+        else:
+            if self.kind == "mps":
+                torch.mps.synchronize()
+            self._open[key] = time.perf_counter()
+
+    def stop(self, key: str) -> None:
+        begin = self._open.pop(key, None)
+        if begin is None:
+            return
+        if self.kind == "cuda":
+            ev = torch.cuda.Event(enable_timing=True)
+            ev.record()
+            self._events.append((key, begin, ev))
+        else:
+            if self.kind == "mps":
+                torch.mps.synchronize()
+            self._pass[key] += (time.perf_counter() - begin) * 1e3
+
+    def end_pass(self, keep: bool = True) -> None:
+        if self.kind == "cuda":
+            self.timer.sync()
+            for key, a, b in self._events:
+                self._pass[key] += a.elapsed_time(b)
+            self._events.clear()
+        if keep:
+            for key, ms in self._pass.items():
+                self.samples[key].append(ms)
+        self._pass.clear()
+        self._open.clear()
+
+
+@contextmanager
+def _instrumented(model: torch.nn.Module, probe: _Probe, level: str, blocks: Optional[List[str]]):
+    """Probes around the blocks (``level="blocks"``) or around every op (``"ops"``)."""
+    handles, patched = [], []
+
+    def hook(module, key):
+        handles.append(module.register_forward_pre_hook(lambda m, a: probe.start(key)))
+        handles.append(module.register_forward_hook(lambda m, a, o: probe.stop(key)))
+
+    if level == "blocks":
+        for path in blocks or []:
+            hook(model.get_submodule(path), path)
+    else:
+        for name, module in model.named_modules():
+            if name and not any(True for _ in module.children()):
+                hook(module, name)
+            if isinstance(module, FlowModule):
+                prefix = f"{name}." if name else ""
+                for op in FUNCTIONAL_OPS:
+                    original = getattr(module, op)
+
+                    def timed(op_name, *args, _orig=original, _prefix=prefix):
+                        key = _prefix + op_name
+                        probe.start(key)
+                        out = _orig(op_name, *args)
+                        probe.stop(key)
+                        return out
+
+                    module.__dict__[op] = timed
+                    patched.append((module, op))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+        for module, op in patched:
+            module.__dict__.pop(op, None)
+
+
+@dataclass(frozen=True)
+class PartTimes:
+    """Per-part samples (ms) from ``passes`` instrumented passes."""
+
+    level: str
+    samples: Dict[str, List[float]]
+    passes: int
+    pass_ms: float  # median wall time of one instrumented pass
+
+    def median(self, key: str) -> float:
+        s = self.samples.get(key)
+        return float(np.median(s)) if s else float("nan")
+
+    def percentile(self, key: str, q: float) -> float:
+        s = self.samples.get(key)
+        return float(np.percentile(s, q)) if s else float("nan")
+
+
+def time_instrumented(model, x, timer: Timer, level: str, blocks: Optional[List[str]],
+                      budget_s: float) -> PartTimes:
+    """Run ``model(x)`` with probes at ``level`` ("blocks" or "ops") for ``budget_s`` seconds
+    (at least 3 passes, after one discarded pass); call under ``torch.inference_mode()``."""
+    probe = _Probe(timer)
+    walls = []
+    with _instrumented(model, probe, level, blocks):
+        model(x)
+        probe.end_pass(keep=False)
+        t_start = time.perf_counter()
+        n = 0
+        while n < MAX_PASSES and (n < MIN_PASSES or time.perf_counter() - t_start < budget_s):
+            t0 = time.perf_counter()
+            model(x)
+            probe.end_pass()
+            walls.append((time.perf_counter() - t0) * 1e3)
+            n += 1
+    return PartTimes(level, dict(probe.samples), n, float(np.median(walls)))
+
+
+def measure_roof(device: str, dtype: torch.dtype, timer: Timer, budget_s: float = 0.4) -> dict:
+    """This device's practical roof in the measured dtype: peak MACs/s of a large matmul and
+    bandwidth of a large copy (each the best of several runs within the budget)."""
+    kind = device.split(":")[0]
+    n = 1024 if kind == "cpu" else 4096
+    size = (64 if kind == "cpu" else 256) * 2**20
+    out = {"matmul_n": n, "copy_bytes": size, "peak_macs_per_s": None, "bandwidth_bytes_per_s": None}
+    try:
+        a = torch.randn(n, n, device=device).to(dtype)
+        b = torch.randn(n, n, device=device).to(dtype)
+        best = _best(timer, lambda: torch.mm(a, b), budget_s / 2)
+        out["peak_macs_per_s"] = n**3 / (best * 1e-3)
+        del a, b
+    except RuntimeError as exc:
+        out["matmul_error"] = str(exc).splitlines()[0]
+    try:
+        src = torch.empty(size // BYTES[dtype], device=device, dtype=dtype).fill_(1)
+        dst = torch.empty_like(src)
+        best = _best(timer, lambda: dst.copy_(src), budget_s / 2)
+        out["bandwidth_bytes_per_s"] = 2 * size / (best * 1e-3)
+        del src, dst
+    except RuntimeError as exc:
+        out["copy_error"] = str(exc).splitlines()[0]
+    if out["peak_macs_per_s"] and out["bandwidth_bytes_per_s"]:
+        out["ridge_macs_per_byte"] = out["peak_macs_per_s"] / out["bandwidth_bytes_per_s"]
+    return out
+
+
+def _best(timer: Timer, fn, budget_s: float) -> float:
+    fn()
+    timer.sync()
+    best, t0, n = float("inf"), time.perf_counter(), 0
+    while n < 3 or (time.perf_counter() - t0 < budget_s and n < 200):
+        best = min(best, timer.time(fn))
+        n += 1
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
+
+
+def moved_bytes(profile: Profile, batch: int, value_bytes: int) -> np.ndarray:
+    """Bytes each op moves: inputs + output (x batch) + parameters, in the measured dtype;
+    0 for views."""
+    out = []
+    for row in profile.rows:
+        if row[_F["op"]] in VIEW_OPS:
+            out.append(0)
+            continue
+        ins = sum(c * h * w for c, h, w in row[_F["in_shapes"]])
+        outs = row[_F["out_c"]] * row[_F["out_h"]] * row[_F["out_w"]]
+        out.append(((ins + outs) * batch + row[_F["params"]]) * value_bytes)
+    return np.asarray(out, dtype=np.float64)
+
+
+def op_table(profile: Profile, ops: PartTimes, batch: int, value_bytes: int) -> pd.DataFrame:
+    """One row per op: its MACs (x batch), bytes moved, intensity, median time, achieved
+    MACs/s, and its shares of the network's time and MACs."""
+    layers = profile.layers
+    df = layers[["path", "stage", "block", "block_type", "kind", "op", "out_shape"]].copy()
+    df["macs"] = layers["macs"].to_numpy(dtype=np.float64) * batch
+    df["bytes"] = moved_bytes(profile, batch, value_bytes)
+    df["time_ms"] = [ops.median(p) for p in df["path"]]
+    df["p10_ms"] = [ops.percentile(p, 10) for p in df["path"]]
+    df["p90_ms"] = [ops.percentile(p, 90) for p in df["path"]]
+    return _derived(df)
+
+
+def block_table(profile: Profile, ops_df: pd.DataFrame, blocks: PartTimes) -> pd.DataFrame:
+    """One row per block: MACs and bytes summed over its ops, its own median time, and the
+    kinds of conv that carry its MACs."""
+    g = ops_df.groupby("block", sort=False)
+    df = g.agg(stage=("stage", "first"), block_type=("block_type", "first"),
+               macs=("macs", "sum"), bytes=("bytes", "sum"), ops=("path", "count")).reset_index()
+    df["time_ms"] = [blocks.median(b) for b in df["block"]]
+    df["p10_ms"] = [blocks.percentile(b, 10) for b in df["block"]]
+    df["p90_ms"] = [blocks.percentile(b, 90) for b in df["block"]]
+    kinds = []
+    for block, part in g:
+        macs = part.groupby("kind")["macs"].sum()
+        macs = macs[macs > 0].sort_values(ascending=False)
+        total = macs.sum()
+        kinds.append(", ".join(f"{k} {v / total:.0%}" for k, v in macs.items()) if total else "")
+    df["mac_kinds"] = kinds
+    return _derived(df)
+
+
+def _derived(df: pd.DataFrame) -> pd.DataFrame:
+    t = df["time_ms"].to_numpy(dtype=np.float64)
+    macs = df["macs"].to_numpy(dtype=np.float64)
+    by = df["bytes"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["intensity"] = np.where((macs > 0) & (by > 0), macs / by, np.nan)
+        df["gmacs_per_s"] = np.where((macs > 0) & (t > 0), macs / (t * 1e-3) / 1e9, np.nan)
+        df["time_share"] = t / np.nansum(t)
+        df["mac_share"] = macs / macs.sum() if macs.sum() else np.nan
+    return df
+
+
+@dataclass
+class LayerReport:
+    """Per-op and per-block latency beside MACs, the whole, the gap, and the roof."""
+
+    ops: pd.DataFrame
+    blocks: pd.DataFrame
+    whole: object  # the Result of the uninstrumented whole network
+    blocks_sum_ms: float
+    ops_sum_ms: float
+    block_passes: int
+    op_passes: int
+    roof: dict
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def whole_ms(self) -> float:
+        return self.whole.median_ms
+
+    def gap(self, level: str = "blocks") -> float:
+        """(sum of parts - whole) / whole."""
+        s = self.blocks_sum_ms if level == "blocks" else self.ops_sum_ms
+        return (s - self.whole_ms) / self.whole_ms
+
+    def to_dict(self) -> dict:
+        def records(df):
+            return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+
+        return {
+            "whole": self.whole.to_dict(),
+            "blocks_sum_ms": self.blocks_sum_ms, "blocks_gap": self.gap("blocks"),
+            "ops_sum_ms": self.ops_sum_ms, "ops_gap": self.gap("ops"),
+            "block_passes": self.block_passes, "op_passes": self.op_passes,
+            "roof": self.roof, "notes": self.notes,
+            "blocks": records(self.blocks), "ops": records(self.ops),
+            "passport": self.whole.passport,
+        }
+
+
+def build_report(profile: Profile, whole, blocks: PartTimes, ops: PartTimes, roof: dict,
+                 notes: List[str]) -> LayerReport:
+    setup = whole.setup
+    value_bytes = {"fp32": 4, "fp16": 2, "bf16": 2}[setup.dtype]
+    ops_df = op_table(profile, ops, setup.batch, value_bytes)
+    blocks_df = block_table(profile, ops_df, blocks)
+    notes = list(notes)
+    missing = [p for p, t in zip(ops_df["path"], ops_df["time_ms"]) if not np.isfinite(t)]
+    if missing:
+        notes.append(f"{len(missing)} ops were not seen by the probes: {', '.join(missing[:5])}")
+    if setup.device.startswith("mps"):
+        notes.append("on MPS each probe synchronises the GPU, which inflates the parts")
+    return LayerReport(ops_df, blocks_df, whole, float(np.nansum(blocks_df["time_ms"])),
+                       float(np.nansum(ops_df["time_ms"])), blocks.passes, ops.passes, roof, notes)

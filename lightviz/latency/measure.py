@@ -1,0 +1,661 @@
+"""The measurement protocol: the latency of one configuration on this host, honestly.
+
+1. **Check before anything runs**: device present, dtype supported there, batch, threads and
+   budget in range (:func:`make_setup`, one-line ``ValueError``), and the memory estimate
+   against what is free (:mod:`lightviz.latency.memory`).
+2. **One measurement at a time per host** (:class:`~lightviz.latency.lock.HostLock`).
+3. **Pin the CPU threads** (``torch.set_num_threads``) for the measurement and restore them.
+4. **Prepare**: build the module from the spec, calibrate its batch norms on a random batch
+   (``lightviz.builder.calibrate_batchnorm``) so activations have a trained network's scale
+   (no denormals on the CPU, no fp16 overflow), ``eval()``, move it to the device and dtype,
+   channels-last if asked, all under ``torch.inference_mode()``. On CUDA, cuDNN autotuning
+   (``cudnn.benchmark``) is on, as a deployment with fixed shapes would have it.
+5. **The first (cold) call** is timed on its own and reported apart: it pays for allocation,
+   oneDNN primitive creation and cuDNN autotuning.
+6. **Warm-up after every change** of configuration, shape, device, dtype, threads,
+   channels-last or mode: at least 2 calls and a fifth of the budget. A :class:`Bench` keeps
+   its prepared model while nothing changes and says why it re-warmed (``rewarmed``).
+7. **CUDA-graph mode**: after the eager warm-up on a side stream, the forward is captured into
+   a CUDA graph and replayed; the replays are warmed up and timed like eager calls.
+8. **Timed runs**, one iteration at a time with the device synchronised (see
+   :mod:`lightviz.latency.timing`), as many as fit in the rest of the budget (default 2 s), at
+   least 5; Python's garbage collector is paused meanwhile (as ``timeit`` does).
+9. **The result**: median, p10, p90, IQR, runs, throughput, the cold call, the timed window
+   (``started_at``/``finished_at``, epoch seconds), warnings (IQR above 10% of the median,
+   few runs, a loaded host, unlocked Jetson clocks) and the passport.
+
+A CUDA out-of-memory error frees what the measurement held (``torch.cuda.empty_cache``) and is
+raised as :class:`OutOfMemory` with a message; the caller keeps going.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
+
+import torch
+
+from ..config import Config, _in_range, _number
+from ..counting import count
+from .lock import HostLock, QueueStatus
+from .memory import check_fits
+from .passport import passport as make_passport
+from .passport import usable_cores
+from .timing import Timer, stats, timed_runs, warm_up
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
+                 "bfloat16": "bf16"}
+MODES = ("eager", "cudagraph")
+BATCH_MIN, BATCH_MAX = 1, 1024
+BUDGET_DEFAULT_S = 2.0
+BUDGET_MIN_S, BUDGET_MAX_S = 0.05, 600.0
+WARMUP_FRACTION = 0.2
+WARMUP_MIN = 2
+MIN_RUNS = 5
+MAX_RUNS = 100_000
+SPREAD_LIMIT = 0.10
+
+
+class MeasurementError(RuntimeError):
+    """A measurement could not be completed (the message says why)."""
+
+
+class OutOfMemory(MeasurementError):
+    """The device ran out of memory; what the measurement held was freed."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What to measure on
+# ---------------------------------------------------------------------------------------------
+
+
+def available_devices() -> List[str]:
+    """The devices this host can measure on: ``cpu``, ``cuda`` (``cuda:N`` beyond the first
+    GPU), ``mps``."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        devices += ["cuda"] + [f"cuda:{i}" for i in range(1, n)]
+    if _mps_available():
+        devices.append("mps")
+    return devices
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps and mps.is_available())
+
+
+def parse_device(value) -> str:
+    """A device string checked against this host (ValueError naming what is available)."""
+    text = str(value).strip().lower() if value is not None else ""
+    avail = ", ".join(available_devices())
+    kind, _, index = text.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"unknown device {value!r}: choose one of cpu, cuda, cuda:N, mps "
+                         f"(available here: {avail})")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            why = ("was built without CUDA" if torch.version.cuda is None
+                   else f"is built for CUDA {torch.version.cuda} but sees no GPU")
+            raise ValueError(f"device {text} is not available here: torch {torch.__version__} {why} "
+                             f"(available: {avail})")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ValueError(f"device {text} is not available here: {torch.cuda.device_count()} "
+                             f"CUDA device(s) (available: {avail})")
+        return "cuda" if index in ("", "0") else text
+    if kind == "mps" and not _mps_available():
+        raise ValueError(f"device mps is not available here: Apple's Metal backend needs macOS "
+                         f"on Apple silicon (available: {avail})")
+    return kind
+
+
+def _cpu_native(dtype: str) -> bool:
+    """Whether oneDNN has native kernels for this reduced precision on this CPU (AVX512-BF16 /
+    AMX for bf16, AVX512-FP16 / AMX-FP16 for fp16)."""
+    check = {"bf16": "_is_mkldnn_bf16_supported", "fp16": "_is_mkldnn_fp16_supported"}[dtype]
+    try:
+        return bool(getattr(torch.ops.mkldnn, check)())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def dtype_support(device: str) -> Dict[str, Optional[str]]:
+    """For each dtype, None when ``device`` supports it, else the reason it is refused.
+
+    On the CPU, fp16 and bf16 are offered only where oneDNN has native kernels for them: on
+    other CPUs PyTorch falls back to slow reference kernels (or converts to fp32 and back), a
+    latency that says nothing about deploying a half-precision network; such a request is
+    refused rather than measured."""
+    kind = device.split(":")[0]
+    out: Dict[str, Optional[str]] = {"fp32": None}
+    if kind == "cpu":
+        for dt, isa in (("bf16", "AVX512-BF16 or AMX"), ("fp16", "AVX512-FP16 or AMX-FP16")):
+            out[dt] = None if _cpu_native(dt) else (
+                f"{dt} on this CPU has no native kernels (needs {isa} on x86, or an ARM core "
+                f"with {dt} arithmetic that oneDNN supports): PyTorch would run slow reference "
+                f"code whose latency says nothing about a {dt} deployment; use fp32 on the CPU, "
+                f"or {dt} on a GPU")
+    elif kind == "cuda":
+        out["fp16"] = None
+        index = torch.device(device).index or 0
+        major, minor = torch.cuda.get_device_capability(index)
+        out["bf16"] = None if major >= 8 else (
+            f"bf16 needs a GPU of compute capability 8.0 or newer (Ampere); this one is "
+            f"{major}.{minor}: use fp16")
+    elif kind == "mps":
+        out["fp16"] = None
+        try:
+            torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3, device="mps", dtype=torch.bfloat16),
+                                       torch.ones(1, 1, 1, 1, device="mps", dtype=torch.bfloat16))
+            out["bf16"] = None
+        except (RuntimeError, TypeError) as exc:
+            out["bf16"] = f"bf16 is not supported by MPS here ({str(exc).splitlines()[0]}); use fp16"
+    return out
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How to measure: device, dtype, batch, CPU threads (None = torch's current count),
+    channels-last, mode (eager or cudagraph) and the time budget of warm-up + timed runs."""
+
+    device: str = "cpu"
+    dtype: str = "fp32"
+    batch: int = 1
+    threads: Optional[int] = None
+    channels_last: bool = False
+    mode: str = "eager"
+    budget_s: float = BUDGET_DEFAULT_S
+
+    @property
+    def label(self) -> str:
+        cl = ", channels-last" if self.channels_last else ""
+        th = f", {self.threads} threads" if self.threads else ""
+        return f"{self.device} {self.dtype} batch {self.batch}{th}{cl} {self.mode}"
+
+
+def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=False,
+               mode="eager", budget_s=BUDGET_DEFAULT_S) -> Setup:
+    """Check raw values (strings from a command line are fine) and return a :class:`Setup`;
+    ``ValueError`` with one line naming the value and what is allowed."""
+    device = parse_device(device)
+    key = str(dtype).strip().lower()
+    key = DTYPE_ALIASES.get(key, key)
+    if key not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    refused = dtype_support(device).get(key)
+    if refused:
+        raise ValueError(f"dtype {key} refused on {device}: {refused}")
+    batch = _number("batch", batch, integer=True)
+    _in_range("batch", batch, BATCH_MIN, BATCH_MAX)
+    if threads is not None and str(threads).strip() != "":
+        threads = _number("threads", threads, integer=True)
+        _in_range("threads", threads, 1, usable_cores(), " (the cores this process may use)")
+        threads = int(threads)
+    else:
+        threads = None
+    mode = str(mode).strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    if mode == "cudagraph" and not device.startswith("cuda"):
+        raise ValueError(f"mode cudagraph needs a CUDA device, not {device}: use --mode eager")
+    budget_s = _number("budget", budget_s)
+    _in_range("budget", budget_s, BUDGET_MIN_S, BUDGET_MAX_S, " seconds")
+    return Setup(device, key, int(batch), threads, bool(channels_last), mode, float(budget_s))
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One measurement: statistics in milliseconds, the timed window, warnings, passport."""
+
+    config: Config
+    setup: Setup
+    samples_ms: List[float]
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    q1_ms: float
+    q3_ms: float
+    iqr_ms: float
+    mean_ms: float
+    min_ms: float
+    max_ms: float
+    runs: int
+    throughput_ips: float
+    cold_ms: Optional[float]
+    capture_ms: Optional[float]
+    warmup_runs: int
+    rewarmed: Optional[str]
+    started_at: float
+    finished_at: float
+    timed_s: float
+    lock_wait_s: float
+    macs: int
+    params: int
+    timer: str
+    warnings: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+    passport: dict = field(default_factory=dict)
+
+    @property
+    def spread(self) -> float:
+        return self.iqr_ms / self.median_ms if self.median_ms > 0 else float("inf")
+
+    @property
+    def gmacs_per_s(self) -> float:
+        return self.macs * self.setup.batch / (self.median_ms * 1e-3) / 1e9
+
+    def to_dict(self, samples: bool = False) -> dict:
+        c, s = self.config, self.setup
+        out = {
+            "arch": c.arch, "label": c.label,
+            "median_ms": self.median_ms, "p10_ms": self.p10_ms, "p90_ms": self.p90_ms,
+            "iqr_ms": self.iqr_ms, "q1_ms": self.q1_ms, "q3_ms": self.q3_ms,
+            "mean_ms": self.mean_ms, "min_ms": self.min_ms, "max_ms": self.max_ms,
+            "runs": self.runs, "throughput_ips": self.throughput_ips,
+            "spread": self.spread, "spread_ok": self.spread <= SPREAD_LIMIT,
+            "device": s.device, "dtype": s.dtype, "batch": s.batch, "threads": s.threads,
+            "channels_last": s.channels_last, "mode": s.mode, "budget_s": s.budget_s,
+            "cold_ms": self.cold_ms, "capture_ms": self.capture_ms,
+            "warmup_runs": self.warmup_runs, "rewarmed": self.rewarmed,
+            "started_at": self.started_at, "finished_at": self.finished_at,
+            "timed_s": self.timed_s, "lock_wait_s": self.lock_wait_s,
+            "macs": self.macs, "params": self.params, "gmacs_per_s": self.gmacs_per_s,
+            "timer": self.timer, "warnings": self.warnings, "notes": self.notes,
+            "config": {"arch": c.arch, "alpha": c.alpha, "resolution": c.resolution, "rho": c.rho,
+                       "groups": c.groups, "classes": c.classes},
+            "setup": asdict(s),
+            "passport": self.passport,
+        }
+        if samples:
+            out["samples_ms"] = list(self.samples_ms)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The bench
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Signature:
+    """Everything whose change needs a new warm-up."""
+
+    config: Config
+    device: str
+    dtype: str
+    batch: int
+    threads: int
+    channels_last: bool
+    mode: str
+
+    def shape(self) -> str:
+        r = self.config.resolution
+        return f"{self.batch}x3x{r}x{r}"
+
+
+def _describe_change(old: Optional[_Signature], new: _Signature) -> str:
+    if old is None:
+        return "first run"
+    changes = []
+    if old.config != new.config:
+        changes.append(f"network {old.config.label} -> {new.config.label}")
+    if old.shape() != new.shape():
+        changes.append(f"input {old.shape()} -> {new.shape()}")
+    for name in ("device", "dtype", "threads", "channels_last", "mode"):
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            changes.append(f"{name.replace('_', '-')} {a} -> {b}")
+    return "; ".join(changes)
+
+
+@dataclass
+class _State:
+    sig: _Signature
+    model: torch.nn.Module
+    x: torch.Tensor
+    fn: Callable[[], object]
+    cold_ms: float
+    capture_ms: Optional[float]
+    graph: object = None
+
+
+@contextmanager
+def pinned_threads(n: Optional[int]) -> Iterator[int]:
+    """``torch.set_num_threads(n)`` for the block, restored afterwards; yields the count."""
+    old = torch.get_num_threads()
+    n = n or old
+    if n != old:
+        torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
+
+
+@contextmanager
+def _cudnn_benchmark(on: bool):
+    old = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = on
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = old
+
+
+@contextmanager
+def _gc_paused():
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _is_oom(exc: BaseException) -> bool:
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom is not None and isinstance(exc, oom):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def free_device_memory(device: str) -> None:
+    gc.collect()
+    if device.startswith("cuda") and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    elif device == "mps" and _mps_available():
+        torch.mps.empty_cache()
+
+
+class Bench:
+    """Measures configurations one after another on this host.
+
+    It keeps the prepared model of its last measurement while nothing changes (so "measure
+    again" needs no rebuild) and warms up again, with the reason in ``Result.rewarmed``, when
+    the configuration, input shape, device, dtype, threads, channels-last or mode change.
+    ``release()`` drops the model (and its device memory)."""
+
+    def __init__(self, lock: Optional[HostLock] = None, root=None):
+        self.lock = lock if lock is not None else HostLock()
+        self.root = root
+        self._state: Optional[_State] = None
+        self._last_sig: Optional[_Signature] = None
+
+    # -- public ----------------------------------------------------------------------------
+
+    def run(self, cfg: Config, setup: Setup,
+            on_wait: Optional[Callable[[QueueStatus], None]] = None,
+            lock_timeout: Optional[float] = None) -> Result:
+        """Measure ``cfg`` with ``setup`` (see the module doc for the protocol)."""
+        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
+        label = f"{cfg.label} on {setup.label}"
+        with self.lock.hold(label, lock_timeout, on_wait) as waited:
+            with pinned_threads(setup.threads) as threads, self._guard(cfg, setup):
+                setup = replace(setup, threads=threads)
+                return self._run_locked(cfg, setup, waited)
+
+    def release(self) -> None:
+        """Drop the prepared model and free its device memory."""
+        if self._state is not None:
+            device = self._state.sig.device
+            self._state = None
+            free_device_memory(device)
+
+    def layers(self, cfg: Config, setup: Setup, budget_s: Optional[float] = None,
+               on_wait: Optional[Callable[[QueueStatus], None]] = None,
+               lock_timeout: Optional[float] = None):
+        """Per-block and per-op latency beside MACs (see :mod:`lightviz.latency.layers`):
+        the whole network, then each block, then each op, timed in one hold of the lock,
+        eagerly (a CUDA graph is one opaque launch). Returns a ``LayerReport``."""
+        from . import layers as L
+
+        eager = replace(setup, mode="eager")
+        budget = budget_s or setup.budget_s
+        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
+        label = f"{cfg.label} per-layer on {eager.label}"
+        with self.lock.hold(label, lock_timeout, on_wait) as waited:
+            with pinned_threads(setup.threads) as threads, self._guard(cfg, setup):
+                eager = replace(eager, threads=threads, budget_s=budget / 4)
+                whole = self._run_locked(cfg, eager, waited)
+                state = self._state
+                timer = Timer(eager.device)
+                with torch.inference_mode(), _gc_paused():
+                    blocks = L.time_instrumented(state.model, state.x, timer, "blocks", L.block_paths(cfg), budget / 4)
+                    ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4)
+                    roof = L.measure_roof(eager.device, DTYPES[eager.dtype], timer, budget / 4)
+                notes = list(whole.notes)
+                if setup.mode != "eager":
+                    notes.append("per-layer times are eager: a CUDA graph replays as one launch and "
+                                 "cannot be split into layers")
+                return L.build_report(count(cfg), whole, blocks, ops, roof, notes)
+
+    def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
+               on_wait: Optional[Callable[[QueueStatus], None]] = None,
+               lock_timeout: Optional[float] = None) -> dict:
+        """Energy per inference on a Jetson (see :func:`lightviz.latency.jetson.measure_energy`):
+        an idle baseline, then a steady run of ``run_s`` seconds, under the lock."""
+        from . import jetson
+
+        jetson.require_rails(self.root)
+        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
+        label = f"{cfg.label} energy on {setup.label}"
+        with self.lock.hold(label, lock_timeout, on_wait) as waited:
+            with pinned_threads(setup.threads) as threads, self._guard(cfg, setup):
+                setup = replace(setup, threads=threads, budget_s=min(setup.budget_s, 2.0))
+                latency = self._run_locked(cfg, setup, waited)
+                state, timer = self._state, Timer(setup.device)
+
+                def step():
+                    state.fn()
+                    timer.sync()
+
+                with torch.inference_mode():
+                    out = jetson.measure_energy(step, setup.batch, self.root, idle_s, run_s)
+                out["latency"] = latency.to_dict()
+                out["passport"] = latency.passport
+                return out
+
+    # -- internals -------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, cfg: Config, setup: Setup):
+        """Turn an out-of-memory error into :class:`OutOfMemory` after freeing the memory."""
+        try:
+            with _cudnn_benchmark(True) if setup.device.startswith("cuda") else nullcontext():
+                yield
+        except Exception as exc:
+            if not _is_oom(exc):
+                raise
+            self._state = None
+            del exc
+            free_device_memory(setup.device)
+            raise OutOfMemory(
+                f"{setup.device} ran out of memory measuring {cfg.label} at batch {setup.batch} "
+                f"in {setup.dtype}; the measurement's memory was freed: lower the batch or the "
+                "resolution") from None
+
+    def _prepare(self, sig: _Signature, timer: Timer) -> _State:
+        from ..builder import build_module, calibrate_batchnorm
+        from ..zoo import resolve
+
+        model = calibrate_batchnorm(build_module(resolve(sig.config)))
+        for p in model.parameters():
+            p.requires_grad_(False)
+        fmt = torch.channels_last if sig.channels_last else torch.contiguous_format
+        model = model.to(device=sig.device, dtype=DTYPES[sig.dtype], memory_format=fmt)
+        r = sig.config.resolution
+        x = torch.randn(sig.batch, 3, r, r, dtype=DTYPES[sig.dtype], device=sig.device)
+        x = x.contiguous(memory_format=fmt)
+
+        def eager():
+            return model(x)
+
+        cold = timer.wall(eager)
+        state = _State(sig, model, x, eager, cold, None)
+        if sig.mode == "cudagraph":
+            state.capture_ms, state.graph, state.fn = _capture(model, x, timer)
+        return state
+
+    def _run_locked(self, cfg: Config, setup: Setup, waited: float) -> Result:
+        sig = _Signature(cfg, setup.device, setup.dtype, setup.batch, setup.threads,
+                         setup.channels_last, setup.mode)
+        timer = Timer(setup.device)
+        rewarmed = None
+        with torch.inference_mode():
+            if self._state is None or self._state.sig != sig:
+                rewarmed = _describe_change(self._last_sig, sig)
+                self.release()
+                self._state = self._prepare(sig, timer)
+                self._last_sig = sig
+                cold, capture = self._state.cold_ms, self._state.capture_ms
+            else:
+                cold = capture = None
+            fn = self._state.fn
+            with _gc_paused():
+                t0 = time.perf_counter()
+                warm = warm_up(timer, fn, WARMUP_MIN, WARMUP_FRACTION * setup.budget_s)
+                remaining = max(setup.budget_s - (time.perf_counter() - t0), 0.0)
+                timed = timed_runs(timer, fn, remaining, MIN_RUNS, MAX_RUNS)
+        st = stats(timed.samples_ms)
+        prof = count(cfg)
+        pp = make_passport(setup.device, setup.threads, self.root)
+        result = Result(
+            config=cfg, setup=setup, samples_ms=timed.samples_ms,
+            median_ms=st.median, p10_ms=st.p10, p90_ms=st.p90, q1_ms=st.q1, q3_ms=st.q3,
+            iqr_ms=st.iqr, mean_ms=st.mean, min_ms=st.min, max_ms=st.max, runs=st.runs,
+            throughput_ips=setup.batch / (st.median * 1e-3) if st.median > 0 else float("inf"),
+            cold_ms=cold, capture_ms=capture, warmup_runs=warm, rewarmed=rewarmed,
+            started_at=timed.started_at, finished_at=timed.finished_at, timed_s=timed.elapsed_s,
+            lock_wait_s=waited, macs=prof.macs, params=prof.params, timer=timer.method,
+            passport=pp,
+        )
+        result.warnings, result.notes = _warnings(result), _notes(setup)
+        return result
+
+
+def _capture(model, x, timer: Timer):
+    """Capture ``model(x)`` into a CUDA graph (warm-up on a side stream first, as CUDA graphs
+    require); return (capture ms, graph, replay function)."""
+    stream = torch.cuda.Stream(device=x.device)
+    stream.wait_stream(torch.cuda.current_stream(x.device))
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            model(x)
+    torch.cuda.current_stream(x.device).wait_stream(stream)
+    timer.sync()
+    t0 = time.perf_counter()
+    try:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = model(x)
+    except RuntimeError as exc:
+        if _is_oom(exc):
+            raise
+        # Some builds refuse to capture under inference_mode: capture under no_grad instead
+        # (nothing is recorded for autograd either way).
+        timer.sync()
+        graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(False), torch.no_grad(), torch.cuda.graph(graph):
+            static_out = model(x)
+    timer.sync()
+    capture_ms = (time.perf_counter() - t0) * 1e3
+
+    def replay():
+        graph.replay()
+        return static_out
+
+    return capture_ms, graph, replay
+
+
+def _warnings(r: Result) -> List[str]:
+    out = []
+    if r.spread > SPREAD_LIMIT:
+        load = r.passport.get("cpu", {}).get("load_1min")
+        load_txt = f" (1-minute load {load:.1f} on {r.passport['cpu'].get('usable_cores')} cores)" if load is not None else ""
+        out.append(
+            f"spread too wide to trust: the IQR ({r.iqr_ms:.3g} ms) is {r.spread:.0%} of the median "
+            f"(limit {SPREAD_LIMIT:.0%}). Something else is using this host{load_txt}, the clocks "
+            "are changing, or the budget is too short: close other work and measure again")
+    if r.runs < 10:
+        out.append(f"only {r.runs} timed runs: one run takes about {r.median_ms:.0f} ms against a "
+                   f"{r.setup.budget_s:g} s budget; raise the budget for steadier percentiles")
+    cpu = r.passport.get("cpu", {})
+    load, cores = cpu.get("load_1min"), cpu.get("usable_cores") or 1
+    if load is not None and load > cores and r.spread <= SPREAD_LIMIT:
+        out.append(f"the host is busy (1-minute load {load:.1f} on {cores} cores): other work may "
+                   "slow this measurement")
+    j = r.passport.get("jetson")
+    if j and (j.get("jetson_clocks") or {}).get("state") == "off":
+        out.append("jetson_clocks is off: DVFS changes the clocks during the run, so latency "
+                   "depends on what ran before; `sudo jetson_clocks` locks them for benchmarking")
+    return out
+
+
+def _notes(setup: Setup) -> List[str]:
+    notes = []
+    if setup.device.startswith("cuda"):
+        notes.append("cuDNN autotuning (torch.backends.cudnn.benchmark) was on; the cold call includes it")
+        if setup.dtype == "fp32" and torch.backends.cudnn.allow_tf32:
+            notes.append("fp32 convolutions ran in TF32 on tensor cores where the GPU has them "
+                         "(torch.backends.cudnn.allow_tf32 = True, PyTorch's default)")
+        if setup.mode == "cudagraph":
+            notes.append("CUDA-graph replays reuse one static input: copying a new image in is not timed")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps
+# ---------------------------------------------------------------------------------------------
+
+
+def sweep(configs: Iterable[Config], setup: Setup, bench: Optional[Bench] = None,
+          on_point: Optional[Callable[[int, Config], None]] = None,
+          on_wait: Optional[Callable[[QueueStatus], None]] = None) -> List[dict]:
+    """Measure each configuration in turn (each one re-warms); one row per point with MACs
+    beside the latency. A point that is refused or runs out of memory gets its ``error`` and
+    the sweep goes on."""
+    bench = bench or Bench()
+    rows = []
+    try:
+        for i, cfg in enumerate(configs):
+            if on_point is not None:
+                on_point(i, cfg)
+            row = {"label": cfg.label, "arch": cfg.arch, "alpha": cfg.alpha, "rho": cfg.rho,
+                   "resolution": cfg.resolution, "groups": cfg.groups}
+            try:
+                prof = count(cfg)
+                row.update(macs=prof.macs, params=prof.params)
+                r = bench.run(cfg, setup, on_wait=on_wait)
+            except (ValueError, MeasurementError) as exc:
+                row["error"] = str(exc)
+            else:
+                row.update(median_ms=r.median_ms, p10_ms=r.p10_ms, p90_ms=r.p90_ms,
+                           iqr_ms=r.iqr_ms, runs=r.runs, throughput_ips=r.throughput_ips,
+                           spread_ok=r.spread <= SPREAD_LIMIT, started_at=r.started_at,
+                           finished_at=r.finished_at)
+            rows.append(row)
+    finally:
+        bench.release()
+    return rows
+
+
+def measure(cfg: Config, setup: Optional[Setup] = None, lock: Optional[HostLock] = None,
+            on_wait: Optional[Callable[[QueueStatus], None]] = None, root=None) -> Result:
+    """Measure one configuration with a fresh :class:`Bench` (cold call included)."""
+    bench = Bench(lock, root)
+    try:
+        return bench.run(cfg, setup or Setup(), on_wait=on_wait)
+    finally:
+        bench.release()
