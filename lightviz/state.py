@@ -1,0 +1,433 @@
+"""The app's state: URL query parameters <-> widget values <-> :class:`~lightviz.config.Config`.
+
+The query parameters are named like the CLI's options and take the same values (``arch`` with the
+zoo's names, ``alpha``, ``rho`` or ``resolution``, ``groups``, ``classes``) plus the counting
+options (``unit`` = ``macs`` | ``flops``, ``elementwise`` = ``0`` | ``1``). The widget keys are
+the same names, so tests and links drive the same thing.
+
+Every value goes through :func:`lightviz.make_config`, the one place where input is checked. A
+value that it rejects, or that is not on a slider's grid, is replaced by the nearest valid value
+(a number out of range is clamped, an off-grid number snaps to the nearest stop) or, where there
+is no nearest value (NaN, text, an unknown architecture), by the default; each replacement gives a
+:class:`Notice` that the app shows. :func:`parse_query` and :meth:`AppState.to_query` are plain
+functions; :func:`sidebar` is the Streamlit part.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .config import (
+    ALPHA_MAX,
+    ALPHA_MIN,
+    ARCHS,
+    BASE_RESOLUTION,
+    CLASSES_MAX,
+    CLASSES_MIN,
+    RESOLUTION_MAX,
+    RESOLUTION_MIN,
+    SHUFFLENET_V1_DEFAULT_GROUPS,
+    SHUFFLENET_V1_GROUPS,
+    Config,
+    make_config,
+)
+
+ARCH_LABELS = {
+    "resnet18": "ResNet-18",
+    "resnet34": "ResNet-34",
+    "resnet50": "ResNet-50",
+    "mobilenet_v1": "MobileNet v1",
+    "mobilenet_v2": "MobileNet v2",
+    "shufflenet_v1": "ShuffleNet v1",
+    "shufflenet_v2": "ShuffleNet v2",
+    "ghostnet": "GhostNet",
+}
+assert tuple(ARCH_LABELS) == ARCHS
+
+DEFAULT_ARCH = "mobilenet_v2"
+ALPHA_STEP = 0.05
+# The alpha slider's stops: 0.25, 0.30, ... 2.00 (every published multiplier is on this grid).
+ALPHA_STOPS = tuple(round(ALPHA_MIN + i * ALPHA_STEP, 2)
+                    for i in range(int(round((ALPHA_MAX - ALPHA_MIN) / ALPHA_STEP)) + 1))
+RESOLUTION_STEP = 8
+# The rho slider's stops: input sides 32, 40, ... 512 px (every published resolution is on it).
+# rho is kept to 4 decimals so that round(224 * rho) gives the side back exactly.
+RESOLUTION_STOPS = tuple(range(RESOLUTION_MIN, RESOLUTION_MAX + 1, RESOLUTION_STEP))
+RHO_STOPS = tuple(round(r / BASE_RESOLUTION, 4) for r in RESOLUTION_STOPS)
+UNITS = ("macs", "flops")
+UNIT_LABELS = {"macs": "MACs", "flops": "FLOPs"}
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+# The query parameters (and widget keys) this module owns, in URL order.
+PARAMS = ("arch", "alpha", "rho", "groups", "classes", "unit", "elementwise")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One value in the URL that was replaced: which parameter, what it said, why, and what the
+    app uses instead."""
+
+    param: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class AppState:
+    """The sidebar's values: always valid (a Config can be made from them)."""
+
+    arch: str = DEFAULT_ARCH
+    alpha: float = 1.0
+    rho: float = 1.0
+    groups: Optional[int] = None  # ShuffleNet v1 only
+    classes: int = 1000
+    unit: str = "macs"
+    elementwise: bool = False
+
+    @property
+    def resolution(self) -> int:
+        return round(BASE_RESOLUTION * self.rho)
+
+    def config(self) -> Config:
+        return make_config(self.arch, self.alpha, self.rho, groups=self.groups, classes=self.classes)
+
+    def to_query(self) -> Dict[str, str]:
+        """The query parameters of this state (options at their default are left out)."""
+        q = {"arch": self.arch, "alpha": _num(self.alpha), "rho": _num(self.rho)}
+        if self.groups is not None:
+            q["groups"] = str(self.groups)
+        if self.classes != 1000:
+            q["classes"] = str(self.classes)
+        if self.unit != "macs":
+            q["unit"] = self.unit
+        if self.elementwise:
+            q["elementwise"] = "1"
+        return q
+
+    def widget_values(self) -> Dict[str, object]:
+        values = asdict(self)
+        if values["groups"] is None:
+            values.pop("groups")
+        return values
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _show(raw: str, limit: int = 40) -> str:
+    """``raw`` quoted for a message, shortened when long."""
+    text = raw if len(raw) <= limit else raw[: limit - 1] + "\u2026"
+    return repr(text)
+
+
+def _plain(raw: str) -> bool:
+    """ASCII without underscores: Python's float() would read '1_0' as 10 and Arabic-Indic
+    digits as numbers, which a URL should not rely on."""
+    return raw.isascii() and "_" not in raw
+
+
+def _float(raw: str) -> Optional[float]:
+    try:
+        return float(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _check(**kwargs) -> Optional[str]:
+    """make_config's message for these values, or None if they are valid."""
+    arch = kwargs.pop("arch", "shufflenet_v1" if "groups" in kwargs else DEFAULT_ARCH)
+    try:
+        make_config(arch, **kwargs)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class IntRange:
+    """Every whole number from ``lo`` to ``hi``: the stops of an integer parameter."""
+
+    def __init__(self, lo: int, hi: int):
+        self.lo, self.hi = lo, hi
+
+
+def nearest(value: float, stops) -> float:
+    """The stop closest to ``value`` (the lower one on a tie); ``stops`` is a sequence or an
+    :class:`IntRange`."""
+    if isinstance(stops, IntRange):
+        return float(min(max(math.floor(value + 0.5), stops.lo), stops.hi))
+    value = min(max(value, min(stops)), max(stops))  # clamp first: 1e308 is nearest the top
+    return min(stops, key=lambda s: (abs(s - value), s))
+
+
+def _number_param(name: str, raw: str, default: float, stops, check, describe
+                  ) -> Tuple[float, Optional[str]]:
+    """A number from the URL, checked by make_config (``check(raw)`` gives its message or None).
+
+    Not a finite number -> the default. Rejected by make_config (out of range, not whole, not an
+    allowed group count) -> the nearest allowed stop. Accepted but off the slider's grid -> the
+    nearest stop. Returns the value and the notice text (None when ``raw`` was used as is)."""
+    if not _plain(raw):
+        return default, (f"{name} {_show(raw)} is not a plain number (ASCII digits only): "
+                         f"using the default, {describe(default)}")
+    problem = check(raw)
+    value = _float(raw)
+    if value is None or not math.isfinite(value):
+        problem = problem or f"{name} must be a finite number, got {_show(raw)}"
+        return default, f"{problem}: using the default, {describe(default)}"
+    snapped = nearest(value, stops)
+    if problem:
+        return snapped, f"{problem}: using the nearest allowed value, {describe(snapped)}"
+    if not math.isclose(snapped, value, rel_tol=0, abs_tol=1e-9):
+        return snapped, (f"{name} {_show(raw)} falls between the slider's steps: "
+                         f"using the nearest, {describe(snapped)}")
+    return snapped, None
+
+
+def _describe_rho(rho: float) -> str:
+    return f"{rho:g} ({round(BASE_RESOLUTION * rho)} px)"
+
+
+def _arch_param(raw: str, default: str) -> Tuple[str, Optional[str]]:
+    problem = _check(arch=raw)
+    if problem is None:
+        return raw, None
+    if raw.isascii():  # "ResNet-50", "mobilenetv2": the nearest valid value is obvious
+        squeezed = "".join(ch for ch in raw.lower() if ch.isalnum())
+        for arch in ARCHS:
+            if squeezed and squeezed == arch.replace("_", ""):
+                return arch, f"arch {_show(raw)} read as {arch}"
+    return default, f"{problem}: using the default, {default}"
+
+
+def _last(params: Mapping[str, Sequence[str]], name: str, notices: List[Notice]) -> Optional[str]:
+    values = list(params.get(name) or ())
+    if not values:
+        return None
+    if len(values) > 1:
+        notices.append(Notice(name, f"{name} was given {len(values)} times: using the last one, "
+                                    f"{_show(values[-1])}"))
+    return values[-1]
+
+
+def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
+                defaults: AppState = AppState()) -> Tuple[AppState, List[Notice]]:
+    """A valid :class:`AppState` from query parameters (``name -> every value given``) and a
+    notice for each value that was replaced. Only the names in :data:`PARAMS` (and
+    ``resolution``, the CLI's alternative to ``rho``), each with ``prefix``, are read: other
+    parameters belong to other pages and are left alone."""
+    notices: List[Notice] = []
+
+    def get(name):
+        return _last(params, prefix + name, notices)
+
+    def note(name, text):
+        if text:
+            notices.append(Notice(prefix + name, prefix + text if prefix else text))
+
+    raw = get("arch")
+    arch, text = (defaults.arch, None) if raw is None else _arch_param(raw, defaults.arch)
+    note("arch", text)
+
+    alpha, raw = defaults.alpha, get("alpha")
+    if raw is not None:
+        alpha, text = _number_param("alpha", raw, defaults.alpha, ALPHA_STOPS,
+                                    lambda r: _check(alpha=r), _num)
+        note("alpha", text)
+
+    rho, raw, raw_res = defaults.rho, get("rho"), get("resolution")
+    if raw is not None:
+        if raw_res is not None:
+            note("resolution", f"both rho and resolution were given: using rho and ignoring "
+                               f"resolution {_show(raw_res)}")
+        rho, text = _number_param("rho", raw, defaults.rho, RHO_STOPS,
+                                  lambda r: _check(rho=r), _describe_rho)
+        note("rho", text)
+    elif raw_res is not None:
+        res, text = _number_param("resolution", raw_res, defaults.resolution, RESOLUTION_STOPS,
+                                  lambda r: _check(resolution=r), lambda v: f"{v:g} px")
+        note("resolution", text)
+        rho = RHO_STOPS[RESOLUTION_STOPS.index(int(res))]
+
+    groups, raw = None, get("groups")
+    if arch == "shufflenet_v1":
+        groups = defaults.groups or SHUFFLENET_V1_DEFAULT_GROUPS
+        if raw is not None:
+            value, text = _number_param("groups", raw, groups, SHUFFLENET_V1_GROUPS,
+                                        lambda r: _check(groups=r), lambda v: f"{v:g}")
+            groups = int(value)
+            note("groups", text)
+    elif raw is not None:
+        note("groups", f"{_check(arch=arch, groups=raw)}: ignoring groups={_show(raw)}")
+
+    classes, raw = defaults.classes, get("classes")
+    if raw is not None:
+        value, text = _number_param("classes", raw, defaults.classes,
+                                    IntRange(CLASSES_MIN, CLASSES_MAX),
+                                    lambda r: _check(classes=r), lambda v: f"{v:g}")
+        classes = int(value)
+        note("classes", text)
+
+    unit, raw = defaults.unit, get("unit")
+    if raw is not None:
+        if raw.strip().lower() in UNITS:
+            unit = raw.strip().lower()
+        else:
+            note("unit", f"unit {_show(raw)} is not one of {', '.join(UNITS)}: using {unit}")
+
+    elementwise, raw = defaults.elementwise, get("elementwise")
+    if raw is not None:
+        word = raw.strip().lower()
+        if word in TRUE_WORDS or word == "":  # a bare ?elementwise switches it on
+            elementwise = True
+        elif word in FALSE_WORDS:
+            elementwise = False
+        else:
+            note("elementwise", f"elementwise {_show(raw)} is not 1 or 0: using "
+                                f"{int(elementwise)}")
+
+    state = AppState(arch, alpha, rho, groups, classes, unit, elementwise)
+    state.config()  # valid by construction: this raises loudly if that ever stops being true
+    return state, notices
+
+
+# ----------------------------------------------------------------------------- Streamlit part
+
+_READ = "_lightviz_url_read"
+_FIRST = "_lightviz_url_state"
+_NOTICES = "_lightviz_notices"
+
+
+def query_lists(query_params) -> Dict[str, List[str]]:
+    """``st.query_params`` as ``name -> every value given``."""
+    return {name: list(query_params.get_all(name)) for name in query_params}
+
+
+def sync_query_params(query_params, want: Mapping[str, str], names: Sequence[str]) -> None:
+    """Make the URL hold exactly ``want`` for ``names`` (one value each); leave other
+    parameters alone. Writes only what differs, so a rerun with nothing new sends nothing."""
+    for name in names:
+        if name in want:
+            if query_params.get_all(name) != [want[name]]:
+                query_params[name] = want[name]
+        elif name in query_params:
+            del query_params[name]
+
+
+def state_from_widgets(ss, prefix: str = "") -> AppState:
+    """The :class:`AppState` of the widgets' values (snapped to the sliders' grids)."""
+    arch = ss[prefix + "arch"]
+    groups = int(ss.get(prefix + "groups") or SHUFFLENET_V1_DEFAULT_GROUPS) \
+        if arch == "shufflenet_v1" else None
+    return AppState(
+        arch=arch,
+        alpha=nearest(float(ss[prefix + "alpha"]), ALPHA_STOPS),
+        rho=nearest(float(ss[prefix + "rho"]), RHO_STOPS),
+        groups=groups,
+        classes=int(ss.get(prefix + "classes", 1000)),
+        unit=ss.get(prefix + "unit", "macs"),
+        elementwise=bool(ss.get(prefix + "elementwise", False)),
+    )
+
+
+def seed_from_url(ss, st_query_params, prefix: str = "", defaults: AppState = AppState()
+                  ) -> List[Notice]:
+    """Once per session (per ``prefix``): read the URL into the widgets' session state; return
+    the notices (also kept in session state, with the state they describe)."""
+    flag = f"_lightviz_url_read{prefix}"
+    if flag not in ss:
+        state, notices = parse_query(query_lists(st_query_params), prefix, defaults)
+        for name, value in state.widget_values().items():
+            ss[prefix + name] = value
+        ss[flag] = True
+        ss[f"_lightviz_notices{prefix}"] = (state, notices)
+    return ss[f"_lightviz_notices{prefix}"][1]
+
+
+def pending_notices(ss, current: AppState, prefix: str = "") -> List[Notice]:
+    """The URL notices, while the state is still the one they describe: once the user moves a
+    widget the notices have done their job and disappear."""
+    first, notices = ss.get(f"_lightviz_notices{prefix}", (None, []))
+    return list(notices) if first == current else []
+
+
+def _rho_label(rho: float) -> str:
+    return f"{rho:.3f} \u00b7 {round(BASE_RESOLUTION * rho)} px"
+
+
+def config_widgets(prefix: str = "", persist: Optional[str] = None) -> None:
+    """The architecture, groups, alpha and rho widgets (keys ``prefix + name``), in the current
+    container. Their values must already be in session state (see :func:`seed_from_url`)."""
+    import streamlit as st
+
+    ss = st.session_state
+    st.selectbox(
+        "Architecture", ARCHS, key=prefix + "arch", format_func=ARCH_LABELS.get,
+        persist_state=persist,
+        help="The network family and its variant (ResNet depth). The URL uses the zoo "
+             "names: resnet50, mobilenet_v2, shufflenet_v1 ...",
+    )
+    if ss[prefix + "arch"] == "shufflenet_v1":
+        if ss.get(prefix + "groups") not in SHUFFLENET_V1_GROUPS:
+            ss[prefix + "groups"] = SHUFFLENET_V1_DEFAULT_GROUPS
+        st.segmented_control(
+            "Groups g (ShuffleNet v1 variant)", SHUFFLENET_V1_GROUPS, key=prefix + "groups",
+            required=True, default=None, persist_state=persist,
+            help="Group count of the 1x1 convolutions. The paper's Table 1 widens the stages "
+                 "for larger g so that the cost stays near 140 M MACs.",
+        )
+    st.slider(
+        "Width multiplier \u03b1", ALPHA_MIN, ALPHA_MAX, step=ALPHA_STEP, key=prefix + "alpha",
+        format="%.2f", persist_state=persist,
+        help="Scales the channels of every layer. Params and MACs grow about as \u03b1\u00b2 "
+             "(channel counts are rounded, so the curve has steps).",
+    )
+    st.select_slider(
+        "Resolution multiplier \u03c1", RHO_STOPS, key=prefix + "rho", format_func=_rho_label,
+        persist_state=persist,
+        help="Scales the input side: input = round(224 \u00d7 \u03c1) pixels. MACs grow "
+             "about as \u03c1\u00b2; the params do not change.",
+    )
+    res = round(BASE_RESOLUTION * float(ss[prefix + "rho"]))
+    st.caption(f"Input image: 3 \u00d7 {res} \u00d7 {res} pixels (\u03c1 \u00d7 224).")
+
+
+def sidebar() -> Tuple[Config, AppState, List[Notice]]:
+    """The sidebar's widgets, seeded from the URL on a session's first run and written back to
+    it on every run. Returns the Config, the state and the notices still to show."""
+    import streamlit as st
+
+    ss = st.session_state
+    seed_from_url(ss, st.query_params)
+    with st.sidebar:
+        config_widgets()
+        st.radio(
+            "Count the cost in", UNITS, key="unit", format_func=UNIT_LABELS.get, horizontal=True,
+            help="MACs = multiply-accumulates of convolutions and the classifier (the papers' "
+                 "'Mult-Adds' or 'FLOPs'). FLOPs = 2 \u00d7 MACs.",
+        )
+        st.toggle(
+            "Add the elementwise work to FLOPs", key="elementwise",
+            help="Batch norm, activations, residual adds, pooling and SE scaling, counted per "
+                 "output element. MACs never include them.",
+        )
+        with st.expander("Advanced"):
+            st.number_input(
+                "Classes", min_value=CLASSES_MIN, max_value=CLASSES_MAX, step=1, key="classes",
+                help="Outputs of the classifier (ImageNet: 1000). Changes the last layer only.",
+            )
+    state = state_from_widgets(ss)
+    sync_query_params(st.query_params, state.to_query(), PARAMS + ("resolution",))
+    return state.config(), state, pending_notices(ss, state)
+
+
+def counting_options() -> Tuple[str, bool]:
+    """The sidebar's counting options for any view: ("macs" | "flops", elementwise)."""
+    import streamlit as st
+
+    return st.session_state.get("unit", "macs"), bool(st.session_state.get("elementwise", False))

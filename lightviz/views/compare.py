@@ -1,0 +1,169 @@
+"""Compare: every architecture at the sidebar's alpha and rho on one chart (with the published
+top-1 where that configuration is published), the published configurations' accuracy against
+MACs, and an A/B of the sidebar's configuration against a second one, stage by stage."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .. import charts
+from ..config import ARCHS, SHUFFLENET_V1_DEFAULT_GROUPS, Config, make_config
+from ..reference import OTHER, paper_check, published_top1
+from ..state import (
+    ARCH_LABELS,
+    AppState,
+    UNIT_LABELS,
+    config_widgets,
+    counting_options,
+    pending_notices,
+    seed_from_url,
+    state_from_widgets,
+    sync_query_params,
+)
+from . import as_text, cached_profile, fmt_bytes, fmt_count, nice_label
+
+B = "b_"  # prefix of the B configuration's widget keys and query parameters
+B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution"))
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def paper_table() -> pd.DataFrame:
+    return paper_check()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def family_table(alpha: float, resolution: int, v1_groups: int, classes: int,
+                 elementwise: bool) -> pd.DataFrame:
+    """Every architecture at one alpha and resolution, with the published top-1 of exactly that
+    configuration (NaN where it is not published)."""
+    published = paper_table()
+    rows = []
+    for arch in ARCHS:
+        groups = v1_groups if arch == "shufflenet_v1" else None
+        cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
+        p = cached_profile(cfg, elementwise)
+        top1 = published_top1(published, arch, alpha, resolution, groups) if classes == 1000 else None
+        label = ARCH_LABELS[arch] + (f" g={groups}" if groups else "")
+        rows.append({"arch": arch, "label": label, "params": p.params, "macs": p.macs,
+                     "flops": p.flops, "top1": float("nan") if top1 is None else top1})
+    return pd.DataFrame(rows)
+
+
+def render(cfg: Config) -> None:
+    unit, elementwise = counting_options()
+    st.header("Compare")
+    _families(cfg, unit, elementwise)
+    _accuracy(cfg)
+    _ab(cfg, unit, elementwise)
+
+
+def _families(cfg: Config, measure: str, elementwise: bool) -> None:
+    label = UNIT_LABELS[measure]
+    st.subheader(f"Every architecture at \u03b1 {cfg.alpha:g}, \u03c1 {cfg.rho:.3f} "
+                 f"({cfg.resolution} px)")
+    df = family_table(cfg.alpha, cfg.resolution, cfg.groups or SHUFFLENET_V1_DEFAULT_GROUPS,
+                      cfg.classes, elementwise)
+    st.plotly_chart(charts.family_scatter(df, cfg.arch, measure), width="stretch",
+                    config={"displaylogo": False})
+    cur = df[df["arch"] == cfg.arch].iloc[0]
+    shown = df.assign(
+        cost_ratio=df[measure] / cur[measure], params_ratio=df["params"] / cur["params"],
+        top1=as_text(df["top1"], "{:.1f}"),
+    )[["label", "params", measure, "params_ratio", "cost_ratio", "top1"]]
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "label": st.column_config.TextColumn("architecture"),
+        "params": st.column_config.NumberColumn("params", format="localized"),
+        measure: st.column_config.NumberColumn(label, format="localized"),
+        "params_ratio": st.column_config.NumberColumn(
+            f"params \u00f7 {ARCH_LABELS[cfg.arch]}", format="%.2f\u00d7"),
+        "cost_ratio": st.column_config.NumberColumn(
+            f"{label} \u00f7 {ARCH_LABELS[cfg.arch]}", format="%.2f\u00d7"),
+        "top1": st.column_config.TextColumn(
+            "published top-1 %", alignment="right",
+            help="ImageNet top-1 from the paper (or torchvision) for exactly this configuration; "
+                 "empty where it was not published."),
+    })
+    st.caption(
+        f"Both axes are logarithmic: equal distances are equal ratios. The ring marks the "
+        f"sidebar's architecture. Published top-1 appears where a paper trained exactly this "
+        f"configuration (1000 classes); at other \u03b1 and \u03c1 nobody measured it. ResNet "
+        f"has no width multiplier in its paper: its \u03b1 scales every stage (slimmable "
+        f"networks' convention).")
+
+
+def _accuracy(cfg: Config) -> None:
+    st.subheader("Accuracy against cost, as published")
+    t = paper_table()
+    t = t[t["top1"].notna() & (t["status"] != OTHER)].reset_index(drop=True)
+    t = t.drop_duplicates(["arch", "alpha", "resolution", "groups"]).reset_index(drop=True)
+    df = pd.DataFrame({"family": t["family"], "variant": t["variant"],
+                       "macs": t["macs_lightviz"], "params": t["params_lightviz"],
+                       "top1": t["top1"]})
+    same_groups = (t["groups"] == cfg.groups).fillna(False) if cfg.groups else t["groups"].isna()
+    hit = t.index[(t["arch"] == cfg.arch) & ((t["alpha"] - cfg.alpha).abs() < 1e-9)
+                  & (t["resolution"] == cfg.resolution) & same_groups]
+    st.plotly_chart(charts.accuracy_figure(df, list(hit)), width="stretch",
+                    config={"displaylogo": False})
+    st.caption(
+        "Each dot is a configuration a paper (or torchvision) trained and reported; x is "
+        "lightviz's MAC count of that configuration, y the reported ImageNet top-1. Lines join "
+        "one family's widths and resolutions. Up and to the left is better. MACs are not "
+        "latency: see the Latency page where it is available.")
+
+
+def _b_defaults(cfg: Config) -> AppState:
+    return AppState(arch=cfg.arch, alpha=0.5 if cfg.alpha != 0.5 else 1.0, rho=cfg.rho,
+                    groups=cfg.groups)
+
+
+def _ab(cfg: Config, measure: str, elementwise: bool) -> None:
+    label = UNIT_LABELS[measure]
+    st.subheader("A/B: two configurations side by side")
+    ss = st.session_state
+    seed_from_url(ss, st.query_params, prefix=B, defaults=_b_defaults(cfg))
+    left, right = st.columns([1, 3])
+    with left:
+        st.markdown(f"**A** is the sidebar's configuration: {nice_label(cfg)}.  \n"
+                    f"**B** (its classes and counting options follow A's):")
+        config_widgets(prefix=B, persist="session")
+    b_state = state_from_widgets(ss, prefix=B)
+    for notice in pending_notices(ss, b_state, prefix=B):
+        right.warning(notice.message, icon=":material/link:")
+    sync_query_params(st.query_params, {B + k: v for k, v in b_state.to_query().items()
+                                        if k in ("arch", "alpha", "rho", "groups")}, B_PARAMS)
+    b_cfg = make_config(b_state.arch, b_state.alpha, b_state.rho, groups=b_state.groups,
+                        classes=cfg.classes)
+    a, b = cached_profile(cfg, elementwise), cached_profile(b_cfg, elementwise)
+    with right:
+        cols = st.columns(3)
+        for col, name, va, vb, fmt in (
+            (cols[0], "Params", a.params, b.params, fmt_count),
+            (cols[1], label, getattr(a, measure), getattr(b, measure), fmt_count),
+            (cols[2], "Peak activations", a.peak_activation_bytes, b.peak_activation_bytes,
+             fmt_bytes),
+        ):
+            ratio = vb / va if va else float("nan")
+            col.metric(f"{name} of B", fmt(vb), delta=f"\u00d7{ratio:.2f} of A ({fmt(va)})",
+                       delta_color="off", delta_arrow="off", border=True)
+        diff, how = charts.stage_diff(a.layers, b.layers, cfg.resolution, b_cfg.resolution,
+                                      measure)
+        st.plotly_chart(charts.ab_figure(diff, how, nice_label(cfg), nice_label(b_cfg), measure),
+                        width="stretch", config={"displaylogo": False})
+    st.dataframe(diff, hide_index=True, width="stretch", column_config={
+        how: st.column_config.TextColumn(how),
+        "params_a": st.column_config.NumberColumn("params A", format="localized"),
+        "params_b": st.column_config.NumberColumn("params B", format="localized"),
+        "params_diff": st.column_config.NumberColumn("params B \u2212 A", format="%+,d"),
+        "cost_a": st.column_config.NumberColumn(f"{label} A", format="localized"),
+        "cost_b": st.column_config.NumberColumn(f"{label} B", format="localized"),
+        "cost_diff": st.column_config.NumberColumn(f"{label} B \u2212 A", format="%+,d"),
+        "cost_ratio": st.column_config.NumberColumn(f"{label} B \u00f7 A", format="%.2f\u00d7"),
+    })
+    if how == "stage":
+        st.caption("Rows are the stages both networks share, in network order.")
+    else:
+        st.caption(
+            "The two networks name their stages differently, so rows group the layers by the "
+            "scale of their output (1/8 = the input side divided by 8), the one grouping both "
+            "share; stem and head stay apart.")

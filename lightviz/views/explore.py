@@ -1,0 +1,278 @@
+"""Explore: one configuration in full. Headline figures with their change from alpha 1, rho 1;
+then tabs (only the open one runs): per-layer bars, cost by op kind, cost by stage, the alpha
+and rho sweeps, and the per-layer table with downloads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .. import charts
+from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, make_config
+from ..counting import count
+from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
+from ..zoo import REGISTRY
+from . import cached_profile, fmt_bytes, fmt_count, fmt_delta
+
+TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Layer table")
+SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::2]  # 32, 48, ... 512 px: 31 points
+
+
+# ----------------------------------------------------------------------------- cached data
+
+def reference_config(cfg: Config) -> Config:
+    """The same architecture (groups, classes) at alpha 1, rho 1: what the deltas compare to."""
+    return make_config(cfg.arch, 1.0, 1.0, groups=cfg.groups, classes=cfg.classes)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _layer_figure(cfg: Config, measure: str, elementwise: bool):
+    return charts.layer_figure(cached_profile(cfg, elementwise).layers, measure)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _kind_view(cfg: Config, measure: str, elementwise: bool):
+    summary = charts.kind_summary(cached_profile(cfg, elementwise).layers, measure)
+    return summary, charts.kind_figure(summary, measure)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _stage_view(cfg: Config, column: str, measure: str, elementwise: bool):
+    layers = cached_profile(cfg, elementwise).layers
+    return charts.stage_summary(layers, measure), charts.stage_treemap(layers, column)
+
+
+def _totals(cfg: Config, elementwise: bool) -> dict:
+    p = count(cfg, elementwise=elementwise)
+    return {"params": p.params, "macs": p.macs, "flops": p.flops}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: bool) -> pd.DataFrame:
+    """Totals at every alpha stop of the slider (about 2 ms each)."""
+    rows = []
+    for alpha in ALPHA_STOPS:
+        cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
+        rows.append({"alpha": alpha, **_totals(cfg, elementwise)})
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) -> pd.DataFrame:
+    """Totals at every other resolution stop (32 to 512 px in 16 px steps) plus 224."""
+    rows = []
+    for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION}):
+        cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes)
+        rows.append({"rho": res / BASE_RESOLUTION, "resolution": res, **_totals(cfg, elementwise)})
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _layer_table(cfg: Config, measure: str, elementwise: bool) -> pd.DataFrame:
+    return charts.layer_table(cached_profile(cfg, elementwise).layers, measure)
+
+
+# ----------------------------------------------------------------------------- the page
+
+def render(cfg: Config) -> None:
+    unit, elementwise = counting_options()
+    prof = cached_profile(cfg, elementwise)
+    base = cached_profile(reference_config(cfg), elementwise)
+    arch = REGISTRY[cfg.arch]
+    groups = f" \u00b7 g = {cfg.groups}" if cfg.groups is not None else ""
+    st.header(f"{ARCH_LABELS[cfg.arch]}{groups} \u00b7 \u03b1 {cfg.alpha:g} \u00b7 "
+              f"\u03c1 {cfg.rho:.3f} ({cfg.resolution} px)")
+    st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution}, batch 1, "
+               f"{cfg.classes:,} classes. Counted from the architecture itself, no weights "
+               f"needed.")
+    _headline(prof, base, cfg)
+
+    tabs = st.tabs(TABS, key="explore_tab", on_change="rerun")
+    measure = unit
+    if tabs[0].open:
+        with tabs[0]:
+            _per_layer(cfg, measure, elementwise)
+    if tabs[1].open:
+        with tabs[1]:
+            _by_kind(cfg, measure, elementwise)
+    if tabs[2].open:
+        with tabs[2]:
+            _by_stage(cfg, measure, elementwise)
+    if tabs[3].open:
+        with tabs[3]:
+            _scaling(cfg, measure, elementwise)
+    if tabs[4].open:
+        with tabs[4]:
+            _table(cfg, prof, measure, elementwise)
+
+
+def _headline(prof, base, cfg: Config) -> None:
+    same = prof.config == base.config
+    vs = None if same else "vs \u03b1 1, \u03c1 1"
+
+    def metric(where, label, value, now, then, help_text):
+        delta = None if same else fmt_delta(now, then)
+        where.metric(label, value, delta=delta, delta_color="off", delta_description=vs,
+                   delta_arrow="off" if delta == "0 %" else "auto", help=help_text, border=True)
+
+    ew = " including the elementwise work" if prof.elementwise else ""
+    # Horizontal containers wrap: four cards a row on a wide screen, two on a phone.
+    with st.container(horizontal=True):
+        metric(st, "Params", fmt_count(prof.params), prof.params, base.params,
+               f"{prof.params:,} parameters: weights, biases and BN \u03b3/\u03b2 "
+               f"(nn.Module.parameters()).")
+        metric(st, "MACs", fmt_count(prof.macs), prof.macs, base.macs,
+               f"{prof.macs:,} multiply-accumulates of the convolutions and the classifier, per "
+               f"image: what the papers call Mult-Adds, MAdds or FLOPs.")
+        metric(st, "FLOPs", fmt_count(prof.flops), prof.flops, base.flops,
+               f"{prof.flops:,} floating-point operations = 2 \u00d7 MACs{ew}.")
+        metric(st, "Peak activations", fmt_bytes(prof.peak_activation_bytes),
+               prof.peak_activation_bytes, base.peak_activation_bytes,
+               f"{prof.peak_activation_bytes:,} bytes: the largest total of activation tensors "
+               f"alive at once, batch 1, fp32, no in-place reuse (weights not included).")
+    with st.container(horizontal=True):
+        for name, size in (("fp32", 4), ("fp16", 2), ("int8", 1)):
+            metric(st, f"Weights {name}", fmt_bytes(prof.params * size), prof.params, base.params,
+                   f"{prof.params * size:,} bytes = params \u00d7 {size} "
+                   f"byte{'s' if size > 1 else ''}.")
+    ref = "" if same else (
+        f" Deltas compare with the same network at \u03b1 1, \u03c1 1 (224 px): "
+        f"{base.params:,} params, {base.macs:,} MACs.")
+    st.caption(
+        f"Exact: **{prof.params:,}** params \u00b7 **{prof.macs:,}** MACs \u00b7 "
+        f"**{prof.flops:,}** FLOPs \u00b7 peak activations {prof.peak_activation_bytes:,} bytes."
+        f"{ref} K = 10\u00b3, M = 10\u2076, G = 10\u2079; kB and MB are 10\u00b3 and "
+        f"10\u2076 bytes. Weight size = params \u00d7 bytes per value (quantization scales and "
+        f"BN folding not included).")
+    st.code(
+        f"lightviz profile {cfg.arch} --alpha {cfg.alpha:g} --rho {cfg.rho:.4g}"
+        f"{f' --groups {cfg.groups}' if cfg.groups else ''}"
+        f"{f' --classes {cfg.classes}' if cfg.classes != 1000 else ''}"
+        f"{' --elementwise' if prof.elementwise else ''}   # the same numbers in a terminal",
+        language="bash", wrap_lines=True)
+
+
+def _per_layer(cfg: Config, measure: str, elementwise: bool) -> None:
+    st.plotly_chart(_layer_figure(cfg, measure, elementwise), width="stretch",
+                    config={"displaylogo": False})
+    st.caption(
+        f"One bar per layer that does {UNIT_LABELS[measure]} or holds conv/linear weights, in "
+        f"the order the network runs them; the dotted lines separate the stages. Hover a bar for "
+        f"its path, shapes and exact counts. Batch norm's 2 params per channel and the "
+        f"weight-free ops are in the Layer table.")
+
+
+def _by_kind(cfg: Config, measure: str, elementwise: bool) -> None:
+    summary, fig = _kind_view(cfg, measure, elementwise)
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    top = summary.iloc[0]
+    note = (f"Here, **{top['kind']}** layers do **{top['cost_share'] * 100:.1f} %** of the "
+            f"{UNIT_LABELS[measure]} and hold {top['params_share'] * 100:.1f} % of the params.")
+    if cfg.arch == "mobilenet_v1":
+        note += (" MobileNet v1's Table 2 (\u03b1 1, 224 px) reports 94.86 % of the Mult-Adds "
+                 "and 74.59 % of the params in the 1\u00d71 convolutions: the depthwise "
+                 "convolutions that made the network cheap are a few percent of it.")
+    st.markdown(note)
+    _summary_table(summary.rename(columns={"kind": "op kind"}), measure, "ops")
+
+
+def _summary_table(df: pd.DataFrame, measure: str, count_col: str) -> None:
+    unit = UNIT_LABELS[measure]
+    st.dataframe(
+        df, hide_index=True, width="stretch",
+        column_config={
+            count_col: st.column_config.NumberColumn(count_col, format="%d"),
+            "cost": st.column_config.NumberColumn(unit, format="localized"),
+            "params": st.column_config.NumberColumn("params", format="localized"),
+            "cost_share": st.column_config.ProgressColumn(f"share of {unit}", format="percent",
+                                                          min_value=0, max_value=1),
+            "params_share": st.column_config.ProgressColumn("share of params", format="percent",
+                                                            min_value=0, max_value=1),
+            "out_shape": st.column_config.TextColumn("output C\u00d7H\u00d7W"),
+        })
+
+
+def _by_stage(cfg: Config, measure: str, elementwise: bool) -> None:
+    column = st.segmented_control(
+        "Area of each box", (measure, "params"), key="stage_size", default=measure,
+        required=True, format_func=charts.MEASURE_LABELS.get)
+    summary, fig = _stage_view(cfg, column, measure, elementwise)
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    st.caption("Boxes nest stage \u2192 block \u2192 op kind; their areas are shares of the whole "
+               "network. Click a box to zoom in, click the bar on top to zoom out.")
+    _summary_table(summary, measure, "blocks")
+
+
+def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
+    a = alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise)
+    r = rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.alpha_sweep_figure(a, cfg.alpha, measure), width="stretch",
+                      config={"displaylogo": False})
+    right.plotly_chart(charts.rho_sweep_figure(r, cfg.rho, measure), width="stretch",
+                       config={"displaylogo": False})
+    cur = a.loc[(a["alpha"] - cfg.alpha).abs().idxmin()]
+    one = a.loc[(a["alpha"] - 1.0).abs().idxmin()]
+    st.markdown(
+        f"At \u03b1 = {cfg.alpha:g} the params are **\u00d7{cur['params'] / one['params']:.3f}** "
+        f"and the {UNIT_LABELS[measure]} **\u00d7{cur[measure] / one[measure]:.3f}** of "
+        f"\u03b1 = 1; the \u03b1\u00b2 law says \u00d7{cfg.alpha ** 2:.3f}.")
+    st.caption(
+        f"Each curve is relative to its value at 1 (big dots: the current setting; dashed: the "
+        f"ideal law). Width scales both the inputs and the outputs of a layer, so params and "
+        f"MACs grow about as \u03b1\u00b2; the input side scales only the feature maps, so MACs "
+        f"grow about as \u03c1\u00b2 while the params stay put. Channel counts are rounded "
+        f"(to multiples of 8 in MobileNet, of 4g in ShuffleNet v1, to a table in ShuffleNet "
+        f"v2), which makes the steps; layers that do not scale (the 1280-wide head of "
+        f"MobileNet v2, the classifier) bend the curves away from the law. \u03b1 from "
+        f"{ALPHA_MIN:g} to {ALPHA_MAX:g}; \u03c1 from 32 to 512 px.")
+
+
+def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
+    table = _layer_table(cfg, measure, elementwise)
+    unit = UNIT_LABELS[measure]
+    c1, c2, c3 = st.columns([2, 2, 1])
+    stages = c1.multiselect("Stages", list(dict.fromkeys(table["stage"])), key="table_stages",
+                            placeholder="all stages")
+    kinds = c2.multiselect("Op kinds", charts.kinds_present(table), key="table_kinds",
+                           placeholder="all kinds")
+    by = c3.selectbox("Group by", ("layer", "block", "stage", "kind"), key="table_group")
+    shown = table
+    if stages:
+        shown = shown[shown["stage"].isin(stages)]
+    if kinds:
+        shown = shown[shown["kind"].isin(kinds)]
+    config = {
+        "#": st.column_config.NumberColumn("#", format="%d", help="execution order"),
+        "path": st.column_config.TextColumn("path", help="the nn.Module name of the op"),
+        "params": st.column_config.NumberColumn("params", format="localized"),
+        measure: st.column_config.NumberColumn(unit, format="localized"),
+        "cost_share": st.column_config.ProgressColumn(
+            f"% of {unit}", format="percent", min_value=0, max_value=1,
+            help=f"share of the whole network's {unit}"),
+        "params_share": st.column_config.ProgressColumn(
+            "% of params", format="percent", min_value=0, max_value=1,
+            help="share of the whole network's params"),
+        "out_kB": st.column_config.NumberColumn("output kB", format="%.1f",
+                                                help="output tensor, batch 1, fp32"),
+        "in_shape": st.column_config.TextColumn("input C\u00d7H\u00d7W"),
+        "out_shape": st.column_config.TextColumn("output C\u00d7H\u00d7W"),
+    }
+    if by != "layer":
+        shown = charts.group_table(shown, by, measure)
+        config["ops"] = st.column_config.NumberColumn("ops", format="%d")
+    filt = " (filtered)" if stages or kinds else ""
+    st.caption(f"{len(shown)} rows{filt}; shares are of the whole network: "
+               f"{prof.params:,} params, {getattr(prof, measure):,} {unit}.")
+    st.dataframe(shown, hide_index=True, width="stretch", height=460, column_config=config)
+    name = cfg.label.replace(" ", "_").replace("@", "")
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Download CSV (every row)", data=lambda: cached_profile(cfg, elementwise).layers.to_csv(
+            index=False), file_name=f"{name}.csv", mime="text/csv", on_click="ignore",
+        icon=":material/download:", help="The same as `lightviz profile ... --format csv`.")
+    d2.download_button(
+        "Download JSON (totals + rows)", data=lambda: cached_profile(cfg, elementwise).to_json(
+            indent=1), file_name=f"{name}.json", mime="application/json", on_click="ignore",
+        icon=":material/download:", help="The same as `lightviz profile ... --format json`, "
+                                         "with the counting conventions.")

@@ -1,0 +1,118 @@
+"""Paper check: the papers' tables next to lightviz's counts, with the differences and why."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from ..config import BASE_RESOLUTION, Config
+from ..reference import CLOSE, CLOSE_STATUS, DIFFERS, EXPLAINED, MATCH, OTHER, STATUS_ORDER
+from ..state import ARCH_LABELS
+from . import as_text
+from .compare import paper_table
+
+BADGE_COLORS = {MATCH: "green", EXPLAINED: "blue", CLOSE_STATUS: "orange", DIFFERS: "red",
+                OTHER: "gray"}
+
+ICONS = {
+    MATCH: ":material/check_circle:",
+    EXPLAINED: ":material/info:",
+    CLOSE_STATUS: "\u2248",
+    DIFFERS: ":material/warning:",
+    OTHER: ":material/do_not_disturb_on:",
+}
+MEANING = {
+    MATCH: "within the rounding of the printed figure (4.2M covers 4.15M to 4.25M)",
+    EXPLAINED: "a known cause, given below",
+    CLOSE_STATUS: f"under {CLOSE * 100:.0f} % apart; the source does not say what it counts "
+                  f"differently",
+    DIFFERS: "a larger gap without a known cause",
+    OTHER: "the row describes a network lightviz does not build",
+}
+
+
+def explore_link(row) -> str:
+    """A relative link that opens this configuration on the Explore page of the same server."""
+    q = {"arch": row.arch, "alpha": f"{row.alpha:g}",
+         "rho": f"{round(row.resolution / BASE_RESOLUTION, 4):g}"}
+    if pd.notna(row.groups):
+        q["groups"] = str(int(row.groups))
+    return "./?" + urlencode(q)
+
+
+def render(cfg: Config) -> None:
+    st.header("Paper check")
+    st.caption(
+        "The papers' published figures next to what lightviz counts for the same architecture, "
+        "width, resolution and groups (1000 classes). MACs are multiply-accumulates: the papers "
+        "call them Mult-Adds, MAdds or FLOPs. Params are those of nn.Module.parameters(), BN "
+        "\u03b3/\u03b2 included. Sources: assets/SOURCES.md in the repository.")
+    table = paper_table()
+    counts = table["status"].value_counts()
+    st.markdown("  \n".join(
+        f":{BADGE_COLORS[s]}-badge[{ICONS[s]} {int(counts.get(s, 0))} {s}] {MEANING[s]}."
+        for s in STATUS_ORDER))
+
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    statuses = c1.multiselect("Status", STATUS_ORDER, key="paper_status",
+                              placeholder="every status")
+    mine = c2.toggle(f"Only {ARCH_LABELS[cfg.arch]}", key="paper_only_arch")
+    shown = table
+    if mine:
+        shown = shown[shown["arch"] == cfg.arch]
+    if statuses:
+        shown = shown[shown["status"].isin(statuses)]
+    view = pd.DataFrame({
+        "configuration": [f"{ARCH_LABELS[a]} {v}" for a, v in zip(shown["arch"], shown["variant"])],
+        "status": shown["status"],
+        "params_published": as_text(shown["params_published"]),
+        "params_lightviz": shown["params_lightviz"],
+        "params_diff": as_text(shown["params_diff"] * 100, "{:+.1f}"),
+        "macs_published": as_text(shown["macs_published"]),
+        "macs_lightviz": shown["macs_lightviz"],
+        "macs_diff": as_text(shown["macs_diff"] * 100, "{:+.1f}"),
+        "top1": as_text(shown["top1"], "{:.1f}"),
+        "alpha": shown["alpha"],
+        "resolution": shown["resolution"],
+        "groups": ["" if pd.isna(g) else str(int(g)) for g in shown["groups"]],
+        "open": [explore_link(r) for r in shown.itertuples()],
+        "source": shown["source"],
+    })
+    st.dataframe(view, hide_index=True, width="stretch", height=min(36 * len(view) + 40, 640),
+                 column_config={
+        "configuration": st.column_config.TextColumn("configuration"),
+        "params_published": st.column_config.TextColumn("params, paper", alignment="right"),
+        "params_lightviz": st.column_config.NumberColumn("params, lightviz", format="localized"),
+        "params_diff": st.column_config.TextColumn("params \u0394 %", alignment="right"),
+        "macs_published": st.column_config.TextColumn("MACs, paper", alignment="right"),
+        "macs_lightviz": st.column_config.NumberColumn("MACs, lightviz", format="localized"),
+        "macs_diff": st.column_config.TextColumn("MACs \u0394 %", alignment="right"),
+        "top1": st.column_config.TextColumn("top-1 %", alignment="right"),
+        "alpha": st.column_config.NumberColumn("\u03b1", format="%.2f"),
+        "resolution": st.column_config.NumberColumn("px", format="%d"),
+        "groups": st.column_config.TextColumn("g"),
+        "open": st.column_config.LinkColumn("explore", display_text="open",
+                                            help="Open this configuration on the Explore page"),
+    })
+    st.caption("\u0394 % = (lightviz \u2212 paper) / paper. \u2013: the source gives no figure. "
+               "Top-1 is the source's ImageNet accuracy, for reference.")
+
+    st.subheader("Why the numbers differ")
+    notes = shown[shown["status"] != MATCH]
+    if notes.empty:
+        st.caption("Every row shown matches within the printed rounding.")
+    for row in notes.itertuples():
+        diffs = []
+        if pd.notna(row.params_published):
+            diffs.append(f"params {row.params_lightviz:,} vs {row.params_published:,.0f} "
+                         f"({row.params_diff * 100:+.1f} %)")
+        if pd.notna(row.macs_published):
+            diffs.append(f"MACs {row.macs_lightviz:,} vs {row.macs_published:,.0f} "
+                         f"({row.macs_diff * 100:+.1f} %)")
+        why = row.explanation or MEANING[row.status].capitalize() + "."
+        if row.note:
+            why += f" Source's note: {row.note}."
+        st.markdown(f"{ICONS[row.status]} **{ARCH_LABELS[row.arch]} {row.variant}** "
+                    f"({row.source}): {'; '.join(diffs)}.  \n{why}")
