@@ -17,7 +17,7 @@ import sys
 
 from ..cli import add_config_arguments, config_from_args
 from .lock import LockTimeout
-from .measure import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
+from .protocol import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
 
 EXIT_FAILED = 1
 
@@ -58,7 +58,7 @@ def _positive(name: str, text) -> float:
 
 
 def cmd_bench(args) -> int:
-    from .measure import Bench
+    from .protocol import Bench
 
     cfg = config_from_args(args)
     setup = make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
@@ -80,7 +80,8 @@ def cmd_bench(args) -> int:
     try:
         result = bench.run(cfg, setup, on_wait=on_wait, lock_timeout=lock_timeout)
         report = bench.layers(cfg, setup, on_wait=on_wait, lock_timeout=lock_timeout) if args.layers else None
-        energy = (bench.energy(cfg, setup, run_s=energy_s, on_wait=on_wait, lock_timeout=lock_timeout)
+        energy = (bench.energy(cfg, setup, run_s=energy_s, idle_s=min(5.0, energy_s / 2),
+                               on_wait=on_wait, lock_timeout=lock_timeout)
                   if energy_s is not None else None)
     except (MeasurementError, LockTimeout) as exc:
         print(f"lightviz: error: {exc}", file=sys.stderr)

@@ -126,7 +126,7 @@ def rails_total(labels) -> Tuple[Optional[str], str]:
     for name in INPUT_RAILS:
         if name in labels:
             inner = [x for x in labels if x != name]
-            inside = f"; {', '.join(inner)} are parts of it" if inner else ""
+            inside = f"; inside it: {', '.join(inner)}" if inner else ""
             return name, f"{name}: the module's input power{inside}"
     if not labels:
         return None, "no power rails"
@@ -170,7 +170,7 @@ def l4t_release(root=None) -> Optional[str]:
         return None
     m = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
     if not m:
-        return text.splitlines()[0][:80]
+        return f"unrecognised ({text.splitlines()[0][:60]})"
     version = f"{m.group(1)}.{m.group(2).rstrip('.')}"
     jp = JETPACK.get(version)
     return f"R{version}" + (f" (JetPack {jp})" if jp else "")

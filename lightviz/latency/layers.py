@@ -193,24 +193,28 @@ def measure_roof(device: str, dtype: torch.dtype, timer: Timer, budget_s: float 
     size = (64 if kind == "cpu" else 256) * 2**20
     out = {"matmul_n": n, "copy_bytes": size, "peak_macs_per_s": None, "bandwidth_bytes_per_s": None}
     try:
-        a = torch.randn(n, n, device=device).to(dtype)
-        b = torch.randn(n, n, device=device).to(dtype)
-        best = _best(timer, lambda: torch.mm(a, b), budget_s / 2)
-        out["peak_macs_per_s"] = n**3 / (best * 1e-3)
-        del a, b
+        out["peak_macs_per_s"] = n**3 / (_best_matmul(device, dtype, n, timer, budget_s / 2) * 1e-3)
     except RuntimeError as exc:
         out["matmul_error"] = str(exc).splitlines()[0]
     try:
-        src = torch.empty(size // BYTES[dtype], device=device, dtype=dtype).fill_(1)
-        dst = torch.empty_like(src)
-        best = _best(timer, lambda: dst.copy_(src), budget_s / 2)
-        out["bandwidth_bytes_per_s"] = 2 * size / (best * 1e-3)
-        del src, dst
+        out["bandwidth_bytes_per_s"] = 2 * size / (_best_copy(device, dtype, size, timer, budget_s / 2) * 1e-3)
     except RuntimeError as exc:
         out["copy_error"] = str(exc).splitlines()[0]
     if out["peak_macs_per_s"] and out["bandwidth_bytes_per_s"]:
         out["ridge_macs_per_byte"] = out["peak_macs_per_s"] / out["bandwidth_bytes_per_s"]
     return out
+
+
+def _best_matmul(device, dtype, n, timer, budget_s) -> float:
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    return _best(timer, lambda: torch.mm(a, b), budget_s)
+
+
+def _best_copy(device, dtype, size, timer, budget_s) -> float:
+    src = torch.empty(size // BYTES[dtype], device=device, dtype=dtype).fill_(1)
+    dst = torch.empty_like(src)
+    return _best(timer, lambda: dst.copy_(src), budget_s)
 
 
 def _best(timer: Timer, fn, budget_s: float) -> float:
@@ -338,3 +342,17 @@ def build_report(profile: Profile, whole, blocks: PartTimes, ops: PartTimes, roo
         notes.append("on MPS each probe synchronises the GPU, which inflates the parts")
     return LayerReport(ops_df, blocks_df, whole, float(np.nansum(blocks_df["time_ms"])),
                        float(np.nansum(ops_df["time_ms"])), blocks.passes, ops.passes, roof, notes)
+
+
+def report_csv(report: LayerReport, level: str = "ops") -> str:
+    """The per-op (or per-block) table as CSV, preceded by ``#`` lines that carry the result
+    and its passport (``pandas.read_csv(..., comment="#")`` reads the table back)."""
+    import json
+
+    w = report.whole
+    head = {"label": w.config.label, "setup": w.to_dict()["setup"], "whole_median_ms": w.median_ms,
+            "blocks_sum_ms": report.blocks_sum_ms, "ops_sum_ms": report.ops_sum_ms}
+    lines = [f"# lightviz per-{level[:-1]} latency: {json.dumps(head)}",
+             f"# passport: {json.dumps(w.passport, default=str)}"]
+    df = report.ops if level == "ops" else report.blocks
+    return "\n".join(lines) + "\n" + df.to_csv(index=False)

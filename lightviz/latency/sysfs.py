@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from typing import List, Optional
 
 ENV_ROOT = "LIGHTVIZ_SYSFS_ROOT"
@@ -36,8 +37,9 @@ class Root:
         return os.path.join(self.path, path.lstrip("/"))
 
     def glob(self, pattern: str) -> List[str]:
-        """Matches of an absolute ``pattern`` under this root, sorted, as paths under the root."""
-        return sorted(glob.glob(self.join(pattern)))
+        """Matches of an absolute ``pattern`` under this root in natural order
+        (``thermal_zone2`` before ``thermal_zone10``)."""
+        return sorted(glob.glob(self.join(pattern)), key=_natural)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self.join(path))
@@ -49,6 +51,10 @@ class Root:
 
     def __repr__(self) -> str:
         return f"Root({self.path!r})"
+
+
+def _natural(path: str):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
 
 
 def read_file(full_path: str, limit: int = 1 << 16) -> Optional[str]:

@@ -515,7 +515,8 @@ class Bench:
         rewarmed = None
         with torch.inference_mode():
             if self._state is None or self._state.sig != sig:
-                rewarmed = _describe_change(self._last_sig, sig)
+                rewarmed = (_describe_change(self._last_sig, sig)
+                            or "the same setup, rebuilt: the model had been released")
                 self.release()
                 self._state = self._prepare(sig, timer)
                 self._last_sig = sig

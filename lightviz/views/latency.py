@@ -1,0 +1,480 @@
+"""Latency: the current configuration measured live on this host, per layer beside its MACs,
+with the machine's passport; sweeps over alpha, rho and the zoo on request; energy on a Jetson.
+
+Measuring takes seconds, so every measurement sits in an ``st.fragment`` behind a button: the
+sidebar's sliders never start one. One measurement runs at a time per host (the lock in
+:mod:`lightviz.latency.lock`); a session that has to wait sees that it is queued, behind whom.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict
+from typing import List, Optional
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from .. import charts
+from ..config import ALPHA_MAX, ALPHA_MIN, ARCHS, Config, make_config
+from ..latency import jetson
+from ..latency.layers import report_csv
+from ..latency.lock import LockTimeout
+from ..latency.protocol import (BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Bench, MeasurementError,
+                               Setup, available_devices, dtype_support, make_setup, sweep)
+from ..latency.memory import MemoryRefused, available, check_fits, fmt_bytes
+from ..latency.passport import summary, usable_cores
+from . import fmt_count
+
+log = logging.getLogger(__name__)
+
+K = "latency_"  # widget and state keys of this page
+DEFAULT_THREADS = max(1, min(torch.get_num_threads(), usable_cores()))
+LOCK_TIMEOUT_S = 300.0
+SWEEP_ALPHAS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+SWEEP_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
+SWEEPS = ("width \u03b1", "resolution \u03c1", "the zoo")
+
+
+def render(cfg: Config) -> None:
+    st.header("Latency")
+    st.caption(
+        "MACs are not latency. This page times the network on the machine that serves it: "
+        "median of many synchronised runs after a warm-up, with the spread, the first (cold) call "
+        "apart, per-layer times beside the MACs, and the machine's passport. One measurement runs "
+        "at a time on this host; others queue.")
+    _measure_panel(cfg)
+    _sweep_panel(cfg)
+    if jetson.is_jetson():
+        _energy_panel(cfg)
+
+
+# ----------------------------------------------------------------------------- controls
+
+def _controls() -> Optional[Setup]:
+    """The measurement settings; None (with the reason shown) when they cannot be used."""
+    devices = available_devices()
+    c = st.columns([1.2, 1, 1, 1.4, 1.4])
+    device = c[0].selectbox("Device", devices, key=K + "device",
+                            help="cpu, and cuda / mps where this host has them")
+    support = dtype_support(device)
+    dtypes = [d for d, why in support.items() if why is None]
+    refused = "; ".join(f"{d}: {why}" for d, why in support.items() if why)
+    dtype = c[1].selectbox("dtype", dtypes, key=K + "dtype",
+                           help=f"what {device} runs natively. Not offered: {refused}" if refused else None)
+    batch = c[2].number_input("Batch", 1, 1024, 1, key=K + "batch")
+    threads = c[3].slider("CPU threads", 1, usable_cores(), DEFAULT_THREADS, key=K + "threads",
+                          help="pinned with torch.set_num_threads for the measurement")
+    budget = c[4].slider("Time budget (s)", 0.2, 10.0, BUDGET_DEFAULT_S, 0.1, key=K + "budget",
+                         help="warm-up plus timed runs; more runs give steadier percentiles")
+    c = st.columns([1.2, 1, 1, 2.8])
+    modes = list(MODES) if device.startswith("cuda") else ["eager"]
+    mode = c[0].radio("Mode", modes, horizontal=True, key=K + "mode",
+                      help="cudagraph: the forward captured once and replayed (CUDA only)")
+    channels_last = c[1].checkbox("Channels-last", key=K + "channels_last",
+                                  help="NHWC memory format for the model and its input")
+    c[2].checkbox("Per layer", value=True, key=K + "per_layer",
+                              help="also time every block and op (about the budget again)")
+    try:
+        return make_setup(device, dtype, batch, threads, channels_last, mode, budget)
+    except ValueError as exc:
+        st.warning(str(exc))
+        return None
+
+
+def _memory_line(cfg: Config, setup: Setup) -> bool:
+    """Show the memory estimate; False (with the reason) when the configuration is refused."""
+    try:
+        est = check_fits(cfg, setup.batch, setup.dtype, setup.device)
+    except MemoryRefused as exc:
+        st.error(str(exc), icon=":material/memory:")
+        return False
+    free, source = available(setup.device)
+    room = f" of {fmt_bytes(free)} free" if free is not None else ""
+    st.caption(f"Memory: about {fmt_bytes(est.total)}{room} ({est.describe()}).")
+    return True
+
+
+def _queued_notice(placeholder):
+    def on_wait(status):
+        placeholder.info(status.describe(), icon=":material/hourglass_top:")
+    return on_wait
+
+
+# ----------------------------------------------------------------------------- measure
+
+@st.fragment
+def _measure_panel(cfg: Config) -> None:
+    st.subheader(f"Measure {cfg.label}")
+    setup = _controls()
+    fits = setup is not None and _memory_line(cfg, setup)
+    clicked = st.button("Measure", type="primary", key=K + "measure", disabled=not fits,
+                        icon=":material/timer:")
+    if clicked and fits:
+        _run_measurement(cfg, setup)
+    last = st.session_state.get(K + "last")
+    if last is None:
+        st.info("Press **Measure** to time this configuration here. Nothing runs until you do.")
+        return
+    if last["config"] != cfg:
+        st.caption(f"Showing the last measurement, of {last['config'].label}: the sidebar now "
+                   f"shows {cfg.label}. Press Measure to time it.")
+    _show_result(last["result"], last["report"])
+
+
+def _run_measurement(cfg: Config, setup: Setup) -> None:
+    notice = st.empty()
+    bench = Bench()
+    try:
+        with st.spinner(f"Measuring {cfg.label} on {setup.device}..."):
+            label = f"{cfg.label} on {setup.label} (app)"
+            with bench.lock.hold(label, LOCK_TIMEOUT_S, _queued_notice(notice)) as waited:
+                notice.empty()
+                result = bench.run(cfg, setup)
+                result.lock_wait_s = waited
+                report = bench.layers(cfg, setup) if st.session_state.get(K + "per_layer", True) else None
+    except LockTimeout as exc:
+        notice.empty()
+        st.warning(f"Not measured: {exc}. Try again in a moment.")
+        return
+    except (ValueError, MeasurementError) as exc:  # refused, out of memory (memory freed)
+        notice.empty()
+        st.error(str(exc))
+        return
+    except Exception as exc:  # never a traceback on the page; the log has it
+        notice.empty()
+        log.exception("latency measurement of %s failed", cfg.label)
+        st.error(f"The measurement failed: {type(exc).__name__}: {exc}")
+        return
+    finally:
+        bench.release()
+    st.session_state[K + "last"] = {"config": cfg, "result": result, "report": report}
+
+
+def _show_result(r, report) -> None:
+    s = r.setup
+    st.markdown(f"**{r.config.label}** on **{r.passport['device']['name']}** · {s.dtype} · "
+                f"batch {s.batch} · {s.threads} threads · {s.mode}"
+                + (" · channels-last" if s.channels_last else ""))
+    c = st.columns(5)
+    c[0].metric("Median", f"{r.median_ms:.3f} ms")
+    c[1].metric("p10 – p90", f"{r.p10_ms:.3f} – {r.p90_ms:.3f}")
+    c[2].metric("IQR", f"{r.iqr_ms:.3f} ms", f"{r.spread:.1%} of median",
+                delta_color="off" if r.spread <= SPREAD_LIMIT else "inverse")
+    c[3].metric("Throughput", f"{r.throughput_ips:,.1f} img/s")
+    c[4].metric("First call", f"{r.cold_ms:.2f} ms" if r.cold_ms is not None else "warm",
+                help="the cold call, reported apart: allocation, kernel selection, autotuning")
+    st.caption(
+        f"{r.runs} timed runs in {r.timed_s:.2f} s after {r.warmup_runs} warm-up calls · "
+        f"{fmt_count(r.macs)} MACs per image → {r.gmacs_per_s:.2f} GMAC/s achieved · timer: {r.timer}"
+        + (f" · queued {r.lock_wait_s:.1f} s behind another measurement on this host" if r.lock_wait_s > 0.05 else ""))
+    for w in r.warnings:
+        st.warning(w, icon=":material/warning:")
+    for n in r.notes:
+        st.caption(n)
+    if report is not None:
+        _show_layers(report)
+    with st.expander("Passport: what this was measured on"):
+        st.caption(summary(r.passport))
+        st.json(r.passport, expanded=False)
+    _downloads(r, report)
+
+
+def _show_layers(rep) -> None:
+    st.markdown("#### Where the time goes")
+    st.caption(
+        f"Whole network {rep.whole_ms:.3f} ms (uninstrumented, just before). Blocks timed in place "
+        f"sum to {rep.blocks_sum_ms:.3f} ms ({rep.gap('blocks'):+.1%}); single ops to "
+        f"{rep.ops_sum_ms:.3f} ms ({rep.gap('ops'):+.1%}). The gap is the Python between the parts "
+        "and the probes themselves.")
+    for n in rep.notes:
+        st.caption(n)
+    tab_share, tab_roof, tab_blocks, tab_ops = st.tabs(
+        ["Time vs MACs per block", "Roofline", "Block table", "Op table"])
+    with tab_share:
+        st.plotly_chart(share_figure(rep.blocks), width="stretch", key=K + "share_fig")
+        kinds = rep.ops.groupby("kind", sort=False).agg(time_ms=("time_ms", "sum"), macs=("macs", "sum"))
+        kinds["time %"] = kinds["time_ms"] / kinds["time_ms"].sum() * 100
+        kinds["MACs %"] = kinds["macs"] / kinds["macs"].sum() * 100
+        st.dataframe(kinds[["time_ms", "time %", "MACs %"]].sort_values("time_ms", ascending=False),
+                     column_config={"time_ms": st.column_config.NumberColumn("time (ms)", format="%.3f"),
+                                    "time %": st.column_config.NumberColumn(format="%.1f"),
+                                    "MACs %": st.column_config.NumberColumn(format="%.1f")})
+    with tab_roof:
+        st.plotly_chart(roofline_figure(rep.ops, rep.roof), width="stretch", key=K + "roof_fig")
+        st.caption("Each conv and linear layer at its arithmetic intensity (MACs per byte moved, "
+                   "no fusion or cache reuse assumed) against the MACs per second it achieved. "
+                   "The roof is this device's own, measured in the same run: a large matmul for "
+                   "the flat part, a large copy for the slope.")
+    cols = {"macs": st.column_config.NumberColumn("MACs", format="%.3e"),
+            "time_ms": st.column_config.NumberColumn("time (ms)", format="%.4f"),
+            "time_share": st.column_config.NumberColumn("time %", format="percent"),
+            "mac_share": st.column_config.NumberColumn("MACs %", format="percent"),
+            "gmacs_per_s": st.column_config.NumberColumn("GMAC/s", format="%.2f"),
+            "intensity": st.column_config.NumberColumn("MACs/byte", format="%.2f"),
+            "bytes": st.column_config.NumberColumn("bytes moved", format="%.3e")}
+    with tab_blocks:
+        st.dataframe(rep.blocks[["block", "block_type", "macs", "time_ms", "time_share", "mac_share",
+                                 "gmacs_per_s", "intensity", "mac_kinds"]],
+                     column_config=cols, hide_index=True)
+    with tab_ops:
+        st.dataframe(rep.ops[["path", "kind", "out_shape", "macs", "bytes", "time_ms", "time_share",
+                              "gmacs_per_s", "intensity"]], column_config=cols, hide_index=True)
+
+
+def _downloads(r, report) -> None:
+    stem = f"lightviz_latency_{r.config.arch}_{r.config.alpha:g}_{r.config.resolution}_{r.setup.device.replace(':', '')}"
+    data = r.to_dict(samples=True)
+    if report is not None:
+        layers = report.to_dict()
+        layers.pop("passport")
+        layers.pop("whole")
+        data["layers"] = layers
+    c = st.columns(3)
+    c[0].download_button("Result (JSON, with passport)", json.dumps(data, indent=2, default=_json_default),
+                         file_name=stem + ".json", mime="application/json", key=K + "dl_json")
+    if report is not None:
+        c[1].download_button("Per-op times (CSV, with passport)", report_csv(report, "ops"),
+                             file_name=stem + "_ops.csv", mime="text/csv", key=K + "dl_ops")
+        c[2].download_button("Per-block times (CSV, with passport)", report_csv(report, "blocks"),
+                             file_name=stem + "_blocks.csv", mime="text/csv", key=K + "dl_blocks")
+
+
+def _json_default(obj):
+    return obj.item() if hasattr(obj, "item") else str(obj)
+
+
+# ----------------------------------------------------------------------------- figures
+
+def share_figure(blocks: pd.DataFrame) -> go.Figure:
+    """Per block: its share of the measured time beside its share of the MACs."""
+    fig = go.Figure()
+    fig.add_bar(x=blocks["block"], y=blocks["mac_share"] * 100, name="share of MACs",
+                marker_color="#BAB0AC", customdata=blocks["mac_kinds"],
+                hovertemplate="%{x}: %{y:.1f}% of the MACs<br>%{customdata}<extra></extra>")
+    fig.add_bar(x=blocks["block"], y=blocks["time_share"] * 100, name="share of time",
+                marker_color="#4C78A8", customdata=blocks["time_ms"],
+                hovertemplate="%{x}: %{y:.1f}% of the time (%{customdata:.3f} ms)<extra></extra>")
+    fig.update_layout(barmode="group", height=charts.HEIGHT, yaxis_title="% of the network",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+                      margin=dict(l=8, r=8, t=40, b=8))
+    return fig
+
+
+def roofline_figure(ops: pd.DataFrame, roof: dict) -> go.Figure:
+    """Achieved MACs/s against MACs per byte, by kind, under the device's measured roof."""
+    df = ops[(ops["macs"] > 0) & np.isfinite(ops["gmacs_per_s"]) & np.isfinite(ops["intensity"])]
+    fig = go.Figure()
+    for kind, part in df.groupby("kind", sort=False):
+        fig.add_scatter(x=part["intensity"], y=part["gmacs_per_s"], mode="markers", name=kind,
+                        marker=dict(color=charts.KIND_COLORS.get(kind), size=9, opacity=0.85),
+                        customdata=np.stack([part["path"], part["time_ms"]], axis=-1),
+                        hovertemplate="%{customdata[0]}<br>%{x:.2f} MACs/byte, %{y:.2f} GMAC/s"
+                                      "<br>%{customdata[1]:.4f} ms<extra></extra>")
+    peak, bw = roof.get("peak_macs_per_s"), roof.get("bandwidth_bytes_per_s")
+    if peak and bw and len(df):
+        lo = min(df["intensity"].min(), peak / bw) / 2
+        hi = max(df["intensity"].max(), peak / bw) * 2
+        xs = np.geomspace(lo, hi, 60)
+        fig.add_scatter(x=xs, y=np.minimum(peak, bw * xs) / 1e9, mode="lines", name="roof (measured)",
+                        line=dict(color="#333333", dash="dash"),
+                        hovertemplate="roof: %{y:.1f} GMAC/s at %{x:.2f} MACs/byte<extra></extra>")
+    fig.update_layout(height=charts.HEIGHT + 60, margin=dict(l=8, r=8, t=40, b=8),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig.update_xaxes(type="log", title="arithmetic intensity (MACs per byte moved)")
+    fig.update_yaxes(type="log", title="achieved GMAC/s")
+    return fig
+
+
+def sweep_figure(rows: List[dict], x: str, x_title: str) -> go.Figure:
+    """Measured latency (with p10–p90) and MACs against alpha or rho, on two axes."""
+    ok = [r for r in rows if "median_ms" in r]
+    fig = go.Figure()
+    if ok:
+        xs = [r[x] for r in ok]
+        fig.add_scatter(x=xs, y=[r["median_ms"] for r in ok], name="measured latency (median)",
+                        mode="lines+markers", line=dict(color="#4C78A8"),
+                        error_y=dict(type="data", symmetric=False,
+                                     array=[r["p90_ms"] - r["median_ms"] for r in ok],
+                                     arrayminus=[r["median_ms"] - r["p10_ms"] for r in ok]),
+                        hovertemplate="%{x:.3g}: %{y:.3f} ms<extra></extra>")
+    with_macs = [r for r in rows if "macs" in r]
+    fig.add_scatter(x=[r[x] for r in with_macs], y=[r["macs"] / 1e6 for r in with_macs],
+                    name="MACs (millions)", yaxis="y2", mode="lines+markers",
+                    line=dict(color="#F58518", dash="dot"),
+                    hovertemplate="%{x:.3g}: %{y:.1f} M MACs<extra></extra>")
+    fig.update_layout(height=charts.HEIGHT, margin=dict(l=8, r=8, t=40, b=8),
+                      xaxis_title=x_title, yaxis=dict(title="latency (ms)", rangemode="tozero"),
+                      yaxis2=dict(title="MACs (millions)", overlaying="y", side="right",
+                                  rangemode="tozero", showgrid=False),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def zoo_figure(rows: List[dict]) -> go.Figure:
+    """The zoo on MACs (x) against measured latency (y)."""
+    ok = [r for r in rows if "median_ms" in r]
+    fig = go.Figure()
+    for r in ok:
+        fig.add_scatter(x=[r["macs"] / 1e6], y=[r["median_ms"]], mode="markers+text", name=r["arch"],
+                        text=[r["arch"]], textposition="top center",
+                        marker=dict(size=12, color=charts.ARCH_COLORS.get(r["arch"])),
+                        error_y=dict(type="data", symmetric=False, array=[r["p90_ms"] - r["median_ms"]],
+                                     arrayminus=[r["median_ms"] - r["p10_ms"]]),
+                        hovertemplate=f"{r['label']}<br>%{{x:.0f}} M MACs, %{{y:.3f}} ms<extra></extra>")
+    fig.update_layout(height=charts.HEIGHT + 60, showlegend=False, margin=dict(l=8, r=8, t=24, b=8),
+                      xaxis=dict(title="MACs per image (millions)", rangemode="tozero"),
+                      yaxis=dict(title="measured latency (ms)", rangemode="tozero"))
+    return fig
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+def sweep_configs(cfg: Config, kind: str) -> List[Config]:
+    """The configurations of a sweep around ``cfg``."""
+    if kind == SWEEPS[0]:
+        alphas = sorted({a for a in SWEEP_ALPHAS if ALPHA_MIN <= a <= ALPHA_MAX} | {cfg.alpha})
+        return [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
+                            classes=cfg.classes) for a in alphas]
+    if kind == SWEEPS[1]:
+        res = sorted(set(SWEEP_RESOLUTIONS) | {cfg.resolution})
+        return [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups, classes=cfg.classes)
+                for r in res]
+    return [make_config(a, 1.0, resolution=cfg.resolution, classes=cfg.classes) for a in ARCHS]
+
+
+@st.fragment
+def _sweep_panel(cfg: Config) -> None:
+    st.subheader("Sweeps")
+    st.caption("Measured latency against width and resolution beside the MACs curve, and the zoo "
+               "on MACs against latency. Each point is built, warmed up and timed: seconds each, "
+               "so they run only when asked.")
+    c = st.columns([2, 1.2, 1])
+    kind = c[0].radio("Sweep", SWEEPS, horizontal=True, key=K + "sweep_kind")
+    per_point = c[1].slider("Seconds per point", 0.2, 3.0, 0.5, 0.1, key=K + "sweep_budget")
+    configs = sweep_configs(cfg, kind)
+    setup = _setup_from_state(per_point)
+    if setup is None:
+        st.caption("Choose valid settings above to sweep.")
+        return
+    c[2].caption(f"{len(configs)} points on {setup.device}, {setup.dtype}, batch {setup.batch}, "
+                 f"{setup.threads} threads: about {len(configs) * (per_point + 0.5):.0f} s")
+    if st.button("Run sweep", key=K + "sweep_run", icon=":material/show_chart:"):
+        notice = st.empty()
+        bar = st.progress(0.0)
+
+        def on_point(i, c_):
+            bar.progress(i / len(configs), text=f"{c_.label} ({i + 1} of {len(configs)})")
+
+        try:
+            rows = sweep(configs, setup, on_point=on_point, on_wait=_queued_notice(notice))
+        except LockTimeout as exc:
+            st.warning(f"Not measured: {exc}")
+            return
+        except Exception as exc:
+            log.exception("sweep failed")
+            st.error(f"The sweep failed: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            bar.empty()
+            notice.empty()
+        st.session_state[K + "sweep"] = {"kind": kind, "config": cfg, "rows": rows, "setup": setup,
+                                         "finished": time.time()}
+    done = st.session_state.get(K + "sweep")
+    if not done:
+        return
+    rows = done["rows"]
+    st.caption(f"{done['kind']} sweep around {done['config'].label} on {done['setup'].label}")
+    if done["kind"] == SWEEPS[0]:
+        st.plotly_chart(sweep_figure(rows, "alpha", "width multiplier \u03b1"), width="stretch",
+                        key=K + "sweep_fig")
+    elif done["kind"] == SWEEPS[1]:
+        st.plotly_chart(sweep_figure(rows, "rho", "resolution multiplier \u03c1 (input = 224 \u03c1)"),
+                        width="stretch", key=K + "sweep_fig")
+    else:
+        st.plotly_chart(zoo_figure(rows), width="stretch", key=K + "sweep_fig")
+    for r in rows:
+        if "error" in r:
+            st.warning(f"{r['label']}: {r['error']}")
+    table = pd.DataFrame([{k: r.get(k) for k in ("label", "macs", "median_ms", "p10_ms", "p90_ms",
+                                                  "runs", "throughput_ips")} for r in rows])
+    st.dataframe(table, hide_index=True)
+    st.download_button("Sweep (JSON, with passport)",
+                       json.dumps({"kind": done["kind"], "setup": asdict(done["setup"]), "rows": rows,
+                                   "passport": _passport_now(done["setup"])}, indent=2, default=_json_default),
+                       file_name="lightviz_latency_sweep.json", mime="application/json",
+                       key=K + "sweep_dl")
+
+
+def _setup_from_state(budget: float) -> Optional[Setup]:
+    ss = st.session_state
+    try:
+        return make_setup(ss.get(K + "device", "cpu"), ss.get(K + "dtype", "fp32"), ss.get(K + "batch", 1),
+                          ss.get(K + "threads", DEFAULT_THREADS), ss.get(K + "channels_last", False),
+                          ss.get(K + "mode", "eager"), budget)
+    except ValueError:
+        return None
+
+
+def _passport_now(setup: Setup) -> dict:
+    from ..latency.passport import passport
+
+    return passport(setup.device, setup.threads)
+
+
+# ----------------------------------------------------------------------------- energy
+
+@st.fragment
+def _energy_panel(cfg: Config) -> None:
+    st.subheader("Energy per inference (Jetson)")
+    info = jetson.jetson_info() or {}
+    st.caption(f"{info.get('model')} · {info.get('l4t')} · power mode {info.get('nvpmodel') or '?'} · "
+               f"jetson_clocks {info.get('jetson_clocks', {}).get('state')} · rails: "
+               f"{', '.join(info.get('power_rails') or []) or 'none found'}")
+    run_s = st.slider("Steady run (s)", 10, 120, 30, 5, key=K + "energy_s",
+                      help="the rails update slowly: tens of seconds give a steady average")
+    setup = _setup_from_state(2.0)
+    if setup is None or not st.button(f"Measure energy (about {run_s + 10} s)", key=K + "energy_run"):
+        last = st.session_state.get(K + "energy")
+        if last:
+            _show_energy(last)
+        return
+    notice = st.empty()
+    bench = Bench()
+    try:
+        with st.spinner(f"Idle baseline, then {run_s} s of steady inference..."):
+            out = bench.energy(cfg, setup, run_s=run_s, idle_s=5.0, on_wait=_queued_notice(notice),
+                               lock_timeout=LOCK_TIMEOUT_S)
+    except (ValueError, MeasurementError, LockTimeout) as exc:
+        st.error(str(exc))
+        return
+    except Exception as exc:
+        log.exception("energy measurement failed")
+        st.error(f"The energy measurement failed: {type(exc).__name__}: {exc}")
+        return
+    finally:
+        notice.empty()
+        bench.release()
+    out["config"] = cfg.label
+    st.session_state[K + "energy"] = out
+    _show_energy(out)
+
+
+def _show_energy(e: dict) -> None:
+    total = e["total"].get("mj_per_inference")
+    c = st.columns(3)
+    c[0].metric("Energy per image", f"{total:.2f} mJ" if total is not None else "n/a")
+    c[1].metric("Power above idle", f"{e['total'].get('delta_mw') or 0:.0f} mW")
+    c[2].metric("Throughput during the run", f"{e['throughput_ips']:.1f} img/s" if e.get("throughput_ips") else "n/a")
+    st.caption(f"{e.get('config', '')}: {e['inferences']} images in {e['run_s']:.0f} s after a "
+               f"{e['idle_s']:g} s idle baseline. Total = {e['covers']}.")
+    st.dataframe(pd.DataFrame(e["rails"]), hide_index=True)
+    for w in e["warnings"]:
+        st.warning(w)
+    st.download_button("Energy (JSON, with passport)", json.dumps(e, indent=2, default=_json_default),
+                       file_name="lightviz_energy.json", mime="application/json", key=K + "energy_dl")

@@ -1,0 +1,201 @@
+"""The Jetson readers against fake sysfs trees in the real formats (tests/fixtures/sysfs/):
+an Orin Nano (one INA3221), an AGX Orin (two INA3221, no input rail) and a faulty Orin Nano
+(a missing sensor, malformed values). Every reader gives a clear result and never crashes."""
+
+import io
+import json
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from lightviz import make_config
+from lightviz.cli import main
+from lightviz.latency import Bench, HostLock, jetson, make_setup
+from lightviz.latency import passport as P
+from lightviz.latency.memory import MemoryRefused, check_fits
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sysfs"
+NANO, AGX, FAULTY = (str(FIXTURES / n) for n in ("orin_nano", "agx_orin", "orin_nano_faulty"))
+
+
+def labels(root):
+    return [r.label for r in jetson.find_rails(root).rails]
+
+
+def test_orin_nano_rails_and_power():
+    scan = jetson.find_rails(NANO)
+    assert [(r.label, r.device, r.channel) for r in scan.rails] == [
+        ("VDD_IN", "1-0040", 1), ("VDD_CPU_GPU_CV", "1-0040", 2), ("VDD_SOC", "1-0040", 3)]
+    assert scan.notes == []
+    power = jetson.read_power(scan.rails)
+    assert power == {"VDD_IN": 5080 * 1432 / 1000, "VDD_CPU_GPU_CV": 5072 * 312 / 1000,
+                     "VDD_SOC": 5080 * 560 / 1000}
+    total, covers = jetson.rails_total(power)
+    assert total == "VDD_IN"
+    assert "input" in covers and "VDD_SOC" in covers
+
+
+def test_agx_orin_two_ina3221_and_no_input_rail():
+    scan = jetson.find_rails(AGX)
+    assert [(r.label, r.device) for r in scan.rails] == [
+        ("VDD_GPU_SOC", "1-0040"), ("VDD_CPU_CV", "1-0040"), ("VIN_SYS_5V0", "1-0040"),
+        ("VDDQ_VDD2_1V8AO", "1-0041")]
+    assert scan.notes == []  # disabled channels (no label) are not rails, not problems
+    assert jetson.read_power(scan.rails)["VDD_GPU_SOC"] == pytest.approx(843 * 6170 / 1000)
+    total, covers = jetson.rails_total(labels(AGX))
+    assert total is None and covers.startswith("sum of VDD_GPU_SOC")
+    assert "carrier board" in covers
+
+
+def test_faulty_tree_missing_sensor_and_malformed_value():
+    scan = jetson.find_rails(FAULTY)
+    assert [r.label for r in scan.rails] == ["VDD_IN", "VDD_SOC"]
+    assert scan.notes == ["VDD_CPU_GPU_CV (1-0040 channel 2): curr2_input missing, rail skipped"]
+    soc = scan.rails[1]
+    mw, why = jetson.read_rail(soc)
+    assert mw is None and why == "VDD_SOC: curr3_input unreadable or not a number"
+    assert jetson.read_power(scan.rails) == {"VDD_IN": 5080 * 1432 / 1000, "VDD_SOC": None}
+
+
+def test_thermal_zones():
+    nano = jetson.thermal_zones(NANO)
+    assert nano["cpu-thermal"] == 48.5 and nano["tj-thermal"] == 48.5
+    assert nano["cv0-thermal"] is None  # no temp file (EAGAIN on a board)
+    agx = jetson.thermal_zones(AGX)
+    assert list(agx)[:3] == ["cpu-thermal", "gpu-thermal", "cv0-thermal"]  # zone order, 10 after 9
+    assert agx["cv1-thermal"] is None  # -256000: no reading
+    assert agx["tdiode-thermal"] == 39.75
+    faulty = jetson.thermal_zones(FAULTY)
+    assert faulty == {"cpu-thermal": None, "gpu-thermal": 47.218, "soc0-thermal": None}
+
+
+def test_identity_power_mode_and_clocks():
+    assert jetson.is_jetson(NANO) and jetson.is_jetson(AGX) and jetson.is_jetson(FAULTY)
+    assert jetson.l4t_release(NANO) == "R36.4.3 (JetPack 6.2)"
+    assert jetson.l4t_release(AGX) == "R35.4.1 (JetPack 5.1.2)"
+    assert jetson.l4t_release(FAULTY).startswith("unrecognised (garbage")
+    assert jetson.nvpmodel_mode(NANO) == "MAXN_SUPER (mode 2)"
+    assert jetson.nvpmodel_mode(AGX) == "MAXN (mode 0)"
+    assert jetson.nvpmodel_mode(FAULTY) is None
+    nano, agx = jetson.clocks_state(NANO), jetson.clocks_state(AGX)
+    assert nano["state"] == "off" and "CPU min 730 of max 1728 MHz" in nano["detail"]
+    assert agx["state"] == "on"
+    assert jetson.clocks_state(FAULTY)["state"] == "unknown"
+
+
+def test_not_a_jetson(tmp_path):
+    assert not jetson.is_jetson(tmp_path)
+    assert jetson.jetson_info(tmp_path) is None
+    assert jetson.find_rails(tmp_path).rails == []
+    assert jetson.thermal_zones(tmp_path) == {}
+    with pytest.raises(jetson.NoPowerSensors, match="no readable INA3221 power rail"):
+        jetson.require_rails(tmp_path)
+
+
+@pytest.mark.parametrize("root", [NANO, AGX, FAULTY])
+def test_passport_reads_the_jetson_through_the_root(root):
+    p = P.passport("cpu", 1, root)
+    json.dumps(p)  # JSON-ready
+    assert p["cpu"]["model"] == "Cortex-A78AE"
+    assert p["device"]["name"] == "Cortex-A78AE"
+    j = p["jetson"]
+    assert j["model"].startswith("NVIDIA Jetson")
+    assert set(j) >= {"l4t", "nvpmodel", "jetson_clocks", "power_rails", "power_total"}
+    assert "gpu-thermal" in p["temperatures_c"]
+    line = P.summary(p)
+    assert "jetson_clocks" in line and "power mode" in line
+
+
+def test_passport_on_this_machine_has_no_jetson(tmp_path):
+    p = P.passport("cpu", None, tmp_path)
+    assert p["jetson"] is None and p["temperatures_c"] is None
+    assert p["threads"] >= 1 and p["torch"]
+
+
+def _copy(root, tmp_path):
+    dst = tmp_path / "root"
+    shutil.copytree(root, dst)
+    return dst
+
+
+def test_energy_per_inference_subtracts_the_idle_baseline(tmp_path):
+    root = _copy(NANO, tmp_path)
+    curr = root / "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon1/curr1_input"
+    calls = []
+
+    def step():  # the "inference": the load draws 1000 mA more on VDD_IN
+        if not calls:
+            curr.write_text("2432\n")
+        calls.append(1)
+
+    e = jetson.measure_energy(step, images_per_step=4, root=root, idle_s=0.2, run_s=0.4, interval_s=0.01)
+    vin = next(r for r in e["rails"] if r["rail"] == "VDD_IN")
+    assert vin["idle_mw"] == pytest.approx(5080 * 1432 / 1000)
+    assert 0 < vin["delta_mw"] <= 5080 * 1000 / 1000 + 1e-6
+    assert vin["mj_per_inference"] == pytest.approx(vin["delta_mw"] * e["run_s"] / e["inferences"])
+    assert e["inferences"] == 4 * len(calls)
+    assert e["total"]["mj_per_inference"] == vin["mj_per_inference"]  # VDD_IN is the total
+    assert e["covers"].startswith("VDD_IN")
+    soc = next(r for r in e["rails"] if r["rail"] == "VDD_SOC")
+    assert soc["delta_mw"] == 0 and soc["role"] == "inside VDD_IN"
+    assert any("distinct readings" in w for w in e["warnings"])  # a short run says so
+
+
+def test_energy_with_a_malformed_rail_and_a_summed_total(tmp_path):
+    faulty = jetson.measure_energy(lambda: None, 1, FAULTY, idle_s=0.05, run_s=0.1, interval_s=0.01)
+    soc = next(r for r in faulty["rails"] if r["rail"] == "VDD_SOC")
+    assert soc["idle_mw"] is None and soc["mj_per_inference"] is None
+    assert any("VDD_SOC: no valid reading" in w for w in faulty["warnings"])
+    assert any("curr2_input missing" in w for w in faulty["warnings"])
+    agx = jetson.measure_energy(lambda: None, 1, AGX, idle_s=0.05, run_s=0.1, interval_s=0.01)
+    assert agx["total"]["idle_mw"] == pytest.approx(sum(jetson.read_power(jetson.find_rails(AGX).rails).values()))
+    assert all(r["role"] == "summed into the total" for r in agx["rails"])
+    assert any("did not raise the power" in w for w in agx["warnings"])
+
+
+def test_bench_energy_on_a_fake_agx_with_a_real_model(tmp_path):
+    root = _copy(AGX, tmp_path)
+    bench = Bench(HostLock(tmp_path / "lock"), root=root)
+    cfg = make_config("mobilenet_v2", 0.25, resolution=32)
+    out = bench.energy(cfg, make_setup("cpu", threads=1, budget_s=0.1), run_s=0.3, idle_s=0.05)
+    bench.release()
+    assert out["inferences"] > 0 and out["latency"]["median_ms"] > 0
+    assert out["passport"]["jetson"]["model"] == "NVIDIA Jetson AGX Orin Developer Kit"
+
+
+def test_memory_check_reads_meminfo_through_the_root():
+    cfg = make_config("resnet50", 1.0)
+    check_fits(cfg, 1, "fp32", "cpu", NANO)  # 5.1 GB available: fits
+    with pytest.raises(MemoryRefused) as exc:
+        check_fits(cfg, 512, "fp32", "cpu", NANO)
+    msg = str(exc.value)
+    assert "resnet50 1x @ 224 at batch 512 in fp32 needs about" in msg
+    assert "4.9 GiB free (MemAvailable in /proc/meminfo)" in msg
+    assert "or less would fit" in msg and "\n" not in msg
+
+
+def test_cli_energy_needs_rails(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIGHTVIZ_SYSFS_ROOT", str(tmp_path))
+    err = io.StringIO()
+    with redirect_stderr(err), redirect_stdout(io.StringIO()):
+        rc = main(["bench", "mobilenet_v2", "--energy", "5"])
+    assert rc == 2
+    assert err.getvalue().startswith("lightviz: error: no readable INA3221 power rail")
+    assert err.getvalue().count("\n") == 1
+
+
+def test_cli_energy_on_a_fake_orin_nano(tmp_path, monkeypatch):
+    root = _copy(NANO, tmp_path)
+    monkeypatch.setenv("LIGHTVIZ_SYSFS_ROOT", str(root))
+    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        rc = main(["bench", "mobilenet_v2", "--alpha", "0.25", "--resolution", "32", "--threads", "1",
+                   "--budget", "0.1", "--energy", "0.4", "--format", "json"])
+    assert rc == 0
+    data = json.loads(out.getvalue())
+    assert data["energy"]["covers"].startswith("VDD_IN")
+    assert data["passport"]["jetson"]["l4t"] == "R36.4.3 (JetPack 6.2)"
+    assert any("jetson_clocks is off" in w for w in data["warnings"])
