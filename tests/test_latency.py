@@ -5,9 +5,9 @@ no assertion on how fast anything is."""
 
 import io
 import json
-import os
 import threading
 import time
+import weakref
 from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
@@ -165,15 +165,28 @@ def test_out_of_memory_is_caught_freed_and_the_bench_keeps_going(lock, monkeypat
     bench = Bench(lock)
     setup = make_setup("cpu", threads=1, budget_s=0.1)
     bench.run(TINY, setup)
-    real = Bench._prepare
+    real, real_free = Bench._prepare, M.free_device_memory
+    held = []
 
     def oom(self, sig, timer):
+        activations = torch.empty(1 << 20)  # what a failing forward would hold in its frames
+        held.append(weakref.ref(activations))
         raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
+    alive_when_freeing = []
+
+    def free(device):
+        if held:  # (the first call frees the previous model, before the failing prepare)
+            alive_when_freeing.append(held[0]() is not None)
+        real_free(device)
+
     monkeypatch.setattr(Bench, "_prepare", oom)
-    with pytest.raises(OutOfMemory, match="ran out of memory measuring mobilenet_v2 0.25x @ 96"):
+    monkeypatch.setattr(M, "free_device_memory", free)
+    with pytest.raises(OutOfMemory, match=r"ran out of memory measuring mobilenet_v2 0.25x @ 96 .*"
+                                          r"\(CUDA out of memory. Tried to allocate 20.00 GiB\)"):
         bench.run(make_config("mobilenet_v2", 0.25, resolution=96), setup)
     assert bench._state is None and not lock.held()
+    assert alive_when_freeing == [False]  # the failed frames were gone before empty_cache
     monkeypatch.setattr(Bench, "_prepare", real)
     assert bench.run(TINY, setup).rewarmed  # usable again, and it re-warms
     bench.release()

@@ -368,7 +368,8 @@ def _is_oom(exc: BaseException) -> bool:
     oom = getattr(torch.cuda, "OutOfMemoryError", None)
     if oom is not None and isinstance(exc, oom):
         return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
 
 
 def free_device_memory(device: str) -> None:
@@ -399,12 +400,14 @@ class Bench:
             on_wait: Optional[Callable[[QueueStatus], None]] = None,
             lock_timeout: Optional[float] = None) -> Result:
         """Measure ``cfg`` with ``setup`` (see the module doc for the protocol)."""
-        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
-        label = f"{cfg.label} on {setup.label}"
-        with self.lock.hold(label, lock_timeout, on_wait) as waited:
-            with pinned_threads(setup.threads) as threads, self._guard(cfg, setup):
-                setup = replace(setup, threads=threads)
-                return self._run_locked(cfg, setup, waited)
+        return self._locked(cfg, setup, f"{cfg.label} on {setup.label}", on_wait, lock_timeout,
+                            lambda s, waited: self._run_locked(cfg, s, waited))
+
+    @property
+    def forward(self) -> Optional[Callable[[], object]]:
+        """The prepared call of the last measurement (eager forward or graph replay), for
+        cross-checks against other timers; call it under ``torch.inference_mode()``."""
+        return self._state.fn if self._state is not None else None
 
     def release(self) -> None:
         """Drop the prepared model and free its device memory."""
@@ -421,25 +424,25 @@ class Bench:
         eagerly (a CUDA graph is one opaque launch). Returns a ``LayerReport``."""
         from . import layers as L
 
-        eager = replace(setup, mode="eager")
         budget = budget_s or setup.budget_s
-        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
-        label = f"{cfg.label} per-layer on {eager.label}"
-        with self.lock.hold(label, lock_timeout, on_wait) as waited:
-            with pinned_threads(setup.threads) as threads, self._guard(cfg, setup):
-                eager = replace(eager, threads=threads, budget_s=budget / 4)
-                whole = self._run_locked(cfg, eager, waited)
-                state = self._state
-                timer = Timer(eager.device)
-                with torch.inference_mode(), _gc_paused():
-                    blocks = L.time_instrumented(state.model, state.x, timer, "blocks", L.block_paths(cfg), budget / 4)
-                    ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4)
-                    roof = L.measure_roof(eager.device, DTYPES[eager.dtype], timer, budget / 4)
-                notes = list(whole.notes)
-                if setup.mode != "eager":
-                    notes.append("per-layer times are eager: a CUDA graph replays as one launch and "
-                                 "cannot be split into layers")
-                return L.build_report(count(cfg), whole, blocks, ops, roof, notes)
+
+        def body(s: Setup, waited: float):
+            eager = replace(s, mode="eager", budget_s=budget / 4)
+            whole = self._run_locked(cfg, eager, waited)
+            state, timer = self._state, Timer(eager.device)
+            with torch.inference_mode(), _gc_paused():
+                blocks = L.time_instrumented(state.model, state.x, timer, "blocks",
+                                             L.block_paths(cfg), budget / 4)
+                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4)
+                roof = L.measure_roof(eager.device, DTYPES[eager.dtype], timer, budget / 4)
+            notes = list(whole.notes)
+            if setup.mode != "eager":
+                notes.append("per-layer times are eager: a CUDA graph replays as one launch and "
+                             "cannot be split into layers")
+            return L.build_report(count(cfg), whole, blocks, ops, roof, notes)
+
+        return self._locked(cfg, setup, f"{cfg.label} per-layer on {setup.label}", on_wait,
+                            lock_timeout, body)
 
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Optional[Callable[[QueueStatus], None]] = None,
@@ -449,42 +452,49 @@ class Bench:
         from . import jetson
 
         jetson.require_rails(self.root)
-        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
-        label = f"{cfg.label} energy on {setup.label}"
-        with self.lock.hold(label, lock_timeout, on_wait) as waited:
-            with pinned_threads(setup.threads) as threads, self._guard(cfg, setup):
-                setup = replace(setup, threads=threads, budget_s=min(setup.budget_s, 2.0))
-                latency = self._run_locked(cfg, setup, waited)
-                state, timer = self._state, Timer(setup.device)
 
-                def step():
-                    state.fn()
-                    timer.sync()
+        def body(s: Setup, waited: float) -> dict:
+            latency = self._run_locked(cfg, replace(s, budget_s=min(s.budget_s, 2.0)), waited)
+            state, timer = self._state, Timer(s.device)
 
-                with torch.inference_mode():
-                    out = jetson.measure_energy(step, setup.batch, self.root, idle_s, run_s)
-                out["latency"] = latency.to_dict()
-                out["passport"] = latency.passport
-                return out
+            def step():
+                state.fn()
+                timer.sync()
+
+            with torch.inference_mode():
+                out = jetson.measure_energy(step, s.batch, self.root, idle_s, run_s)
+            out["latency"] = latency.to_dict()
+            out["passport"] = latency.passport
+            return out
+
+        return self._locked(cfg, setup, f"{cfg.label} energy on {setup.label}", on_wait,
+                            lock_timeout, body)
 
     # -- internals -------------------------------------------------------------------------
 
-    @contextmanager
-    def _guard(self, cfg: Config, setup: Setup):
-        """Turn an out-of-memory error into :class:`OutOfMemory` after freeing the memory."""
-        try:
-            with _cudnn_benchmark(True) if setup.device.startswith("cuda") else nullcontext():
-                yield
-        except Exception as exc:
-            if not _is_oom(exc):
-                raise
+    def _locked(self, cfg: Config, setup: Setup, label: str, on_wait, lock_timeout, body):
+        """Check the memory, take the host lock, pin the threads (and on CUDA turn cuDNN
+        autotuning on), run ``body(setup with threads resolved, seconds waited)``. An
+        out-of-memory error becomes :class:`OutOfMemory` once the memory is freed."""
+        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
+        with self.lock.hold(label, lock_timeout, on_wait) as waited:
+            failure = None
+            try:
+                cudnn = _cudnn_benchmark(True) if setup.device.startswith("cuda") else nullcontext()
+                with pinned_threads(setup.threads) as threads, cudnn:
+                    return body(replace(setup, threads=threads), waited)
+            except Exception as exc:
+                if not _is_oom(exc):
+                    raise
+                failure = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            # Here, out of the except block, the traceback is gone, and with it the frames that
+            # held the model and its activations: now their memory can be given back.
             self._state = None
-            del exc
             free_device_memory(setup.device)
             raise OutOfMemory(
                 f"{setup.device} ran out of memory measuring {cfg.label} at batch {setup.batch} "
-                f"in {setup.dtype}; the measurement's memory was freed: lower the batch or the "
-                "resolution") from None
+                f"in {setup.dtype} ({failure}); the measurement's memory was freed: lower the "
+                "batch or the resolution")
 
     def _prepare(self, sig: _Signature, timer: Timer) -> _State:
         from ..builder import build_module, calibrate_batchnorm
