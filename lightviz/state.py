@@ -160,7 +160,7 @@ def nearest(value: float, stops) -> float:
     """The stop closest to ``value`` (the lower one on a tie); ``stops`` is a sequence or an
     :class:`IntRange`."""
     if isinstance(stops, IntRange):
-        return float(min(max(math.floor(value + 0.5), stops.lo), stops.hi))
+        return float(min(max(math.ceil(value - 0.5), stops.lo), stops.hi))
     value = min(max(value, min(stops)), max(stops))  # clamp first: 1e308 is nearest the top
     return min(stops, key=lambda s: (abs(s - value), s))
 
@@ -175,7 +175,7 @@ def _number_param(name: str, raw: str, default: float, stops, check, describe
     if not _plain(raw):
         return default, (f"{name} {_show(raw)} is not a plain number (ASCII digits only): "
                          f"using the default, {describe(default)}")
-    problem = check(raw)
+    problem = _shorten(check(raw), raw)
     value = _float(raw)
     if value is None or not math.isfinite(value):
         problem = problem or f"{name} must be a finite number, got {_show(raw)}"
@@ -193,8 +193,13 @@ def _describe_rho(rho: float) -> str:
     return f"{rho:g} ({round(BASE_RESOLUTION * rho)} px)"
 
 
+def _shorten(message: Optional[str], raw: str) -> Optional[str]:
+    """make_config's message with a long raw value shortened (a URL can carry kilobytes)."""
+    return message.replace(repr(raw), _show(raw)) if message else message
+
+
 def _arch_param(raw: str, default: str) -> Tuple[str, Optional[str]]:
-    problem = _check(arch=raw)
+    problem = _shorten(_check(arch=raw), raw)
     if problem is None:
         return raw, None
     if raw.isascii():  # "ResNet-50", "mobilenetv2": the nearest valid value is obvious
@@ -228,7 +233,8 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
 
     def note(name, text):
         if text:
-            notices.append(Notice(prefix + name, prefix + text if prefix else text))
+            # with a prefix, say which parameter of the URL it was: "b_alpha: alpha must be ..."
+            notices.append(Notice(prefix + name, f"{prefix}{name}: {text}" if prefix else text))
 
     raw = get("arch")
     arch, text = (defaults.arch, None) if raw is None else _arch_param(raw, defaults.arch)
