@@ -162,12 +162,14 @@ def _show_result(r, report) -> None:
                 f"batch {s.batch} · {s.threads} threads · {s.mode}"
                 + (" · channels-last" if s.channels_last else ""))
     c = st.columns(5)
-    c[0].metric("Median", f"{r.median_ms:.3f} ms")
-    c[1].metric("p10 – p90", f"{r.p10_ms:.3f} – {r.p90_ms:.3f}")
-    c[2].metric("IQR", f"{r.iqr_ms:.3f} ms", f"{r.spread:.1%} of median",
-                delta_color="off" if r.spread <= SPREAD_LIMIT else "inverse")
-    c[3].metric("Throughput", f"{r.throughput_ips:,.1f} img/s")
-    c[4].metric("First call", f"{r.cold_ms:.2f} ms" if r.cold_ms is not None else "warm",
+    c[0].metric("Median", f"{ms(r.median_ms)} ms", help=f"{r.median_ms:.4f} ms")
+    c[1].metric("p10 – p90", f"{ms(r.p10_ms)} – {ms(r.p90_ms)}",
+                help=f"10% of the runs took under {r.p10_ms:.4f} ms, 90% under {r.p90_ms:.4f} ms")
+    c[2].metric("IQR", f"{ms(r.iqr_ms)} ms", f"{r.spread:.1%} of median",
+                delta_color="off" if r.spread <= SPREAD_LIMIT else "inverse",
+                help="interquartile range: p75 - p25; above 10% of the median the figure is not to be trusted")
+    c[3].metric("Throughput", f"{r.throughput_ips:,.1f} img/s", help="batch / median")
+    c[4].metric("First call", f"{ms(r.cold_ms)} ms" if r.cold_ms is not None else "warm",
                 help="the cold call, reported apart: allocation, kernel selection, autotuning")
     st.caption(
         f"{r.runs} timed runs in {r.timed_s:.2f} s after {r.warmup_runs} warm-up calls · "
@@ -225,6 +227,17 @@ def _show_layers(rep) -> None:
     with tab_ops:
         st.dataframe(rep.ops[["path", "kind", "out_shape", "macs", "bytes", "time_ms", "time_share",
                               "gmacs_per_s", "intensity"]], column_config=cols, hide_index=True)
+
+
+def ms(x: float) -> str:
+    """Milliseconds to about 3 significant digits: 0.612, 5.17, 56.5, 533."""
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
 
 
 def _downloads(r, report) -> None:
