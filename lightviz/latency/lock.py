@@ -43,6 +43,7 @@ HOLDER_FILE = "lightviz-bench.holder.json"
 QUEUE_DIR = "lightviz-bench.queue"
 DEFAULT_TIMEOUT_S = 600.0
 POLL_S = 0.02
+WAITER_POLL_S = 0.1
 NOTIFY_EVERY_S = 0.5
 HEARTBEAT_S = 0.5
 STALE_TICKET_S = 10.0
@@ -161,7 +162,8 @@ class HostLock:
                         ahead = queue.index(mine) if mine in queue else len(queue)
                         on_wait(QueueStatus(self.holder(), ahead, waited))
                         next_notify = now + NOTIFY_EVERY_S
-                    time.sleep(POLL_S)
+                    # the head of the queue polls fast; the others only watch their place
+                    time.sleep(POLL_S if first else WAITER_POLL_S)
             finally:
                 _remove(ticket)
         except BaseException:
