@@ -152,26 +152,43 @@ def dsc(kernel, in_ch, out_ch, size, alpha=1.0, rho=1.0) -> Dict:
     }
 
 
+def _n(v: int) -> str:
+    """A whole number with thin thousands separators, for LaTeX."""
+    return f"{v:,}".replace(",", "{,}")
+
+
 def dsc_latex(result: Dict) -> List[str]:
-    """The formulas of :func:`dsc` with this result's numbers put in, one LaTeX string each."""
+    """The formulas of :func:`dsc` with this result's numbers put in: one LaTeX block each,
+    broken over short lines so that they fit a narrow page or a projector."""
     e, i = result["effective"], result["inputs"]
     k, m, n, d = i["kernel"], e["in"], e["out"], e["size"]
     std, sep = result["standard"], result["separable"]
     out = [
-        rf"\text{{standard: }} {FORMULAS['standard']} = {k}\cdot{k}\cdot{m}\cdot{n}\cdot{d}\cdot{d}"
-        rf" = {std['macs']:,}\ \text{{MACs}}".replace(",", "{,}"),
-        rf"\text{{separable: }} {FORMULAS['separable']} = {k}\cdot{k}\cdot{m}\cdot{d}\cdot{d} + "
-        rf"{m}\cdot{n}\cdot{d}\cdot{d} = {sep['depthwise']['macs']:,} + {sep['pointwise']['macs']:,}"
-        rf" = {sep['macs']:,}\ \text{{MACs}}".replace(",", "{,}"),
-        rf"\text{{ratio: }} {FORMULAS['ratio']} = \frac{{1}}{{{n}}} + \frac{{1}}{{{k * k}}} = "
-        rf"{result['ratio']:.4f}\quad(\text{{{result['saving']:.1f}x fewer}})",
+        r"\begin{aligned}\text{standard} &= " + FORMULAS["standard"]
+        + rf" \\ &= {k}\cdot{k}\cdot{m}\cdot{n}\cdot{d}\cdot{d} = {_n(std['macs'])}\ \text{{MACs}}"
+        + r"\end{aligned}",
+        r"\begin{aligned}\text{separable} &= " + FORMULAS["separable"]
+        + rf" \\ &= {k}\cdot{k}\cdot{m}\cdot{d}\cdot{d} + {m}\cdot{n}\cdot{d}\cdot{d}"
+        + rf" \\ &= {_n(sep['depthwise']['macs'])} + {_n(sep['pointwise']['macs'])}"
+        + rf" = {_n(sep['macs'])}\ \text{{MACs}}\end{{aligned}}",
+        r"\begin{aligned}\frac{\text{separable}}{\text{standard}} &= " + FORMULAS["ratio"]
+        + rf" \\ &= \frac{{1}}{{{n}}} + \frac{{1}}{{{k * k}}} = {result['ratio']:.4f}"
+        + rf"\quad(\text{{{result['saving']:.1f}}}\times\text{{ fewer MACs and params}})\end{{aligned}}",
     ]
+    out.append(
+        r"\begin{aligned}\text{params: standard} &= " + FORMULAS["standard_params"]
+        + rf" = {_n(std['params'])} \\ \text{{separable}} &= " + FORMULAS["separable_params"]
+        + rf" = {k}\cdot{k}\cdot{m} + {m}\cdot{n} = {_n(sep['params'])}\end{{aligned}}"
+    )
     if i["alpha"] != 1.0 or i["rho"] != 1.0:
         a, r, m0, n0, d0 = i["alpha"], i["rho"], i["in"], i["out"], i["size"]
         out.append(
-            rf"\alpha = {a:g},\ \rho = {r:g}:\ {FORMULAS['scaled']} = {k}\cdot{k}\cdot{m}\cdot{d}\cdot{d}"
-            rf" + {m}\cdot{n}\cdot{d}\cdot{d} = {sep['macs']:,}\ \text{{MACs}}".replace(",", "{,}")
-            + rf"\quad(\alpha M = {a:g}\cdot{m0} \to {m},\ \alpha N \to {n},\ \rho D_F = {r:g}\cdot{d0} \to {d})"
+            rf"\begin{{aligned}}\alpha = {a:g},\ \rho = {r:g}:\quad "
+            rf"&\alpha M = {a:g}\cdot{m0} \to {m},\ \alpha N = {a:g}\cdot{n0} \to {n},\ "
+            rf"\rho D_F = {r:g}\cdot{d0} \to {d} \\ "
+            + r"\text{separable} &= " + FORMULAS["scaled"]
+            + rf" \\ &= {k}\cdot{k}\cdot{m}\cdot{d}\cdot{d} + {m}\cdot{n}\cdot{d}\cdot{d}"
+            + rf" = {_n(sep['macs'])}\ \text{{MACs}}\end{{aligned}}"
         )
     return out
 

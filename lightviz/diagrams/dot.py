@@ -95,10 +95,18 @@ def _q(text) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+MIN_POINTS = 10
+
+
 def _html_lines(lines: Sequence[Tuple[str, int, bool]]) -> str:
-    """An HTML-like label: ``(text, point size, bold)`` per line, text escaped here."""
+    """An HTML-like label: ``(text, point size, bold)`` per line, text escaped here.
+
+    Sizes are never below MIN_POINTS: Streamlit draws every text of a graphviz chart in its body
+    font at 9.6 px whatever the DOT says, and Graphviz sizes the boxes from the DOT's font size,
+    so a smaller size there would let the text overflow its box in the app."""
     rows = []
     for text, size, bold in lines:
+        size = max(size, MIN_POINTS)
         t = _esc(text)
         if bold:
             t = f"<b>{t}</b>"
@@ -109,6 +117,7 @@ def _html_lines(lines: Sequence[Tuple[str, int, bool]]) -> str:
 def _pill(lines: Sequence[Tuple[str, int, bool]], bg: str = PILL) -> str:
     rows = []
     for text, size, bold in lines:
+        size = max(size, MIN_POINTS)
         t = _esc(text)
         if bold:
             t = f"<b>{t}</b>"
@@ -122,7 +131,7 @@ def _header(name: str, background: Optional[str], rankdir: str = "TB") -> List[s
     return [
         f"digraph {_q(name)} {{",
         f'  graph [rankdir={rankdir}, bgcolor="{bg}", fontname="{FONT}", fontcolor="{TEXT}", '
-        f'nodesep=0.3, ranksep=0.32, pad=0.2, labelloc=t, labeljust=c];',
+        f'nodesep=0.3, ranksep=0.32, pad=0.2, labelloc=t, labeljust=c, ordering=in];',
         f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize=11, '
         f'fontcolor="{TEXT}", color="{INK}", penwidth=1.2, margin="0.14,0.05"];',
         f'  edge [color="{INK}", fontname="{FONT}", fontsize=10, fontcolor="{TEXT}", '
@@ -506,11 +515,12 @@ def block_dot(source: ConfigOrProfile, block: str, part: Optional[str] = None, *
             sub = _child_type(cfg, block, part)
             what = f"{name} · {sub} of a {block_type}" if sub else f"{name} (in a {block_type})"
         lines = [
-            (what, 14, True),
+            (what, 13, True),
             (f"{cfg.label} · {fmt_count(bm)} MACs ({_pct(bm, prof.macs)} of the network) · "
              f"{fmt_count(bp)} params", 11, False),
-            (f"fill: share of the {'MACs' if weight == 'macs' else 'params'} (deepest = largest) · "
-             f"edges: tensor CxHxW · MACs = multiply-accumulates", 9, False),
+            (f"fill: share of the {'MACs' if weight == 'macs' else 'params'} (deepest = largest); "
+             f"edges: tensor CxHxW", 10, False),
+            ("MACs = multiply-accumulates", 10, False),
         ]
         out.append(f"  label={_pill(lines)};")
 
@@ -666,7 +676,7 @@ def overview_dot(source: ConfigOrProfile, *, weight: str = "macs",
         n_blocks = sum(len(s.blocks) for s in items if s.stage not in ("stem", "head"))
         convs = int((prof.layers["op"] == "conv2d").sum()) + int((prof.layers["op"] == "linear").sum())
         out.append("  label=" + _pill([
-            (f"{cfg.label} · {fmt_count(prof.macs)} MACs · {fmt_count(prof.params)} params", 14, True),
+            (f"{cfg.label} · {fmt_count(prof.macs)} MACs · {fmt_count(prof.params)} params", 13, True),
             (f"{n_blocks} blocks, {convs} conv/FC layers, {len(prof.layers)} ops · equal consecutive "
              f"blocks folded (x n)", 10, False),
             (f"fill: share of the network's {'MACs' if weight == 'macs' else 'params'} "
@@ -768,10 +778,10 @@ def shuffle_dot(groups: int, channels: Optional[int] = None, per_group: Optional
         real = ""
         if channels is not None:
             real = f"this layer: {channels} channels = {groups} groups × {channels // groups}; "
-        lines = [(f"channel shuffle, g = {groups}" + (f" · {where}" if where else ""), 14, True),
+        lines = [(f"channel shuffle, g = {groups}" + (f" · {where}" if where else ""), 13, True),
                  (f"{real}drawn: {groups} groups × {n} channels, the same rule", 11, False),
-                 ("reshape to (g, n) → transpose to (n, g) → flatten: each group of the next "
-                  "grouped conv gets channels from every group", 10, False)]
+                 ("reshape to (g, n) → transpose to (n, g) → flatten:", 10, False),
+                 ("each group of the next grouped conv gets channels from every group", 10, False)]
         out.append(f"  label={_pill(lines)};")
 
     def channel_label(c: int) -> str:
@@ -785,7 +795,7 @@ def shuffle_dot(groups: int, channels: Optional[int] = None, per_group: Optional
                 f'width="30" height="24" fixedsize="true"><font point-size="10" color="{TEXT}">'
                 f"{channel_label(order[pos])}</font></td>"
                 for pos in range(g * n, (g + 1) * n))
-            cap = (f'<tr><td colspan="{n}" border="0"><font point-size="9" color="{TEXT}">'
+            cap = (f'<tr><td colspan="{n}" border="0"><font point-size="10" color="{TEXT}">'
                    f"{_esc(caption.format(g + 1))}</font></td></tr>")
             inner = (f'<table border="1" cellborder="1" cellspacing="2" cellpadding="0" '
                      f'bgcolor="{CLUSTER_FILL}" color="{INK}" style="rounded">'
