@@ -422,3 +422,55 @@ def test_to_svg_and_missing_dot(monkeypatch):
     assert not D.dot_available()
     with pytest.raises(D.GraphvizMissing, match="apt-get install graphviz"):
         D.to_svg("digraph { a }")
+
+
+# ---------------------------------------------------------------------------------------------
+# The page, in-process (AppTest): every architecture, every tab, the stem and the head
+# ---------------------------------------------------------------------------------------------
+
+PAGE = """
+import streamlit as st
+import lightviz
+from lightviz.views import diagrams
+q = st.query_params
+diagrams.render(lightviz.make_config(q.get("arch", "mobilenet_v2"), float(q.get("alpha", 1.0)),
+                                     groups=q.get("groups")))
+"""
+
+
+@pytest.mark.parametrize("arch", lightviz.ARCHS)
+def test_view_renders(arch):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(PAGE, default_timeout=60)
+    at.query_params["arch"] = arch
+    at.query_params["alpha"] = "0.5"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    charts = at.get("graphviz_chart")
+    assert len(charts) == 3  # block, overview, shuffle
+    prof = profile(lightviz.make_config(arch, 0.5))
+    stage = at.selectbox(key=f"diagram_stage:{arch}:{prof.config.groups}")
+    block = stage.value + ".0" if stage.value not in ("stem", "head") else stage.value
+    rows = block_rows(prof, block)
+    assert at.metric[0].value == D.fmt_count(int(rows["macs"].sum()))
+    for s in ("stem", "head"):
+        at.selectbox(key=f"diagram_stage:{arch}:{prof.config.groups}").set_value(s).run()
+        assert not at.exception and not at.error
+        assert f'digraph "{s}"' in at.get("graphviz_chart")[0].proto.spec
+    assert len(at.latex) >= 5 and any("1/N" in m.value or "N}" in m.value for m in at.latex)
+
+
+def test_view_follows_the_block_in_the_url():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(PAGE, default_timeout=60)
+    at.query_params["arch"] = "ghostnet"
+    at.query_params["block"] = "stage4.3"
+    at.run()
+    assert 'digraph "stage4.3"' in at.get("graphviz_chart")[0].proto.spec
+    part = at.selectbox(key="diagram_part:ghostnet:None:stage4.3")
+    part.set_value("ghost2").run()
+    assert 'digraph "stage4.3.ghost2"' in at.get("graphviz_chart")[0].proto.spec
+    at.toggle(key="diagram_ops").set_value(True).run()
+    assert "batch norm" in at.get("graphviz_chart")[0].proto.spec

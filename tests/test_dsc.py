@@ -230,3 +230,55 @@ def test_svg_without_dot_is_a_usage_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "lightviz.cli", "diagram", "resnet18", "--block", "conv2_x.0"],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert proc.returncode == 0 and proc.stdout.startswith("digraph")
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzz: any argument list ends in exit 0 or one line and status 2, never a traceback
+# ---------------------------------------------------------------------------------------------
+
+NASTY = ["nan", "inf", "-inf", "1e308", "1e-320", "0", "-0", "-1", "0x10", "1_000", " 2 ", "", "½",
+         "9" * 400, "3.5", "0.714", "512", "1\n2", "stage2.0", "stage2.0.ghost1", "head", "2.0"]
+fuzz_values = st.one_of(st.sampled_from(NASTY), st.text(max_size=20),
+                        st.integers(-10**12, 10**12).map(str), st.floats().map(repr))
+
+
+def _fuzz_run(argv):
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    err = err.getvalue()
+    if code == 0:
+        assert out.getvalue() and not err
+    else:
+        assert code == 2 and err.startswith("lightviz: error: ") and err.count("\n") == 1, (argv, err)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(fuzz_values, min_size=4, max_size=4),
+       extra=st.lists(st.tuples(st.sampled_from(["--alpha", "--rho", "--format", "--bogus"]), fuzz_values),
+                      max_size=3))
+def test_dsc_never_crashes(values, extra):
+    argv = ["dsc"]
+    for flag, v in zip(("--kernel", "--in", "--out", "--size"), values):
+        argv += [flag, v]
+    for flag, v in extra:
+        argv += [flag, v]
+    _fuzz_run(argv)
+
+
+@settings(max_examples=150, deadline=None)
+@given(arch=st.one_of(st.sampled_from(lightviz.ARCHS), st.text(max_size=12)),
+       opts=st.lists(st.tuples(st.sampled_from(["--alpha", "--resolution", "--groups", "--block",
+                                                "--format", "--color-by"]), fuzz_values), max_size=3),
+       flags=st.lists(st.sampled_from(["--overview", "--shuffle", "--ops", "--transparent"]), max_size=2))
+def test_diagram_never_crashes(arch, opts, flags):
+    argv = ["diagram", arch, *flags]
+    for flag, v in opts:
+        argv += [flag, v]
+    _fuzz_run(argv)
