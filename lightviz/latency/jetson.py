@@ -22,6 +22,7 @@ rails and leaves the carrier board out. :func:`rails_total` says which case appl
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -42,6 +43,7 @@ THERMAL_GLOBS = ("/sys/devices/virtual/thermal/thermal_zone*", "/sys/class/therm
 # Rails that carry the whole module's input power: when present, the others are parts of it.
 INPUT_RAILS = ("VDD_IN", "POM_5V_IN", "5V_IN")
 UNCONNECTED = ("", "NC", "N/A")
+MIN_RISE = 0.02  # a rise under 2% of the idle power is within the sensors' noise
 # L4T release -> JetPack (NVIDIA's release notes); other releases are shown as L4T only.
 JETPACK = {
     "35.3.1": "5.1.1", "35.4.1": "5.1.2", "35.5.0": "5.1.3", "35.6.0": "5.1.4",
@@ -263,9 +265,10 @@ class _Sampler(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self):
-        while not self._stop_event.is_set():
+        while True:  # at least one sample, however short the phase
             self.samples.append((time.monotonic(), read_power(self.rails)))
-            self._stop_event.wait(self.interval)
+            if self._stop_event.wait(self.interval):
+                break
 
     def stop(self) -> List[Tuple[float, Dict[str, Optional[float]]]]:
         self._stop_event.set()
@@ -277,7 +280,7 @@ def _mean_by_rail(samples, labels) -> Tuple[Dict[str, Optional[float]], Dict[str
     means, distinct = {}, {}
     for label in labels:
         values = [s[label] for _, s in samples if s.get(label) is not None]
-        means[label] = sum(values) / len(values) if values else None
+        means[label] = math.fsum(values) / len(values) if values else None
         distinct[label] = len(set(values))
     return means, distinct
 
@@ -362,9 +365,10 @@ def measure_energy(step: Callable[[], None], images_per_step: int, root=None,
                  for k in ("idle_mw", "load_mw", "delta_mw")}
         total["mj_per_inference"] = (total["delta_mw"] * elapsed / images
                                      if valid and images else None)
-    if total.get("delta_mw") is not None and total["delta_mw"] <= 0:
-        warnings.append("the load did not raise the power above idle: the model is too small for "
-                        "the sensors, or something else loaded the board during the baseline")
+    if total.get("delta_mw") is not None and total["delta_mw"] <= MIN_RISE * (total.get("idle_mw") or 0):
+        warnings.append(f"the load did not raise the power above idle by {MIN_RISE:.0%} or more "
+                        f"({total['delta_mw']:+.0f} mW): the model is too small for the sensors, or "
+                        "something else loaded the board during the baseline")
     hot = [f"{k} {temps_before.get(k):.0f}->{v:.0f} C" for k, v in temps_after.items()
            if v is not None and temps_before.get(k) is not None and v - temps_before[k] >= 10]
     if hot:
