@@ -21,8 +21,8 @@ import lightviz
 from lightviz.diagrams import dot as D
 from lightviz.diagrams import notes
 
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None,
-                                reason="Graphviz's dot is not installed (apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
+                               reason="Graphviz's dot is not installed (apt-get install graphviz)")
 
 ALPHAS = (0.35, 1.0, 1.5)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -144,6 +144,7 @@ def check_block(prof, block, svg):
     assert D.fmt_count(int(rows["macs"].sum())) + " MACs" in title
 
 
+@needs_dot
 @pytest.mark.parametrize("arch", lightviz.ARCHS)
 def test_every_block_compiles_and_matches_rows(arch):
     cases = []
@@ -159,6 +160,7 @@ def test_every_block_compiles_and_matches_rows(arch):
     assert len(cases) >= 3 * 10
 
 
+@needs_dot
 @pytest.mark.parametrize("arch", lightviz.ARCHS)
 def test_one_node_per_op_and_params_coloring(arch):
     texts, expected = [], []
@@ -174,6 +176,7 @@ def test_one_node_per_op_and_params_coloring(arch):
         assert set(nodes) == want
 
 
+@needs_dot
 def test_ghost_module_and_other_parts():
     cfg = lightviz.make_config("ghostnet", 1.0)
     prof = profile(cfg)
@@ -315,6 +318,7 @@ def test_describe_every_block():
 # ---------------------------------------------------------------------------------------------
 
 
+@needs_dot
 def test_overview_folds_repeats_and_stays_small():
     cases, texts = [], []
     for cfg in configs():
@@ -366,6 +370,7 @@ def test_shuffle_permutation_is_channel_shuffle():
                 assert y == ref
 
 
+@needs_dot
 def test_shuffle_pictures_compile():
     texts = [D.shuffle_dot(g, g * 40) for g in (1, 2, 3, 4, 8)]
     texts.append(D.shuffle_dot(3, None, 5, background="white"))
@@ -415,6 +420,7 @@ def test_colors_read_on_light_and_dark_pages():
     assert 'bgcolor="white"' in D.overview_dot(profile(lightviz.make_config("resnet18")), background="white")
 
 
+@needs_dot
 def test_to_svg_and_missing_dot(monkeypatch):
     svg = D.to_svg(D.shuffle_dot(2, 4))
     assert "<svg" in svg
