@@ -480,3 +480,5 @@ def test_view_follows_the_block_in_the_url():
     assert 'digraph "stage4.3.ghost2"' in at.get("graphviz_chart")[0].proto.spec
     at.toggle(key="diagram_ops").set_value(True).run()
     assert "batch norm" in at.get("graphviz_chart")[0].proto.spec
+    at.toggle(key="diagram_wide").set_value(True).run()
+    assert not at.exception and len(at.get("graphviz_chart")) == 3

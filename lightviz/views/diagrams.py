@@ -7,6 +7,7 @@ the DOT can be downloaded, and SVG too where Graphviz's ``dot`` is installed.
 
 from __future__ import annotations
 
+import inspect
 from typing import Optional
 
 import pandas as pd
@@ -72,7 +73,14 @@ def _downloads(dot_light: str, stem: str, key: str) -> None:
 
 
 def _chart(dot_text: str) -> None:
-    st.graphviz_chart(dot_text)
+    """The DOT laid out by the browser; wide (the page's width) when the projector toggle is on."""
+    wide = bool(st.session_state.get("diagram_wide", False))
+    if not wide:
+        st.graphviz_chart(dot_text)
+    elif "width" in inspect.signature(st.graphviz_chart).parameters:  # Streamlit >= 1.4x
+        st.graphviz_chart(dot_text, width="stretch")
+    else:
+        st.graphviz_chart(dot_text, use_container_width=True)
 
 
 def _index_from_url(blocks_by_stage) -> Optional[str]:
@@ -129,6 +137,9 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     weight = COLOR_BY[o1.radio("Color by share of", list(COLOR_BY), horizontal=True,
                                key="diagram_color")]
     ops = o2.toggle("One node per op (batch norm and activations apart)", key="diagram_ops")
+    o2.toggle("Fit the page width (for a projector)", key="diagram_wide",
+              help="Draw the diagrams as wide as the page. The expand button at a diagram's "
+                   "top right shows it full screen.")
     try:
         if st.query_params.get("block") != block:
             st.query_params["block"] = block
@@ -139,14 +150,16 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     rows = layers[layers["block"] == block]
     if part:
         rows = rows[rows["op_name"].str.startswith(part + ".")]
-    m1, m2, m3, m4 = st.columns(4)
+    m1, m2, m3 = st.columns(3)
     m1.metric("MACs", dot.fmt_count(int(rows["macs"].sum())),
               help="multiply-accumulates of the convolutions (and classifier) in this block")
     m2.metric("Parameters", dot.fmt_count(int(rows["params"].sum())),
               help="weights, biases, batch-norm gamma and beta")
     m3.metric("Share of the network's MACs", f"{100 * rows['macs'].sum() / prof.macs:.1f} %")
     first_in = rows.iloc[0]["in_shape"].split(" + ")[0]
-    m4.metric("Shape", f"{first_in} → {rows.iloc[-1]['out_shape']}".replace("x", "×"))
+    last_out = rows.iloc[-1]["out_shape"]
+    st.caption(f"Input {first_in.replace('x', '×')} → output {last_out.replace('x', '×')} "
+               f"(channels × height × width, batch 1)")
     st.markdown(notes.describe(prof, block))
 
     _chart(_block_dot(cfg, block, part, weight, ops, None))
