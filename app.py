@@ -3,12 +3,14 @@
 The sidebar holds the configuration (architecture, alpha, rho, groups, classes, counting
 options), read from the URL's query parameters on a session's first run and written back on every
 run, so the address bar is always a shareable link. Each page is a module in lightviz.views with
-``render(cfg)``; pages whose module is not installed are left out.
+``render(cfg)``, imported when its page is opened; a page whose module is not installed is left
+out.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 
 import streamlit as st
@@ -30,40 +32,36 @@ PAGES = (
 )
 
 
-def optional_view(name: str):
-    """``lightviz.views.<name>``, or None when that module does not exist. An error raised
-    while importing a module that does exist is not hidden."""
-    full = f"lightviz.views.{name}"
-    try:
-        return importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name == full:
-            return None
-        raise
+def view_exists(name: str) -> bool:
+    """Whether ``lightviz.views.<name>`` is installed, without importing it: a page's module is
+    imported when the page is opened, so a heavy import (torch, for Latency) costs nothing on
+    the other pages and at start-up."""
+    return importlib.util.find_spec(f"lightviz.views.{name}") is not None
 
 
-def page(view, title: str):
+def page(name: str, title: str):
+    """The page function of view ``name``. Bad input that reaches a view (a ValueError) is shown
+    as an error box with its one-line message; any other exception is a bug and is left to
+    Streamlit (logged in full, shown per client.showErrorDetails)."""
     def run():
+        view = importlib.import_module(f"lightviz.views.{name}")
         try:
             view.render(cfg)
-        except ValueError as exc:  # bad input that reached a view: say what, not where
+        except ValueError as exc:
             log.warning("%s page: %s", title, exc, exc_info=True)
             st.error(str(exc))
-    run.__name__ = f"render_{view.__name__.rsplit('.', 1)[-1]}"
+    run.__name__ = f"render_{name}"
     return run
 
 
-cfg, current, notices = state.sidebar()
+cfg, _, notices = state.sidebar()
 if notices:
     st.warning("Some values in the link could not be used as they were:\n\n"
                + "\n".join(f"- {n.message}" for n in notices), icon=":material/link:")
 
-pages = []
-for module, title, url_path, icon in PAGES:
-    view = optional_view(module)
-    if view is not None:
-        pages.append(st.Page(page(view, title), title=title, url_path=url_path, icon=icon,
-                             default=not pages))
+pages = [st.Page(page(name, title), title=title, url_path=url_path, icon=icon,
+                 default=(name == PAGES[0][0]))
+         for name, title, url_path, icon in PAGES if view_exists(name)]
 st.navigation(pages, position="sidebar").run()
 with st.sidebar:
     st.caption("The address bar holds this configuration: copy it to share this view.")

@@ -340,9 +340,7 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
     ``df`` columns: arch, label, params, <measure>, top1 (NaN where not published)."""
     unit = MEASURE_LABELS[measure]
     traces = []
-    # neighbours along x take turns above and below their dot, so their labels do not collide
-    position = {arch: ("top center", "bottom center")[i % 2]
-                for i, arch in enumerate(df.sort_values(measure)["arch"])}
+    position = _label_positions(df[measure], df["params"], df["arch"])
     for row in df.itertuples(index=False):
         top1 = getattr(row, "top1")
         is_cur = row.arch == current_arch
@@ -363,6 +361,23 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
                               range=_log_range(df[measure], 0.25)),
                    yaxis=dict(type="log", title_text="params (log scale)", dtick="D2",
                               range=_log_range(df["params"], 0.12)))
+
+
+def _label_positions(x, y, names, near: float = 0.1) -> Dict[str, str]:
+    """Text positions for labelled dots on log-log axes: above the dot, except that of two dots
+    closer than ``near`` (a fraction of each axis' span) the lower one puts its label below."""
+    lx = [math.log10(max(float(v), 1.0)) for v in x]
+    ly = [math.log10(max(float(v), 1.0)) for v in y]
+    sx = max(max(lx) - min(lx), 1e-9)
+    sy = max(max(ly) - min(ly), 1e-9)
+    names = list(names)
+    position = {n: "top center" for n in names}
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if i != j and abs(lx[i] - lx[j]) < near * sx and abs(ly[i] - ly[j]) < 2 * near * sy \
+                    and (ly[i], i) < (ly[j], j):
+                position[names[i]] = "bottom center"
+    return position
 
 
 def _log_range(values, pad: float):

@@ -144,12 +144,13 @@ def _headline(prof, base, cfg: Config) -> None:
         f"{ref} K = 10\u00b3, M = 10\u2076, G = 10\u2079; kB and MB are 10\u00b3 and "
         f"10\u2076 bytes. Weight size = params \u00d7 bytes per value (quantization scales and "
         f"BN folding not included).")
-    st.code(
-        f"lightviz profile {cfg.arch} --alpha {cfg.alpha:g} --rho {cfg.rho:.4g}"
-        f"{f' --groups {cfg.groups}' if cfg.groups else ''}"
+    # inline code, not st.code: the syntax highlighter is a 1.5 MB script the first page
+    # would otherwise wait for
+    st.markdown(
+        f"The same numbers in a terminal: `lightviz profile {cfg.arch} --alpha {cfg.alpha:g} "
+        f"--rho {cfg.rho:.4g}{f' --groups {cfg.groups}' if cfg.groups else ''}"
         f"{f' --classes {cfg.classes}' if cfg.classes != 1000 else ''}"
-        f"{' --elementwise' if prof.elementwise else ''}   # the same numbers in a terminal",
-        language="bash", wrap_lines=True)
+        f"{' --elementwise' if prof.elementwise else ''}`")
 
 
 def _per_layer(cfg: Config, measure: str, elementwise: bool) -> None:
