@@ -198,7 +198,7 @@ def _clusterable(cfg: Config, block: str, nodes) -> List[str]:
         comp = n.component
         if comp:
             seen[comp] = seen.get(comp, 0) + 1
-    return [c for c, k in seen.items() if k >= 2 and _child_type(cfg, block, c) != "ConvBNAct"]
+    return [c for c, k in seen.items() if k >= 2 and child_type(cfg, block, c) != "ConvBNAct"]
 
 
 def parse_block(source: ConfigOrProfile, text: str) -> Tuple[str, Optional[str]]:
@@ -230,7 +230,7 @@ def spec_of(cfg: Config, block: str):
     return dict(net[stage].items)[idx]
 
 
-def _child_type(cfg: Config, block: str, child: str) -> str:
+def child_type(cfg: Config, block: str, child: str) -> str:
     """The spec class name of a block's child (``GhostModule``, ``SqueezeExcite``), or ``""``
     for plain sequences and for stem/head."""
     if block in ("stem", "head"):
@@ -512,7 +512,7 @@ def block_dot(source: ConfigOrProfile, block: str, part: Optional[str] = None, *
         bp = sum(n.params for n in nodes)
         what = f"{name} · {block_type}" if block_type != block else name
         if part:
-            sub = _child_type(cfg, block, part)
+            sub = child_type(cfg, block, part)
             what = f"{name} · {sub} of a {block_type}" if sub else f"{name} (in a {block_type})"
         lines = [
             (what, 13, True),
@@ -543,7 +543,7 @@ def block_dot(source: ConfigOrProfile, block: str, part: Optional[str] = None, *
     for comp, members in clusters.items():
         indent = "  "
         if comp:
-            kind = _child_type(cfg, block, comp)
+            kind = child_type(cfg, block, comp)
             label = comp + (f" · {kind}" if kind and kind != "Sequence" else "")
             out.append(f"  subgraph {_q('cluster_' + comp)} {{")
             out.append(f'    graph [label={_html_lines([(label, 11, True)])}, style="rounded,filled,dashed", '

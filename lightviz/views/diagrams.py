@@ -126,13 +126,13 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
         block = blocks[0]
         c2.text_input("Block", block, disabled=True, key=f"diagram_block_fixed:{sig}:{stage}")
     parts = dot.block_parts(prof, block)
-    part_label = {None: "the whole block"}
+    part_label = {"": "the whole block"}
     for p in parts:
-        sub = dot._child_type(cfg, block, p)
+        sub = dot.child_type(cfg, block, p)
         part_label[p] = f"{p} ({sub})" if sub else p
-    part = c3.selectbox("Show", [None] + parts, format_func=lambda p: part_label[p],
+    part = c3.selectbox("Show", [""] + parts, format_func=lambda p: part_label[p],
                         key=f"diagram_part:{sig}:{block}",
-                        help="Zoom into one unit of the block, such as a Ghost module.")
+                        help="Zoom into one unit of the block, such as a Ghost module.") or None
     o1, o2 = st.columns([2, 3])
     weight = COLOR_BY[o1.radio("Color by share of", list(COLOR_BY), horizontal=True,
                                key="diagram_color")]
