@@ -172,4 +172,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so plugins raise the same UsageError class it catches.
+    from lightviz.cli import main as _main
+
+    sys.exit(_main())
