@@ -150,6 +150,7 @@ def _ab(cfg: Config, measure: str, elementwise: bool) -> None:
                                       measure)
         st.plotly_chart(charts.ab_figure(diff, how, nice_label(cfg), nice_label(b_cfg), measure),
                         width="stretch", config={"displaylogo": False})
+    diff = diff.assign(cost_ratio=as_text(diff["cost_ratio"], "{:.2f}\u00d7"))
     st.dataframe(diff, hide_index=True, width="stretch", column_config={
         how: st.column_config.TextColumn(how),
         "params_a": st.column_config.NumberColumn("params A", format="localized"),
@@ -158,7 +159,7 @@ def _ab(cfg: Config, measure: str, elementwise: bool) -> None:
         "cost_a": st.column_config.NumberColumn(f"{label} A", format="localized"),
         "cost_b": st.column_config.NumberColumn(f"{label} B", format="localized"),
         "cost_diff": st.column_config.NumberColumn(f"{label} B \u2212 A", format="%+,d"),
-        "cost_ratio": st.column_config.NumberColumn(f"{label} B \u00f7 A", format="%.2f\u00d7"),
+        "cost_ratio": st.column_config.TextColumn(f"{label} B \u00f7 A", alignment="right"),
     })
     if how == "stage":
         st.caption("Rows are the stages both networks share, in network order.")

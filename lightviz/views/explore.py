@@ -15,7 +15,7 @@ from ..zoo import REGISTRY
 from . import cached_profile, fmt_bytes, fmt_count, fmt_delta
 
 TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Layer table")
-SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::2]  # 32, 48, ... 512 px: 31 points
+SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::4]  # 32, 64, ... 512 px: 16 points, 224 among them
 
 
 # ----------------------------------------------------------------------------- cached data
@@ -59,12 +59,24 @@ def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: b
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) -> pd.DataFrame:
-    """Totals at every other resolution stop (32 to 512 px in 16 px steps) plus 224."""
+    """Totals at every fourth resolution stop (32 to 512 px in 32 px steps, 224 included)."""
     rows = []
     for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION}):
         cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes)
         rows.append({"rho": res / BASE_RESOLUTION, "resolution": res, **_totals(cfg, elementwise)})
     return pd.DataFrame(rows)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _scaling_view(cfg: Config, measure: str, elementwise: bool):
+    """The two sweep figures and the current point's ratios to alpha = 1."""
+    a = alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise)
+    r = rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise)
+    cur = a.loc[(a["alpha"] - cfg.alpha).abs().idxmin()]
+    one = a.loc[(a["alpha"] - 1.0).abs().idxmin()]
+    ratios = (cur["params"] / one["params"], cur[measure] / one[measure])
+    return (charts.alpha_sweep_figure(a, cfg.alpha, measure),
+            charts.rho_sweep_figure(r, cfg.rho, measure), ratios)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -157,10 +169,10 @@ def _per_layer(cfg: Config, measure: str, elementwise: bool) -> None:
     st.plotly_chart(_layer_figure(cfg, measure, elementwise), width="stretch",
                     config={"displaylogo": False})
     st.caption(
-        f"One bar per layer that does {UNIT_LABELS[measure]} or holds conv/linear weights, in "
-        f"the order the network runs them; the dotted lines separate the stages. Hover a bar for "
-        f"its path, shapes and exact counts. Batch norm's 2 params per channel and the "
-        f"weight-free ops are in the Layer table.")
+        f"One bar per layer that does {UNIT_LABELS[measure]} or holds convolution or linear "
+        f"weights, in the order the network runs them; the dotted lines separate the stages. "
+        f"Hover a bar for its path, shapes and exact counts. The Layer table lists every op, "
+        f"the weight-free ones and batch norm included.")
 
 
 def _by_kind(cfg: Config, measure: str, elementwise: bool) -> None:
@@ -205,19 +217,14 @@ def _by_stage(cfg: Config, measure: str, elementwise: bool) -> None:
 
 
 def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
-    a = alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise)
-    r = rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise)
+    alpha_fig, rho_fig, (params_ratio, cost_ratio) = _scaling_view(cfg, measure, elementwise)
     left, right = st.columns(2)
-    left.plotly_chart(charts.alpha_sweep_figure(a, cfg.alpha, measure), width="stretch",
-                      config={"displaylogo": False})
-    right.plotly_chart(charts.rho_sweep_figure(r, cfg.rho, measure), width="stretch",
-                       config={"displaylogo": False})
-    cur = a.loc[(a["alpha"] - cfg.alpha).abs().idxmin()]
-    one = a.loc[(a["alpha"] - 1.0).abs().idxmin()]
+    left.plotly_chart(alpha_fig, width="stretch", config={"displaylogo": False})
+    right.plotly_chart(rho_fig, width="stretch", config={"displaylogo": False})
     st.markdown(
-        f"At \u03b1 = {cfg.alpha:g} the params are **\u00d7{cur['params'] / one['params']:.3f}** "
-        f"and the {UNIT_LABELS[measure]} **\u00d7{cur[measure] / one[measure]:.3f}** of "
-        f"\u03b1 = 1; the \u03b1\u00b2 law says \u00d7{cfg.alpha ** 2:.3f}.")
+        f"At \u03b1 = {cfg.alpha:g} the params are **\u00d7{params_ratio:.3f}** and the "
+        f"{UNIT_LABELS[measure]} **\u00d7{cost_ratio:.3f}** of \u03b1 = 1 (same \u03c1); the "
+        f"\u03b1\u00b2 law says \u00d7{cfg.alpha ** 2:.3f}.")
     st.caption(
         f"Each curve is relative to its value at 1 (big dots: the current setting; dashed: the "
         f"ideal law). Width scales both the inputs and the outputs of a layer, so params and "
