@@ -60,11 +60,32 @@ _LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, t
 _MARGIN = dict(l=8, r=8, t=84, b=8)  # room for the title and, under it, a legend row
 
 
-def _si(n: float) -> str:
+def fmt_count(n: float, digits: int = 3) -> str:
+    """``n`` with an SI prefix and ``digits`` significant digits: 3.50 M, 301 M, 4.09 G."""
+    n = float(n)
     for prefix, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(n) >= div:
-            return f"{n / div:.3g} {prefix}"
-    return f"{n:.3g}"
+            return f"{_sig(n / div, digits)} {prefix}"
+    return _sig(n, digits)
+
+
+def fmt_bytes(n: float, digits: int = 3) -> str:
+    """Bytes in MB (10^6 bytes) or kB: 14.0 MB, 812 kB."""
+    n = float(n)
+    if abs(n) >= 1e6:
+        return f"{_sig(n / 1e6, digits)} MB"
+    if abs(n) >= 1e3:
+        return f"{_sig(n / 1e3, digits)} kB"
+    return f"{n:.0f} B"
+
+
+def _sig(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits, keeping trailing zeros (3.50, not 3.5)."""
+    if x == 0:
+        return "0"
+    whole = len(str(int(abs(x)))) if abs(x) >= 1 else 1
+    decimals = max(digits - whole, 0)
+    return f"{x:.{decimals}f}"
 
 
 # ----------------------------------------------------------------------------- tables
@@ -274,7 +295,7 @@ def stage_treemap(layers: pd.DataFrame, column: str = "macs", title: str = "") -
     fig = go.Figure(go.Treemap(
         ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
         maxdepth=3, textinfo="label+percent root",
-        customdata=[_si(v) for v in values],
+        customdata=[fmt_count(v) for v in values],
         hovertemplate="<b>%{label}</b><br>" + unit + " %{customdata} (%{value:,})<br>"
                       "%{percentRoot:.1%} of the network<extra></extra>",
         root_color="rgba(128,128,128,0.08)"))
@@ -289,7 +310,7 @@ def _sweep_figure(x, series, current_x, current_y, law, law_label, x_title, titl
     for name, (ratio, absolute, color) in series.items():
         traces.append(go.Scatter(
             x=x, y=ratio, name=name, mode="lines+markers", line=dict(color=color, width=2.5),
-            marker=dict(size=5), customdata=[_si(v) for v in absolute],
+            marker=dict(size=5), customdata=[fmt_count(v) for v in absolute],
             hovertemplate=hover_x + ": %{x}<br>" + name + " %{customdata} (\u00d7%{y:.3f})"
                           "<extra></extra>"))
     for name, (ratio, _, color) in series.items():
@@ -316,7 +337,7 @@ def alpha_sweep_figure(sweep: pd.DataFrame, alpha: float, measure: str = "macs")
     current = {unit: cur[measure] / ref[measure], "params": cur["params"] / ref["params"]}
     return _sweep_figure(sweep["alpha"], series, alpha, current, sweep["alpha"] ** 2,
                          "\u03b1\u00b2 law", "width multiplier \u03b1",
-                         f"Scaling with \u03b1 at the current \u03c1", "\u03b1")
+                         "Scaling with \u03b1 at the current \u03c1", "\u03b1")
 
 
 def rho_sweep_figure(sweep: pd.DataFrame, rho: float, measure: str = "macs") -> go.Figure:
@@ -350,8 +371,8 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
             text=[text], textposition=position[row.arch], showlegend=False, cliponaxis=False,
             marker=dict(size=18 if is_cur else 12, color=ARCH_COLORS.get(row.arch, "#888888"),
                         line=dict(width=3 if is_cur else 0, color="#888888")),
-            hovertemplate=f"<b>{row.label}</b><br>{unit} {_si(getattr(row, measure))}<br>"
-                          f"params {_si(row.params)}" +
+            hovertemplate=f"<b>{row.label}</b><br>{unit} {fmt_count(getattr(row, measure))}<br>"
+                          f"params {fmt_count(row.params)}" +
                           (f"<br>published top-1 {top1:.1f} %" if pd.notna(top1) else "") +
                           "<extra></extra>"))
     fig = go.Figure(traces)

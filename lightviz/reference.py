@@ -145,14 +145,18 @@ def paper_check(published: Optional[pd.DataFrame] = None) -> pd.DataFrame:
     return t
 
 
+def same_configuration(table: pd.DataFrame, arch: str, alpha: float, resolution: int,
+                       groups: Optional[int]) -> pd.Series:
+    """The rows of a :func:`paper_check` table that describe exactly this configuration."""
+    same_groups = (table["groups"] == groups).fillna(False) if groups is not None \
+        else table["groups"].isna()
+    return ((table["arch"] == arch) & ((table["alpha"] - alpha).abs() < 1e-9)
+            & (table["resolution"] == resolution) & same_groups)
+
+
 def published_top1(table: pd.DataFrame, arch: str, alpha: float, resolution: int,
                    groups: Optional[int]) -> Optional[float]:
     """The published top-1 of exactly this configuration (the paper's row first), or None."""
-    same = table[(table["arch"] == arch) & ((table["alpha"] - alpha).abs() < 1e-9)
-                 & (table["resolution"] == resolution) & table["top1"].notna()
-                 & (table["status"] != OTHER)]
-    if groups is not None:
-        same = same[same["groups"] == groups]
-    if same.empty:
-        return None
-    return float(same["top1"].iloc[0])
+    rows = table[same_configuration(table, arch, alpha, resolution, groups)
+                 & table["top1"].notna() & (table["status"] != OTHER)]
+    return None if rows.empty else float(rows["top1"].iloc[0])

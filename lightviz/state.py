@@ -16,7 +16,7 @@ functions; :func:`sidebar` is the Streamlit part.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .config import (
@@ -303,11 +303,6 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
 
 
 # ----------------------------------------------------------------------------- Streamlit part
-
-_READ = "_lightviz_url_read"
-_FIRST = "_lightviz_url_state"
-_NOTICES = "_lightviz_notices"
-
 
 def query_lists(query_params) -> Dict[str, List[str]]:
     """``st.query_params`` as ``name -> every value given``."""

@@ -340,3 +340,52 @@ def test_parse_query_never_fails_and_always_gives_a_valid_state(query):
 def test_out_of_range_alpha_goes_to_the_nearest_stop(x):
     state, _ = parse_query({"alpha": [repr(x)]})
     assert state.alpha == nearest(x, ALPHA_STOPS)
+
+
+# ----------------------------------------------------------------------------- plain functions
+
+def test_paper_check_statuses_and_explanations():
+    from lightviz.reference import EXPLAINED, MATCH, OTHER, paper_check, printed_unit
+
+    t = paper_check().set_index(["arch", "variant"])
+    assert t.loc[("mobilenet_v2", "torchvision mobilenet_v2"), "status"] == MATCH
+    assert t.loc[("resnet18", "paper"), "status"] == MATCH  # 1.814 G prints as 1.8 G
+    for key in [("resnet50", "paper"), ("mobilenet_v2", "1.4-224"), ("mobilenet_v2", "1.0-224"),
+                ("shufflenet_v1", "0.5x g=3")]:
+        assert t.loc[key, "status"] == EXPLAINED, key
+        assert t.loc[key, "explanation"]
+    assert "4.09" in t.loc[("resnet50", "paper"), "explanation"]
+    assert t.loc[("mobilenet_v1", "conv-mobilenet-224"), "status"] == OTHER
+    assert (t["params_lightviz"] > 0).all() and (t["macs_lightviz"] > 0).all()
+    # printed precision: "4.2M" params, "569M" and "140M" MACs, "3.8G"
+    assert printed_unit(4_200_000, "params") == 1e5
+    assert printed_unit(569_000_000, "macs") == 1e6
+    assert printed_unit(140_000_000, "macs") == 1e6
+    assert printed_unit(3_800_000_000, "macs") == 1e8
+    assert printed_unit(3_504_872, "params") == 1
+
+
+def test_mobilenet_v1_cost_sits_in_the_pointwise_convs():
+    from lightviz import count
+    from lightviz.charts import kind_summary
+
+    s = kind_summary(count(make_config("mobilenet_v1")).layers).set_index("kind")
+    assert s.index[0] == "pointwise conv"
+    assert abs(s.loc["pointwise conv", "cost_share"] - 0.9486) < 0.001  # Table 2: 94.86 %
+    assert abs(s["cost_share"].sum() - 1) < 1e-9 and abs(s["params_share"].sum() - 1) < 1e-9
+
+
+def test_stage_diff_aligns_by_stage_or_by_scale():
+    from lightviz import count
+    from lightviz.charts import stage_diff
+
+    a = count(make_config("mobilenet_v2")).layers
+    b = count(make_config("mobilenet_v2", 0.5)).layers
+    t, how = stage_diff(a, b, 224, 224)
+    assert how == "stage" and list(t["stage"]) == list(dict.fromkeys(a["stage"]))
+    assert t["cost_a"].sum() == a["macs"].sum() and t["cost_b"].sum() == b["macs"].sum()
+    r = count(make_config("resnet50", resolution=160)).layers
+    t, how = stage_diff(a, r, 224, 160)
+    assert how == "scale"
+    assert list(t["scale"]) == ["stem", "1/2", "1/4", "1/8", "1/16", "1/32", "head"]
+    assert t["cost_b"].sum() == r["macs"].sum() and t["params_a"].sum() == a["params"].sum()

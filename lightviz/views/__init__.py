@@ -1,8 +1,8 @@
 """The app's pages. Each module exposes ``render(cfg: Config) -> None`` and reads the sidebar's
 counting options with :func:`lightviz.state.counting_options`.
 
-The helpers here are shared by the pages: cached profiles (keyed on the frozen Config, bounded)
-and number formatting with units.
+The helpers here are shared by the pages: cached profiles (keyed on the frozen Config, bounded),
+the cached Paper check table, and number formatting with units.
 """
 
 from __future__ import annotations
@@ -10,9 +10,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ..charts import fmt_bytes, fmt_count
 from ..config import Config
 from ..counting import Profile, count
+from ..reference import paper_check
 from ..state import ARCH_LABELS
+
+__all__ = ["as_text", "cached_paper_check", "cached_profile", "fmt_bytes", "fmt_count",
+           "fmt_delta", "nice_label"]
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -21,32 +26,10 @@ def cached_profile(cfg: Config, elementwise: bool = False) -> Profile:
     return count(cfg, elementwise=elementwise)
 
 
-def fmt_count(n: float, digits: int = 3) -> str:
-    """``n`` with an SI prefix and ``digits`` significant digits: 3.50 M, 301 M, 4.09 G."""
-    n = float(n)
-    for prefix, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= div:
-            return f"{_sig(n / div, digits)} {prefix}"
-    return _sig(n, digits)
-
-
-def fmt_bytes(n: float, digits: int = 3) -> str:
-    """Bytes in MB (10^6 bytes) or kB: 14.0 MB, 812 kB."""
-    n = float(n)
-    if abs(n) >= 1e6:
-        return f"{_sig(n / 1e6, digits)} MB"
-    if abs(n) >= 1e3:
-        return f"{_sig(n / 1e3, digits)} kB"
-    return f"{n:.0f} B"
-
-
-def _sig(x: float, digits: int) -> str:
-    """``x`` to ``digits`` significant digits, keeping trailing zeros (3.50, not 3.5)."""
-    if x == 0:
-        return "0"
-    whole = len(str(int(abs(x)))) if abs(x) >= 1 else 1
-    decimals = max(digits - whole, 0)
-    return f"{x:.{decimals}f}"
+@st.cache_data(max_entries=1, show_spinner=False)
+def cached_paper_check() -> pd.DataFrame:
+    """The Paper check table (about 40 counts), computed once per process."""
+    return paper_check()
 
 
 def fmt_delta(value: float, base: float) -> str | None:

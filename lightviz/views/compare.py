@@ -9,7 +9,7 @@ import streamlit as st
 
 from .. import charts
 from ..config import ARCHS, SHUFFLENET_V1_DEFAULT_GROUPS, Config, make_config
-from ..reference import OTHER, paper_check, published_top1
+from ..reference import OTHER, published_top1, same_configuration
 from ..state import (
     ARCH_LABELS,
     AppState,
@@ -21,15 +21,10 @@ from ..state import (
     state_from_widgets,
     sync_query_params,
 )
-from . import as_text, cached_profile, fmt_bytes, fmt_count, nice_label
+from . import as_text, cached_paper_check, cached_profile, fmt_bytes, fmt_count, nice_label
 
 B = "b_"  # prefix of the B configuration's widget keys and query parameters
 B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution"))
-
-
-@st.cache_data(max_entries=1, show_spinner=False)
-def paper_table() -> pd.DataFrame:
-    return paper_check()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -37,7 +32,7 @@ def family_table(alpha: float, resolution: int, v1_groups: int, classes: int,
                  elementwise: bool) -> pd.DataFrame:
     """Every architecture at one alpha and resolution, with the published top-1 of exactly that
     configuration (NaN where it is not published)."""
-    published = paper_table()
+    published = cached_paper_check()
     rows = []
     for arch in ARCHS:
         groups = v1_groups if arch == "shufflenet_v1" else None
@@ -82,27 +77,25 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
         "top1": st.column_config.TextColumn(
             "published top-1 %", alignment="right",
             help="ImageNet top-1 from the paper (or torchvision) for exactly this configuration; "
-                 "empty where it was not published."),
+                 "\u2013 where it was not published."),
     })
     st.caption(
-        f"Both axes are logarithmic: equal distances are equal ratios. The ring marks the "
-        f"sidebar's architecture. Published top-1 appears where a paper trained exactly this "
-        f"configuration (1000 classes); at other \u03b1 and \u03c1 nobody measured it. ResNet "
-        f"has no width multiplier in its paper: its \u03b1 scales every stage (slimmable "
-        f"networks' convention).")
+        "Both axes are logarithmic: equal distances are equal ratios. The ring marks the "
+        "sidebar's architecture. Published top-1 appears where a paper trained exactly this "
+        "configuration (1000 classes); at other \u03b1 and \u03c1 nobody measured it. ResNet "
+        "has no width multiplier in its paper: its \u03b1 scales every stage (slimmable "
+        "networks' convention).")
 
 
 def _accuracy(cfg: Config) -> None:
     st.subheader("Accuracy against cost, as published")
-    t = paper_table()
+    t = cached_paper_check()
     t = t[t["top1"].notna() & (t["status"] != OTHER)].reset_index(drop=True)
     t = t.drop_duplicates(["arch", "alpha", "resolution", "groups"]).reset_index(drop=True)
     df = pd.DataFrame({"family": t["family"], "variant": t["variant"],
                        "macs": t["macs_lightviz"], "params": t["params_lightviz"],
                        "top1": t["top1"]})
-    same_groups = (t["groups"] == cfg.groups).fillna(False) if cfg.groups else t["groups"].isna()
-    hit = t.index[(t["arch"] == cfg.arch) & ((t["alpha"] - cfg.alpha).abs() < 1e-9)
-                  & (t["resolution"] == cfg.resolution) & same_groups]
+    hit = t.index[same_configuration(t, cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)]
     st.plotly_chart(charts.accuracy_figure(df, list(hit)), width="stretch",
                     config={"displaylogo": False})
     st.caption(

@@ -10,8 +10,7 @@ import streamlit as st
 from ..config import BASE_RESOLUTION, Config
 from ..reference import CLOSE, CLOSE_STATUS, DIFFERS, EXPLAINED, MATCH, OTHER, STATUS_ORDER
 from ..state import ARCH_LABELS
-from . import as_text
-from .compare import paper_table
+from . import as_text, cached_paper_check
 
 BADGE_COLORS = {MATCH: "green", EXPLAINED: "blue", CLOSE_STATUS: "orange", DIFFERS: "red",
                 OTHER: "gray"}
@@ -49,7 +48,7 @@ def render(cfg: Config) -> None:
         "width, resolution and groups (1000 classes). MACs are multiply-accumulates: the papers "
         "call them Mult-Adds, MAdds or FLOPs. Params are those of nn.Module.parameters(), BN "
         "\u03b3/\u03b2 included. Sources: assets/SOURCES.md in the repository.")
-    table = paper_table()
+    table = cached_paper_check()
     counts = table["status"].value_counts()
     st.markdown("  \n".join(
         f":{BADGE_COLORS[s]}-badge[{ICONS[s]} {int(counts.get(s, 0))} {s}] {MEANING[s]}."
