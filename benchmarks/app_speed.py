@@ -247,8 +247,11 @@ def main(argv=None) -> int:
               f"{statistics.median(app_s) / statistics.median(floor_s):.2f}")
         print(f"  ratio lightviz / plotly peer   "
               f"{statistics.median(app_s) / statistics.median(plotly_s):.2f}")
-        print(f"  goal: <= {START_GOAL_S:.0f} s -> "
-              f"{'met' if max(app_s) <= START_GOAL_S else 'NOT met'} (worst of {args.starts})")
+        med = statistics.median(app_s)
+        print(f"  goal: <= {START_GOAL_S:.0f} s -> median {med:.2f} s "
+              f"{'met' if med <= START_GOAL_S else 'NOT met'}; worst of {args.starts} "
+              f"{max(app_s):.2f} s {'met' if max(app_s) <= START_GOAL_S else 'NOT met'} "
+              f"(the machine's load moves these by a second or more)")
     return 0
 
 
