@@ -257,7 +257,7 @@ def kind_figure(summary: pd.DataFrame, measure: str = "macs") -> go.Figure:
             hovertemplate="%{y}: %{x:.1f} % (%{customdata:,})<extra></extra>"))
     fig = go.Figure(traces)
     return _layout(
-        fig, f"Where the cost sits: share of {unit} and of params by op kind",
+        fig, f"Share of {unit} and of params by op kind",
         height=max(260, 34 * len(s) + 90),
         xaxis=dict(domain=[0, 0.46], range=[0, 118], title_text=f"% of {unit}", ticksuffix=""),
         xaxis2=dict(domain=[0.54, 1], range=[0, 118], title_text="% of params", anchor="y"),
@@ -376,7 +376,7 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
                           (f"<br>published top-1 {top1:.1f} %" if pd.notna(top1) else "") +
                           "<extra></extra>"))
     fig = go.Figure(traces)
-    return _layout(fig, f"{unit} against params, every architecture at this \u03b1 and \u03c1",
+    return _layout(fig, f"{unit} against params",
                    height=480, margin=dict(_MARGIN, t=48),
                    xaxis=dict(type="log", title_text=f"{unit} (log scale)", dtick="D2",
                               range=_log_range(df[measure], 0.25)),
@@ -425,7 +425,7 @@ def accuracy_figure(df: pd.DataFrame, highlight: Optional[Sequence[int]] = None)
             marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=3, color="#888888")),
             hoverinfo="skip"))
     fig = go.Figure(traces)
-    return _layout(fig, "Published ImageNet top-1 against MACs (lightviz's count)", height=460,
+    return _layout(fig, "Published top-1 against MACs", height=460,
                    xaxis=dict(type="log", title_text="MACs (log scale)", dtick="D2"),
                    yaxis=dict(title_text="top-1 accuracy (%)"))
 
