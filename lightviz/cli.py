@@ -108,17 +108,23 @@ def render_table(prof) -> str:
 
 
 def cmd_app(args) -> int:
-    """Start the Streamlit app with the project's server settings."""
-    import os
-    import subprocess
+    """Start the Streamlit app with the project's server settings (.streamlit/config.toml).
 
-    app = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app.py")
+    The process becomes Streamlit (exec), so a service manager's SIGTERM reaches the server."""
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = os.path.join(root, "app.py")
     if not os.path.exists(app):
         raise UsageError(f"app.py not found beside the lightviz package ({app})")
     address = "0.0.0.0" if args.lan else args.address
     cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.address", address,
            "--server.port", str(args.port), "--server.headless", "true"]
-    return subprocess.call(cmd, cwd=os.path.dirname(app))
+    os.chdir(root)  # so Streamlit reads the project's .streamlit/config.toml
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)
+    return 0  # not reached
 
 
 def build_parser() -> argparse.ArgumentParser:

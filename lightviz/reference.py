@@ -45,17 +45,6 @@ EXPLANATIONS: Dict[Tuple[str, str], str] = {
         "The paper's 6.9M does not fit its own architecture: at width 1.4 the canonical count "
         "(torchvision, timm and TF-slim rules) is about 6.11M. The MACs agree within 0.5 %, so "
         "the network is the same.",
-    ("shufflenet_v1", "0.5x g=3"):
-        "megvii's 0.5x model also halves the stem (12 channels, megvii ShuffleNet-Series "
-        "network.py); lightviz keeps the paper's 24-wide stem at every width. With a 12-wide "
-        "stem the count is 37.6M, the published 38M.",
-    ("shufflenet_v1", "megvii 0.5x g=3"):
-        "megvii's 0.5x model halves the stem to 12 channels; lightviz keeps the 24-wide stem. "
-        "With a 12-wide stem the count is 37.6M MACs, the published 38M.",
-    ("shufflenet_v1", "0.25x g=3"):
-        "The paper does not publish the 0.25x layout. lightviz keeps the 24-wide stem (17.9M); "
-        "narrowing the stem with the width (6 channels) gives 11.0M; the published 13M lies "
-        "between.",
     ("resnet34", "paper"):
         "The paper's Table 1 prints 3.6 x 10^9 for 3.66 G (torchvision: 3.66 GMACs); the "
         "parameters equal torchvision's exactly.",

@@ -137,3 +137,12 @@ def test_counting_cost_does_not_depend_on_resolution():
     large = lightviz.profile("resnet50", resolution=448).layers
     assert len(small) == len(large)
     assert (small.params == large.params).all()
+
+
+def test_shufflenet_v1_width_multipliers_match_table_2():
+    """Table 2 at g=3: 0.5x 38M, 0.25x 13M, 2x 524M; the stem scales with the width as in
+    megvii's released 0.5x model (12 channels)."""
+    for alpha, paper in ((0.5, 38e6), (0.25, 13e6), (2.0, 524e6)):
+        assert abs(lightviz.profile("shufflenet_v1", alpha, groups=3).macs / paper - 1) < 0.025
+    stem = lightviz.profile("shufflenet_v1", 0.5, groups=8).layers.iloc[0]
+    assert stem.out_c == 16  # megvii 0.5x g=8; every width divides by g

@@ -5,14 +5,18 @@ The unit (Fig. 2b, c): a grouped 1x1 conv, a channel shuffle so the next grouped
 group, a 3x3 depthwise conv, a second grouped 1x1 conv; an identity add at stride 1, and at
 stride 2 a 3x3 average-pooled shortcut concatenated to the main branch, which therefore outputs
 ``out - in`` channels. The bottleneck is ``out / 4``; stage 2's first 1x1 conv is not grouped
-(its input has only 24 channels). Widths are the paper's Table 1; ``alpha`` ("ShuffleNet s x")
-scales them with ``make_divisible(., 4 g)`` so every grouped width divides by g. The 24-wide stem
-is not scaled, as in the paper's and megvii's models.
+(its input has only 24 channels). Widths are the paper's Table 1; ``alpha`` ("ShuffleNet s x",
+"scaling the number of filters by s") scales them with ``make_divisible(., 4 g)`` so every
+grouped width divides by g, and scales the 24-wide stem with ``make_divisible(., lcm(4, g))``
+(megvii's released 0.5x models: 12 channels for g=3, 16 for g=8; that makes 0.5x g=3 37.6M MACs
+against the paper's 38M, where an unscaled stem gives 42.7M). megvii keeps 24 at 1.5x; here the
+stem scales to 36 there, by the same rule as every other width.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd
 
 from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
 from .common import Network, Stage, make_divisible, pooled_classifier
@@ -75,11 +79,12 @@ class ShuffleUnit(Unit):
 
 def spec(cfg) -> Network:
     g = cfg.groups
+    stem = make_divisible(STEM_WIDTH * cfg.alpha, 4 * g // gcd(4, g))
     items = [("stem", Sequence((
-        ("conv", ConvBNAct(3, STEM_WIDTH, 3, 2)),
+        ("conv", ConvBNAct(3, stem, 3, 2)),
         ("pool", Pool("max", 3, 2, 1)),
     )))]
-    in_ch = STEM_WIDTH
+    in_ch = stem
     for i, (width, n) in enumerate(zip(STAGE_WIDTHS[g], REPEATS)):
         out_ch = make_divisible(width * cfg.alpha, 4 * g)
         blocks = []
