@@ -72,7 +72,7 @@ def _controls() -> Optional[Setup]:
                           help="pinned with torch.set_num_threads for the measurement")
     budget = c[4].slider("Time budget (s)", 0.2, 10.0, BUDGET_DEFAULT_S, 0.1, key=K + "budget",
                          help="warm-up plus timed runs; more runs give steadier percentiles")
-    c = st.columns([1.2, 1, 1, 2.8])
+    c = st.columns([1.2, 1.3, 1, 2.5])
     modes = list(MODES) if device.startswith("cuda") else ["eager"]
     mode = c[0].radio("Mode", modes, horizontal=True, key=K + "mode",
                       help="cudagraph: the forward captured once and replayed (CUDA only)")
@@ -161,15 +161,16 @@ def _show_result(r, report) -> None:
     st.markdown(f"**{r.config.label}** on **{r.passport['device']['name']}** · {s.dtype} · "
                 f"batch {s.batch} · {s.threads} threads · {s.mode}"
                 + (" · channels-last" if s.channels_last else ""))
-    c = st.columns(5)
-    c[0].metric("Median", f"{ms(r.median_ms)} ms", help=f"{r.median_ms:.4f} ms")
-    c[1].metric("p10 – p90", f"{ms(r.p10_ms)} – {ms(r.p90_ms)}",
-                help=f"10% of the runs took under {r.p10_ms:.4f} ms, 90% under {r.p90_ms:.4f} ms")
-    c[2].metric("IQR", f"{ms(r.iqr_ms)} ms", f"{r.spread:.1%} of median",
+    c = st.columns(6)
+    c[0].metric("Median (ms)", ms(r.median_ms), help=f"{r.median_ms:.4f} ms")
+    c[1].metric("p10 (ms)", ms(r.p10_ms), help=f"10% of the runs took under {r.p10_ms:.4f} ms")
+    c[2].metric("p90 (ms)", ms(r.p90_ms), help=f"90% of the runs took under {r.p90_ms:.4f} ms")
+    c[3].metric("IQR (ms)", ms(r.iqr_ms), f"{r.spread:.0%} of median",
                 delta_color="off" if r.spread <= SPREAD_LIMIT else "inverse",
-                help="interquartile range: p75 - p25; above 10% of the median the figure is not to be trusted")
-    c[3].metric("Throughput", f"{r.throughput_ips:,.1f} img/s", help="batch / median")
-    c[4].metric("First call", f"{ms(r.cold_ms)} ms" if r.cold_ms is not None else "warm",
+                help="interquartile range (p75 - p25), and below it as a share of the median: above "
+                     "10% the figure is not to be trusted")
+    c[4].metric("Images/s", f"{r.throughput_ips:,.1f}", help="throughput: batch / median")
+    c[5].metric("First call (ms)", ms(r.cold_ms) if r.cold_ms is not None else "warm",
                 help="the cold call, reported apart: allocation, kernel selection, autotuning")
     st.caption(
         f"{r.runs} timed runs in {r.timed_s:.2f} s after {r.warmup_runs} warm-up calls · "
@@ -199,7 +200,7 @@ def _show_layers(rep) -> None:
     tab_share, tab_roof, tab_blocks, tab_ops = st.tabs(
         ["Time vs MACs per block", "Roofline", "Block table", "Op table"])
     with tab_share:
-        st.plotly_chart(share_figure(rep.blocks), width="stretch", key=K + "share_fig")
+        st.plotly_chart(share_figure(rep.blocks), width="stretch", key=K + "share_fig", config={"displaylogo": False})
         kinds = rep.ops.groupby("kind", sort=False).agg(time_ms=("time_ms", "sum"), macs=("macs", "sum"))
         kinds["time %"] = kinds["time_ms"] / kinds["time_ms"].sum() * 100
         kinds["MACs %"] = kinds["macs"] / kinds["macs"].sum() * 100
@@ -208,7 +209,7 @@ def _show_layers(rep) -> None:
                                     "time %": st.column_config.NumberColumn(format="%.1f"),
                                     "MACs %": st.column_config.NumberColumn(format="%.1f")})
     with tab_roof:
-        st.plotly_chart(roofline_figure(rep.ops, rep.roof), width="stretch", key=K + "roof_fig")
+        st.plotly_chart(roofline_figure(rep.ops, rep.roof), width="stretch", key=K + "roof_fig", config={"displaylogo": False})
         st.caption("Each conv and linear layer at its arithmetic intensity (MACs per byte moved, "
                    "no fusion or cache reuse assumed) against the MACs per second it achieved. "
                    "The roof is this device's own, measured in the same run: a large matmul for "
