@@ -17,6 +17,7 @@ import sys
 
 from ..cli import add_config_arguments, config_from_args
 from .lock import LockTimeout
+from .memory import check_fits
 from .protocol import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
 
 EXIT_FAILED = 1
@@ -76,13 +77,16 @@ def cmd_bench(args) -> int:
             print(f"lightviz: {status.describe()}", file=sys.stderr)
             notified.append(True)
 
+    check_fits(cfg, setup.batch, setup.dtype, setup.device)  # refuse before queueing
     bench = Bench()
     try:
-        result = bench.run(cfg, setup, on_wait=on_wait, lock_timeout=lock_timeout)
-        report = bench.layers(cfg, setup, on_wait=on_wait, lock_timeout=lock_timeout) if args.layers else None
-        energy = (bench.energy(cfg, setup, run_s=energy_s, idle_s=min(5.0, energy_s / 2),
-                               on_wait=on_wait, lock_timeout=lock_timeout)
-                  if energy_s is not None else None)
+        # one hold of the host lock for everything asked, so nothing else runs in between
+        with bench.lock.hold(f"lightviz bench {cfg.label} on {setup.label}", lock_timeout, on_wait) as waited:
+            result = bench.run(cfg, setup)
+            result.lock_wait_s = waited
+            report = bench.layers(cfg, setup) if args.layers else None
+            energy = (bench.energy(cfg, setup, run_s=energy_s, idle_s=min(5.0, energy_s / 2))
+                      if energy_s is not None else None)
     except (MeasurementError, LockTimeout) as exc:
         print(f"lightviz: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
