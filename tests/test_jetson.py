@@ -199,3 +199,17 @@ def test_cli_energy_on_a_fake_orin_nano(tmp_path, monkeypatch):
     assert data["energy"]["covers"].startswith("VDD_IN")
     assert data["passport"]["jetson"]["l4t"] == "R36.4.3 (JetPack 6.2)"
     assert any("jetson_clocks is off" in w for w in data["warnings"])
+
+
+def test_a_device_reached_through_two_links_counts_once(tmp_path):
+    """On a board /sys/class/hwmon/hwmonN links to the I2C device's hwmon folder; another
+    hwmon driver there (not an ina3221) is no rail."""
+    root = _copy(NANO, tmp_path)
+    cls = root / "sys/class/hwmon"
+    cls.mkdir(parents=True)
+    (cls / "hwmon1").symlink_to(root / "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon1")
+    other = cls / "hwmon0"
+    other.mkdir()
+    (other / "name").write_text("tegra_fan\n")
+    (other / "in1_label").write_text("FAN\n")
+    assert labels(root) == ["VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"]

@@ -363,6 +363,13 @@ def test_latency_page_measures_on_request(lock, tmp_path):
     assert "Blocks timed in place sum to" in captions
     assert len(at.get("plotly_chart")) >= 2  # time vs MACs, roofline
     assert at.get("json")  # the passport
+    # a sweep, on request: latency against alpha beside the MACs
+    at.slider(key="latency_sweep_budget").set_value(0.2)
+    at.button(key="latency_sweep_run").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[-1].value
+    assert list(table["label"]) == [f"mobilenet_v2 {a:g}x @ 64" for a in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)]
+    assert (table["median_ms"] > 0).all() and table["macs"].is_monotonic_increasing
 
 
 def _hold(lock, seconds):

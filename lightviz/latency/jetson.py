@@ -73,30 +73,23 @@ class RailScan:
 def find_rails(root=None) -> RailScan:
     """Every connected INA3221 channel under ``root``; disabled or unlabelled channels are
     skipped, and a channel whose files are missing is skipped with a note."""
-    root = Root(root)
     scan = RailScan()
-    seen = set()
-    for pattern in INA_GLOBS:
-        for hw in root.glob(pattern):
-            real = os.path.realpath(hw)
-            if real in seen:
+    for pattern, hw in Root(root).glob_unique(INA_GLOBS):
+        if pattern.startswith("/sys/class/") and read_file(os.path.join(hw, "name")) not in ("ina3221", "ina3221x"):
+            continue  # another hwmon driver
+        device = _device_name(hw)
+        for ch in (1, 2, 3):
+            label = (read_file(os.path.join(hw, f"in{ch}_label"))
+                     or read_file(os.path.join(hw, f"curr{ch}_label")) or "")
+            if label.upper() in UNCONNECTED:
                 continue
-            if pattern.startswith("/sys/class/") and (read_file(os.path.join(hw, "name")) or "") not in ("ina3221", "ina3221x"):
+            volt = os.path.join(hw, f"in{ch}_input")
+            curr = os.path.join(hw, f"curr{ch}_input")
+            missing = [os.path.basename(p) for p in (volt, curr) if not os.path.exists(p)]
+            if missing:
+                scan.notes.append(f"{label} ({device} channel {ch}): {' and '.join(missing)} missing, rail skipped")
                 continue
-            seen.add(real)
-            device = _device_name(hw)
-            for ch in (1, 2, 3):
-                label = (read_file(os.path.join(hw, f"in{ch}_label"))
-                         or read_file(os.path.join(hw, f"curr{ch}_label")) or "")
-                if label.upper() in UNCONNECTED:
-                    continue
-                volt = os.path.join(hw, f"in{ch}_input")
-                curr = os.path.join(hw, f"curr{ch}_input")
-                missing = [os.path.basename(p) for p in (volt, curr) if not os.path.exists(p)]
-                if missing:
-                    scan.notes.append(f"{label} ({device} channel {ch}): {' and '.join(missing)} missing, rail skipped")
-                    continue
-                scan.rails.append(Rail(label, device, ch, volt, curr))
+            scan.rails.append(Rail(label, device, ch, volt, curr))
     return scan
 
 
@@ -139,23 +132,16 @@ def rails_total(labels) -> Tuple[Optional[str], str]:
 def thermal_zones(root=None) -> Dict[str, Optional[float]]:
     """Degrees C per thermal zone type (None for a zone that cannot be read, e.g. a powered-down
     engine). Duplicate types get a ``#N`` suffix."""
-    root = Root(root)
     temps: Dict[str, Optional[float]] = {}
-    seen = set()
-    for pattern in THERMAL_GLOBS:
-        for zone in root.glob(pattern):
-            real = os.path.realpath(zone)
-            if real in seen:
-                continue
-            seen.add(real)
-            name = read_file(os.path.join(zone, "type")) or os.path.basename(zone)
-            milli = read_int(os.path.join(zone, "temp"))
-            # -40 C and below is how some drivers say "no reading" (e.g. -256000).
-            value = None if milli is None or milli <= -40000 else milli / 1000.0
-            key, n = name, 2
-            while key in temps:
-                key, n = f"{name}#{n}", n + 1
-            temps[key] = value
+    for _, zone in Root(root).glob_unique(THERMAL_GLOBS):
+        name = read_file(os.path.join(zone, "type")) or os.path.basename(zone)
+        milli = read_int(os.path.join(zone, "temp"))
+        # -40 C and below is how some drivers say "no reading" (e.g. -256000).
+        value = None if milli is None or milli <= -40000 else milli / 1000.0
+        key, n = name, 2
+        while key in temps:
+            key, n = f"{name}#{n}", n + 1
+        temps[key] = value
     return temps
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 ENV_ROOT = "LIGHTVIZ_SYSFS_ROOT"
 
@@ -40,6 +40,18 @@ class Root:
         """Matches of an absolute ``pattern`` under this root in natural order
         (``thermal_zone2`` before ``thermal_zone10``)."""
         return sorted(glob.glob(self.join(pattern)), key=_natural)
+
+    def glob_unique(self, patterns) -> List[Tuple[str, str]]:
+        """``(pattern, path)`` for the matches of several patterns, each real directory once
+        (sysfs reaches one device through several links: /sys/class/... and /sys/devices/...)."""
+        seen, out = set(), []
+        for pattern in patterns:
+            for path in self.glob(pattern):
+                real = os.path.realpath(path)
+                if real not in seen:
+                    seen.add(real)
+                    out.append((pattern, path))
+        return out
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self.join(path))

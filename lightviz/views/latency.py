@@ -127,33 +127,45 @@ def _measure_panel(cfg: Config) -> None:
     _show_result(last["result"], last["report"])
 
 
+def _attempt(what: str, notice, fn):
+    """``fn()``, or None with the reason shown on the page (never a traceback: the server's log
+    has it). A refusal or an out-of-memory error (its memory already freed) is an error; a host
+    that stayed busy past the timeout is a warning."""
+    try:
+        return fn()
+    except LockTimeout as exc:
+        st.warning(f"Not measured: {exc}. Try again in a moment.")
+    except (ValueError, MeasurementError) as exc:
+        st.error(str(exc))
+    except Exception as exc:
+        log.exception("%s failed", what)
+        st.error(f"The {what} failed: {type(exc).__name__}: {exc}")
+    finally:
+        notice.empty()
+    return None
+
+
 def _run_measurement(cfg: Config, setup: Setup) -> None:
     notice = st.empty()
     bench = Bench()
-    try:
+
+    def measure():
         with st.spinner(f"Measuring {cfg.label} on {setup.device}..."):
             label = f"{cfg.label} on {setup.label} (app)"
             with bench.lock.hold(label, LOCK_TIMEOUT_S, _queued_notice(notice)) as waited:
                 notice.empty()
                 result = bench.run(cfg, setup)
                 result.lock_wait_s = waited
-                report = bench.layers(cfg, setup) if st.session_state.get(K + "per_layer", True) else None
-    except LockTimeout as exc:
-        notice.empty()
-        st.warning(f"Not measured: {exc}. Try again in a moment.")
-        return
-    except (ValueError, MeasurementError) as exc:  # refused, out of memory (memory freed)
-        notice.empty()
-        st.error(str(exc))
-        return
-    except Exception as exc:  # never a traceback on the page; the log has it
-        notice.empty()
-        log.exception("latency measurement of %s failed", cfg.label)
-        st.error(f"The measurement failed: {type(exc).__name__}: {exc}")
-        return
+                per_layer = st.session_state.get(K + "per_layer", True)
+                return {"config": cfg, "result": result,
+                        "report": bench.layers(cfg, setup) if per_layer else None}
+
+    try:
+        done = _attempt("measurement", notice, measure)
     finally:
         bench.release()
-    st.session_state[K + "last"] = {"config": cfg, "result": result, "report": report}
+    if done is not None:
+        st.session_state[K + "last"] = done
 
 
 def _show_result(r, report) -> None:
@@ -385,18 +397,11 @@ def _sweep_panel(cfg: Config) -> None:
         def on_point(i, c_):
             bar.progress(i / len(configs), text=f"{c_.label} ({i + 1} of {len(configs)})")
 
-        try:
-            rows = sweep(configs, setup, on_point=on_point, on_wait=_queued_notice(notice))
-        except LockTimeout as exc:
-            st.warning(f"Not measured: {exc}")
+        rows = _attempt("sweep", notice, lambda: sweep(configs, setup, on_point=on_point,
+                                                       on_wait=_queued_notice(notice)))
+        bar.empty()
+        if rows is None:
             return
-        except Exception as exc:
-            log.exception("sweep failed")
-            st.error(f"The sweep failed: {type(exc).__name__}: {exc}")
-            return
-        finally:
-            bar.empty()
-            notice.empty()
         st.session_state[K + "sweep"] = {"kind": kind, "config": cfg, "rows": rows, "setup": setup,
                                          "finished": time.time()}
     done = st.session_state.get(K + "sweep")
@@ -462,18 +467,13 @@ def _energy_panel(cfg: Config) -> None:
     bench = Bench()
     try:
         with st.spinner(f"Idle baseline, then {run_s} s of steady inference..."):
-            out = bench.energy(cfg, setup, run_s=run_s, idle_s=5.0, on_wait=_queued_notice(notice),
-                               lock_timeout=LOCK_TIMEOUT_S)
-    except (ValueError, MeasurementError, LockTimeout) as exc:
-        st.error(str(exc))
-        return
-    except Exception as exc:
-        log.exception("energy measurement failed")
-        st.error(f"The energy measurement failed: {type(exc).__name__}: {exc}")
-        return
+            out = _attempt("energy measurement", notice, lambda: bench.energy(
+                cfg, setup, run_s=run_s, idle_s=5.0, on_wait=_queued_notice(notice),
+                lock_timeout=LOCK_TIMEOUT_S))
     finally:
-        notice.empty()
         bench.release()
+    if out is None:
+        return
     out["config"] = cfg.label
     st.session_state[K + "energy"] = out
     _show_energy(out)
