@@ -120,7 +120,7 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def _show(raw: str, limit: int = 40) -> str:
+def show_value(raw: str, limit: int = 40) -> str:
     """``raw`` quoted for a message, shortened when long."""
     text = raw if len(raw) <= limit else raw[: limit - 1] + "\u2026"
     return repr(text)
@@ -173,18 +173,18 @@ def _number_param(name: str, raw: str, default: float, stops, check, describe
     allowed group count) -> the nearest allowed stop. Accepted but off the slider's grid -> the
     nearest stop. Returns the value and the notice text (None when ``raw`` was used as is)."""
     if not _plain(raw):
-        return default, (f"{name} {_show(raw)} is not a plain number (ASCII digits only): "
+        return default, (f"{name} {show_value(raw)} is not a plain number (ASCII digits only): "
                          f"using the default, {describe(default)}")
     problem = _shorten(check(raw), raw)
     value = _float(raw)
     if value is None or not math.isfinite(value):
-        problem = problem or f"{name} must be a finite number, got {_show(raw)}"
+        problem = problem or f"{name} must be a finite number, got {show_value(raw)}"
         return default, f"{problem}: using the default, {describe(default)}"
     snapped = nearest(value, stops)
     if problem:
         return snapped, f"{problem}: using the nearest allowed value, {describe(snapped)}"
     if not math.isclose(snapped, value, rel_tol=0, abs_tol=1e-9):
-        return snapped, (f"{name} {_show(raw)} falls between the slider's steps: "
+        return snapped, (f"{name} {show_value(raw)} falls between the slider's steps: "
                          f"using the nearest, {describe(snapped)}")
     return snapped, None
 
@@ -195,7 +195,7 @@ def _describe_rho(rho: float) -> str:
 
 def _shorten(message: Optional[str], raw: str) -> Optional[str]:
     """make_config's message with a long raw value shortened (a URL can carry kilobytes)."""
-    return message.replace(repr(raw), _show(raw)) if message else message
+    return message.replace(repr(raw), show_value(raw)) if message else message
 
 
 def _arch_param(raw: str, default: str) -> Tuple[str, Optional[str]]:
@@ -206,7 +206,7 @@ def _arch_param(raw: str, default: str) -> Tuple[str, Optional[str]]:
         squeezed = "".join(ch for ch in raw.lower() if ch.isalnum())
         for arch in ARCHS:
             if squeezed and squeezed == arch.replace("_", ""):
-                return arch, f"arch {_show(raw)} read as {arch}"
+                return arch, f"arch {show_value(raw)} read as {arch}"
     return default, f"{problem}: using the default, {default}"
 
 
@@ -216,7 +216,7 @@ def _last(params: Mapping[str, Sequence[str]], name: str, notices: List[Notice])
         return None
     if len(values) > 1:
         notices.append(Notice(name, f"{name} was given {len(values)} times: using the last one, "
-                                    f"{_show(values[-1])}"))
+                                    f"{show_value(values[-1])}"))
     return values[-1]
 
 
@@ -250,7 +250,7 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
     if raw is not None:
         if raw_res is not None:
             note("resolution", f"both rho and resolution were given: using rho and ignoring "
-                               f"resolution {_show(raw_res)}")
+                               f"resolution {show_value(raw_res)}")
         rho, text = _number_param("rho", raw, defaults.rho, RHO_STOPS,
                                   lambda r: _check(rho=r), _describe_rho)
         note("rho", text)
@@ -269,7 +269,7 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
             groups = int(value)
             note("groups", text)
     elif raw is not None:
-        note("groups", f"{_check(arch=arch, groups=raw)}: ignoring groups={_show(raw)}")
+        note("groups", f"{_check(arch=arch, groups=raw)}: ignoring groups={show_value(raw)}")
 
     classes, raw = defaults.classes, get("classes")
     if raw is not None:
@@ -284,7 +284,7 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
         if raw.strip().lower() in UNITS:
             unit = raw.strip().lower()
         else:
-            note("unit", f"unit {_show(raw)} is not one of {', '.join(UNITS)}: using {unit}")
+            note("unit", f"unit {show_value(raw)} is not one of {', '.join(UNITS)}: using {unit}")
 
     elementwise, raw = defaults.elementwise, get("elementwise")
     if raw is not None:
@@ -294,7 +294,7 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
         elif word in FALSE_WORDS:
             elementwise = False
         else:
-            note("elementwise", f"elementwise {_show(raw)} is not 1 or 0: using "
+            note("elementwise", f"elementwise {show_value(raw)} is not 1 or 0: using "
                                 f"{int(elementwise)}")
 
     state = AppState(arch, alpha, rho, groups, classes, unit, elementwise)

@@ -285,10 +285,8 @@ def test_any_url_gives_a_valid_page(url):
     check_page(page, query, run_url(page, query))
 
 
-# Known gap (see the report of issue 6): the Diagrams page replaces an unknown ``block`` (a
-# block of another architecture, a typo) with its default block without saying so.
-@pytest.mark.xfail(reason="Diagrams replaces an unknown ?block= silently (no notice yet)",
-                   strict=False)
+# The Diagrams page replaces an unknown ``block`` (a block of another architecture, a typo)
+# with its default block, and says so.
 @pytest.mark.parametrize("query", [{"block": "nonsense"},
                                    {"arch": "resnet18", "block": "stage3.1"}])
 def test_unknown_block_gives_a_notice(query):
@@ -298,11 +296,8 @@ def test_unknown_block_gives_a_notice(query):
     assert any("block" in w.value for w in at.warning), "no notice for the replaced block"
 
 
-# Known gap (see the report of issue 6): Compare seeds B with A's unrounded rho (160 px gives
-# 0.714285..., the stop is 0.7143), so B's first state never equals the snapped one and
-# pending_notices() drops B's notices: ?resolution=160&b_alpha=nan replaces b_alpha silently.
-@pytest.mark.xfail(reason="Compare drops B's notices when A's rho is off the slider grid",
-                   strict=False)
+# Compare seeds B with A's rho on the slider's grid (160 px is 0.714285..., the stop 0.7143),
+# so B's notices survive: ?resolution=160&b_alpha=nan says that b_alpha was replaced.
 @pytest.mark.parametrize("query", [{"resolution": ["160"], "b_alpha": ["nan"]},
                                    {"rho": ["0.1429"], "b_groups": ["1"]}])
 def test_compare_b_notices_when_a_is_off_the_rho_grid(query):

@@ -12,10 +12,12 @@ from ..config import ARCHS, SHUFFLENET_V1_DEFAULT_GROUPS, Config, make_config
 from ..reference import OTHER, published_top1, same_configuration
 from ..state import (
     ARCH_LABELS,
+    RHO_STOPS,
     AppState,
     UNIT_LABELS,
     config_widgets,
     counting_options,
+    nearest,
     pending_notices,
     seed_from_url,
     state_from_widgets,
@@ -106,8 +108,10 @@ def _accuracy(cfg: Config) -> None:
 
 
 def _b_defaults(cfg: Config) -> AppState:
-    return AppState(arch=cfg.arch, alpha=0.5 if cfg.alpha != 0.5 else 1.0, rho=cfg.rho,
-                    groups=cfg.groups)
+    """B starts as A at another width. Its rho is A's on the slider's grid (160 px is
+    0.714285..., the stop 0.7143), so B's first state is the one its URL notices describe."""
+    return AppState(arch=cfg.arch, alpha=0.5 if cfg.alpha != 0.5 else 1.0,
+                    rho=nearest(cfg.rho, RHO_STOPS), groups=cfg.groups)
 
 
 def _ab(cfg: Config, measure: str, elementwise: bool) -> None:

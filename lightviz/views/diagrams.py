@@ -8,7 +8,7 @@ the DOT can be downloaded, and SVG too where Graphviz's ``dot`` is installed.
 from __future__ import annotations
 
 import inspect
-from typing import Optional
+from typing import Optional, Tuple
 
 import pandas as pd
 import plotly.express as px
@@ -17,6 +17,7 @@ import streamlit as st
 from ..config import ALPHA_MAX, ALPHA_MIN, RHO_MAX, RHO_MIN, Config
 from ..counting import Profile, count
 from ..diagrams import calculator, dot, notes
+from ..state import show_value
 
 TABLE3 = {"dsc_kernel": 3, "dsc_in": 512, "dsc_out": 512, "dsc_size": 14,
           "dsc_alpha": 0.75, "dsc_rho": 0.714}
@@ -83,15 +84,19 @@ def _chart(dot_text: str) -> None:
         st.graphviz_chart(dot_text, use_container_width=True)
 
 
-def _index_from_url(blocks_by_stage) -> Optional[str]:
+def _block_from_url(blocks_by_stage) -> Tuple[Optional[str], Optional[str]]:
+    """The ``?block=`` of the URL if it names a block of this configuration, else None; and the
+    raw value when it names none (a typo, a block of another architecture)."""
     try:
         want = st.query_params.get("block")
     except Exception:  # no query params outside a running app
-        return None
+        return None, None
+    if want is None:
+        return None, None
     for _, blocks in blocks_by_stage:
         if want in blocks:
-            return want
-    return None
+            return want, None
+    return None, want
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,10 +108,14 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     by_stage = dot.stages(prof)
     stage_names = [s for s, _ in by_stage]
     blocks_of = dict(by_stage)
-    wanted = _index_from_url(by_stage)
+    wanted, unknown = _block_from_url(by_stage)
     default_stage = next((s for s, bl in by_stage if wanted in bl), None)
     if default_stage is None:  # the first real stage with a stride-1 repeat, else the first stage
         default_stage = next((s for s, bl in by_stage if len(bl) > 1), stage_names[min(1, len(stage_names) - 1)])
+    if unknown is not None:
+        st.warning(f"block {show_value(unknown)} is not a block of {cfg.label}: showing the first "
+                   f"block of {default_stage}. Blocks are named STAGE.INDEX, e.g. "
+                   f"{by_stage[min(1, len(by_stage) - 1)][1][0]}.", icon=":material/link:")
 
     sig = f"{cfg.arch}:{cfg.groups}"
     c1, c2, c3 = st.columns([2, 2, 3])
