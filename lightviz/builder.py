@@ -140,3 +140,43 @@ def calibrate_batchnorm(model: nn.Module, resolution: int = 64, batch: int = 2) 
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
     return model.eval()
+
+
+@torch.no_grad()
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """Fold every batch norm into the convolution before it, as a deployment does at inference
+    (TensorRT, ONNX Runtime, TFLite, ``torch.ao`` fusion), and return the model in eval mode.
+
+    For each :class:`~lightviz.spec.ConvBNAct` unit (children ``conv`` and ``bn``), with
+    ``s = gamma / sqrt(running_var + eps)`` per output channel: ``w' = w * s`` and
+    ``b' = beta + (b - running_mean) * s`` (the conv gets a bias if it had none); ``bn`` becomes
+    ``nn.Identity()``. Eval-mode outputs are unchanged up to fp32 rounding (call
+    :func:`calibrate_batchnorm` first so the running statistics are realistic).
+
+    This is a latency-time transformation only: the profile and its parameter counts describe
+    the unfolded network, as the papers count it. The folded module's own parameters differ
+    (the BN gammas and betas vanish, conv biases appear), so never count parameters on it.
+    The model is changed in place."""
+    model.eval()
+    for unit in model.modules():
+        if not (isinstance(unit, FlowModule) and isinstance(unit.spec, S.ConvBNAct)):
+            continue
+        conv, bn = unit._modules.get("conv"), unit._modules.get("bn")
+        if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
+            continue  # already folded
+        w = conv.weight
+        scale = bn.running_var.double().add(bn.eps).rsqrt()
+        if bn.weight is not None:
+            scale = scale * bn.weight.double()
+        bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
+        bias = (bias - bn.running_mean.double()) * scale
+        if bn.bias is not None:
+            bias = bias + bn.bias.double()
+        w.copy_((w.double() * scale.view(-1, 1, 1, 1)).to(w.dtype))
+        if conv.bias is None:
+            conv.bias = nn.Parameter(bias.to(device=w.device, dtype=w.dtype),
+                                     requires_grad=w.requires_grad)
+        else:
+            conv.bias.copy_(bias.to(conv.bias.dtype))
+        setattr(unit, "bn", nn.Identity())
+    return model

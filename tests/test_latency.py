@@ -417,3 +417,79 @@ def test_latency_page_in_a_browser(page, streamlit_server, wait_for_app, artifac
     assert data["passport"]["torch"] == torch.__version__ and len(data["samples_ms"]) == data["runs"]
     assert len(data["layers"]["ops"]) == len(count(make_config("ghostnet", 0.5, resolution=128)).rows)
     page.screenshot(path=str(artifacts / "latency.png"), full_page=True)
+
+
+# ----------------------------------------------------------------------------- BN folding
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet34", "resnet50", "mobilenet_v1", "mobilenet_v2",
+                                  "shufflenet_v1", "shufflenet_v2", "ghostnet"])
+def test_fold_batchnorm_keeps_the_outputs(arch):
+    """Folding is exact algebra: in fp64 the outputs agree to rtol 1e-4 / atol 1e-5 (and far
+    better). In fp32 both the folded and the unfolded network differ from the fp64 result by
+    ~1e-4 of the logits' scale after 50 layers of rounding, so there the tolerance is that
+    scale."""
+    import copy
+
+    from lightviz.builder import build_module, calibrate_batchnorm, fold_batchnorm
+    from lightviz.config import ARCHS
+    from lightviz.zoo import resolve
+
+    assert arch in ARCHS
+    torch.manual_seed(0)
+    model = calibrate_batchnorm(build_module(resolve(make_config(arch, 0.5, resolution=64))))
+    params = sum(p.numel() for p in model.parameters())
+    x = torch.randn(2, 3, 64, 64)
+    wide = copy.deepcopy(model).double()
+    with torch.no_grad():
+        y64 = wide(x.double())
+        assert fold_batchnorm(wide) is wide
+        assert torch.allclose(y64, wide(x.double()), rtol=1e-4, atol=1e-5)
+        y32 = model(x)
+        fold_batchnorm(model)
+        folded32 = model(x)
+    assert torch.allclose(y32, folded32, rtol=1e-4, atol=1e-4 * float(y32.abs().max()))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert not model.training
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert sum(m.bias is not None for m in convs) > 0
+    assert sum(p.numel() for p in model.parameters()) < params  # gammas+betas gone, biases in
+    assert count(make_config(arch, 0.5, resolution=64)).params > 0  # the profile is untouched
+    fold_batchnorm(model)  # folding twice changes nothing
+    with torch.no_grad():
+        assert torch.equal(folded32, model(x))
+
+
+def test_setup_folds_by_default_and_says_so(lock):
+    setup = make_setup("cpu", threads=1, budget_s=0.1)
+    assert setup.fold_bn and "BN folded" in setup.label
+    assert "BN unfused" in make_setup("cpu", fold_bn=False).label
+    bench = Bench(lock)
+    try:
+        r = bench.run(TINY, setup)
+        assert r.to_dict()["fold_bn"] is True and r.to_dict()["setup"]["fold_bn"] is True
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in bench._state.model.modules())
+        r2 = bench.run(TINY, make_setup("cpu", threads=1, budget_s=0.1, fold_bn=False))
+        assert "fold-bn True -> False" in r2.rewarmed and r2.to_dict()["fold_bn"] is False
+        assert any(isinstance(m, torch.nn.BatchNorm2d) for m in bench._state.model.modules())
+        rep = bench.layers(TINY, make_setup("cpu", threads=1, budget_s=0.2))
+    finally:
+        bench.release()
+    assert rep.whole.rewarmed  # folded again
+    bn = rep.ops[rep.ops["kind"] == "batch norm (folded)"]
+    assert len(bn) and np.isfinite(bn["time_ms"]).all() and (bn["bytes"] == 0).all()
+    assert not (rep.ops["kind"] == "batch norm").any()
+    assert any("folded" in n for n in rep.notes)
+
+
+def test_cli_no_fold_bn(lock):
+    base = ["bench", "mobilenet_v2", "--alpha", "0.25", "--resolution", "64", "--threads", "1",
+            "--budget", "0.1"]
+    rc, out, err = run_cli(base + ["--format", "json"])
+    assert rc == 0, err
+    assert json.loads(out)["fold_bn"] is True
+    rc, out, err = run_cli(base + ["--no-fold-bn", "--format", "json"])
+    assert rc == 0, err
+    assert json.loads(out)["fold_bn"] is False and json.loads(out)["setup"]["fold_bn"] is False
+    rc, out, err = run_cli(base + ["--no-fold-bn", "--layers"])
+    assert rc == 0, err
+    assert "BN unfused" in out and "batch norm " in out and "(folded)" not in out

@@ -2,7 +2,11 @@
 
     lightviz bench ARCH [--alpha A] [--rho R | --resolution N] [--device D] [--dtype T]
                    [--batch B] [--threads N] [--mode eager|cudagraph] [--format table|json]
-                   [--channels-last] [--budget S] [--layers] [--energy S] [--samples]
+                   [--channels-last] [--no-fold-bn] [--budget S] [--layers] [--energy S]
+                   [--samples]
+
+Batch norms are folded into the convs before timing, as a deployment runs them;
+``--no-fold-bn`` times them as separate layers (which overstates their cost).
 
 Exit status: 0 measured; 2 a bad value or a configuration refused before running (one line
 on stderr, like every lightviz command); 1 the measurement failed while running (out of
@@ -36,6 +40,10 @@ def register(subparsers) -> None:
                    help="CPU threads, pinned for the measurement (default: torch's current count)")
     p.add_argument("--mode", default="eager", help=f"{' or '.join(MODES)} (cudagraph needs CUDA; default eager)")
     p.add_argument("--channels-last", action="store_true", help="NHWC memory format for the model and input")
+    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
+                   help="time batch norms as separate layers; by default each is folded into the "
+                        "conv before it, as deployed (eager BN layers overstate their cost). "
+                        "MACs and params are the unfolded network's either way")
     p.add_argument("--budget", default=str(BUDGET_DEFAULT_S),
                    help=f"seconds for warm-up and timed runs (default {BUDGET_DEFAULT_S:g})")
     p.add_argument("--layers", action="store_true", help="also time every block and op (eager)")
@@ -63,7 +71,7 @@ def cmd_bench(args) -> int:
 
     cfg = config_from_args(args)
     setup = make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
-                       args.mode, args.budget)
+                       args.mode, args.budget, args.fold_bn)
     lock_timeout = _positive("--lock-timeout", args.lock_timeout)
     energy_s = _positive("--energy", args.energy) if args.energy is not None else None
     if energy_s is not None:
@@ -127,8 +135,9 @@ def render_result(r) -> str:
 
     s = r.setup
     cl = ", channels-last" if s.channels_last else ""
+    bn = ", BN folded" if s.fold_bn else ", BN unfused"
     lines = [
-        f"{r.config.label} on {s.device}, {s.dtype}, batch {s.batch}, {s.threads} threads, {s.mode}{cl}",
+        f"{r.config.label} on {s.device}, {s.dtype}, batch {s.batch}, {s.threads} threads, {s.mode}{cl}{bn}",
         f"median      {r.median_ms:10.3f} ms   p10 {r.p10_ms:.3f}  p90 {r.p90_ms:.3f}  "
         f"IQR {r.iqr_ms:.3f} ms ({r.spread:.1%} of the median)",
         f"throughput  {r.throughput_ips:10.1f} images/s   {r.gmacs_per_s:.2f} GMAC/s achieved "

@@ -246,13 +246,23 @@ def moved_bytes(profile: Profile, batch: int, value_bytes: int) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def op_table(profile: Profile, ops: PartTimes, batch: int, value_bytes: int) -> pd.DataFrame:
+FOLDED_BN = "batch norm (folded)"
+
+
+def op_table(profile: Profile, ops: PartTimes, batch: int, value_bytes: int,
+             folded_bn: bool = False) -> pd.DataFrame:
     """One row per op: its MACs (x batch), bytes moved, intensity, median time, achieved
-    MACs/s, and its shares of the network's time and MACs."""
+    MACs/s, and its shares of the network's time and MACs. With ``folded_bn`` (the model's
+    batch norms were folded into the convs) the BN rows are kind ``"batch norm (folded)"``,
+    move no bytes and time the ``nn.Identity`` left in their place."""
     layers = profile.layers
     df = layers[["path", "stage", "block", "block_type", "kind", "op", "out_shape"]].copy()
     df["macs"] = layers["macs"].to_numpy(dtype=np.float64) * batch
     df["bytes"] = moved_bytes(profile, batch, value_bytes)
+    if folded_bn:
+        bn = (df["kind"] == "batch norm").to_numpy()
+        df.loc[bn, "kind"] = FOLDED_BN
+        df.loc[bn, "bytes"] = 0.0
     df["time_ms"] = [ops.median(p) for p in df["path"]]
     df["p10_ms"] = [ops.percentile(p, 10) for p in df["path"]]
     df["p90_ms"] = [ops.percentile(p, 90) for p in df["path"]]
@@ -332,9 +342,14 @@ def build_report(profile: Profile, whole, blocks: PartTimes, ops: PartTimes, roo
                  notes: List[str]) -> LayerReport:
     setup = whole.setup
     value_bytes = {"fp32": 4, "fp16": 2, "bf16": 2}[setup.dtype]
-    ops_df = op_table(profile, ops, setup.batch, value_bytes)
+    folded = bool(getattr(setup, "fold_bn", False))
+    ops_df = op_table(profile, ops, setup.batch, value_bytes, folded)
     blocks_df = block_table(profile, ops_df, blocks)
     notes = list(notes)
+    if folded:
+        notes.append(f"batch norms were folded into the convs before timing: the "
+                     f"\"{FOLDED_BN}\" rows time the identity left in their place (their cost "
+                     f"is inside the conv rows)")
     missing = [p for p, t in zip(ops_df["path"], ops_df["time_ms"]) if not np.isfinite(t)]
     if missing:
         notes.append(f"{len(missing)} ops were not seen by the probes: {', '.join(missing[:5])}")

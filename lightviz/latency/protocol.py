@@ -7,13 +7,15 @@
 3. **Pin the CPU threads** (``torch.set_num_threads``) for the measurement and restore them.
 4. **Prepare**: build the module from the spec, calibrate its batch norms on a random batch
    (``lightviz.builder.calibrate_batchnorm``) so activations have a trained network's scale
-   (no denormals on the CPU, no fp16 overflow), ``eval()``, move it to the device and dtype,
+   (no denormals on the CPU, no fp16 overflow), ``eval()``, fold each batch norm into the conv
+   before it as a deployment does (``lightviz.builder.fold_batchnorm``; ``fold_bn=False`` times
+   the BN layers unfused, which overstates their cost), move it to the device and dtype,
    channels-last if asked, all under ``torch.inference_mode()``. On CUDA, cuDNN autotuning
    (``cudnn.benchmark``) is on, as a deployment with fixed shapes would have it.
 5. **The first (cold) call** is timed on its own and reported apart: it pays for allocation,
    oneDNN primitive creation and cuDNN autotuning.
 6. **Warm-up after every change** of configuration, shape, device, dtype, threads,
-   channels-last or mode: at least 2 calls and a fifth of the budget. A :class:`Bench` keeps
+   channels-last, mode or BN folding: at least 2 calls and a fifth of the budget. A :class:`Bench` keeps
    its prepared model while nothing changes and says why it re-warmed (``rewarmed``).
 7. **CUDA-graph mode**: after the eager warm-up on a side stream, the forward is captured into
    a CUDA graph and replayed; the replays are warmed up and timed like eager calls.
@@ -161,7 +163,8 @@ def dtype_support(device: str) -> Dict[str, Optional[str]]:
 @dataclass(frozen=True)
 class Setup:
     """How to measure: device, dtype, batch, CPU threads (None = torch's current count),
-    channels-last, mode (eager or cudagraph) and the time budget of warm-up + timed runs."""
+    channels-last, mode (eager or cudagraph), the time budget of warm-up + timed runs, and
+    whether batch norms are folded into the convs as deployed (``fold_bn``, the default)."""
 
     device: str = "cpu"
     dtype: str = "fp32"
@@ -170,16 +173,18 @@ class Setup:
     channels_last: bool = False
     mode: str = "eager"
     budget_s: float = BUDGET_DEFAULT_S
+    fold_bn: bool = True
 
     @property
     def label(self) -> str:
         cl = ", channels-last" if self.channels_last else ""
         th = f", {self.threads} threads" if self.threads else ""
-        return f"{self.device} {self.dtype} batch {self.batch}{th}{cl} {self.mode}"
+        bn = "BN folded" if self.fold_bn else "BN unfused"
+        return f"{self.device} {self.dtype} batch {self.batch}{th}{cl} {self.mode}, {bn}"
 
 
 def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=False,
-               mode="eager", budget_s=BUDGET_DEFAULT_S) -> Setup:
+               mode="eager", budget_s=BUDGET_DEFAULT_S, fold_bn=True) -> Setup:
     """Check raw values (strings from a command line are fine) and return a :class:`Setup`;
     ``ValueError`` with one line naming the value and what is allowed."""
     device = parse_device(device)
@@ -205,7 +210,8 @@ def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=
         raise ValueError(f"mode cudagraph needs a CUDA device, not {device}: use --mode eager")
     budget_s = _number("budget", budget_s)
     _in_range("budget", budget_s, BUDGET_MIN_S, BUDGET_MAX_S, " seconds")
-    return Setup(device, key, int(batch), threads, bool(channels_last), mode, float(budget_s))
+    return Setup(device, key, int(batch), threads, bool(channels_last), mode, float(budget_s),
+                 bool(fold_bn))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,6 +271,7 @@ class Result:
             "spread": self.spread, "spread_ok": self.spread <= SPREAD_LIMIT,
             "device": s.device, "dtype": s.dtype, "batch": s.batch, "threads": s.threads,
             "channels_last": s.channels_last, "mode": s.mode, "budget_s": s.budget_s,
+            "fold_bn": s.fold_bn,
             "cold_ms": self.cold_ms, "capture_ms": self.capture_ms,
             "warmup_runs": self.warmup_runs, "rewarmed": self.rewarmed,
             "started_at": self.started_at, "finished_at": self.finished_at,
@@ -297,6 +304,7 @@ class _Signature:
     threads: int
     channels_last: bool
     mode: str
+    fold_bn: bool = True
 
     def shape(self) -> str:
         r = self.config.resolution
@@ -311,7 +319,7 @@ def _describe_change(old: Optional[_Signature], new: _Signature) -> str:
         changes.append(f"network {old.config.label} -> {new.config.label}")
     if old.shape() != new.shape():
         changes.append(f"input {old.shape()} -> {new.shape()}")
-    for name in ("device", "dtype", "threads", "channels_last", "mode"):
+    for name in ("device", "dtype", "threads", "channels_last", "mode", "fold_bn"):
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             changes.append(f"{name.replace('_', '-')} {a} -> {b}")
@@ -385,7 +393,8 @@ class Bench:
 
     It keeps the prepared model of its last measurement while nothing changes (so "measure
     again" needs no rebuild) and warms up again, with the reason in ``Result.rewarmed``, when
-    the configuration, input shape, device, dtype, threads, channels-last or mode change.
+    the configuration, input shape, device, dtype, threads, channels-last, mode or BN
+    folding change.
     ``release()`` drops the model (and its device memory)."""
 
     def __init__(self, lock: Optional[HostLock] = None, root=None):
@@ -497,10 +506,12 @@ class Bench:
                 "batch or the resolution")
 
     def _prepare(self, sig: _Signature, timer: Timer) -> _State:
-        from ..builder import build_module, calibrate_batchnorm
+        from ..builder import build_module, calibrate_batchnorm, fold_batchnorm
         from ..zoo import resolve
 
         model = calibrate_batchnorm(build_module(resolve(sig.config)))
+        if sig.fold_bn:
+            model = fold_batchnorm(model)
         for p in model.parameters():
             p.requires_grad_(False)
         fmt = torch.channels_last if sig.channels_last else torch.contiguous_format
@@ -520,7 +531,7 @@ class Bench:
 
     def _run_locked(self, cfg: Config, setup: Setup, waited: float) -> Result:
         sig = _Signature(cfg, setup.device, setup.dtype, setup.batch, setup.threads,
-                         setup.channels_last, setup.mode)
+                         setup.channels_last, setup.mode, setup.fold_bn)
         timer = Timer(setup.device)
         rewarmed = None
         with torch.inference_mode():
@@ -616,6 +627,12 @@ def _warnings(r: Result) -> List[str]:
 
 def _notes(setup: Setup) -> List[str]:
     notes = []
+    if setup.fold_bn:
+        notes.append("batch norms folded into the convs, as deployed; MACs and params are the "
+                     "unfolded network's")
+    else:
+        notes.append("batch norms timed unfused: a deployment folds them into the "
+                     "convs, so this overstates their cost")
     if setup.device.startswith("cuda"):
         notes.append("cuDNN autotuning (torch.backends.cudnn.benchmark) was on; the cold call includes it")
         if setup.dtype == "fp32" and torch.backends.cudnn.allow_tf32:

@@ -80,8 +80,15 @@ def _controls() -> Optional[Setup]:
                                   help="NHWC memory format for the model and its input")
     c[2].checkbox("Per layer", value=True, key=K + "per_layer",
                               help="also time every block and op (about the budget again)")
+    fold_bn = c[3].checkbox("Fold batch norm into the convs (as deployed)", value=True,
+                            key=K + "fold_bn",
+                            help="each BN's scale and shift merged into the conv before it, as "
+                                 "TensorRT, ONNX Runtime or TFLite do; MACs and params stay the "
+                                 "unfolded network's")
+    st.caption("Deployments fold batch norm into the convs: eager timings without folding "
+               "overstate BN's cost (a fifth to a quarter of the CPU time here).")
     try:
-        return make_setup(device, dtype, batch, threads, channels_last, mode, budget)
+        return make_setup(device, dtype, batch, threads, channels_last, mode, budget, fold_bn)
     except ValueError as exc:
         st.warning(str(exc))
         return None
@@ -435,7 +442,7 @@ def _setup_from_state(budget: float) -> Optional[Setup]:
     try:
         return make_setup(ss.get(K + "device", "cpu"), ss.get(K + "dtype", "fp32"), ss.get(K + "batch", 1),
                           ss.get(K + "threads", DEFAULT_THREADS), ss.get(K + "channels_last", False),
-                          ss.get(K + "mode", "eager"), budget)
+                          ss.get(K + "mode", "eager"), budget, ss.get(K + "fold_bn", True))
     except ValueError:
         return None
 
