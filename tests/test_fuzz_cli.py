@@ -1,15 +1,12 @@
 """Bad input everywhere, at the command line: every generated argument list ends in a valid
 result (exit 0) or one line on stderr and exit status 2, never a traceback."""
 
-import io
-from contextlib import redirect_stderr, redirect_stdout
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lightviz
-from lightviz.cli import main
+from cli_support import run_cli
 
 NASTY_NUMBERS = ["nan", "NaN", "inf", "-inf", "1e308", "-1e308", "1e-320", "0", "-0", "-1", "0x10",
                  "1_000", "  2 ", "", "٣", "½", "1e", "--", "9" * 400, "0.2499999", "2.0000001",
@@ -35,16 +32,6 @@ def _argv(arch, opts):
     for flag, value in opts:
         argv += [flag] if flag == "--elementwise" else [flag, value]
     return argv
-
-
-def run_cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse --help and friends
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -104,26 +104,24 @@ def _html_lines(lines: Sequence[Tuple[str, int, bool]]) -> str:
     Sizes are never below MIN_POINTS: Streamlit draws every text of a graphviz chart in its body
     font at 9.6 px whatever the DOT says, and Graphviz sizes the boxes from the DOT's font size,
     so a smaller size there would let the text overflow its box in the app."""
+    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{_rows(lines)}</table>>'
+
+
+def _rows(lines: Sequence[Tuple[str, int, bool]], color: str = "") -> str:
+    """The table rows of a label: one line each, escaped, never below MIN_POINTS."""
     rows = []
     for text, size, bold in lines:
-        size = max(size, MIN_POINTS)
         t = _esc(text)
         if bold:
             t = f"<b>{t}</b>"
-        rows.append(f'<tr><td><font point-size="{size}">{t}</font></td></tr>')
-    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{"".join(rows)}</table>>'
+        c = f' color="{color}"' if color else ""
+        rows.append(f'<tr><td><font point-size="{max(size, MIN_POINTS)}"{c}>{t}</font></td></tr>')
+    return "".join(rows)
 
 
 def _pill(lines: Sequence[Tuple[str, int, bool]], bg: str = PILL) -> str:
-    rows = []
-    for text, size, bold in lines:
-        size = max(size, MIN_POINTS)
-        t = _esc(text)
-        if bold:
-            t = f"<b>{t}</b>"
-        rows.append(f'<tr><td><font point-size="{size}" color="{TEXT}">{t}</font></td></tr>')
     return (f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="2" bgcolor="{bg}">'
-            f'{"".join(rows)}</table>>')
+            f'{_rows(lines, TEXT)}</table>>')
 
 
 def _header(name: str, background: Optional[str], rankdir: str = "TB") -> List[str]:
