@@ -34,7 +34,8 @@ def _argv(arch, opts):
     return argv
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(arch=archs, opts=options)
 def test_profile_never_crashes(arch, opts):
     code, out, err = run_cli(_argv(arch, opts))
