@@ -13,6 +13,12 @@ import importlib
 import importlib.util
 import logging
 
+# Imported before any page runs: plotly's JSON encoder looks PIL.Image up in sys.modules
+# without importing it, so while one session's first Diagrams page imports plotly.express (and
+# with it PIL.Image), another session's chart could find the module half-initialized. An import
+# here makes every run wait for the module to be complete (the classroom sweep saw one page in a
+# few hundred fail before this).
+import PIL.Image  # noqa: F401
 import streamlit as st
 
 from lightviz import state
