@@ -21,10 +21,8 @@ AppTest spends most of its first run scanning installed packages for Streamlit c
 
 from __future__ import annotations
 
-import io
 import math
 import os
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -34,6 +32,7 @@ from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from cli_support import run_cli
 from lightviz import ARCHS, count, make_config
 from lightviz.config import CLASSES_MAX, CLASSES_MIN, SHUFFLENET_V1_GROUPS
 from lightviz.state import ALPHA_STOPS, ARCH_LABELS, PARAMS, RHO_STOPS, parse_query
@@ -335,18 +334,6 @@ def _bench_argv(arch, opts, flags):
     # A measurement is not what this test is about: make every list invalid in at least one
     # value the CLI checks before measuring, so nothing is timed (each case takes ~1 ms).
     return argv + ["--budget", "0"]
-
-
-def run_cli(argv):
-    from lightviz.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse --help and friends
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @settings(max_examples=500, deadline=None, derandomize=True, database=None,
