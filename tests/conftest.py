@@ -129,6 +129,10 @@ def new_page(browser):
         ctx = browser.new_context(viewport={"width": width, "height": height},
                                   color_scheme=color_scheme, **options)
         ctx.set_default_timeout(30_000)
+        # expect() has its own 5 s default: on a loaded 2-core machine a rerun can take longer.
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=30_000)
         contexts.append(ctx)
         return ctx.new_page()
 
