@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import conftest as fx  # noqa: E402  (the test fixtures' server and browser helpers)
 
 from lightviz import count, make_config  # noqa: E402
+from app_speed import pct  # noqa: E402  (benchmarks/app_speed.py: one percentile rule)
 from st_session import open_session  # noqa: E402  (benchmarks/st_session.py)
 from lightviz.state import ALPHA_STOPS, RHO_STOPS  # noqa: E402
 
@@ -85,15 +86,6 @@ def fmt_count(n: float) -> str:
 def url_of(arch, alpha, rho, groups=None, path="") -> str:
     q = f"arch={arch}&alpha={alpha:g}&rho={rho:g}" + (f"&groups={groups}" if groups else "")
     return f"/{path}?{q}"
-
-
-def pct(values, q):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 # ----------------------------------------------------------------------------- server memory

@@ -100,22 +100,12 @@ def render(cfg: Config) -> None:
     _headline(prof, base, cfg)
 
     tabs = st.tabs(TABS, key="explore_tab", on_change="rerun")
-    measure = unit
-    if tabs[0].open:
-        with tabs[0]:
-            _per_layer(cfg, measure, elementwise)
-    if tabs[1].open:
-        with tabs[1]:
-            _by_kind(cfg, measure, elementwise)
-    if tabs[2].open:
-        with tabs[2]:
-            _by_stage(cfg, measure, elementwise)
-    if tabs[3].open:
-        with tabs[3]:
-            _scaling(cfg, measure, elementwise)
-    if tabs[4].open:
-        with tabs[4]:
-            _table(cfg, prof, measure, elementwise)
+    views = (_per_layer, _by_kind, _by_stage, _scaling,
+             lambda cfg, measure, elementwise: _table(cfg, prof, measure, elementwise))
+    for tab, view in zip(tabs, views):
+        if tab.open:  # lazy tabs: only the open one runs
+            with tab:
+                view(cfg, unit, elementwise)
 
 
 def _headline(prof, base, cfg: Config) -> None:
