@@ -54,7 +54,7 @@ class Config:
         return f"{self.arch} {self.alpha:g}x{g} @ {self.resolution}"
 
 
-def _number(name: str, value, integer: bool = False) -> float:
+def number(name: str, value, integer: bool = False) -> float:
     """``value`` as a finite number, or a ValueError naming ``name``."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a number, got {value!r}")
@@ -74,7 +74,9 @@ def _number(name: str, value, integer: bool = False) -> float:
     return value
 
 
-def _in_range(name: str, value: float, lo: float, hi: float, extra: str = "") -> None:
+def in_range(name: str, value: float, lo: float, hi: float, extra: str = "") -> None:
+    """A ValueError naming ``name``, its value and the allowed range when ``value`` is outside
+    ``lo`` to ``hi`` (``extra`` is appended to the message, e.g. a unit)."""
     if not lo <= value <= hi:
         raise ValueError(f"{name} {value:g} is out of range: allowed {lo:g} to {hi:g}{extra}")
 
@@ -92,10 +94,10 @@ def make_config(
     (``resolution = round(224 * rho)`` otherwise)."""
     if not isinstance(arch, str) or arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHS)}")
-    alpha = _number("alpha", alpha)
-    _in_range("alpha", alpha, ALPHA_MIN, ALPHA_MAX)
+    alpha = number("alpha", alpha)
+    in_range("alpha", alpha, ALPHA_MIN, ALPHA_MAX)
     if resolution is None:
-        rho = _number("rho", rho)
+        rho = number("rho", rho)
         pixels = BASE_RESOLUTION * rho
         if not RESOLUTION_MIN - 0.5 <= pixels < RESOLUTION_MAX + 0.5:
             raise ValueError(
@@ -105,19 +107,19 @@ def make_config(
             )
         res = round(pixels)
     else:
-        res = _number("resolution", resolution, integer=True)
-        _in_range("resolution", res, RESOLUTION_MIN, RESOLUTION_MAX,
+        res = number("resolution", resolution, integer=True)
+        in_range("resolution", res, RESOLUTION_MIN, RESOLUTION_MAX,
                   f" pixels (below {RESOLUTION_MIN} the stride-32 networks collapse to nothing)")
     if arch == "shufflenet_v1":
         if groups is None:
             groups = SHUFFLENET_V1_DEFAULT_GROUPS
-        g = _number("groups", groups, integer=True)
+        g = number("groups", groups, integer=True)
         if int(g) not in SHUFFLENET_V1_GROUPS:
             allowed = ", ".join(map(str, SHUFFLENET_V1_GROUPS))
             raise ValueError(f"groups {g:g} is not allowed for shufflenet_v1: choose one of {allowed}")
         groups = int(g)
     elif groups is not None:
         raise ValueError(f"groups applies only to shufflenet_v1, not to {arch}")
-    classes = _number("classes", classes, integer=True)
-    _in_range("classes", classes, CLASSES_MIN, CLASSES_MAX)
+    classes = number("classes", classes, integer=True)
+    in_range("classes", classes, CLASSES_MIN, CLASSES_MAX)
     return Config(arch, alpha, int(res), groups, int(classes))

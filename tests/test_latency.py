@@ -22,7 +22,8 @@ from lightviz.latency import (Bench, HostLock, MemoryRefused, OutOfMemory, Resul
                               make_setup, measure, sweep)
 from lightviz.latency import protocol as M
 from lightviz.latency.layers import report_csv
-from lightviz.latency.passport import usable_cores
+from lightviz.latency import setup as SETUP
+from lightviz.latency.setup import usable_cores
 
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
 REQUIRED_KEYS = {"median_ms", "p10_ms", "p90_ms", "iqr_ms", "runs", "throughput_ips", "device",
@@ -137,7 +138,7 @@ def test_reduced_precision_on_the_cpu(lock, monkeypatch):
         if M.dtype_support("cpu")[dtype] is None:  # native kernels here: it measures
             r = measure(TINY, make_setup("cpu", dtype=dtype, threads=1, budget_s=0.1), lock=lock)
             assert r.setup.dtype == dtype and r.median_ms > 0
-    monkeypatch.setattr(M, "_cpu_native", lambda dtype: False)
+    monkeypatch.setattr(SETUP, "_cpu_native", lambda dtype: False)
     with pytest.raises(ValueError) as exc:
         make_setup("cpu", dtype="fp16")
     assert str(exc.value).startswith("dtype fp16 refused on cpu: fp16 on this CPU has no native kernels")

@@ -8,17 +8,36 @@ one measurement at a time per host.
     r = measure(make_config("mobilenet_v2", 0.5, resolution=160), make_setup("cpu", threads=4))
     r.median_ms, r.p10_ms, r.p90_ms, r.iqr_ms, r.runs, r.throughput_ips, r.warnings
 
-Modules: :mod:`.protocol` (the measurement protocol, :class:`Bench`, sweeps), :mod:`.timing` (synchronised
-per-iteration timers and statistics), :mod:`.layers` (per-block / per-op times, intensity,
-roofline), :mod:`.lock` (the host lock), :mod:`.memory` (will it fit?), :mod:`.passport`,
-:mod:`.jetson` (rails, thermal zones, power mode, energy), :mod:`.sysfs` (the configurable root),
-:mod:`.cli` (``lightviz bench``).
+Modules: :mod:`.setup` (what to measure on, checked; torch-free), :mod:`.protocol` (the
+measurement protocol, :class:`Bench`, sweeps), :mod:`.timing` (synchronised per-iteration timers
+and statistics), :mod:`.layers` (per-block / per-op times, intensity, roofline), :mod:`.lock`
+(the host lock), :mod:`.memory` (will it fit?), :mod:`.passport`, :mod:`.jetson` (rails, thermal
+zones, power mode, energy), :mod:`.sysfs` (the configurable root), :mod:`.cli`
+(``lightviz bench``).
+
+Importing this package does not import torch: the names that need it (``Bench``, ``measure``,
+``Result``, ...) load :mod:`.protocol` on first use.
 """
 
-from .lock import HostLock, LockTimeout, QueueStatus
-from .protocol import (DTYPES, MODES, Bench, MeasurementError, OutOfMemory, Result, Setup,
-                      available_devices, dtype_support, make_setup, measure, sweep)
-from .memory import MemoryRefused, check_fits, estimate
+from __future__ import annotations
+
+import importlib
+
+from .setup import (MODES, MeasurementError, OutOfMemory, Setup, available_devices,
+                    dtype_support, make_setup)
+
+_LAZY = {
+    "DTYPES": ".protocol", "Bench": ".protocol", "Result": ".protocol", "measure": ".protocol",
+    "sweep": ".protocol", "HostLock": ".lock", "LockTimeout": ".lock", "QueueStatus": ".lock",
+    "MemoryRefused": ".memory", "check_fits": ".memory", "estimate": ".memory",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["DTYPES", "MODES", "Bench", "HostLock", "LockTimeout", "MeasurementError",
            "MemoryRefused", "OutOfMemory", "QueueStatus", "Result", "Setup", "available_devices",

@@ -22,7 +22,7 @@ import sys
 from ..cli import add_config_arguments, config_from_args
 from .lock import LockTimeout
 from .memory import check_fits
-from .protocol import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
+from .setup import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
 
 EXIT_FAILED = 1
 

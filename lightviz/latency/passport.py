@@ -19,6 +19,7 @@ from typing import Optional
 import torch
 
 from . import jetson
+from .setup import usable_cores
 from .sysfs import Root
 
 # ARM "CPU part" numbers in /proc/cpuinfo (aarch64 has no "model name").
@@ -49,14 +50,6 @@ def cpu_model(root=None) -> str:
                 names.append(name)
         return " + ".join(names)
     return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers and taskset narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def device_info(device: str, root=None) -> dict:

@@ -40,178 +40,18 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 import torch
 
-from ..config import Config, _in_range, _number
+from ..config import Config
 from ..counting import count
 from .lock import HostLock, QueueStatus
 from .memory import check_fits
 from .passport import passport as make_passport
-from .passport import usable_cores
+from .setup import (BATCH_MAX, BATCH_MIN, BUDGET_DEFAULT_S, BUDGET_MAX_S, BUDGET_MIN_S,
+                    DTYPE_ALIASES, DTYPE_NAMES, MAX_RUNS, MIN_RUNS, MODES, SPREAD_LIMIT, WARMUP_FRACTION,
+                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, available_devices,
+                    dtype_support, make_setup, parse_device)
 from .timing import Timer, stats, timed_runs, warm_up
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
-                 "bfloat16": "bf16"}
-MODES = ("eager", "cudagraph")
-BATCH_MIN, BATCH_MAX = 1, 1024
-BUDGET_DEFAULT_S = 2.0
-BUDGET_MIN_S, BUDGET_MAX_S = 0.05, 600.0
-WARMUP_FRACTION = 0.2
-WARMUP_MIN = 2
-MIN_RUNS = 5
-MAX_RUNS = 100_000
-SPREAD_LIMIT = 0.10
-
-
-class MeasurementError(RuntimeError):
-    """A measurement could not be completed (the message says why)."""
-
-
-class OutOfMemory(MeasurementError):
-    """The device ran out of memory; what the measurement held was freed."""
-
-
-# ---------------------------------------------------------------------------------------------
-# What to measure on
-# ---------------------------------------------------------------------------------------------
-
-
-def available_devices() -> List[str]:
-    """The devices this host can measure on: ``cpu``, ``cuda`` (``cuda:N`` beyond the first
-    GPU), ``mps``."""
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        n = torch.cuda.device_count()
-        devices += ["cuda"] + [f"cuda:{i}" for i in range(1, n)]
-    if _mps_available():
-        devices.append("mps")
-    return devices
-
-
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps and mps.is_available())
-
-
-def parse_device(value) -> str:
-    """A device string checked against this host (ValueError naming what is available)."""
-    text = str(value).strip().lower() if value is not None else ""
-    avail = ", ".join(available_devices())
-    kind, _, index = text.partition(":")
-    if kind not in ("cpu", "cuda", "mps") or (index and (kind != "cuda" or not index.isdigit())):
-        raise ValueError(f"unknown device {value!r}: choose one of cpu, cuda, cuda:N, mps "
-                         f"(available here: {avail})")
-    if kind == "cuda":
-        if not torch.cuda.is_available():
-            why = ("was built without CUDA" if torch.version.cuda is None
-                   else f"is built for CUDA {torch.version.cuda} but sees no GPU")
-            raise ValueError(f"device {text} is not available here: torch {torch.__version__} {why} "
-                             f"(available: {avail})")
-        if index and int(index) >= torch.cuda.device_count():
-            raise ValueError(f"device {text} is not available here: {torch.cuda.device_count()} "
-                             f"CUDA device(s) (available: {avail})")
-        return "cuda" if index in ("", "0") else text
-    if kind == "mps" and not _mps_available():
-        raise ValueError(f"device mps is not available here: Apple's Metal backend needs macOS "
-                         f"on Apple silicon (available: {avail})")
-    return kind
-
-
-def _cpu_native(dtype: str) -> bool:
-    """Whether oneDNN has native kernels for this reduced precision on this CPU (AVX512-BF16 /
-    AMX for bf16, AVX512-FP16 / AMX-FP16 for fp16)."""
-    check = {"bf16": "_is_mkldnn_bf16_supported", "fp16": "_is_mkldnn_fp16_supported"}[dtype]
-    try:
-        return bool(getattr(torch.ops.mkldnn, check)())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def dtype_support(device: str) -> Dict[str, Optional[str]]:
-    """For each dtype, None when ``device`` supports it, else the reason it is refused.
-
-    On the CPU, fp16 and bf16 are offered only where oneDNN has native kernels for them: on
-    other CPUs PyTorch falls back to slow reference kernels (or converts to fp32 and back), a
-    latency that says nothing about deploying a half-precision network; such a request is
-    refused rather than measured."""
-    kind = device.split(":")[0]
-    out: Dict[str, Optional[str]] = {"fp32": None}
-    if kind == "cpu":
-        for dt, isa in (("bf16", "AVX512-BF16 or AMX"), ("fp16", "AVX512-FP16 or AMX-FP16")):
-            out[dt] = None if _cpu_native(dt) else (
-                f"{dt} on this CPU has no native kernels (needs {isa} on x86, or an ARM core "
-                f"with {dt} arithmetic that oneDNN supports): PyTorch would run slow reference "
-                f"code whose latency says nothing about a {dt} deployment; use fp32 on the CPU, "
-                f"or {dt} on a GPU")
-    elif kind == "cuda":
-        out["fp16"] = None
-        index = torch.device(device).index or 0
-        major, minor = torch.cuda.get_device_capability(index)
-        out["bf16"] = None if major >= 8 else (
-            f"bf16 needs a GPU of compute capability 8.0 or newer (Ampere); this one is "
-            f"{major}.{minor}: use fp16")
-    elif kind == "mps":
-        out["fp16"] = None
-        try:
-            torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3, device="mps", dtype=torch.bfloat16),
-                                       torch.ones(1, 1, 1, 1, device="mps", dtype=torch.bfloat16))
-            out["bf16"] = None
-        except (RuntimeError, TypeError) as exc:
-            out["bf16"] = f"bf16 is not supported by MPS here ({str(exc).splitlines()[0]}); use fp16"
-    return out
-
-
-@dataclass(frozen=True)
-class Setup:
-    """How to measure: device, dtype, batch, CPU threads (None = torch's current count),
-    channels-last, mode (eager or cudagraph), the time budget of warm-up + timed runs, and
-    whether batch norms are folded into the convs as deployed (``fold_bn``, the default)."""
-
-    device: str = "cpu"
-    dtype: str = "fp32"
-    batch: int = 1
-    threads: Optional[int] = None
-    channels_last: bool = False
-    mode: str = "eager"
-    budget_s: float = BUDGET_DEFAULT_S
-    fold_bn: bool = True
-
-    @property
-    def label(self) -> str:
-        cl = ", channels-last" if self.channels_last else ""
-        th = f", {self.threads} threads" if self.threads else ""
-        bn = "BN folded" if self.fold_bn else "BN unfused"
-        return f"{self.device} {self.dtype} batch {self.batch}{th}{cl} {self.mode}, {bn}"
-
-
-def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=False,
-               mode="eager", budget_s=BUDGET_DEFAULT_S, fold_bn=True) -> Setup:
-    """Check raw values (strings from a command line are fine) and return a :class:`Setup`;
-    ``ValueError`` with one line naming the value and what is allowed."""
-    device = parse_device(device)
-    key = str(dtype).strip().lower()
-    key = DTYPE_ALIASES.get(key, key)
-    if key not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
-    refused = dtype_support(device).get(key)
-    if refused:
-        raise ValueError(f"dtype {key} refused on {device}: {refused}")
-    batch = _number("batch", batch, integer=True)
-    _in_range("batch", batch, BATCH_MIN, BATCH_MAX)
-    if threads is not None and str(threads).strip() != "":
-        threads = _number("threads", threads, integer=True)
-        _in_range("threads", threads, 1, usable_cores(), " (the cores this process may use)")
-        threads = int(threads)
-    else:
-        threads = None
-    mode = str(mode).strip().lower()
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-    if mode == "cudagraph" and not device.startswith("cuda"):
-        raise ValueError(f"mode cudagraph needs a CUDA device, not {device}: use --mode eager")
-    budget_s = _number("budget", budget_s)
-    _in_range("budget", budget_s, BUDGET_MIN_S, BUDGET_MAX_S, " seconds")
-    return Setup(device, key, int(batch), threads, bool(channels_last), mode, float(budget_s),
-                 bool(fold_bn))
 
 
 # ---------------------------------------------------------------------------------------------
