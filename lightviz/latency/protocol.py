@@ -47,7 +47,8 @@ from .memory import check_fits
 from .passport import passport as make_passport
 from .setup import (BATCH_MAX, BATCH_MIN, BUDGET_DEFAULT_S, BUDGET_MAX_S, BUDGET_MIN_S,
                     DTYPE_ALIASES, DTYPE_NAMES, MAX_RUNS, MIN_RUNS, MODES, SPREAD_LIMIT, WARMUP_FRACTION,
-                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, available_devices,
+                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, _mps_available,
+                    available_devices,
                     dtype_support, make_setup, parse_device)
 from .timing import Timer, stats, timed_runs, warm_up
 
