@@ -47,7 +47,7 @@ from .memory import check_fits
 from .passport import passport as make_passport
 from .setup import (BATCH_MAX, BATCH_MIN, BUDGET_DEFAULT_S, BUDGET_MAX_S, BUDGET_MIN_S,
                     DTYPE_ALIASES, DTYPE_NAMES, MAX_RUNS, MIN_RUNS, MODES, SPREAD_LIMIT, WARMUP_FRACTION,
-                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, _mps_available,
+                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, mps_available,
                     available_devices,
                     dtype_support, make_setup, parse_device)
 from .timing import Timer, stats, timed_runs, warm_up
@@ -225,7 +225,7 @@ def free_device_memory(device: str) -> None:
     gc.collect()
     if device.startswith("cuda") and torch.cuda.is_available():
         torch.cuda.empty_cache()
-    elif device == "mps" and _mps_available():
+    elif device == "mps" and mps_available():
         torch.mps.empty_cache()
 
 

@@ -49,12 +49,12 @@ def available_devices() -> List[str]:
     if torch.cuda.is_available():
         n = torch.cuda.device_count()
         devices += ["cuda"] + [f"cuda:{i}" for i in range(1, n)]
-    if _mps_available():
+    if mps_available():
         devices.append("mps")
     return devices
 
 
-def _mps_available() -> bool:
+def mps_available() -> bool:
     import torch
 
     mps = getattr(torch.backends, "mps", None)
@@ -83,7 +83,7 @@ def parse_device(value) -> str:
             raise ValueError(f"device {text} is not available here: {torch.cuda.device_count()} "
                              f"CUDA device(s) (available: {avail})")
         return "cuda" if index in ("", "0") else text
-    if kind == "mps" and not _mps_available():
+    if kind == "mps" and not mps_available():
         raise ValueError(f"device mps is not available here: Apple's Metal backend needs macOS "
                          f"on Apple silicon (available: {avail})")
     return kind
