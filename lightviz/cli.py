@@ -20,6 +20,16 @@ EXIT_USAGE = 2
 PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli")
 
 
+EXAMPLES = """examples:
+  lightviz list
+  lightviz profile mobilenet_v2 --alpha 0.5 --resolution 160
+  lightviz diagram ghostnet --block stage3.0 --format svg > block.svg
+  lightviz bench mobilenet_v2 --threads 1
+  lightviz app
+
+'lightviz COMMAND --help' lists a command's options."""
+
+
 class UsageError(Exception):
     """A bad command line: printed as one line, exit status 2."""
 
@@ -128,7 +138,8 @@ def cmd_app(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lightviz", description="See and measure lightweight CNNs.")
+    parser = _Parser(prog="lightviz", description="See and measure lightweight CNNs.",
+                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -167,8 +178,13 @@ def one_line(text: str) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not argv:  # a bare `lightviz`: say what it can do, not only what is missing
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        args = parser.parse_args(argv)
         return args.run(args)
     except (UsageError, ValueError) as exc:
         print(f"lightviz: error: {one_line(str(exc))}", file=sys.stderr)

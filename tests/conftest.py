@@ -10,6 +10,9 @@
   page in a fresh browser context (closed after the test); ``page`` is one default page.
 * ``artifacts``: the ``artifacts/`` folder for screenshots and logs (ignored by git).
 * ``wait_for_app(page)``: returns once the Streamlit script has finished its run.
+
+The whole session runs with its own ``LIGHTVIZ_LOCK_DIR`` and ``LIGHTVIZ_CACHE_DIR`` (a fresh
+temporary directory), so nothing else on the machine can queue or feed the tests.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -31,6 +35,13 @@ CHROMIUM = os.environ.get("LIGHTVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SERVER_START_TIMEOUT = 60.0
+
+# The suite never shares the host's measurement lock or the user's cache: a measurement started by
+# another program on this machine must not queue the tests, and the tests must not teach a
+# latency model or leave measurements in ~/.cache. Servers and CLI subprocesses inherit these.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="lightviz-tests-"))
+os.environ["LIGHTVIZ_LOCK_DIR"] = str(_SESSION_DIR / "lock")
+os.environ["LIGHTVIZ_CACHE_DIR"] = str(_SESSION_DIR / "cache")
 
 
 def free_port() -> int:

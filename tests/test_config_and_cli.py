@@ -27,7 +27,6 @@ BAD = [
     (["profile", "resnet18", "--format", "xml"], "invalid choice: 'xml'"),
     (["profile", "resnet18", "--rho", "1", "--resolution", "224"], "not allowed with argument"),
     (["nonsense"], "invalid choice"),
-    ([], "required"),
 ]
 
 
@@ -38,6 +37,14 @@ def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("lightviz: error: ")
     assert message in err
+
+
+def test_bare_command_shows_the_commands_and_examples(capsys):
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    for command in ("list", "profile", "diagram", "dsc", "bench", "app", "examples:"):
+        assert command in err
 
 
 @pytest.mark.parametrize("kwargs,message", [
