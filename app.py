@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 
 # Imported before any page runs: plotly's JSON encoder looks PIL.Image up in sys.modules
 # without importing it, so while one session's first Diagrams page imports plotly.express (and
@@ -23,7 +24,10 @@ import streamlit as st
 
 from lightviz import state
 
-st.set_page_config(page_title="lightviz", page_icon=":material/layers:", layout="wide",
+# The favicon is a local file: a ":material/...:" or emoji icon makes the browser fetch it from a
+# Google or CDN host, and the app must be complete on a network without internet.
+ICON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "icon.png")
+st.set_page_config(page_title="lightviz", page_icon=ICON, layout="wide",
                    menu_items={"About": "lightviz: see and measure lightweight CNNs."})
 
 log = logging.getLogger("lightviz.app")
