@@ -288,7 +288,7 @@ def _sweep_figure(x, series, current_x, current_y, law, law_label, x_title, titl
             marker=dict(size=5), customdata=[fmt_count(v) for v in absolute],
             hovertemplate=hover_x + ": %{x}<br>" + name + " %{customdata} (\u00d7%{y:.3f})"
                           "<extra></extra>"))
-    for name, (ratio, _, color) in series.items():
+    for name, (_, _, color) in series.items():
         traces.append(go.Scatter(
             x=[current_x], y=[current_y[name]], mode="markers", showlegend=False,
             marker=dict(size=15, color=color, symbol="circle",
@@ -338,7 +338,7 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
     traces = []
     position = _label_positions(df[measure], df["params"], df["arch"])
     for row in df.itertuples(index=False):
-        top1 = getattr(row, "top1")
+        top1 = row.top1
         is_cur = row.arch == current_arch
         text = row.label + (f" \u00b7 {top1:.1f} %" if pd.notna(top1) else "")
         traces.append(go.Scatter(
@@ -421,6 +421,21 @@ def ab_figure(diff: pd.DataFrame, how: str, label_a: str, label_b: str,
     return _layout(fig, f"{unit} per {'stage' if how == 'stage' else 'feature-map scale'}",
                    barmode="group", xaxis=dict(title_text=x_title, type="category"),
                    yaxis=dict(title_text=unit))
+
+
+# ----------------------------------------------------------------------------- diagrams page
+
+def unit_macs_figure(units: pd.DataFrame) -> go.Figure:
+    """MACs of one unit of each family at equal widths (the calculator's family table: columns
+    unit, MACs; rows without MACs are left out), labelled as :func:`lightviz.units.fmt_count`."""
+    ok = units.dropna(subset=["MACs"])
+    fig = go.Figure(go.Bar(x=ok["MACs"], y=ok["unit"], orientation="h",
+                           text=[fmt_count(v) for v in ok["MACs"]], customdata=ok["MACs"],
+                           hovertemplate="%{y}: %{customdata:,} MACs<extra></extra>"))
+    fig.update_layout(height=320, margin=dict(l=0, r=0, t=10, b=0),
+                      xaxis=dict(title_text="MACs per unit (multiply-accumulates)"),
+                      yaxis=dict(autorange="reversed"))
+    return fig
 
 
 def kinds_present(layers: pd.DataFrame) -> Iterable[str]:

@@ -7,13 +7,13 @@ resolved spec.
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple, Union
+from typing import Dict, List, Tuple
 
 from ..config import Config
 from ..counting import Profile, Row, count
 from ..zoo import resolve
 
-ConfigOrProfile = Union[Config, Profile]
+ConfigOrProfile = Config | Profile
 
 ACT_NAMES = {"relu": "ReLU", "relu6": "ReLU6", "hardsigmoid": "hard sigmoid"}
 

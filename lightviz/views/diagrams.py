@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
+from .. import charts
 from ..config import ALPHA_MAX, ALPHA_MIN, RHO_MAX, RHO_MIN, Config
 from ..counting import Profile
 from ..diagrams import calculator, dot, notes
@@ -97,7 +97,8 @@ def _block_from_url(blocks_by_stage) -> Tuple[Optional[str], Optional[str]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _block_tab(cfg: Config, prof: Profile) -> None:
+def _choose_block(cfg: Config, prof: Profile) -> Tuple[str, Optional[str]]:
+    """The stage, block and part selectors (seeded from ``?block=``): the block and its part."""
     by_stage = dot.stages(prof)
     stage_names = [s for s, _ in by_stage]
     blocks_of = dict(by_stage)
@@ -132,9 +133,28 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     for p in parts:
         sub = dot.child_type(cfg, block, p)
         part_label[p] = f"{p} ({sub})" if sub else p
-    part = c3.selectbox("Show", [""] + parts, format_func=lambda p: part_label[p],
+    part = c3.selectbox("Show", ["", *parts], format_func=lambda p: part_label[p],
                         key=f"diagram_part:{sig}:{block}",
                         help="Zoom into one unit of the block, such as a Ghost module.") or None
+    return block, part
+
+
+def _block_numbers(prof: Profile, rows) -> None:
+    """The block's MACs, params and share as cards, and its input and output shapes."""
+    macs, params = sum(r.macs for r in rows), sum(r.params for r in rows)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("MACs", fmt_count(macs), help=f"{macs:,} multiply-accumulates of the convolutions "
+                                            "(and classifier) in this block")
+    m2.metric("Parameters", fmt_count(params),
+              help=f"{params:,} weights, biases, batch-norm gamma and beta")
+    m3.metric("Share of the network's MACs", f"{100 * macs / prof.macs:.1f} %")
+    first_in, last_out = rows[0].in_shape.split(" + ")[0], rows[-1].out_shape
+    st.caption(f"Input {first_in.replace('x', '×')} → output {last_out.replace('x', '×')} "
+               f"(channels × height × width, batch 1)")
+
+
+def _block_tab(cfg: Config, prof: Profile) -> None:
+    block, part = _choose_block(cfg, prof)
     o1, o2 = st.columns([2, 3])
     weight = COLOR_BY[o1.radio("Color by share of", list(COLOR_BY), horizontal=True,
                                key="diagram_color")]
@@ -149,16 +169,7 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
         pass
 
     rows = dot.block_rows(prof, block, part)
-    macs, params = sum(r.macs for r in rows), sum(r.params for r in rows)
-    m1, m2, m3 = st.columns(3)
-    m1.metric("MACs", fmt_count(macs), help=f"{macs:,} multiply-accumulates of the convolutions "
-                                            "(and classifier) in this block")
-    m2.metric("Parameters", fmt_count(params),
-              help=f"{params:,} weights, biases, batch-norm gamma and beta")
-    m3.metric("Share of the network's MACs", f"{100 * macs / prof.macs:.1f} %")
-    first_in, last_out = rows[0].in_shape.split(" + ")[0], rows[-1].out_shape
-    st.caption(f"Input {first_in.replace('x', '×')} → output {last_out.replace('x', '×')} "
-               f"(channels × height × width, batch 1)")
+    _block_numbers(prof, rows)
     st.markdown(notes.describe(prof, block))
 
     _chart(_block_dot(cfg, block, part, weight, ops, None))
@@ -209,7 +220,25 @@ def _shuffle_tab(cfg: Config, prof: Profile) -> None:
                f"channel_shuffle_g{g}", "diagram_shuffle_dl")
 
 
-def _calculator_tab(cfg: Config) -> None:
+def _dsc_table(res: dict) -> None:
+    """The calculator's rows in the layout of MobileNets' Table 3, rounded and exact."""
+    table = pd.DataFrame([{
+        "layer": row["layer"], "M → N": f"{row['in']} → {row['out']}",
+        "D_F": row["size"], "MACs": fmt_count(row["macs"]), "params": fmt_count(row["params"]),
+        "MACs (exact)": row["macs"], "params (exact)": row["params"],
+    } for row in res["table"]])
+    st.markdown("**As MobileNets' Table 3** (one layer; the paper's example is K = 3, M = N = 512, "
+                "D_F = 14: 462 M / 2.36 M standard, 52.3 M / 0.27 M separable, 29.6 M / 0.15 M at "
+                "alpha 0.75, 15.1 M / 0.15 M at rho 0.714)")
+    st.dataframe(table, hide_index=True, column_config={
+        "MACs": st.column_config.TextColumn(alignment="right"),
+        "params": st.column_config.TextColumn(alignment="right"),
+        **{c: st.column_config.NumberColumn(format="localized") for c in ("MACs (exact)", "params (exact)")}})
+
+
+def _dsc_section() -> Optional[Tuple[int, int, int, int]]:
+    """Standard against depthwise separable for the K, M, N, D_F chosen here: (K, M, N, D_F), or
+    None (with the reason shown) when they cannot be counted."""
     st.markdown("One K × K convolution from M to N channels on a D_F × D_F map (stride 1), as a "
                 "**standard** convolution and as a **depthwise separable** one: a K × K depthwise "
                 "conv (one filter per input channel) followed by a 1 × 1 pointwise conv. "
@@ -237,7 +266,7 @@ def _calculator_tab(cfg: Config) -> None:
         res = calculator.dsc(k, m, n, d, a, r)
     except ValueError as exc:
         st.error(str(exc))
-        return
+        return None
     std, sep = res["standard"], res["separable"]
     e = res["effective"]
     scaled = (res["inputs"]["alpha"], res["inputs"]["rho"]) != (1.0, 1.0)
@@ -256,19 +285,11 @@ def _calculator_tab(cfg: Config) -> None:
               help=f"{sep['params']:,} weights")
     for line in calculator.dsc_latex(res):
         st.latex(line)
-    table = pd.DataFrame([{
-        "layer": row["layer"], "M → N": f"{row['in']} → {row['out']}",
-        "D_F": row["size"], "MACs": fmt_count(row["macs"]), "params": fmt_count(row["params"]),
-        "MACs (exact)": row["macs"], "params (exact)": row["params"],
-    } for row in res["table"]])
-    st.markdown("**As MobileNets' Table 3** (one layer; the paper's example is K = 3, M = N = 512, "
-                "D_F = 14: 462 M / 2.36 M standard, 52.3 M / 0.27 M separable, 29.6 M / 0.15 M at "
-                "alpha 0.75, 15.1 M / 0.15 M at rho 0.714)")
-    st.dataframe(table, hide_index=True, column_config={
-        "MACs": st.column_config.TextColumn(alignment="right"),
-        "params": st.column_config.TextColumn(alignment="right"),
-        **{c: st.column_config.NumberColumn(format="localized") for c in ("MACs (exact)", "params (exact)")}})
+    _dsc_table(res)
+    return k, m, n, d
 
+
+def _ghost_section(k: int, m: int, n: int, d: int) -> None:
     st.subheader("Ghost module")
     st.markdown("GhostNet makes n output maps with an ordinary k × k conv for only n/s of them and "
                 "a cheap d × d depthwise conv for the other (s − 1)·n/s ('ghosts'). Same M, N, K "
@@ -290,6 +311,8 @@ def _calculator_tab(cfg: Config) -> None:
                "see that the saving is then less than s, because the cheap op is not cheaper than "
                "the primary one.")
 
+
+def _family_section(cfg: Config) -> None:
     st.subheader("One unit of each family at equal widths")
     st.markdown("Stride-1 units with C input and C output channels on a D_F × D_F map, counted by the "
                 "same spec and counter as the networks (params include batch norm here, as in every "
@@ -313,11 +336,14 @@ def _calculator_tab(cfg: Config) -> None:
         "note": u["note"],
     } for u in units])
     st.dataframe(df, hide_index=True, column_config=_EXACT)
-    ok = df.dropna(subset=["MACs"])
-    fig = px.bar(ok, x="MACs", y="unit", orientation="h", text=[fmt_count(v) for v in ok["MACs"]],
-                 labels={"MACs": "MACs per unit (multiply-accumulates)", "unit": ""})
-    fig.update_layout(height=320, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(autorange="reversed"))
-    st.plotly_chart(fig)
+    st.plotly_chart(charts.unit_macs_figure(df))
+
+
+def _calculator_tab(cfg: Config) -> None:
+    chosen = _dsc_section()
+    if chosen is not None:
+        _ghost_section(*chosen)
+        _family_section(cfg)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,10 +23,10 @@ from ..config import ALPHA_MAX, ALPHA_MIN, ARCHS, Config, make_config
 from ..latency import jetson
 from ..latency.layers import report_csv
 from ..latency.lock import LockTimeout
-from ..latency.protocol import (BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Bench, MeasurementError,
-                               Setup, available_devices, dtype_support, make_setup, sweep)
 from ..latency.memory import MemoryRefused, available, check_fits
 from ..latency.passport import summary, usable_cores
+from ..latency.protocol import (BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Bench, MeasurementError,
+                                Setup, available_devices, dtype_support, make_setup, sweep)
 from ..units import fmt_bytes, fmt_count, fmt_ms
 
 log = logging.getLogger(__name__)
