@@ -4,6 +4,8 @@ Streamlit here, so they can be tested and reused in notebooks).
 Colors: one fixed color per op kind (:data:`KIND_COLORS`) and per architecture
 (:data:`ARCH_COLORS`), chosen from the Tableau palette, which reads on both a white and a dark
 background. ``measure`` is the profile column the cost is counted in: ``"macs"`` or ``"flops"``.
+Counts are written by :func:`lightviz.units.fmt_count`; the latency page's figures are in
+:mod:`lightviz.charts_latency`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .counting import KINDS
+from .units import KiB, fmt_count
 
 KIND_COLORS: Dict[str, str] = {
     "standard conv": "#4C78A8",
@@ -60,34 +63,6 @@ _LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, t
 _MARGIN = dict(l=8, r=8, t=84, b=8)  # room for the title and, under it, a legend row
 
 
-def fmt_count(n: float, digits: int = 3) -> str:
-    """``n`` with an SI prefix and ``digits`` significant digits: 3.50 M, 301 M, 4.09 G."""
-    n = float(n)
-    for prefix, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= div:
-            return f"{_sig(n / div, digits)} {prefix}"
-    return _sig(n, digits)
-
-
-def fmt_bytes(n: float, digits: int = 3) -> str:
-    """Bytes in MB (10^6 bytes) or kB: 14.0 MB, 812 kB."""
-    n = float(n)
-    if abs(n) >= 1e6:
-        return f"{_sig(n / 1e6, digits)} MB"
-    if abs(n) >= 1e3:
-        return f"{_sig(n / 1e3, digits)} kB"
-    return f"{n:.0f} B"
-
-
-def _sig(x: float, digits: int) -> str:
-    """``x`` to ``digits`` significant digits, keeping trailing zeros (3.50, not 3.5)."""
-    if x == 0:
-        return "0"
-    whole = len(str(int(abs(x)))) if abs(x) >= 1 else 1
-    decimals = max(digits - whole, 0)
-    return f"{x:.{decimals}f}"
-
-
 # ----------------------------------------------------------------------------- tables
 
 def kind_summary(layers: pd.DataFrame, measure: str = "macs") -> pd.DataFrame:
@@ -115,7 +90,7 @@ def layer_table(layers: pd.DataFrame, measure: str = "macs") -> pd.DataFrame:
     """The per-layer rows for display, the columns a reader wants first at the left: execution
     index, path, kind, output shape, counts, the shares of the whole network's cost and params
     (0..1), then the details (stage, block, op, kernel, stride, groups as text, blank where they
-    do not apply; input shape; output size in kB)."""
+    do not apply; input shape; output size in KiB, as :mod:`lightviz.units` writes bytes)."""
     total_cost = max(int(layers[measure].sum()), 1)
     total_params = max(int(layers["params"].sum()), 1)
 
@@ -138,7 +113,7 @@ def layer_table(layers: pd.DataFrame, measure: str = "macs") -> pd.DataFrame:
         "stride": text("stride", str),
         "groups": text("groups", str),
         "in_shape": layers["in_shape"],
-        "out_kB": layers["out_bytes"] / 1e3,
+        "out_KiB": layers["out_bytes"] / KiB,
     })
 
 
@@ -313,7 +288,7 @@ def _sweep_figure(x, series, current_x, current_y, law, law_label, x_title, titl
             marker=dict(size=5), customdata=[fmt_count(v) for v in absolute],
             hovertemplate=hover_x + ": %{x}<br>" + name + " %{customdata} (\u00d7%{y:.3f})"
                           "<extra></extra>"))
-    for name, (ratio, _, color) in series.items():
+    for name, (_, _, color) in series.items():
         traces.append(go.Scatter(
             x=[current_x], y=[current_y[name]], mode="markers", showlegend=False,
             marker=dict(size=15, color=color, symbol="circle",
@@ -363,7 +338,7 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
     traces = []
     position = _label_positions(df[measure], df["params"], df["arch"])
     for row in df.itertuples(index=False):
-        top1 = getattr(row, "top1")
+        top1 = row.top1
         is_cur = row.arch == current_arch
         text = row.label + (f" \u00b7 {top1:.1f} %" if pd.notna(top1) else "")
         traces.append(go.Scatter(
@@ -415,9 +390,11 @@ def accuracy_figure(df: pd.DataFrame, highlight: Optional[Sequence[int]] = None)
         traces.append(go.Scatter(
             x=part["macs"], y=part["top1"], name=family, mode="lines+markers",
             line=dict(color=FAMILY_COLORS.get(family, "#888888"), width=2),
-            marker=dict(size=9), customdata=part[["variant", "params"]].to_numpy(),
-            hovertemplate=f"<b>{family} %{{customdata[0]}}</b><br>MACs %{{x:.3s}}<br>"
-                          "params %{customdata[1]:.3s}<br>top-1 %{y:.1f} %<extra></extra>"))
+            marker=dict(size=9),
+            customdata=list(zip(part["variant"], map(fmt_count, part["macs"]),
+                                map(fmt_count, part["params"]))),
+            hovertemplate=f"<b>{family} %{{customdata[0]}}</b><br>MACs %{{customdata[1]}}<br>"
+                          "params %{customdata[2]}<br>top-1 %{y:.1f} %<extra></extra>"))
     if highlight is not None and len(highlight):
         h = df.loc[list(highlight)]
         traces.append(go.Scatter(
@@ -444,6 +421,21 @@ def ab_figure(diff: pd.DataFrame, how: str, label_a: str, label_b: str,
     return _layout(fig, f"{unit} per {'stage' if how == 'stage' else 'feature-map scale'}",
                    barmode="group", xaxis=dict(title_text=x_title, type="category"),
                    yaxis=dict(title_text=unit))
+
+
+# ----------------------------------------------------------------------------- diagrams page
+
+def unit_macs_figure(units: pd.DataFrame) -> go.Figure:
+    """MACs of one unit of each family at equal widths (the calculator's family table: columns
+    unit, MACs; rows without MACs are left out), labelled as :func:`lightviz.units.fmt_count`."""
+    ok = units.dropna(subset=["MACs"])
+    fig = go.Figure(go.Bar(x=ok["MACs"], y=ok["unit"], orientation="h",
+                           text=[fmt_count(v) for v in ok["MACs"]], customdata=ok["MACs"],
+                           hovertemplate="%{y}: %{customdata:,} MACs<extra></extra>"))
+    fig.update_layout(height=320, margin=dict(l=0, r=0, t=10, b=0),
+                      xaxis=dict(title_text="MACs per unit (multiply-accumulates)"),
+                      yaxis=dict(autorange="reversed"))
+    return fig
 
 
 def kinds_present(layers: pd.DataFrame) -> Iterable[str]:

@@ -64,13 +64,6 @@ def config_from_args(args):
     )
 
 
-def _fmt_count(n: float) -> str:
-    for unit, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= div:
-            return f"{n / div:.3f} {unit}"
-    return f"{n:g}"
-
-
 def cmd_list(args) -> int:
     from .zoo import REGISTRY
 
@@ -98,9 +91,14 @@ def cmd_profile(args) -> int:
 
 
 def render_table(prof) -> str:
-    """The per-layer table and the totals with units, for a terminal."""
+    """The per-layer table and the totals, for a terminal: exact counts with thousands
+    separators, rounded ones and sizes as :mod:`lightviz.units` writes them."""
+    from .units import fmt_bytes, fmt_count, fmt_exact
+
     cols = ["path", "kind", "kernel", "stride", "groups", "in_shape", "out_shape", "params", "macs"]
     df = prof.layers[cols].astype(object).where(prof.layers[cols].notna(), "")
+    for col in ("params", "macs"):
+        df[col] = df[col].map(fmt_exact)
     text = df.to_string(index=False)
     c = prof.config
     g = f"  groups {c.groups}" if c.groups is not None else ""
@@ -109,10 +107,11 @@ def render_table(prof) -> str:
         text,
         "",
         f"{c.arch}  alpha {c.alpha:g}  rho {c.rho:.3f}  input 3x{c.resolution}x{c.resolution}{g}  classes {c.classes}",
-        f"params  {prof.params:>15,}  ({_fmt_count(prof.params)} parameters, nn.Module.parameters())",
-        f"MACs    {prof.macs:>15,}  ({_fmt_count(prof.macs)} multiply-accumulates: convolutions + classifier)",
-        f"FLOPs   {prof.flops:>15,}  ({_fmt_count(prof.flops)} = 2 x MACs{ew})",
-        f"peak activations {prof.peak_activation_bytes / 2**20:.2f} MiB (batch 1, fp32)",
+        f"params  {prof.params:>15,}  ({fmt_count(prof.params)} parameters, nn.Module.parameters())",
+        f"MACs    {prof.macs:>15,}  ({fmt_count(prof.macs)} multiply-accumulates: convolutions + classifier)",
+        f"FLOPs   {prof.flops:>15,}  ({fmt_count(prof.flops)} = 2 x MACs{ew})",
+        f"peak activations {fmt_bytes(prof.peak_activation_bytes)} "
+        f"({prof.peak_activation_bytes:,} bytes, batch 1, fp32)",
     ]
     return "\n".join(lines)
 

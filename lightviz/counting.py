@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -71,16 +71,6 @@ COLUMNS = (
     "in_shape", "out_shape", "out_c", "out_h", "out_w", "params", "macs", "flops",
     "elementwise_flops", "out_bytes", "inputs",
 )
-# What a traced row holds, in order: shapes stay numbers until the table is built.
-ROW_FIELDS = (
-    "path", "stage", "block", "block_type", "op_name", "kind", "op", "kernel", "stride", "groups",
-    "in_shapes", "out_c", "out_h", "out_w", "params", "macs", "elementwise_flops", "out_bytes",
-    "inputs",
-)
-_PARAMS, _MACS, _ELEMENTWISE, _OUT_BYTES, _INPUTS = (
-    ROW_FIELDS.index(f) for f in ("params", "macs", "elementwise_flops", "out_bytes", "inputs"))
-
-
 class Shape(NamedTuple):
     """A symbolic tensor: the row that made it (-1 = the input image) and its C x H x W."""
 
@@ -88,6 +78,55 @@ class Shape(NamedTuple):
     c: int
     h: int
     w: int
+
+
+class Row(NamedTuple):
+    """One operation of a profile, in execution order: what counting produces, what
+    :attr:`Profile.layers` is built from and what the diagrams read.
+
+    Shapes stay numbers (``in_shapes`` one ``(C, H, W)`` per input, the output as ``out_c``,
+    ``out_h``, ``out_w``); :attr:`in_shape` and :attr:`out_shape` give them as the table's text.
+    ``inputs`` are the indices of the rows read (-1 = the input image); ``index`` is this row's
+    own (last, so that positional readers of the older tuple layout keep working)."""
+
+    path: str
+    stage: str
+    block: str
+    block_type: str
+    op_name: str
+    kind: str
+    op: str
+    kernel: Optional[int]
+    stride: Optional[int]
+    groups: Optional[int]
+    in_shapes: Tuple[Tuple[int, int, int], ...]
+    out_c: int
+    out_h: int
+    out_w: int
+    params: int
+    macs: int
+    elementwise_flops: int
+    out_bytes: int
+    inputs: Tuple[int, ...]
+    index: int
+
+    @property
+    def in_shape(self) -> str:
+        """``"32x112x112"``, or ``"58x28x28 + 58x28x28"`` for an op with several inputs."""
+        return " + ".join(map(shape_text, self.in_shapes))
+
+    @property
+    def out_shape(self) -> str:
+        return f"{self.out_c}x{self.out_h}x{self.out_w}"
+
+
+# The fields of a row, in order (for readers that index rows by position).
+ROW_FIELDS = Row._fields
+
+
+def shape_text(chw) -> str:
+    """``(C, H, W)`` as the tables write it: ``"32x112x112"``."""
+    return f"{chw[0]}x{chw[1]}x{chw[2]}"
 
 
 def conv_kind(conv: S.Conv2d) -> str:
@@ -101,12 +140,8 @@ def conv_kind(conv: S.Conv2d) -> str:
     return "standard conv"
 
 
-def _shape(chw) -> str:
-    return f"{chw[0]}x{chw[1]}x{chw[2]}"
-
-
 def _fmt(s: Shape) -> str:
-    return _shape(s[1:])
+    return shape_text(s[1:])
 
 
 class _Recorder:
@@ -114,17 +149,17 @@ class _Recorder:
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
-        self.rows: List[tuple] = []
+        self.rows: List[Row] = []
         self.stage = self.block = self.block_type = ""
 
     def _emit(self, path, kind, op, inputs, out, kernel=None, stride=None, groups=None,
               params=0, macs=0, elementwise=0) -> Shape:
         idx = len(self.rows)
         op_name = path[len(self.block) + 1:] if path.startswith(self.block + ".") else path
-        self.rows.append((
+        self.rows.append(Row(
             path, self.stage, self.block, self.block_type, op_name, kind, op, kernel, stride, groups,
             tuple(i[1:] for i in inputs), out.c, out.h, out.w, params, macs, elementwise,
-            out.c * out.h * out.w * BYTES_PER_VALUE, tuple(i.src for i in inputs),
+            out.c * out.h * out.w * BYTES_PER_VALUE, tuple(i.src for i in inputs), idx,
         ))
         return Shape(idx, out.c, out.h, out.w)
 
@@ -242,21 +277,21 @@ def _same(path, a: Shape, b: Shape):
         raise ValueError(f"{path}: cannot add {_fmt(a)} and {_fmt(b)}")
 
 
-def trace(network, cfg: Config) -> List[tuple]:
-    """Run ``network``'s flow on shapes; return the rows in execution order (see COLUMNS)."""
+def trace(network, cfg: Config) -> List[Row]:
+    """Run ``network``'s flow on shapes; return its rows in execution order."""
     rec = _Recorder(cfg)
     image = Shape(-1, 3, cfg.resolution, cfg.resolution)
     network.flow(_Scope(rec, network, "", None, 0), image)
     return rec.rows
 
 
-def peak_activation_bytes(rows, resolution: int) -> int:
+def peak_activation_bytes(rows: Sequence[Row], resolution: int) -> int:
     """Largest total of live tensors (see the module doc), the input image included."""
     n = len(rows)
     last_use = list(range(n))
     image_last = 0
     for i, row in enumerate(rows):
-        for src in row[_INPUTS]:
+        for src in row.inputs:
             if src < 0:
                 image_last = i
             else:
@@ -267,13 +302,13 @@ def peak_activation_bytes(rows, resolution: int) -> int:
     live = 3 * resolution * resolution * BYTES_PER_VALUE
     peak = live
     for i, row in enumerate(rows):
-        live += row[_OUT_BYTES]
+        live += row.out_bytes
         peak = max(peak, live)
         if i == image_last:
             live -= 3 * resolution * resolution * BYTES_PER_VALUE
         for j in frees[i]:
             if j != n - 1:
-                live -= rows[j][_OUT_BYTES]
+                live -= rows[j].out_bytes
     return peak
 
 
@@ -283,14 +318,14 @@ def _nullable_int(values) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(data, mask)
 
 
-def rows_to_frame(rows, elementwise: bool) -> pd.DataFrame:
+def rows_to_frame(rows: Sequence[Row], elementwise: bool) -> pd.DataFrame:
     """The per-op table (columns: COLUMNS) of traced rows."""
     cols = dict(zip(ROW_FIELDS, zip(*rows)))
     for name in ("out_c", "out_h", "out_w", "params", "macs", "elementwise_flops", "out_bytes"):
         cols[name] = np.array(cols[name], dtype=np.int64)
     for name in ("kernel", "stride", "groups"):
         cols[name] = _nullable_int(cols[name])
-    cols["in_shape"] = [" + ".join(map(_shape, shapes)) for shapes in cols.pop("in_shapes")]
+    cols["in_shape"] = [" + ".join(map(shape_text, shapes)) for shapes in cols.pop("in_shapes")]
     cols["out_shape"] = [f"{c}x{h}x{w}" for c, h, w in zip(cols["out_c"], cols["out_h"], cols["out_w"])]
     cols["flops"] = 2 * cols["macs"] + (cols["elementwise_flops"] if elementwise else 0)
     cols["inputs"] = [list(i) for i in cols["inputs"]]
@@ -299,24 +334,25 @@ def rows_to_frame(rows, elementwise: bool) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Profile:
-    """The counts of one configuration: totals, and one row per operation (``layers``, a
-    DataFrame built on first use, so sweeps that need only totals stay cheap)."""
+    """The counts of one configuration: totals, and one :class:`Row` per operation (``rows``,
+    in execution order; ``layers`` is the same as a DataFrame, built on first use, so sweeps
+    that need only totals stay cheap)."""
 
     config: Config
-    rows: tuple = field(repr=False, compare=False)
+    rows: Tuple[Row, ...] = field(repr=False, compare=False)
     elementwise: bool = False
 
     @cached_property
     def params(self) -> int:
-        return sum(r[_PARAMS] for r in self.rows)
+        return sum(r.params for r in self.rows)
 
     @cached_property
     def macs(self) -> int:
-        return sum(r[_MACS] for r in self.rows)
+        return sum(r.macs for r in self.rows)
 
     @cached_property
     def elementwise_flops(self) -> int:
-        return sum(r[_ELEMENTWISE] for r in self.rows)
+        return sum(r.elementwise_flops for r in self.rows)
 
     @property
     def flops(self) -> int:

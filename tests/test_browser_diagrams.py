@@ -128,8 +128,8 @@ def test_overview_shuffle_and_calculator(streamlit_server, new_page, wait_for_ap
         page.get_by_role("button", name=re.compile("Table 3 example")).click()
         panel = page.locator('[data-testid="stTabPanel"]:visible').first
         metrics = panel.locator('[data-testid="stMetric"]')
-        expect(metrics.nth(1)).to_contain_text("15.1M")  # Table 3: alpha 0.75, rho 0.714
-        expect(metrics.nth(3)).to_contain_text("151K")
+        expect(metrics.nth(1)).to_contain_text("15.1 M")  # Table 3: alpha 0.75, rho 0.714
+        expect(metrics.nth(3)).to_contain_text("151 K")
         wait_for_app(page)
         assert "M' = 384, N' = 384, D_F' = 10" in panel.inner_text()
         assert page.locator(".katex").count() >= 4  # the formulas are typeset

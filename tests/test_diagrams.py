@@ -424,7 +424,7 @@ def test_colors_read_on_light_and_dark_pages():
 def test_to_svg_and_missing_dot(monkeypatch):
     svg = D.to_svg(D.shuffle_dot(2, 4))
     assert "<svg" in svg
-    monkeypatch.setattr(D.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     assert not D.dot_available()
     with pytest.raises(D.GraphvizMissing, match="apt-get install graphviz"):
         D.to_svg("digraph { a }")

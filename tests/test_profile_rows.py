@@ -85,3 +85,40 @@ def test_json_export_is_valid_and_complete():
     assert set(row) == set(COLUMNS)
     flatten = next(r for r in d["layers"] if r["op"] == "flatten")
     assert flatten["kernel"] is None
+
+
+def test_rows_are_typed_and_the_table_is_built_from_them():
+    from lightviz.counting import Row
+
+    p = lightviz.profile("shufflenet_v2")
+    assert all(isinstance(r, Row) for r in p.rows) and [r.index for r in p.rows] == list(range(len(p.rows)))
+    with pytest.raises(AttributeError):
+        p.rows[0].macs = 0  # frozen
+    df = p.layers
+    for name in ("path", "block", "op_name", "kind", "op", "in_shape", "out_shape", "params", "macs",
+                 "out_bytes"):
+        assert list(df[name]) == [getattr(r, name) for r in p.rows], name
+    assert list(df["inputs"]) == [list(r.inputs) for r in p.rows]
+    concat = next(r for r in p.rows if r.op == "cat")
+    assert concat.in_shape == " + ".join(f"{c}x{h}x{w}" for c, h, w in concat.in_shapes)
+
+
+def test_the_diagrams_read_the_rows_not_the_data_frame(monkeypatch):
+    from lightviz.counting import Profile
+    from lightviz.diagrams import cli as diagram_cli
+    from lightviz.diagrams import dot
+
+    def no_frame(self):
+        raise AssertionError("the diagrams went through Profile.layers")
+
+    cfg = lightviz.make_config("shufflenet_v2", 0.5)
+    monkeypatch.setattr(Profile, "layers", property(no_frame))
+    prof = lightviz.counting.count(cfg)
+    for block in dot.block_names(prof):
+        dot.block_dot(prof, block)
+        dot.block_dot(prof, block, ops=True, weight="params")
+        for part in dot.block_parts(prof, block):
+            dot.block_dot(prof, block, part)
+    assert dot.parse_block(prof, "stage2.0.branch1") == ("stage2.0", "branch1")
+    assert dot.overview_dot(prof).startswith('digraph "shufflenet_v2"')
+    assert "channel shuffle, g = 2" in diagram_cli._shuffle_for(cfg, "white")

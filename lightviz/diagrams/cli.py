@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..units import fmt_count
 from . import calculator, dot
 
 
@@ -81,14 +82,11 @@ def cmd_diagram(args) -> int:
 
 def _shuffle_for(cfg, background):
     """The shuffle picture of the first channel shuffle of ``cfg``'s network."""
-    prof = dot.as_profile(cfg)
-    rows = prof.layers[prof.layers["op"] == "channel_shuffle"]
-    if rows.empty:
+    r = next((r for r in dot.as_profile(cfg).rows if r.op == "channel_shuffle"), None)
+    if r is None:
         raise ValueError(f"{cfg.arch} has no channel shuffle: --shuffle is for shufflenet_v1 and "
                          f"shufflenet_v2")
-    r = rows.iloc[0]
-    return dot.shuffle_dot(int(r["groups"]), int(r["out_c"]), background=background,
-                           where=f"{cfg.label}, {r['path']}")
+    return dot.shuffle_dot(r.groups, r.out_c, background=background, where=f"{cfg.label}, {r.path}")
 
 
 def cmd_dsc(args) -> int:
@@ -98,10 +96,6 @@ def cmd_dsc(args) -> int:
     else:
         print(render_dsc(result))
     return 0
-
-
-def _m(n: int) -> str:
-    return f"{n / 1e6:.2f}M" if n >= 1e4 else f"{n:,}"
 
 
 def render_dsc(result) -> str:
@@ -115,8 +109,8 @@ def render_dsc(result) -> str:
     for row in result["table"]:
         where = f"  ({row['in']}->{row['out']} ch, {row['size']}x{row['size']})" \
             if (row["alpha"], row["rho"]) != (1.0, 1.0) else ""
-        lines.append(f"{row['layer'] + where:<34}{_m(row['macs']):>9} ({row['macs']:>14,})"
-                     f"{_m(row['params']):>9} ({row['params']:>11,})")
+        lines.append(f"{row['layer'] + where:<34}{fmt_count(row['macs']):>9} ({row['macs']:>14,})"
+                     f"{fmt_count(row['params']):>9} ({row['params']:>11,})")
     std, sep = result["standard"], result["separable"]
     scaled = (i["alpha"], i["rho"]) != (1.0, 1.0)
     at = f" at alpha {i['alpha']:g}, rho {i['rho']:g} (M' {e['in']}, N' {e['out']}, D_F' {e['size']})" \

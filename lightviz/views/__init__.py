@@ -2,7 +2,7 @@
 counting options with :func:`lightviz.state.counting_options`.
 
 The helpers here are shared by the pages: cached profiles (keyed on the frozen Config, bounded),
-the cached Paper check table, and number formatting with units.
+the cached Paper check table, and the number formatting of :mod:`lightviz.units`.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ..charts import fmt_bytes, fmt_count
 from ..config import Config
 from ..counting import Profile, count
 from ..reference import paper_check
 from ..state import ARCH_LABELS
+from ..units import fmt_bytes, fmt_count
 
 __all__ = ["as_text", "cached_paper_check", "cached_profile", "fmt_bytes", "fmt_count",
            "fmt_delta", "nice_label"]

@@ -7,21 +7,24 @@ the DOT can be downloaded, and SVG too where Graphviz's ``dot`` is installed.
 
 from __future__ import annotations
 
-import inspect
 from typing import Optional, Tuple
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
+from .. import charts
 from ..config import ALPHA_MAX, ALPHA_MIN, RHO_MAX, RHO_MIN, Config
-from ..counting import Profile, count
+from ..counting import Profile
 from ..diagrams import calculator, dot, notes
 from ..state import show_value
+from ..units import fmt_count
+from . import cached_profile
 
 TABLE3 = {"dsc_kernel": 3, "dsc_in": 512, "dsc_out": 512, "dsc_size": 14,
           "dsc_alpha": 0.75, "dsc_rho": 0.714}
 COLOR_BY = {"MACs": "macs", "params": "params"}
+# exact counts in tables carry thousands separators (lightviz.units)
+_EXACT = {c: st.column_config.NumberColumn(format="localized") for c in ("macs", "params", "MACs")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -29,20 +32,15 @@ COLOR_BY = {"MACs": "macs", "params": "params"}
 # ---------------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _profile(cfg: Config) -> Profile:
-    return count(cfg)
-
-
 @st.cache_data(max_entries=256, show_spinner=False)
 def _block_dot(cfg: Config, block: str, part: Optional[str], weight: str, ops: bool,
                background: Optional[str]) -> str:
-    return dot.block_dot(_profile(cfg), block, part, weight=weight, ops=ops, background=background)
+    return dot.block_dot(cached_profile(cfg), block, part, weight=weight, ops=ops, background=background)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _overview_dot(cfg: Config, weight: str, background: Optional[str]) -> str:
-    return dot.overview_dot(_profile(cfg), weight=weight, background=background)
+    return dot.overview_dot(cached_profile(cfg), weight=weight, background=background)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -76,12 +74,7 @@ def _downloads(dot_light: str, stem: str, key: str) -> None:
 def _chart(dot_text: str) -> None:
     """The DOT laid out by the browser; wide (the page's width) when the projector toggle is on."""
     wide = bool(st.session_state.get("diagram_wide", False))
-    if not wide:
-        st.graphviz_chart(dot_text)
-    elif "width" in inspect.signature(st.graphviz_chart).parameters:  # Streamlit >= 1.4x
-        st.graphviz_chart(dot_text, width="stretch")
-    else:
-        st.graphviz_chart(dot_text, use_container_width=True)
+    st.graphviz_chart(dot_text, width="stretch" if wide else "content")
 
 
 def _block_from_url(blocks_by_stage) -> Tuple[Optional[str], Optional[str]]:
@@ -104,7 +97,8 @@ def _block_from_url(blocks_by_stage) -> Tuple[Optional[str], Optional[str]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _block_tab(cfg: Config, prof: Profile) -> None:
+def _choose_block(cfg: Config, prof: Profile) -> Tuple[str, Optional[str]]:
+    """The stage, block and part selectors (seeded from ``?block=``): the block and its part."""
     by_stage = dot.stages(prof)
     stage_names = [s for s, _ in by_stage]
     blocks_of = dict(by_stage)
@@ -139,9 +133,28 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     for p in parts:
         sub = dot.child_type(cfg, block, p)
         part_label[p] = f"{p} ({sub})" if sub else p
-    part = c3.selectbox("Show", [""] + parts, format_func=lambda p: part_label[p],
+    part = c3.selectbox("Show", ["", *parts], format_func=lambda p: part_label[p],
                         key=f"diagram_part:{sig}:{block}",
                         help="Zoom into one unit of the block, such as a Ghost module.") or None
+    return block, part
+
+
+def _block_numbers(prof: Profile, rows) -> None:
+    """The block's MACs, params and share as cards, and its input and output shapes."""
+    macs, params = sum(r.macs for r in rows), sum(r.params for r in rows)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("MACs", fmt_count(macs), help=f"{macs:,} multiply-accumulates of the convolutions "
+                                            "(and classifier) in this block")
+    m2.metric("Parameters", fmt_count(params),
+              help=f"{params:,} weights, biases, batch-norm gamma and beta")
+    m3.metric("Share of the network's MACs", f"{100 * macs / prof.macs:.1f} %")
+    first_in, last_out = rows[0].in_shape.split(" + ")[0], rows[-1].out_shape
+    st.caption(f"Input {first_in.replace('x', '×')} → output {last_out.replace('x', '×')} "
+               f"(channels × height × width, batch 1)")
+
+
+def _block_tab(cfg: Config, prof: Profile) -> None:
+    block, part = _choose_block(cfg, prof)
     o1, o2 = st.columns([2, 3])
     weight = COLOR_BY[o1.radio("Color by share of", list(COLOR_BY), horizontal=True,
                                key="diagram_color")]
@@ -155,20 +168,8 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     except Exception:
         pass
 
-    layers = prof.layers
-    rows = layers[layers["block"] == block]
-    if part:
-        rows = rows[rows["op_name"].str.startswith(part + ".")]
-    m1, m2, m3 = st.columns(3)
-    m1.metric("MACs", dot.fmt_count(int(rows["macs"].sum())),
-              help="multiply-accumulates of the convolutions (and classifier) in this block")
-    m2.metric("Parameters", dot.fmt_count(int(rows["params"].sum())),
-              help="weights, biases, batch-norm gamma and beta")
-    m3.metric("Share of the network's MACs", f"{100 * rows['macs'].sum() / prof.macs:.1f} %")
-    first_in = rows.iloc[0]["in_shape"].split(" + ")[0]
-    last_out = rows.iloc[-1]["out_shape"]
-    st.caption(f"Input {first_in.replace('x', '×')} → output {last_out.replace('x', '×')} "
-               f"(channels × height × width, batch 1)")
+    rows = dot.block_rows(prof, block, part)
+    _block_numbers(prof, rows)
     st.markdown(notes.describe(prof, block))
 
     _chart(_block_dot(cfg, block, part, weight, ops, None))
@@ -177,7 +178,8 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     with st.expander("The profile rows behind this picture"):
         cols = ["path", "kind", "op", "kernel", "stride", "groups", "in_shape", "out_shape",
                 "params", "macs"]
-        st.dataframe(rows[cols], hide_index=True)
+        st.dataframe(prof.layers.iloc[[r.index for r in rows]][cols], hide_index=True,
+                     column_config=_EXACT)
 
 
 def _overview_tab(cfg: Config, prof: Profile) -> None:
@@ -185,7 +187,7 @@ def _overview_tab(cfg: Config, prof: Profile) -> None:
     n_blocks = sum(len(s.blocks) for s in items if s.stage not in ("stem", "head"))
     folded = sum(1 for s in items if len(s.blocks) > 1)
     st.markdown(f"{cfg.label}: {n_blocks} blocks in {len(dot.stages(prof)) - 2} stages, "
-                f"{len(prof.layers)} ops. Stages are frames; consecutive blocks with identical "
+                f"{len(prof.rows)} ops. Stages are frames; consecutive blocks with identical "
                 f"shapes and counts are folded into one node \"× n\" ({folded} folds here).")
     weight = COLOR_BY[st.radio("Color by share of", list(COLOR_BY), horizontal=True,
                                key="overview_color")]
@@ -195,11 +197,10 @@ def _overview_tab(cfg: Config, prof: Profile) -> None:
 
 
 def _shuffle_tab(cfg: Config, prof: Profile) -> None:
-    layers = prof.layers
-    shuffles = layers[layers["op"] == "channel_shuffle"]
-    if not shuffles.empty:
-        r = shuffles.iloc[0]
-        g_cfg, channels, where = int(r["groups"]), int(r["out_c"]), str(r["path"])
+    shuffles = [r for r in prof.rows if r.op == "channel_shuffle"]
+    if shuffles:
+        r = shuffles[0]
+        g_cfg, channels, where = r.groups, r.out_c, r.path
         st.markdown(f"In {cfg.label}, the first channel shuffle is `{where}`: {channels} channels in "
                     f"{g_cfg} groups ({len(shuffles)} shuffles in the network).")
     else:
@@ -219,7 +220,25 @@ def _shuffle_tab(cfg: Config, prof: Profile) -> None:
                f"channel_shuffle_g{g}", "diagram_shuffle_dl")
 
 
-def _calculator_tab(cfg: Config) -> None:
+def _dsc_table(res: dict) -> None:
+    """The calculator's rows in the layout of MobileNets' Table 3, rounded and exact."""
+    table = pd.DataFrame([{
+        "layer": row["layer"], "M → N": f"{row['in']} → {row['out']}",
+        "D_F": row["size"], "MACs": fmt_count(row["macs"]), "params": fmt_count(row["params"]),
+        "MACs (exact)": row["macs"], "params (exact)": row["params"],
+    } for row in res["table"]])
+    st.markdown("**As MobileNets' Table 3** (one layer; the paper's example is K = 3, M = N = 512, "
+                "D_F = 14: 462 M / 2.36 M standard, 52.3 M / 0.27 M separable, 29.6 M / 0.15 M at "
+                "alpha 0.75, 15.1 M / 0.15 M at rho 0.714)")
+    st.dataframe(table, hide_index=True, column_config={
+        "MACs": st.column_config.TextColumn(alignment="right"),
+        "params": st.column_config.TextColumn(alignment="right"),
+        **{c: st.column_config.NumberColumn(format="localized") for c in ("MACs (exact)", "params (exact)")}})
+
+
+def _dsc_section() -> Optional[Tuple[int, int, int, int]]:
+    """Standard against depthwise separable for the K, M, N, D_F chosen here: (K, M, N, D_F), or
+    None (with the reason shown) when they cannot be counted."""
     st.markdown("One K × K convolution from M to N channels on a D_F × D_F map (stride 1), as a "
                 "**standard** convolution and as a **depthwise separable** one: a K × K depthwise "
                 "conv (one filter per input channel) followed by a 1 × 1 pointwise conv. "
@@ -247,7 +266,7 @@ def _calculator_tab(cfg: Config) -> None:
         res = calculator.dsc(k, m, n, d, a, r)
     except ValueError as exc:
         st.error(str(exc))
-        return
+        return None
     std, sep = res["standard"], res["separable"]
     e = res["effective"]
     scaled = (res["inputs"]["alpha"], res["inputs"]["rho"]) != (1.0, 1.0)
@@ -255,27 +274,22 @@ def _calculator_tab(cfg: Config) -> None:
         st.caption(f"At alpha {a:g} and rho {r:g}: M' = {e['in']}, N' = {e['out']}, D_F' = {e['size']} "
                    f"(rounded to whole channels and pixels).")
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Standard MACs", dot.fmt_count(std["macs"]), help=f"{std['macs']:,} multiply-accumulates")
-    m2.metric("Separable MACs", dot.fmt_count(sep["macs"]),
+    m1.metric("Standard MACs", fmt_count(std["macs"]), help=f"{std['macs']:,} multiply-accumulates")
+    m2.metric("Separable MACs", fmt_count(sep["macs"]),
               delta=f"{100 * (res['ratio'] - 1):.1f} %", delta_color="inverse",
               help=f"{sep['macs']:,} = depthwise {sep['depthwise']['macs']:,} + pointwise "
                    f"{sep['pointwise']['macs']:,}")
-    m3.metric("Standard params", dot.fmt_count(std["params"]), help=f"{std['params']:,} weights")
-    m4.metric("Separable params", dot.fmt_count(sep["params"]),
+    m3.metric("Standard params", fmt_count(std["params"]), help=f"{std['params']:,} weights")
+    m4.metric("Separable params", fmt_count(sep["params"]),
               delta=f"{100 * (res['ratio'] - 1):.1f} %", delta_color="inverse",
               help=f"{sep['params']:,} weights")
     for line in calculator.dsc_latex(res):
         st.latex(line)
-    table = pd.DataFrame([{
-        "layer": row["layer"], "M → N": f"{row['in']} → {row['out']}",
-        "D_F": row["size"], "MACs (millions)": round(row["macs"] / 1e6, 2),
-        "params (millions)": round(row["params"] / 1e6, 3), "MACs": row["macs"], "params": row["params"],
-    } for row in res["table"]])
-    st.markdown("**As MobileNets' Table 3** (one layer; the paper's example is K = 3, M = N = 512, "
-                "D_F = 14: 462 M / 2.36 M standard, 52.3 M / 0.27 M separable, 29.6 M / 0.15 M at "
-                "alpha 0.75, 15.1 M / 0.15 M at rho 0.714)")
-    st.dataframe(table, hide_index=True)
+    _dsc_table(res)
+    return k, m, n, d
 
+
+def _ghost_section(k: int, m: int, n: int, d: int) -> None:
     st.subheader("Ghost module")
     st.markdown("GhostNet makes n output maps with an ordinary k × k conv for only n/s of them and "
                 "a cheap d × d depthwise conv for the other (s − 1)·n/s ('ghosts'). Same M, N, K "
@@ -285,8 +299,8 @@ def _calculator_tab(cfg: Config) -> None:
     dk = g2.select_slider("d (cheap kernel)", options=[1, 3, 5, 7], value=3, key="ghost_d")
     gh = calculator.ghost_module(m, n, d, kernel=k, cheap_kernel=dk, ratio=s)
     h1, h2, h3 = st.columns(3)
-    h1.metric("Ordinary conv MACs", dot.fmt_count(gh["ordinary"]["macs"]))
-    h2.metric("Ghost module MACs", dot.fmt_count(gh["ghost"]["macs"]),
+    h1.metric("Ordinary conv MACs", fmt_count(gh["ordinary"]["macs"]))
+    h2.metric("Ghost module MACs", fmt_count(gh["ghost"]["macs"]),
               help=f"primary {gh['ghost']['primary']['channels']} maps: "
                    f"{gh['ghost']['primary']['macs']:,}; cheap {gh['ghost']['cheap']['channels']} "
                    f"maps: {gh['ghost']['cheap']['macs']:,}")
@@ -297,6 +311,8 @@ def _calculator_tab(cfg: Config) -> None:
                "see that the saving is then less than s, because the cheap op is not cheaper than "
                "the primary one.")
 
+
+def _family_section(cfg: Config) -> None:
     st.subheader("One unit of each family at equal widths")
     st.markdown("Stride-1 units with C input and C output channels on a D_F × D_F map, counted by the "
                 "same spec and counter as the networks (params include batch norm here, as in every "
@@ -319,12 +335,15 @@ def _calculator_tab(cfg: Config) -> None:
         "MACs vs 3x3 conv": None if u["relative_macs"] is None else round(u["relative_macs"], 3),
         "note": u["note"],
     } for u in units])
-    st.dataframe(df, hide_index=True)
-    ok = df.dropna(subset=["MACs"])
-    fig = px.bar(ok, x="MACs", y="unit", orientation="h", text=[dot.fmt_count(v) for v in ok["MACs"]],
-                 labels={"MACs": "MACs per unit (multiply-accumulates)", "unit": ""})
-    fig.update_layout(height=320, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(autorange="reversed"))
-    st.plotly_chart(fig)
+    st.dataframe(df, hide_index=True, column_config=_EXACT)
+    st.plotly_chart(charts.unit_macs_figure(df))
+
+
+def _calculator_tab(cfg: Config) -> None:
+    chosen = _dsc_section()
+    if chosen is not None:
+        _ghost_section(*chosen)
+        _family_section(cfg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +358,7 @@ def render(cfg: Config) -> None:
                "MAC on a picture is the one in the tables. Node fill = the op's share of the "
                "block's MACs (or params); edges carry tensor shapes C×H×W.")
     try:
-        prof = _profile(cfg)
+        prof = cached_profile(cfg)
     except ValueError as exc:
         st.error(str(exc))
         return

@@ -143,8 +143,8 @@ def _headline(prof, base, cfg: Config) -> None:
     st.caption(
         f"Exact: **{prof.params:,}** params \u00b7 **{prof.macs:,}** MACs \u00b7 "
         f"**{prof.flops:,}** FLOPs \u00b7 peak activations {prof.peak_activation_bytes:,} bytes."
-        f"{ref} K = 10\u00b3, M = 10\u2076, G = 10\u2079; kB and MB are 10\u00b3 and "
-        f"10\u2076 bytes. Weight size = params \u00d7 bytes per value (quantization scales and "
+        f"{ref} K = 10\u00b3, M = 10\u2076, G = 10\u2079; KiB and MiB are 2\u00b9\u2070 "
+        f"and 2\u00b2\u2070 bytes. Weight size = params \u00d7 bytes per value (quantization scales and "
         f"BN folding not included).")
     # inline code, not st.code: the syntax highlighter is a 1.5 MB script the first page
     # would otherwise wait for
@@ -251,7 +251,7 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
         "params_share": st.column_config.ProgressColumn(
             "% of params", format="percent", min_value=0, max_value=1,
             help="share of the whole network's params"),
-        "out_kB": st.column_config.NumberColumn("output kB", format="%.1f",
+        "out_KiB": st.column_config.NumberColumn("output KiB", format="%.1f",
                                                 help="output tensor, batch 1, fp32"),
         "in_shape": st.column_config.TextColumn("input C\u00d7H\u00d7W"),
         "out_shape": st.column_config.TextColumn("output C\u00d7H\u00d7W"),

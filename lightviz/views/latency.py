@@ -14,22 +14,20 @@ import time
 from dataclasses import asdict
 from typing import List, Optional
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from .. import charts
+from ..charts_latency import roofline_figure, share_figure, sweep_figure, zoo_figure
 from ..config import ALPHA_MAX, ALPHA_MIN, ARCHS, Config, make_config
 from ..latency import jetson
 from ..latency.layers import report_csv
 from ..latency.lock import LockTimeout
-from ..latency.protocol import (BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Bench, MeasurementError,
-                               Setup, available_devices, dtype_support, make_setup, sweep)
-from ..latency.memory import MemoryRefused, available, check_fits, fmt_bytes
+from ..latency.memory import MemoryRefused, available, check_fits
 from ..latency.passport import summary, usable_cores
-from . import fmt_count
+from ..latency.protocol import (BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Bench, MeasurementError,
+                                Setup, available_devices, dtype_support, make_setup, sweep)
+from ..units import fmt_bytes, fmt_count, fmt_ms
 
 log = logging.getLogger(__name__)
 
@@ -181,15 +179,15 @@ def _show_result(r, report) -> None:
                 f"batch {s.batch} · {s.threads} threads · {s.mode}"
                 + (" · channels-last" if s.channels_last else ""))
     c = st.columns(6)
-    c[0].metric("Median (ms)", ms(r.median_ms), help=f"{r.median_ms:.4f} ms")
-    c[1].metric("p10 (ms)", ms(r.p10_ms), help=f"10% of the runs took under {r.p10_ms:.4f} ms")
-    c[2].metric("p90 (ms)", ms(r.p90_ms), help=f"90% of the runs took under {r.p90_ms:.4f} ms")
-    c[3].metric("IQR (ms)", ms(r.iqr_ms), f"{r.spread:.0%} of median",
+    c[0].metric("Median (ms)", fmt_ms(r.median_ms), help=f"{r.median_ms:.4f} ms")
+    c[1].metric("p10 (ms)", fmt_ms(r.p10_ms), help=f"10% of the runs took under {r.p10_ms:.4f} ms")
+    c[2].metric("p90 (ms)", fmt_ms(r.p90_ms), help=f"90% of the runs took under {r.p90_ms:.4f} ms")
+    c[3].metric("IQR (ms)", fmt_ms(r.iqr_ms), f"{r.spread:.0%} of median",
                 delta_color="off" if r.spread <= SPREAD_LIMIT else "inverse",
                 help="interquartile range (p75 - p25), and below it as a share of the median: above "
                      "10% the figure is not to be trusted")
     c[4].metric("Images/s", f"{r.throughput_ips:,.1f}", help="throughput: batch / median")
-    c[5].metric("First call (ms)", ms(r.cold_ms) if r.cold_ms is not None else "warm",
+    c[5].metric("First call (ms)", fmt_ms(r.cold_ms) if r.cold_ms is not None else "warm",
                 help="the cold call, reported apart: allocation, kernel selection, autotuning")
     st.caption(
         f"{r.runs} timed runs in {r.timed_s:.2f} s after {r.warmup_runs} warm-up calls · "
@@ -249,17 +247,6 @@ def _show_layers(rep) -> None:
                               "gmacs_per_s", "intensity"]], column_config=cols, hide_index=True)
 
 
-def ms(x: float) -> str:
-    """Milliseconds to about 3 significant digits: 0.612, 5.17, 56.5, 533."""
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
-
-
 def _downloads(r, report) -> None:
     stem = f"lightviz_latency_{r.config.arch}_{r.config.alpha:g}_{r.config.resolution}_{r.setup.device.replace(':', '')}"
     data = r.to_dict(samples=True)
@@ -280,90 +267,6 @@ def _downloads(r, report) -> None:
 
 def _json_default(obj):
     return obj.item() if hasattr(obj, "item") else str(obj)
-
-
-# ----------------------------------------------------------------------------- figures
-
-def share_figure(blocks: pd.DataFrame) -> go.Figure:
-    """Per block: its share of the measured time beside its share of the MACs."""
-    fig = go.Figure()
-    fig.add_bar(x=blocks["block"], y=blocks["mac_share"] * 100, name="share of MACs",
-                marker_color="#BAB0AC", customdata=blocks["mac_kinds"],
-                hovertemplate="%{x}: %{y:.1f}% of the MACs<br>%{customdata}<extra></extra>")
-    fig.add_bar(x=blocks["block"], y=blocks["time_share"] * 100, name="share of time",
-                marker_color="#4C78A8", customdata=blocks["time_ms"],
-                hovertemplate="%{x}: %{y:.1f}% of the time (%{customdata:.3f} ms)<extra></extra>")
-    fig.update_layout(barmode="group", height=charts.HEIGHT, yaxis_title="% of the network",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-                      margin=dict(l=8, r=8, t=40, b=8))
-    return fig
-
-
-def roofline_figure(ops: pd.DataFrame, roof: dict) -> go.Figure:
-    """Achieved MACs/s against MACs per byte, by kind, under the device's measured roof."""
-    df = ops[(ops["macs"] > 0) & np.isfinite(ops["gmacs_per_s"]) & np.isfinite(ops["intensity"])]
-    fig = go.Figure()
-    for kind, part in df.groupby("kind", sort=False):
-        fig.add_scatter(x=part["intensity"], y=part["gmacs_per_s"], mode="markers", name=kind,
-                        marker=dict(color=charts.KIND_COLORS.get(kind), size=9, opacity=0.85),
-                        customdata=np.stack([part["path"], part["time_ms"]], axis=-1),
-                        hovertemplate="%{customdata[0]}<br>%{x:.2f} MACs/byte, %{y:.2f} GMAC/s"
-                                      "<br>%{customdata[1]:.4f} ms<extra></extra>")
-    peak, bw = roof.get("peak_macs_per_s"), roof.get("bandwidth_bytes_per_s")
-    if peak and bw and len(df):
-        lo = min(df["intensity"].min(), peak / bw) / 2
-        hi = max(df["intensity"].max(), peak / bw) * 2
-        xs = np.geomspace(lo, hi, 60)
-        fig.add_scatter(x=xs, y=np.minimum(peak, bw * xs) / 1e9, mode="lines", name="roof (measured)",
-                        line=dict(color="#333333", dash="dash"),
-                        hovertemplate="roof: %{y:.1f} GMAC/s at %{x:.2f} MACs/byte<extra></extra>")
-    fig.update_layout(height=charts.HEIGHT + 60, margin=dict(l=8, r=8, t=40, b=8),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    fig.update_xaxes(type="log", title="arithmetic intensity (MACs per byte moved)")
-    fig.update_yaxes(type="log", title="achieved GMAC/s")
-    return fig
-
-
-def sweep_figure(rows: List[dict], x: str, x_title: str) -> go.Figure:
-    """Measured latency (with p10–p90) and MACs against alpha or rho, on two axes."""
-    ok = [r for r in rows if "median_ms" in r]
-    fig = go.Figure()
-    if ok:
-        xs = [r[x] for r in ok]
-        fig.add_scatter(x=xs, y=[r["median_ms"] for r in ok], name="measured latency (median)",
-                        mode="lines+markers", line=dict(color="#4C78A8"),
-                        error_y=dict(type="data", symmetric=False,
-                                     array=[r["p90_ms"] - r["median_ms"] for r in ok],
-                                     arrayminus=[r["median_ms"] - r["p10_ms"] for r in ok]),
-                        hovertemplate="%{x:.3g}: %{y:.3f} ms<extra></extra>")
-    with_macs = [r for r in rows if "macs" in r]
-    fig.add_scatter(x=[r[x] for r in with_macs], y=[r["macs"] / 1e6 for r in with_macs],
-                    name="MACs (millions)", yaxis="y2", mode="lines+markers",
-                    line=dict(color="#F58518", dash="dot"),
-                    hovertemplate="%{x:.3g}: %{y:.1f} M MACs<extra></extra>")
-    fig.update_layout(height=charts.HEIGHT, margin=dict(l=8, r=8, t=40, b=8),
-                      xaxis_title=x_title, yaxis=dict(title="latency (ms)", rangemode="tozero"),
-                      yaxis2=dict(title="MACs (millions)", overlaying="y", side="right",
-                                  rangemode="tozero", showgrid=False),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return fig
-
-
-def zoo_figure(rows: List[dict]) -> go.Figure:
-    """The zoo on MACs (x) against measured latency (y)."""
-    ok = [r for r in rows if "median_ms" in r]
-    fig = go.Figure()
-    for r in ok:
-        fig.add_scatter(x=[r["macs"] / 1e6], y=[r["median_ms"]], mode="markers+text", name=r["arch"],
-                        text=[r["arch"]], textposition="top center",
-                        marker=dict(size=12, color=charts.ARCH_COLORS.get(r["arch"])),
-                        error_y=dict(type="data", symmetric=False, array=[r["p90_ms"] - r["median_ms"]],
-                                     arrayminus=[r["median_ms"] - r["p10_ms"]]),
-                        hovertemplate=f"{r['label']}<br>%{{x:.0f}} M MACs, %{{y:.3f}} ms<extra></extra>")
-    fig.update_layout(height=charts.HEIGHT + 60, showlegend=False, margin=dict(l=8, r=8, t=24, b=8),
-                      xaxis=dict(title="MACs per image (millions)", rangemode="tozero"),
-                      yaxis=dict(title="measured latency (ms)", rangemode="tozero"))
-    return fig
 
 
 # ----------------------------------------------------------------------------- sweeps

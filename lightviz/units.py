@@ -1,0 +1,86 @@
+"""How lightviz writes counts and sizes: one rule for the pages, the charts, the diagrams and the
+command line, so a number reads the same wherever it appears.
+
+* **Counts** (params, MACs, FLOPs, channels x pixels): decimal SI prefixes, K = 10^3, M = 10^6,
+  G = 10^9, T = 10^12, after a space, to three significant digits with trailing zeros kept
+  (a whole number under 1000 as it is): ``96``, ``3.46 K``, ``4.36 M``, ``3.50 M``, ``301 M``, ``4.09 G``. The papers count MACs and
+  parameters in decimal millions and billions, so the rounded figure compares with theirs.
+  (:func:`fmt_count`)
+* **Bytes** (activations, weights, free memory): binary IEC units, KiB = 2^10, MiB = 2^20,
+  GiB = 2^30 bytes, to three significant digits: ``812 KiB``, ``9.19 MiB``, ``16.8 GiB``.
+  Memory is allocated and reported in powers of two (torch, CUDA, the OS), so the same unit is
+  used for an estimate and for the free memory it is checked against. (:func:`fmt_bytes`)
+* **Exact numbers** carry thousands separators: ``4,360,704``. (:func:`fmt_exact`)
+* **Milliseconds** to about three significant digits: ``0.612``, ``5.17``, ``56.5``, ``533``.
+  (:func:`fmt_ms`)
+
+Rounding that reaches the next prefix moves to it: 999,999 is ``1.00 M``, not ``1000 K``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+COUNT_PREFIXES: Tuple[Tuple[str, float], ...] = (
+    ("", 1.0), ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12))
+KiB, MiB, GiB = 2 ** 10, 2 ** 20, 2 ** 30
+BYTE_UNITS: Tuple[Tuple[str, float], ...] = (
+    ("B", 1.0), ("KiB", KiB), ("MiB", MiB), ("GiB", GiB), ("TiB", 2.0 ** 40))
+DIGITS = 3
+
+
+def fmt_count(n: float, digits: int = DIGITS) -> str:
+    """``n`` with a decimal SI prefix and ``digits`` significant digits: 3.50 M, 301 M, 4.09 G;
+    a whole number under 1000 as it is: 96."""
+    n = float(n)
+    if abs(n) < 1e3 and n.is_integer():
+        return f"{n:.0f}"
+    return _scaled(n, COUNT_PREFIXES, 1e3, digits)
+
+
+def fmt_bytes(n: float, digits: int = DIGITS) -> str:
+    """``n`` bytes in binary units with ``digits`` significant digits: 812 KiB, 9.19 MiB."""
+    n = float(n)
+    if abs(n) < 1024:
+        return f"{n:.0f} B"
+    return _scaled(n, BYTE_UNITS, 1024.0, digits)
+
+
+def fmt_exact(n: int) -> str:
+    """An exact number with thousands separators: 4,360,704."""
+    return f"{int(n):,}"
+
+
+def fmt_ms(x: float) -> str:
+    """Milliseconds to about 3 significant digits: 0.612, 5.17, 56.5, 533."""
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def _scaled(n: float, units: Sequence[Tuple[str, float]], base: float, digits: int) -> str:
+    i = 0
+    while i + 1 < len(units) and abs(n) >= units[i + 1][1]:
+        i += 1
+    text = _sig(n / units[i][1], digits)
+    if abs(float(text)) >= base and i + 1 < len(units):  # 999.7 K rounds to 1000 K: say 1.00 M
+        i += 1
+        text = _sig(n / units[i][1], digits)
+    unit = units[i][0]
+    return f"{text} {unit}" if unit else text
+
+
+def _sig(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits, keeping trailing zeros (3.50, not 3.5)."""
+    if x == 0:
+        return "0"
+    whole = len(str(int(abs(x)))) if abs(x) >= 1 else 1
+    decimals = max(digits - whole, 0)
+    text = f"{x:.{decimals}f}"
+    if decimals and len(text.lstrip("-").split(".")[0]) > whole:  # 9.995 -> 10.00: one digit less
+        text = f"{x:.{decimals - 1}f}"
+    return text
