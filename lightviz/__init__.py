@@ -6,11 +6,17 @@ params and MACs from the same resolved spec, without running the network.
 
 from __future__ import annotations
 
-from .config import ARCHS, Config, make_config
+from .config import Config, make_config
 from .counting import KINDS, Profile, count
 from .zoo import REGISTRY, resolve
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "ARCHS":  # every registered name, plugins included (see lightviz.zoo)
+        return tuple(REGISTRY)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build(arch: str, alpha: float = 1.0, **options):
