@@ -32,14 +32,15 @@ B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution")
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def family_table(alpha: float, resolution: int, v1_groups: int, classes: int,
-                 elementwise: bool, archs: tuple = ()) -> pd.DataFrame:
+                 elementwise: bool, archs: tuple = (), current: str = "") -> pd.DataFrame:
     """Every architecture (``archs``, the registry's names: part of the cache key) at one alpha
     and resolution, with the published top-1 of exactly that configuration (NaN where it is not
-    published); ``v1_groups`` is used by the architectures with a groups variant that allows it."""
+    published); ``v1_groups`` is the groups of the ``current`` architecture, the others with a
+    groups variant are at their default."""
     published = cached_paper_check()
     rows = []
     for arch in archs or tuple(REGISTRY):
-        groups = REGISTRY[arch].pick("groups", v1_groups)
+        groups = REGISTRY[arch].pick("groups", v1_groups if arch == current else None)
         cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
         p = cached_profile(cfg, elementwise)
         top1 = published_top1(published, arch, alpha, resolution, groups) if classes == 1000 else None
@@ -62,7 +63,7 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
     st.subheader(f"Every architecture at \u03b1 {cfg.alpha:g}, \u03c1 {cfg.rho:.3f} "
                  f"({cfg.resolution} px)")
     df = family_table(cfg.alpha, cfg.resolution, cfg.groups,
-                      cfg.classes, elementwise, tuple(REGISTRY))
+                      cfg.classes, elementwise, tuple(REGISTRY), cfg.arch)
     st.plotly_chart(charts.family_scatter(df, cfg.arch, measure), width="stretch",
                     config={"displaylogo": False})
     cur = df[df["arch"] == cfg.arch].iloc[0]

@@ -24,8 +24,8 @@ is taken (a plugin cannot replace a built-in name) is skipped with one warning l
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import Dict, Iterator, List, Mapping
 
 from ..config import BASE_RESOLUTION, VARIANT_OPTIONS, Config
 from ..spec import Unit
@@ -44,13 +44,13 @@ class Registry(Mapping):
     see the module docstring)."""
 
     def __init__(self, builtin):
-        self._archs: Dict[str, Arch] = {a.name: a for a in builtin}
+        self._archs: dict[str, Arch] = {a.name: a for a in builtin}
         self._builtin = frozenset(self._archs)
         self.builtin = tuple(self._archs)  # the built-in names, in order
         self._loaded = False
-        self.problems: List[str] = []  # one line per skipped plugin
+        self.problems: list[str] = []  # one line per skipped plugin
 
-    def _all(self) -> Dict[str, Arch]:
+    def _all(self) -> dict[str, Arch]:
         if not self._loaded:
             self.load_plugins()
         return self._archs
@@ -97,7 +97,7 @@ class Registry(Mapping):
                 else:
                     self._archs[arch.name] = arch
 
-    def _check(self, arch, ep) -> "str | None":
+    def _check(self, arch, ep) -> str | None:
         if not isinstance(arch, Arch):
             return f"gives {type(arch).__name__}, not a lightviz.zoo.Arch"
         if arch.name in self._builtin:
@@ -120,9 +120,9 @@ class Registry(Mapping):
         log.warning("lightviz: warning: %s", self.problems[-1])
 
     @property
-    def families(self) -> Dict[str, List[Arch]]:
+    def families(self) -> dict[str, list[Arch]]:
         """Family -> its architectures, in registry order."""
-        out: Dict[str, List[Arch]] = {}
+        out: dict[str, list[Arch]] = {}
         for a in self.values():
             out.setdefault(a.family, []).append(a)
         return out

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple
 
 from ..config import VARIANT_OPTIONS, Config
 
@@ -35,7 +36,7 @@ class Variant:
     app's control."""
 
     name: str
-    values: Tuple[int, ...]
+    values: tuple[int, ...]
     default: int
     label: str = ""
     help: str = ""
@@ -74,7 +75,7 @@ class CalculatorUnit:
     name: str
     description: str
     build: Callable[[int, float, int], Any]
-    needs: Optional[Callable[[int, float, int], Optional[str]]] = None
+    needs: Callable[[int, float, int], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,10 @@ class Arch:
     spec: Callable[[Config], Any]
     label: str = ""
     colour: str = ""
-    variants: Tuple[Variant, ...] = ()
-    describe: Optional[Callable[[Any, BlockFacts], Optional[str]]] = field(default=None,
+    variants: tuple[Variant, ...] = ()
+    describe: Callable[[Any, BlockFacts], str | None] | None = field(default=None,
                                                                              compare=False)
-    units: Tuple[CalculatorUnit, ...] = ()
+    units: tuple[CalculatorUnit, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
@@ -120,11 +121,11 @@ class Arch:
         if not self.colour:
             object.__setattr__(self, "colour", PALETTE[zlib.crc32(self.name.encode()) % len(PALETTE)])
 
-    def variant(self, option: str) -> Optional[Variant]:
+    def variant(self, option: str) -> Variant | None:
         """The :class:`Variant` called ``option`` (e.g. "groups"), or None if it has none."""
         return next((v for v in self.variants if v.name == option), None)
 
-    def pick(self, option: str, preferred=None) -> Optional[int]:
+    def pick(self, option: str, preferred=None) -> int | None:
         """A valid value of ``option`` for this architecture: ``preferred`` when allowed, else
         the variant's default; None when the architecture has no such variant."""
         v = self.variant(option)
