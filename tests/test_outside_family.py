@@ -82,6 +82,8 @@ def test_diagram_block_and_overview():
     r = lightviz("diagram", "tinynet", "--overview", "--groups", "1")
     assert r.returncode == 0, r.stderr
     assert "stage3" in r.stdout and "shuffle" not in r.stdout  # g = 1: nothing to shuffle
+    r = lightviz("diagram", "tinynet", "--shuffle", "--groups", "4")
+    assert r.returncode == 0 and r.stdout.startswith("digraph"), r.stderr
 
 
 def test_build_matches_the_profile():

@@ -24,6 +24,7 @@ is taken (a plugin cannot replace a built-in name) is skipped with one warning l
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
@@ -41,18 +42,24 @@ log = logging.getLogger("lightviz")
 
 class Registry(Mapping):
     """Architecture name -> :class:`Arch`: the built-in ones, then the plugins' (read lazily,
-    see the module docstring)."""
+    see the module docstring). Safe to read from several threads (the app's sessions)."""
 
     def __init__(self, builtin):
         self._archs: dict[str, Arch] = {a.name: a for a in builtin}
         self._builtin = frozenset(self._archs)
         self.builtin = tuple(self._archs)  # the built-in names, in order
         self._loaded = False
+        self._loading = False
+        self._lock = threading.RLock()
         self.problems: list[str] = []  # one line per skipped plugin
 
     def _all(self) -> dict[str, Arch]:
         if not self._loaded:
-            self.load_plugins()
+            with self._lock:
+                # _loading: a plugin's module that reads the registry while it is imported
+                # sees the built-in names, instead of loading the plugins again
+                if not self._loaded and not self._loading:
+                    self.load_plugins()
         return self._archs
 
     def __getitem__(self, name: str) -> Arch:
@@ -73,13 +80,24 @@ class Registry(Mapping):
 
     def load_plugins(self) -> None:
         """(Re)read the ``lightviz.archs`` entry points: drop the plugins' architectures read
-        before, add the ones installed now (call it after changing ``sys.path``)."""
+        before, add the ones installed now (call it after changing ``sys.path``). Each plugin
+        skipped gives one warning line."""
+        with self._lock:
+            self._loading = True
+            try:
+                archs, problems = self._read_plugins()
+            finally:
+                self._loading = False
+            self._archs, self.problems, self._loaded = archs, problems, True
+            resolve.cache_clear()  # a reloaded plugin may change a spec under the same name
+        for line in problems:
+            log.warning("lightviz: warning: %s", line)
+
+    def _read_plugins(self) -> tuple[dict[str, Arch], list[str]]:
         from importlib.metadata import entry_points
 
-        self._loaded = True
-        resolve.cache_clear()  # a reloaded plugin may change a spec under the same name
-        self._archs = {n: a for n, a in self._archs.items() if n in self._builtin}
-        self.problems = []
+        archs = {n: a for n, a in self._archs.items() if n in self._builtin}
+        problems: list[str] = []
         seen = set()
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
             if (ep.name, ep.value) in seen:  # the same distribution on sys.path twice
@@ -88,21 +106,23 @@ class Registry(Mapping):
             try:
                 found = ep.load()
             except Exception as exc:  # any error in someone else's module: skip it, say why
-                self._skip(ep, f"cannot be loaded ({type(exc).__name__}: {exc})")
+                problems.append(_skipped(ep, f"cannot be loaded ({type(exc).__name__}: {exc})"))
                 continue
             for arch in (found if isinstance(found, (tuple, list)) else (found,)):
-                problem = self._check(arch, ep)
+                problem = self._check(arch, archs)
                 if problem:
-                    self._skip(ep, problem)
+                    problems.append(_skipped(ep, problem))
                 else:
-                    self._archs[arch.name] = arch
+                    archs[arch.name] = arch
+        return archs, problems
 
-    def _check(self, arch, ep) -> str | None:
+    def _check(self, arch, archs) -> str | None:
+        """Why ``arch`` cannot be registered beside ``archs``, or None."""
         if not isinstance(arch, Arch):
             return f"gives {type(arch).__name__}, not a lightviz.zoo.Arch"
         if arch.name in self._builtin:
             return f"cannot replace the built-in architecture {arch.name}"
-        if arch.name in self._archs:
+        if arch.name in archs:
             return f"architecture {arch.name} is already registered by another plugin"
         options = {v.name: v.default for v in arch.variants}
         cfg = Config(arch.name, 1.0, BASE_RESOLUTION, options.get("groups"), 1000)
@@ -114,11 +134,6 @@ class Registry(Mapping):
             return f"spec of {arch.name} returns {type(net).__name__}, not a Network"
         return None
 
-    def _skip(self, ep, why: str) -> None:
-        line = f"plugin {ep.name} ({ep.value}) skipped: {why}"
-        self.problems.append(" ".join(line.split()))
-        log.warning("lightviz: warning: %s", self.problems[-1])
-
     @property
     def families(self) -> dict[str, list[Arch]]:
         """Family -> its architectures, in registry order."""
@@ -126,6 +141,10 @@ class Registry(Mapping):
         for a in self.values():
             out.setdefault(a.family, []).append(a)
         return out
+
+
+def _skipped(ep, why: str) -> str:
+    return " ".join(f"plugin {ep.name} ({ep.value}) skipped: {why}".split())  # one line
 
 
 REGISTRY = Registry(BUILTIN)
