@@ -2,6 +2,10 @@
 
 ``build(arch, alpha)`` gives the ``nn.Module``; ``profile(arch, alpha, rho)`` gives exact per-op
 params and MACs from the same resolved spec, without running the network.
+
+The architectures are the registry's (:mod:`lightviz.zoo`): the built-in families and any
+installed package's ``lightviz.archs`` entry points. :mod:`lightviz.spec`,
+:mod:`lightviz.zoo.common` and :class:`lightviz.zoo.Arch` are the public API to write a family.
 """
 
 from __future__ import annotations
