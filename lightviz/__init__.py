@@ -2,15 +2,25 @@
 
 ``build(arch, alpha)`` gives the ``nn.Module``; ``profile(arch, alpha, rho)`` gives exact per-op
 params and MACs from the same resolved spec, without running the network.
+
+The architectures are the registry's (:mod:`lightviz.zoo`): the built-in families and any
+installed package's ``lightviz.archs`` entry points. :mod:`lightviz.spec`,
+:mod:`lightviz.zoo.common` and :class:`lightviz.zoo.Arch` are the public API to write a family.
 """
 
 from __future__ import annotations
 
-from .config import ARCHS, Config, make_config
+from .config import Config, make_config
 from .counting import KINDS, Profile, count
 from .zoo import REGISTRY, resolve
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "ARCHS":  # every registered name, plugins included (see lightviz.zoo)
+        return tuple(REGISTRY)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build(arch: str, alpha: float = 1.0, **options):

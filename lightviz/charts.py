@@ -1,11 +1,11 @@
 """Tables and plotly figures for the app, as plain functions of profiles and data frames (no
 Streamlit here, so they can be tested and reused in notebooks).
 
-Colors: one fixed color per op kind (:data:`KIND_COLORS`) and per architecture
-(:data:`ARCH_COLORS`), chosen from the Tableau palette, which reads on both a white and a dark
-background. ``measure`` is the profile column the cost is counted in: ``"macs"`` or ``"flops"``.
-Counts are written by :func:`lightviz.units.fmt_count`; the latency page's figures are in
-:mod:`lightviz.charts_latency`.
+Colors: one fixed color per op kind (:data:`KIND_COLORS`), chosen from the Tableau palette, which
+reads on both a white and a dark background, and per architecture (:data:`ARCH_COLORS`) and family
+(:data:`FAMILY_COLORS`), read from each :class:`~lightviz.zoo.Arch`'s ``colour``. ``measure`` is
+the profile column the cost is counted in: ``"macs"`` or ``"flops"``. Counts are written by
+:func:`lightviz.units.fmt_count`; the latency page's figures are in :mod:`lightviz.charts_latency`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from .counting import KINDS
 from .units import KiB, fmt_count
+from .zoo import ArchField, FamilyColours
 
 KIND_COLORS: Dict[str, str] = {
     "standard conv": "#4C78A8",
@@ -38,24 +39,8 @@ KIND_COLORS: Dict[str, str] = {
 }
 assert set(KIND_COLORS) == set(KINDS)
 
-ARCH_COLORS: Dict[str, str] = {
-    "resnet18": "#4C78A8",
-    "resnet34": "#2E5A88",
-    "resnet50": "#1B3B63",
-    "mobilenet_v1": "#F58518",
-    "mobilenet_v2": "#E45756",
-    "shufflenet_v1": "#54A24B",
-    "shufflenet_v2": "#2F7D32",
-    "ghostnet": "#B279A2",
-}
-FAMILY_COLORS: Dict[str, str] = {
-    "ResNet": "#4C78A8",
-    "MobileNet v1": "#F58518",
-    "MobileNet v2": "#E45756",
-    "ShuffleNet v1": "#54A24B",
-    "ShuffleNet v2": "#2F7D32",
-    "GhostNet": "#B279A2",
-}
+ARCH_COLORS = ArchField("colour")  # arch name -> colour, from the registry (plugins included)
+FAMILY_COLORS = FamilyColours()  # family -> its first architecture's colour
 MEASURE_LABELS = {"macs": "MACs", "flops": "FLOPs", "params": "params"}
 WEIGHTED_KINDS = ("standard conv", "depthwise conv", "pointwise conv", "grouped conv", "linear")
 HEIGHT = 400

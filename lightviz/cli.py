@@ -13,7 +13,7 @@ import json
 import sys
 from typing import List, Optional
 
-from .config import ARCHS, SHUFFLENET_V1_GROUPS, make_config
+from .config import make_config
 
 EXIT_USAGE = 2
 # Subcommands that live beside the code they drive: module -> its register(subparsers).
@@ -41,14 +41,22 @@ class _Parser(argparse.ArgumentParser):
 
 def add_config_arguments(parser: argparse.ArgumentParser, arch: bool = True) -> None:
     """The options every command shares; the names match the app's query parameters."""
+    from .zoo import REGISTRY
+
+    # The help names the built-in architectures only: listing the plugins' would scan the
+    # installed packages on every command (`lightviz list` shows them all).
+    builtin = [REGISTRY[name] for name in REGISTRY.builtin]
     if arch:
-        parser.add_argument("arch", help=f"one of {', '.join(ARCHS)}")
+        parser.add_argument("arch", help=f"one of {', '.join(a.name for a in builtin)} "
+                                         f"or a plugin's (lightviz list)")
     parser.add_argument("--alpha", default="1.0", help="width multiplier, 0.25 to 2.0 (default 1.0)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--rho", default=None, help="resolution multiplier: input = round(224 x rho)")
     size.add_argument("--resolution", default=None, help="input side in pixels, 32 to 512 (default 224)")
-    parser.add_argument("--groups", default=None,
-                        help=f"ShuffleNet v1 groups, one of {SHUFFLENET_V1_GROUPS} (default 3)")
+    having = [a for a in builtin if a.variant("groups")]
+    parser.add_argument("--groups", default=None, help="; ".join(
+        f"{a.family} groups, one of {a.variant('groups').values} (default {a.variant('groups').default})"
+        for a in having) or "group count, for the architectures that have it (lightviz list)")
     parser.add_argument("--classes", default="1000", help="classifier outputs (default 1000)")
 
 
@@ -68,11 +76,13 @@ def cmd_list(args) -> int:
     from .zoo import REGISTRY
 
     if args.format == "json":
-        print(json.dumps([{"arch": a.name, "family": a.family, "paper": a.paper}
+        print(json.dumps([{"arch": a.name, "family": a.family, "label": a.label, "paper": a.paper,
+                           "variants": {v.name: {"values": list(v.values), "default": v.default}
+                                        for v in a.variants}}
                           for a in REGISTRY.values()], indent=2))
     else:
         for a in REGISTRY.values():
-            extra = f"  (--groups {'/'.join(map(str, SHUFFLENET_V1_GROUPS))})" if a.name == "shufflenet_v1" else ""
+            extra = "".join(f"  (--{v.name} {'/'.join(map(str, v.values))})" for v in a.variants)
             print(f"{a.name:<14} {a.family:<14} {a.paper}{extra}")
     return 0
 

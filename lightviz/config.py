@@ -2,32 +2,41 @@
 
 A :class:`Config` is frozen and hashable, so caches can key on it. :func:`make_config` is the one
 place where raw values are checked; every message names the value and what is allowed.
+
+The architecture names, and which variant options (``groups``) each takes with which values,
+come from the registry (:mod:`lightviz.zoo`: the built-in families and the ``lightviz.archs``
+entry points). :data:`ARCHS` is read from it when first asked for (the zoo imports this module,
+so it cannot be a constant here); :func:`arch_names` gives the current tuple.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
-ARCHS = (
-    "resnet18",
-    "resnet34",
-    "resnet50",
-    "mobilenet_v1",
-    "mobilenet_v2",
-    "shufflenet_v1",
-    "shufflenet_v2",
-    "ghostnet",
-)
+# The Config fields an architecture may declare as a variant (lightviz.zoo.Variant); each is
+# also a make_config keyword, a CLI option and a URL parameter of the same name.
+VARIANT_OPTIONS = ("groups",)
 
 BASE_RESOLUTION = 224
 ALPHA_MIN, ALPHA_MAX = 0.25, 2.0
 RESOLUTION_MIN, RESOLUTION_MAX = 32, 512
 RHO_MIN, RHO_MAX = RESOLUTION_MIN / BASE_RESOLUTION, RESOLUTION_MAX / BASE_RESOLUTION
 CLASSES_MIN, CLASSES_MAX = 1, 100_000
-SHUFFLENET_V1_GROUPS = (1, 2, 3, 4, 8)
-SHUFFLENET_V1_DEFAULT_GROUPS = 3
+
+
+def arch_names() -> Tuple[str, ...]:
+    """Every registered architecture name, built-in ones first, in the registry's order."""
+    from .zoo import REGISTRY
+
+    return tuple(REGISTRY)
+
+
+def __getattr__(name: str):
+    if name == "ARCHS":  # computed on use, so architectures from plugins are in it
+        return arch_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,8 @@ class Config:
     """One network configuration.
 
     ``alpha`` is the width multiplier, ``resolution`` the side of the square input in pixels
-    (``rho = resolution / 224``), ``groups`` the group count of ShuffleNet v1 (None elsewhere).
+    (``rho = resolution / 224``), ``groups`` a variant option: the group count of the
+    architectures that declare it (ShuffleNet v1), None for the others.
     """
 
     arch: str
@@ -92,8 +102,10 @@ def make_config(
     """Check raw values and return a :class:`Config`; raise ``ValueError`` naming what was wrong
     and what is allowed. ``resolution``, when given, wins over ``rho``
     (``resolution = round(224 * rho)`` otherwise)."""
-    if not isinstance(arch, str) or arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHS)}")
+    from .zoo import REGISTRY
+
+    if not isinstance(arch, str) or arch not in REGISTRY:
+        raise ValueError(f"unknown architecture {arch!r}: choose one of {', '.join(REGISTRY)}")
     alpha = number("alpha", alpha)
     in_range("alpha", alpha, ALPHA_MIN, ALPHA_MAX)
     if resolution is None:
@@ -110,16 +122,26 @@ def make_config(
         res = number("resolution", resolution, integer=True)
         in_range("resolution", res, RESOLUTION_MIN, RESOLUTION_MAX,
                   f" pixels (below {RESOLUTION_MIN} the stride-32 networks collapse to nothing)")
-    if arch == "shufflenet_v1":
-        if groups is None:
-            groups = SHUFFLENET_V1_DEFAULT_GROUPS
-        g = number("groups", groups, integer=True)
-        if int(g) not in SHUFFLENET_V1_GROUPS:
-            allowed = ", ".join(map(str, SHUFFLENET_V1_GROUPS))
-            raise ValueError(f"groups {g:g} is not allowed for shufflenet_v1: choose one of {allowed}")
-        groups = int(g)
-    elif groups is not None:
-        raise ValueError(f"groups applies only to shufflenet_v1, not to {arch}")
+    groups = _variant(REGISTRY, arch, "groups", groups)
     classes = number("classes", classes, integer=True)
     in_range("classes", classes, CLASSES_MIN, CLASSES_MAX)
     return Config(arch, alpha, int(res), groups, int(classes))
+
+
+def _variant(registry, arch: str, option: str, value) -> Optional[int]:
+    """``value`` of variant ``option`` checked against ``arch``'s declared values (its default
+    when None), or None for an architecture without that variant (where a value is an error)."""
+    v = registry[arch].variant(option)
+    if v is None:
+        if value is not None:
+            having = [a.name for a in registry.values() if a.variant(option) is not None]
+            raise ValueError(f"{option} applies only to {', '.join(having) or 'no architecture'}, "
+                             f"not to {arch}")
+        return None
+    if value is None:
+        return v.default
+    n = number(option, value, integer=True)
+    if int(n) not in v.values:
+        allowed = ", ".join(map(str, v.values))
+        raise ValueError(f"{option} {n:g} is not allowed for {arch}: choose one of {allowed}")
+    return int(n)

@@ -17,13 +17,24 @@ and ``flow(f, x)``, their dataflow written once against a small set of operation
 
 :mod:`lightviz.builder` runs ``flow`` on tensors (``nn.Module.forward``); :mod:`lightviz.counting`
 runs the same ``flow`` on shapes and records one row per operation; the diagrams draw the same
-record. So the numbers, the model and the pictures cannot disagree.
+record. So the numbers, the model and the pictures cannot disagree. :class:`Flow` is that
+contract as a typing protocol: both runners satisfy it, and a new block needs nothing else.
+
+Writing a family (the public API, used by the built-in families in :mod:`lightviz.zoo` and by
+outside packages alike): build the network from the leaves and units here, with
+:class:`~lightviz.zoo.common.Network`, :class:`~lightviz.zoo.common.Stage`,
+:func:`~lightviz.zoo.common.make_divisible` and :func:`~lightviz.zoo.common.pooled_classifier`;
+a new block is a frozen dataclass subclassing :class:`Unit` with ``children()`` (its named
+sub-layers, in construction order) and ``flow(f, x)`` (written only with the operations of
+:class:`Flow`); then declare the family with :class:`lightviz.zoo.Arch`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any, List, Protocol, Sequence as Seq, Tuple, TypeVar, runtime_checkable
+
+X = TypeVar("X")
 
 # ---------------------------------------------------------------------------------------------
 # Leaves: one row of the profile each.
@@ -90,17 +101,62 @@ class Linear:
 LEAVES = (Conv2d, BatchNorm, Act, Pool, Flatten, Linear)
 
 # ---------------------------------------------------------------------------------------------
-# Units: named children and a dataflow.
+# The dataflow contract and the units written against it.
 # ---------------------------------------------------------------------------------------------
 
 
+@runtime_checkable
+class Flow(Protocol[X]):
+    """What ``Unit.flow(f, x)`` may do with ``f``: every operation names its row (``name`` is
+    the child's name for :meth:`call`, a new name for the others) and returns the new value.
+
+    ``X`` is what flows: a ``torch.Tensor`` in :class:`lightviz.builder.FlowModule`, a shape in
+    :mod:`lightviz.counting`. A flow must not look inside ``X``: use the unit's own fields
+    (widths, stride) for every decision, so that both runners take the same path.
+    """
+
+    def call(self, name: str, x: X) -> X:
+        """Run the child called ``name`` on ``x``."""
+        ...
+
+    def add(self, name: str, a: X, b: X) -> X:
+        """Elementwise sum of two equal shapes (a residual add)."""
+        ...
+
+    def mul(self, name: str, a: X, b: X) -> X:
+        """Elementwise product, ``b`` broadcast over ``a`` (squeeze-excite scaling)."""
+        ...
+
+    def cat(self, name: str, xs: List[X]) -> X:
+        """Concatenate along channels (equal spatial sizes)."""
+        ...
+
+    def split(self, name: str, x: X, sizes: Seq[int]) -> Seq[X]:
+        """Split along channels into parts of ``sizes`` channels (they sum to x's channels)."""
+        ...
+
+    def shuffle(self, name: str, x: X, groups: int) -> X:
+        """Channel shuffle with ``groups`` groups (ShuffleNet); channels divisible by groups."""
+        ...
+
+    def narrow(self, name: str, x: X, channels: int) -> X:
+        """Keep the first ``channels`` channels."""
+        ...
+
+
 class Unit:
-    """A composite spec: named children and a dataflow (see the module docstring)."""
+    """A composite spec: named children and a dataflow (see the module docstring).
+
+    Subclass it as a frozen dataclass whose fields are the block's hyperparameters (widths,
+    stride, ...); every field must be hashable, so specs can be cached and compared."""
 
     def children(self) -> Tuple[Tuple[str, Any], ...]:
+        """The named sub-layers (leaves or units), in construction order: the module's
+        children, the profile's row paths and the diagram's nodes use these names."""
         raise NotImplementedError
 
-    def flow(self, f, x):
+    def flow(self, f: Flow, x):
+        """The dataflow, written once with the operations of :class:`Flow`."""
         raise NotImplementedError
 
 

@@ -22,29 +22,18 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from .config import (
     ALPHA_MAX,
     ALPHA_MIN,
-    ARCHS,
     BASE_RESOLUTION,
     CLASSES_MAX,
     CLASSES_MIN,
     RESOLUTION_MAX,
     RESOLUTION_MIN,
-    SHUFFLENET_V1_DEFAULT_GROUPS,
-    SHUFFLENET_V1_GROUPS,
     Config,
     make_config,
 )
+from .zoo import REGISTRY, ArchField
 
-ARCH_LABELS = {
-    "resnet18": "ResNet-18",
-    "resnet34": "ResNet-34",
-    "resnet50": "ResNet-50",
-    "mobilenet_v1": "MobileNet v1",
-    "mobilenet_v2": "MobileNet v2",
-    "shufflenet_v1": "ShuffleNet v1",
-    "shufflenet_v2": "ShuffleNet v2",
-    "ghostnet": "GhostNet",
-}
-assert tuple(ARCH_LABELS) == ARCHS
+# Zoo name -> display name ("ResNet-50"), read from each Arch (plugins included).
+ARCH_LABELS = ArchField("label")
 
 DEFAULT_ARCH = "mobilenet_v2"
 ALPHA_STEP = 0.05
@@ -84,7 +73,7 @@ class AppState:
     arch: str = DEFAULT_ARCH
     alpha: float = 1.0
     rho: float = 1.0
-    groups: Optional[int] = None  # ShuffleNet v1 only
+    groups: Optional[int] = None  # a variant: only for the archs that declare it
     classes: int = 1000
     unit: str = "macs"
     elementwise: bool = False
@@ -141,7 +130,7 @@ def _float(raw: str) -> Optional[float]:
 
 def _check(**kwargs) -> Optional[str]:
     """make_config's message for these values, or None if they are valid."""
-    arch = kwargs.pop("arch", "shufflenet_v1" if "groups" in kwargs else DEFAULT_ARCH)
+    arch = kwargs.pop("arch", DEFAULT_ARCH)
     try:
         make_config(arch, **kwargs)
     except ValueError as exc:
@@ -204,7 +193,7 @@ def _arch_param(raw: str, default: str) -> Tuple[str, Optional[str]]:
         return raw, None
     if raw.isascii():  # "ResNet-50", "mobilenetv2": the nearest valid value is obvious
         squeezed = "".join(ch for ch in raw.lower() if ch.isalnum())
-        for arch in ARCHS:
+        for arch in REGISTRY:
             if squeezed and squeezed == arch.replace("_", ""):
                 return arch, f"arch {show_value(raw)} read as {arch}"
     return default, f"{problem}: using the default, {default}"
@@ -261,11 +250,12 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
         rho = RHO_STOPS[RESOLUTION_STOPS.index(int(res))]
 
     groups, raw = None, get("groups")
-    if arch == "shufflenet_v1":
-        groups = defaults.groups or SHUFFLENET_V1_DEFAULT_GROUPS
+    variant = REGISTRY[arch].variant("groups")
+    if variant is not None:
+        groups = REGISTRY[arch].pick("groups", defaults.groups)
         if raw is not None:
-            value, text = _number_param("groups", raw, groups, SHUFFLENET_V1_GROUPS,
-                                        lambda r: _check(groups=r), lambda v: f"{v:g}")
+            value, text = _number_param("groups", raw, groups, variant.values,
+                                        lambda r: _check(arch=arch, groups=r), lambda v: f"{v:g}")
             groups = int(value)
             note("groups", text)
     elif raw is not None:
@@ -323,8 +313,8 @@ def sync_query_params(query_params, want: Mapping[str, str], names: Sequence[str
 def state_from_widgets(ss, prefix: str = "") -> AppState:
     """The :class:`AppState` of the widgets' values (snapped to the sliders' grids)."""
     arch = ss[prefix + "arch"]
-    groups = int(ss.get(prefix + "groups") or SHUFFLENET_V1_DEFAULT_GROUPS) \
-        if arch == "shufflenet_v1" else None
+    given = ss.get(prefix + "groups")
+    groups = REGISTRY[arch].pick("groups", None if given is None else int(given))
     return AppState(
         arch=arch,
         alpha=nearest(float(ss[prefix + "alpha"]), ALPHA_STOPS),
@@ -368,19 +358,17 @@ def config_widgets(prefix: str = "", persist: Optional[str] = None) -> None:
 
     ss = st.session_state
     st.selectbox(
-        "Architecture", ARCHS, key=prefix + "arch", format_func=ARCH_LABELS.get,
+        "Architecture", tuple(REGISTRY), key=prefix + "arch", format_func=ARCH_LABELS.get,
         persist_state=persist,
         help="The network family and its variant (ResNet depth). The URL uses the zoo "
              "names: resnet50, mobilenet_v2, shufflenet_v1 ...",
     )
-    if ss[prefix + "arch"] == "shufflenet_v1":
-        if ss.get(prefix + "groups") not in SHUFFLENET_V1_GROUPS:
-            ss[prefix + "groups"] = SHUFFLENET_V1_DEFAULT_GROUPS
+    for variant in REGISTRY[ss[prefix + "arch"]].variants:  # e.g. ShuffleNet v1's groups
+        if ss.get(prefix + variant.name) not in variant.values:
+            ss[prefix + variant.name] = variant.default
         st.segmented_control(
-            "Groups g (ShuffleNet v1 variant)", SHUFFLENET_V1_GROUPS, key=prefix + "groups",
-            required=True, default=None, persist_state=persist,
-            help="Group count of the 1x1 convolutions. The paper's Table 1 widens the stages "
-                 "for larger g so that the cost stays near 140 M MACs.",
+            variant.label, variant.values, key=prefix + variant.name,
+            required=True, default=None, persist_state=persist, help=variant.help or None,
         )
     st.slider(
         "Width multiplier \u03b1", ALPHA_MIN, ALPHA_MAX, step=ALPHA_STEP, key=prefix + "alpha",

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from lightviz import ARCHS, make_config
-from lightviz.config import SHUFFLENET_V1_GROUPS
+from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 from lightviz.state import (
     ALPHA_STOPS,
     PARAMS,

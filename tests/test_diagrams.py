@@ -31,7 +31,7 @@ XLINK = "{http://www.w3.org/1999/xlink}"
 
 def configs(alphas=ALPHAS):
     for arch in lightviz.ARCHS:
-        groups = lightviz.config.SHUFFLENET_V1_GROUPS if arch == "shufflenet_v1" else (None,)
+        groups = lightviz.zoo.shufflenet_v1.GROUPS if arch == "shufflenet_v1" else (None,)
         for g in groups:
             for a in alphas:
                 yield lightviz.make_config(arch, a, groups=g)
@@ -243,7 +243,7 @@ def test_inverted_residual_shortcut_only_when_stride_1_and_widths_match():
 
 
 def test_shufflenet_v1_units():
-    for g in lightviz.config.SHUFFLENET_V1_GROUPS:
+    for g in lightviz.zoo.shufflenet_v1.GROUPS:
         prof = profile(lightviz.make_config("shufflenet_v1", 1.0, groups=g))
         s2 = D.block_dot(prof, "stage3.0")  # stride 2: avg-pooled shortcut, concat
         assert "3x3 avg pool" in s2 and "concat + ReLU" in s2

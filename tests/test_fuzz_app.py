@@ -34,7 +34,8 @@ from streamlit.util import calc_hash
 
 from cli_support import run_cli
 from lightviz import ARCHS, count, make_config
-from lightviz.config import CLASSES_MAX, CLASSES_MIN, SHUFFLENET_V1_GROUPS
+from lightviz.config import CLASSES_MAX, CLASSES_MIN
+from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 from lightviz.state import ALPHA_STOPS, ARCH_LABELS, PARAMS, RHO_STOPS, parse_query
 from lightviz.views import fmt_count
 

@@ -8,7 +8,8 @@
   Han et al. 2020, eq. 2-5).
 * :func:`family_units` one unit of each family at equal input and output widths, counted by the
   same spec and counter as the whole networks (so BN parameters are included there, as in every
-  profile of the app).
+  profile of the app). The units are the ones each family declares on its
+  :class:`~lightviz.zoo.Arch` (``units``), so a family from a plugin has its row too.
 
 Units: **MACs** are multiply-accumulates ("Mult-Adds" in the paper; 1 MAC = 2 FLOPs);
 **params** are weights.
@@ -239,16 +240,21 @@ def ghost_module(in_ch, out_ch, size, kernel=3, cheap_kernel=3, ratio=2) -> Dict
 # One unit of each family at equal widths
 # ---------------------------------------------------------------------------------------------
 
-FAMILY_UNITS = (
-    ("reference", "3x3 conv", "one standard 3x3 convolution C -> C (+ BN, ReLU)"),
-    ("ResNet", "BasicBlock", "two 3x3 convs C -> C, identity shortcut"),
-    ("ResNet", "Bottleneck", "1x1 C -> C/4, 3x3 C/4, 1x1 C/4 -> C, identity shortcut"),
-    ("MobileNet v1", "DepthwiseSeparable", "3x3 depthwise, 1x1 pointwise C -> C"),
-    ("MobileNet v2", "InvertedResidual", "1x1 C -> tC, 3x3 depthwise, linear 1x1 tC -> C, shortcut"),
-    ("ShuffleNet v1", "ShuffleUnit", "grouped 1x1 C -> C/4, shuffle, 3x3 depthwise, grouped 1x1 -> C, add"),
-    ("ShuffleNet v2", "ShuffleV2Unit", "split C/2 | C/2, 1x1, 3x3 depthwise, 1x1 on one half, concat, shuffle"),
-    ("GhostNet", "GhostBottleneck", "ghost module C -> tC, ghost module tC -> C (linear), shortcut"),
-)
+REFERENCE_UNIT = ("reference", "3x3 conv", "one standard 3x3 convolution C -> C (+ BN, ReLU)")
+
+
+def calculator_units():
+    """``(family, CalculatorUnit)`` for every unit the registered families declare
+    (:attr:`lightviz.zoo.Arch.units`), each unit name once, in registry order."""
+    from ..zoo import REGISTRY
+
+    out, seen = [], set()
+    for arch in REGISTRY.values():
+        for unit in arch.units:
+            if unit.name not in seen:
+                seen.add(unit.name)
+                out.append((arch.family, unit))
+    return out
 
 
 def _count_unit(unit, width: int, size: int) -> Dict[str, int]:
@@ -258,7 +264,7 @@ def _count_unit(unit, width: int, size: int) -> Dict[str, int]:
     from ..spec import Conv2d, Sequence
     from ..zoo.common import Network, Stage
 
-    cfg = Config("resnet18", 1.0, size, None, 1000)  # only the resolution is read by trace
+    cfg = Config("unit", 1.0, size, None, 1000)  # only the resolution is read by trace
     net = Network((("stem", Sequence((("conv", Conv2d(3, width, 1)),))),
                    ("stage1", Stage.of([unit]))), cfg)
     rows = trace(net, cfg)
@@ -276,41 +282,24 @@ def family_units(width, size, expansion=6, groups=3) -> List[Dict]:
     take width C (ShuffleNet v1 needs C/4 divisible by g, ShuffleNet v2 an even C, the ResNet
     bottleneck C divisible by 4) has ``params``/``macs`` None and a ``note``."""
     from ..spec import ConvBNAct
-    from ..zoo.ghostnet import GhostBottleneck
-    from ..zoo.mobilenet_v1 import DepthwiseSeparable
-    from ..zoo.mobilenet_v2 import InvertedResidual
-    from ..zoo.resnet import BasicBlock, Bottleneck
-    from ..zoo.shufflenet_v1 import ShuffleUnit
-    from ..zoo.shufflenet_v2 import ShuffleV2Unit
 
     c = _whole("width C", width, 1, 8192)
     d = _whole("size D_F", size, 1, 1024)
     t = _ranged("expansion t", expansion, 1, 12)
     g = _whole("groups g", groups, 1, 64)
     hidden = int(round(c * t))
-    units = {
-        "3x3 conv": (ConvBNAct(c, c, 3), None),
-        "BasicBlock": (BasicBlock(c, c, 1), None),
-        "Bottleneck": (Bottleneck(c, c // 4, 1), None if c % 4 == 0 else f"needs C divisible by 4 (C = {c})"),
-        "DepthwiseSeparable": (DepthwiseSeparable(c, c, 1), None),
-        "InvertedResidual": (InvertedResidual(c, c, 1, t), None),
-        "ShuffleUnit": (ShuffleUnit(c, c, 1, g),
-                        None if c % 4 == 0 and (c // 4) % g == 0
-                        else f"needs C/4 divisible by g = {g} (C = {c}: try a multiple of {4 * g})"),
-        "ShuffleV2Unit": (ShuffleV2Unit(c, c, 1), None if c % 2 == 0 else f"needs an even C (C = {c})"),
-        "GhostBottleneck": (GhostBottleneck(c, hidden, c, 3, 1, 0.0), None),
-    }
+    family, name, desc = REFERENCE_UNIT
+    rows = [(family, name, desc, ConvBNAct(c, c, 3), None)]
+    for family, unit in calculator_units():
+        note = unit.needs(c, t, g) if unit.needs else None
+        rows.append((family, unit.name, unit.description.format(hidden=hidden, t=t, g=g),
+                     None if note else unit.build(c, t, g), note))
     out = []
     base: Optional[Dict[str, int]] = None
-    for family, name, desc in FAMILY_UNITS:
-        unit, note = units[name]
+    for family, name, desc, unit, note in rows:
         row = {"family": family, "unit": name, "description": desc, "width": c, "size": d,
                "params": None, "macs": None, "relative_macs": None, "relative_params": None,
                "note": note or ""}
-        if name == "InvertedResidual" or name == "GhostBottleneck":
-            row["description"] = desc.replace("tC", f"{hidden}") + f" (t = {t:g})"
-        if name == "ShuffleUnit":
-            row["description"] += f" (g = {g})"
         if note is None:
             counted = _count_unit(unit, c, d)
             row.update(params=counted["params"], macs=counted["macs"])

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from .. import charts
-from ..config import ARCHS, SHUFFLENET_V1_DEFAULT_GROUPS, Config, make_config
+from ..config import Config, make_config
 from ..reference import OTHER, published_top1, same_configuration
 from ..state import (
     ARCH_LABELS,
@@ -23,6 +23,7 @@ from ..state import (
     state_from_widgets,
     sync_query_params,
 )
+from ..zoo import REGISTRY
 from . import as_text, cached_paper_check, cached_profile, fmt_bytes, fmt_count, nice_label
 
 B = "b_"  # prefix of the B configuration's widget keys and query parameters
@@ -31,13 +32,15 @@ B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution")
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def family_table(alpha: float, resolution: int, v1_groups: int, classes: int,
-                 elementwise: bool) -> pd.DataFrame:
-    """Every architecture at one alpha and resolution, with the published top-1 of exactly that
-    configuration (NaN where it is not published)."""
+                 elementwise: bool, archs: tuple = (), current: str = "") -> pd.DataFrame:
+    """Every architecture (``archs``, the registry's names: part of the cache key) at one alpha
+    and resolution, with the published top-1 of exactly that configuration (NaN where it is not
+    published); ``v1_groups`` is the groups of the ``current`` architecture, the others with a
+    groups variant are at their default."""
     published = cached_paper_check()
     rows = []
-    for arch in ARCHS:
-        groups = v1_groups if arch == "shufflenet_v1" else None
+    for arch in archs or tuple(REGISTRY):
+        groups = REGISTRY[arch].pick("groups", v1_groups if arch == current else None)
         cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
         p = cached_profile(cfg, elementwise)
         top1 = published_top1(published, arch, alpha, resolution, groups) if classes == 1000 else None
@@ -59,8 +62,8 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
     label = UNIT_LABELS[measure]
     st.subheader(f"Every architecture at \u03b1 {cfg.alpha:g}, \u03c1 {cfg.rho:.3f} "
                  f"({cfg.resolution} px)")
-    df = family_table(cfg.alpha, cfg.resolution, cfg.groups or SHUFFLENET_V1_DEFAULT_GROUPS,
-                      cfg.classes, elementwise)
+    df = family_table(cfg.alpha, cfg.resolution, cfg.groups,
+                      cfg.classes, elementwise, tuple(REGISTRY), cfg.arch)
     st.plotly_chart(charts.family_scatter(df, cfg.arch, measure), width="stretch",
                     config={"displaylogo": False})
     cur = df[df["arch"] == cfg.arch].iloc[0]

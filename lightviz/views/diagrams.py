@@ -323,7 +323,8 @@ def _family_section(cfg: Config) -> None:
     size = f2.number_input("D_F", 1, 512, 28, key="family_size")
     t = f3.number_input("expansion t (MobileNetV2, Ghost)", 1.0, 12.0, 6.0, step=0.5, key="family_t")
     groups = f4.selectbox("groups g (ShuffleNet v1)", [1, 2, 3, 4, 8],
-                          index=[1, 2, 3, 4, 8].index(cfg.groups or 3), key="family_g")
+                          index=[1, 2, 3, 4, 8].index(cfg.groups if cfg.groups in (1, 2, 3, 4, 8) else 3),
+                          key="family_g")
     try:
         units = calculator.family_units(width, size, expansion=t, groups=groups)
     except ValueError as exc:

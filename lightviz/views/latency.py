@@ -19,7 +19,7 @@ import streamlit as st
 import torch
 
 from ..charts_latency import roofline_figure, share_figure, sweep_figure, zoo_figure
-from ..config import ALPHA_MAX, ALPHA_MIN, ARCHS, Config, make_config
+from ..config import ALPHA_MAX, ALPHA_MIN, Config, arch_names, make_config
 from ..latency import jetson
 from ..latency.layers import report_csv
 from ..latency.lock import LockTimeout
@@ -281,7 +281,7 @@ def sweep_configs(cfg: Config, kind: str) -> List[Config]:
         res = sorted(set(SWEEP_RESOLUTIONS) | {cfg.resolution})
         return [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups, classes=cfg.classes)
                 for r in res]
-    return [make_config(a, 1.0, resolution=cfg.resolution, classes=cfg.classes) for a in ARCHS]
+    return [make_config(a, 1.0, resolution=cfg.resolution, classes=cfg.classes) for a in arch_names()]
 
 
 @st.fragment

@@ -1,4 +1,10 @@
-"""Width rounding and the containers every family shares."""
+"""Width rounding and the containers every family shares: part of the public API for writing a
+family (with :mod:`lightviz.spec` and :class:`lightviz.zoo.Arch`).
+
+A family's ``spec(cfg)`` returns a :class:`Network` whose items are named ``stem``, then one
+:class:`Stage` per row group of the paper's table, then ``head``; the profile's ``stage`` and
+``block`` columns, the diagrams and the latency lab's per-block times read that layout.
+"""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..spec import Act, Conv2d, ConvBNAct, Flatten, GhostModule, Linear, Pool, Sequence, SqueezeExcite, Unit
+from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible
 
 STEM_WIDTH = 16
@@ -94,3 +95,36 @@ def spec(cfg) -> Network:
         ("classifier", Linear(HEAD_WIDTH, cfg.classes)),
     ))))
     return Network(tuple(items), cfg)
+
+
+def describe(b, facts) -> "str | None":
+    """The diagram note of a ghost bottleneck: the two ghost modules, SE, the shortcut."""
+    if not isinstance(b, GhostBottleneck):
+        return None
+    s = b.stride
+    g1 = GhostModule(b.in_ch, b.mid_ch)
+    parts = [f"ghost module 1 expands {b.in_ch} -> {b.mid_ch} channels: a primary 1x1 conv "
+             f"makes {g1.primary_ch}, a cheap 3x3 depthwise conv makes {g1.cheap_ch} 'ghosts' "
+             f"from them, and the two are concatenated"]
+    if s > 1:
+        parts.append(f"a {b.kernel}x{b.kernel} depthwise conv with stride {s} halves the map")
+    if b.se_ratio:
+        parts.append("a squeeze-excite reweights the channels (global pool, 1x1 reduce, ReLU, "
+                     "1x1 expand, hard sigmoid)")
+    parts.append(f"ghost module 2 (no ReLU) projects to {b.out_ch}")
+    short = ("the input is added back (identity)" if b.identity_shortcut else
+             f"the shortcut is a {b.kernel}x{b.kernel} depthwise (stride {s}) + 1x1 conv, since "
+             f"the shape changes")
+    return ("**Ghost bottleneck** (GhostNet): " + "; ".join(parts) + f"; {short}. Half of each "
+            f"ghost module's maps cost a depthwise conv instead of a full one. "
+            f"{facts.fmt(facts.macs)} MACs.")
+
+
+ARCHS = (
+    Arch(name="ghostnet", family="GhostNet", paper="Han et al., GhostNet, CVPR 2020", spec=spec,
+         colour="#B279A2", describe=describe,
+         units=(CalculatorUnit(
+             "GhostBottleneck",
+             "ghost module C -> {hidden}, ghost module {hidden} -> C (linear), shortcut (t = {t:g})",
+             lambda c, t, g: GhostBottleneck(c, int(round(c * t)), c, 3, 1, 0.0)),)),
+)

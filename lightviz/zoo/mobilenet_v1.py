@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..spec import ConvBNAct, Sequence, Unit
+from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
 
 STEM_WIDTH = 32
@@ -55,3 +56,24 @@ def spec(cfg) -> Network:
         items.append((f"stage{i + 1}", Stage.of(blocks)))
     items.append(("head", Sequence(pooled_classifier(in_ch, cfg.classes, "classifier"))))
     return Network(tuple(items), cfg)
+
+
+def describe(b, facts) -> "str | None":
+    """The diagram note of a depthwise separable block, with the paper's cost ratio."""
+    if not isinstance(b, DepthwiseSeparable):
+        return None
+    hw, macs, fmt = facts.out_hw, facts.macs, facts.fmt
+    std = 9 * b.in_ch * b.out_ch * hw * hw
+    return (f"**Depthwise separable convolution** (MobileNet v1): a 3x3 depthwise conv filters "
+            f"each of the {b.in_ch} channels on its own (stride {b.stride}), then a 1x1 pointwise "
+            f"conv mixes them into {b.out_ch}. A standard 3x3 conv with the same shapes would cost "
+            f"{fmt(std)} MACs; this block costs {fmt(macs)} "
+            f"({macs / std:.3f} = 1/N + 1/9 = 1/{b.out_ch} + 1/9 of it, BN and ReLU6 aside).")
+
+
+ARCHS = (
+    Arch(name="mobilenet_v1", family="MobileNet v1", paper="Howard et al., MobileNets, 2017",
+         spec=spec, colour="#F58518", describe=describe,
+         units=(CalculatorUnit("DepthwiseSeparable", "3x3 depthwise, 1x1 pointwise C -> C",
+                               lambda c, t, g: DepthwiseSeparable(c, c, 1)),)),
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..spec import ConvBNAct, Sequence, Unit
+from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
 
 STEM_WIDTH = 32
@@ -75,3 +76,30 @@ def spec(cfg) -> Network:
     items.append(("head", Sequence((("conv", ConvBNAct(in_ch, last, 1, act="relu6")),)
                                    + pooled_classifier(last, cfg.classes, "classifier"))))
     return Network(tuple(items), cfg)
+
+
+def describe(b, facts) -> "str | None":
+    """The diagram note of an inverted residual: expansion, linear bottleneck, shortcut."""
+    if not isinstance(b, InvertedResidual):
+        return None
+    t, s = b.expand_ratio, b.stride
+    exp = (f"a 1x1 conv expands {b.in_ch} -> {b.hidden} channels (t = {t:g}) with ReLU6, "
+           if t != 1 else "no expansion (t = 1: the first block), ")
+    why = f"stride {s}" if s != 1 else f"widths differ: {b.in_ch} -> {b.out_ch}"
+    short = (f"the shortcut adds the input back (stride 1 and {b.in_ch} = {b.out_ch})"
+             if b.use_shortcut else f"no shortcut ({why})")
+    return (f"**Inverted residual with linear bottleneck** (MobileNetV2): {exp}a 3x3 depthwise "
+            f"conv (stride {s}) with ReLU6 works on the wide tensor, and a **linear** 1x1 conv "
+            f"projects back to {b.out_ch} channels: no activation on the narrow bottleneck, "
+            f"where a ReLU would destroy information. {short[0].upper() + short[1:]}. "
+            f"{facts.fmt(facts.macs)} MACs.")
+
+
+ARCHS = (
+    Arch(name="mobilenet_v2", family="MobileNet v2", paper="Sandler et al., MobileNetV2, CVPR 2018",
+         spec=spec, colour="#E45756", describe=describe,
+         units=(CalculatorUnit(
+             "InvertedResidual",
+             "1x1 C -> {hidden}, 3x3 depthwise, linear 1x1 {hidden} -> C, shortcut (t = {t:g})",
+             lambda c, t, g: InvertedResidual(c, c, 1, t)),)),
+)

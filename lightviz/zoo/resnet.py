@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
+from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
 
 # depth -> (block, blocks per stage): the paper's Table 1.
@@ -100,3 +101,38 @@ def spec(cfg) -> Network:
         items.append((f"conv{i + 2}_x", Stage.of(blocks)))
     items.append(("head", Sequence(pooled_classifier(in_ch, cfg.classes))))
     return Network(tuple(items), cfg)
+
+
+def describe(b, facts) -> "str | None":
+    """The diagram note of one ResNet block (see :class:`~lightviz.zoo.arch.BlockFacts`)."""
+    macs, s = facts.fmt(facts.macs), getattr(b, "stride", 1)
+    if isinstance(b, BasicBlock):
+        short = ("an identity shortcut (stride 1, widths match)" if s == 1 and b.in_ch == b.out_ch
+                 else f"a 1x1 projection shortcut with stride {s} (the shape changes: "
+                      f"{b.in_ch} -> {b.out_ch} channels)")
+        return (f"**ResNet basic block**: two 3x3 convolutions, {b.in_ch} -> {b.out_ch} -> "
+                f"{b.out_ch} channels, with {short}; ReLU after the add. The 3x3 convs carry "
+                f"almost all of its {macs} MACs: a 3x3 conv costs 9 x M x N per pixel.")
+    if isinstance(b, Bottleneck):
+        short = ("identity shortcut" if s == 1 and b.in_ch == b.out_ch
+                 else f"1x1 projection shortcut (stride {s})")
+        return (f"**ResNet bottleneck**: a 1x1 conv reduces {b.in_ch} -> {b.width} channels, the "
+                f"3x3 works on the narrow {b.width} (with the stride: torchvision's v1.5), a 1x1 "
+                f"expands to {b.out_ch} = 4 x {b.width}; {short}. Narrowing before the expensive "
+                f"3x3 is the first answer to \"make convolutions cheap\". {macs} MACs.")
+    return None
+
+
+PAPER = "He et al., Deep Residual Learning, CVPR 2016"
+UNITS = (
+    CalculatorUnit("BasicBlock", "two 3x3 convs C -> C, identity shortcut",
+                   lambda c, t, g: BasicBlock(c, c, 1)),
+    CalculatorUnit("Bottleneck", "1x1 C -> C/4, 3x3 C/4, 1x1 C/4 -> C, identity shortcut",
+                   lambda c, t, g: Bottleneck(c, c // 4, 1),
+                   lambda c, t, g: None if c % 4 == 0 else f"needs C divisible by 4 (C = {c})"),
+)
+ARCHS = tuple(
+    Arch(name=f"resnet{depth}", family="ResNet", paper=PAPER, spec=spec, label=f"ResNet-{depth}",
+         colour=colour, describe=describe, units=UNITS)
+    for depth, colour in ((18, "#4C78A8"), (34, "#2E5A88"), (50, "#1B3B63"))
+)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from math import gcd
 
 from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
+from .arch import Arch, CalculatorUnit, Variant
 from .common import Network, Stage, make_divisible, pooled_classifier
 
 STEM_WIDTH = 24
@@ -31,6 +32,8 @@ STAGE_WIDTHS = {
     4: (272, 544, 1088),
     8: (384, 768, 1536),
 }
+GROUPS = tuple(STAGE_WIDTHS)  # the group counts of Table 1: the ``groups`` variant's values
+DEFAULT_GROUPS = 3  # the paper's headline model
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,42 @@ def spec(cfg) -> Network:
         items.append((f"stage{i + 2}", Stage.of(blocks)))
     items.append(("head", Sequence(pooled_classifier(in_ch, cfg.classes))))
     return Network(tuple(items), cfg)
+
+
+def describe(b, facts) -> "str | None":
+    """The diagram note of a ShuffleNet unit: grouped 1x1 convs, the shuffle, the shortcut."""
+    if not isinstance(b, ShuffleUnit):
+        return None
+    g, s = b.groups, b.stride
+    first = ("grouped" if b.first_grouped else
+             "**not** grouped (its input has only a few channels, as in the paper)")
+    if s == 2:
+        tail = (f"At stride 2 the shortcut is a 3x3 average pool, **concatenated** to the main "
+                f"branch, which therefore makes only {b.main_out} = {b.out_ch} - {b.in_ch} channels.")
+    else:
+        tail = "At stride 1 the input is added back (identity shortcut)."
+    return (f"**ShuffleNet unit** (g = {g}): the first 1x1 conv ({b.in_ch} -> {b.bottleneck}) "
+            f"is {first}; a **channel shuffle** then interleaves the {g} groups so that the next "
+            f"grouped conv sees channels from every group; a 3x3 depthwise conv (stride {s}, no "
+            f"ReLU) and a grouped 1x1 conv (g = {g}) follow. Grouping divides the 1x1 convs' "
+            f"cost by g. {tail} {facts.fmt(facts.macs)} MACs.")
+
+
+def _fits(c, t, g):
+    if c % 4 == 0 and (c // 4) % g == 0:
+        return None
+    return f"needs C/4 divisible by g = {g} (C = {c}: try a multiple of {4 * g})"
+
+
+ARCHS = (
+    Arch(name="shufflenet_v1", family="ShuffleNet v1", paper="Zhang et al., ShuffleNet, CVPR 2018",
+         spec=spec, colour="#54A24B", describe=describe,
+         variants=(Variant(
+             "groups", GROUPS, DEFAULT_GROUPS, label="Groups g (ShuffleNet v1 variant)",
+             help="Group count of the 1x1 convolutions. The paper's Table 1 widens the stages "
+                  "for larger g so that the cost stays near 140 M MACs."),),
+         units=(CalculatorUnit(
+             "ShuffleUnit",
+             "grouped 1x1 C -> C/4, shuffle, 3x3 depthwise, grouped 1x1 -> C, add (g = {g})",
+             lambda c, t, g: ShuffleUnit(c, c, 1, g), _fits),)),
+)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..spec import ConvBNAct, Pool, Sequence, Unit
+from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, pooled_classifier
 
 STEM_WIDTH = 24
@@ -101,3 +102,31 @@ def spec(cfg) -> Network:
     items.append(("head", Sequence((("conv", ConvBNAct(in_ch, last, 1)),)
                                    + pooled_classifier(last, cfg.classes))))
     return Network(tuple(items), cfg)
+
+
+def describe(b, facts) -> "str | None":
+    """The diagram note of a ShuffleNet v2 unit: split (or two branches), concat, shuffle."""
+    if not isinstance(b, ShuffleV2Unit):
+        return None
+    if b.stride == 1:
+        body = (f"a **channel split** keeps {b.in_ch - b.branch_ch} channels as they are and "
+                f"sends {b.branch_ch} through 1x1 -> 3x3 depthwise -> 1x1 (equal widths in "
+                f"and out, no grouped convs: the paper's guidelines for speed, not just MACs)")
+    else:
+        body = (f"at stride 2 there is no split: both branches read all {b.in_ch} channels "
+                f"(3x3 depthwise + 1x1, and 1x1 + 3x3 depthwise + 1x1), so the width doubles "
+                f"to {b.out_ch}")
+    return (f"**ShuffleNet v2 unit**: {body}; the halves are **concatenated** (no add) and a "
+            f"**channel shuffle** with 2 groups mixes them for the next unit. "
+            f"{facts.fmt(facts.macs)} MACs.")
+
+
+ARCHS = (
+    Arch(name="shufflenet_v2", family="ShuffleNet v2", paper="Ma et al., ShuffleNet V2, ECCV 2018",
+         spec=spec, colour="#2F7D32", describe=describe,
+         units=(CalculatorUnit(
+             "ShuffleV2Unit",
+             "split C/2 | C/2, 1x1, 3x3 depthwise, 1x1 on one half, concat, shuffle",
+             lambda c, t, g: ShuffleV2Unit(c, c, 1),
+             lambda c, t, g: None if c % 2 == 0 else f"needs an even C (C = {c})"),)),
+)
