@@ -28,9 +28,24 @@ import subprocess
 from typing import Dict, List, Optional
 
 from .jetson_power import (  # noqa: F401  (re-exported: the rails and energy API)
-    DEFAULT_SETTLE_S, INA_GLOBS, INPUT_RAILS, MIN_RISE, UNCONNECTED, NoPowerSensors, Rail, RailScan,
-    TotalPlan, find_rails, iio_sensors, measure_energy, rails_total, read_power, read_rail,
-    require_rails, total_plan)
+    DEFAULT_SETTLE_S,
+    INA_GLOBS,
+    INPUT_RAILS,
+    MIN_RISE,
+    UNCONNECTED,
+    NoPowerSensors,
+    Rail,
+    RailScan,
+    TotalPlan,
+    find_rails,
+    iio_sensors,
+    measure_energy,
+    rails_total,
+    read_power,
+    read_rail,
+    require_rails,
+    total_plan,
+)
 from .sysfs import Root, read_file, read_int
 
 THERMAL_GLOBS = ("/sys/devices/virtual/thermal/thermal_zone*", "/sys/class/thermal/thermal_zone*")
