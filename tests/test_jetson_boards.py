@@ -273,3 +273,41 @@ def test_cli_settle_must_be_a_number(tmp_path, monkeypatch):
         rc = main(["bench", "mobilenet_v2", "--energy", "5", "--settle", "-1"])
     assert rc == 2
     assert err.getvalue() == "lightviz: error: --settle must be 0 or a positive number of seconds, got '-1'\n"
+
+
+PANEL = """
+from lightviz import make_config
+from lightviz.views import latency
+latency.render(make_config("mobilenet_v2", 0.25, resolution=32))
+"""
+SHOW = """
+from lightviz.latency import jetson
+from lightviz.views import latency
+e = jetson.measure_energy(lambda: None, 1, idle_s=0.05, run_s=0.05, interval_s=0.01, settle_s=0.01)
+latency._show_energy(e)
+"""
+
+
+def test_the_app_states_clocks_and_total_and_shows_both_energy_figures(tmp_path, monkeypatch):
+    """The Latency page on a fake Orin Nano in 15 W with jetson_clocks on (AppTest, no browser):
+    the energy panel's caption, and a measured result shown as module input and rise over idle."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LIGHTVIZ_SYSFS_ROOT", root_of("orin_nano_15w_clocks_on"))
+    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
+    page = tmp_path / "page.py"
+    page.write_text(PANEL)
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert ("power mode 15W (mode 0) · jetson_clocks on (CPU min 1497.6/max 1497.6 MHz, GPU min 612/max 612 MHz) "
+            "· rails: VDD_IN, VDD_CPU_GPU_CV, VDD_SOC · total: VDD_IN") in captions
+    show = tmp_path / "show.py"
+    show.write_text(SHOW)
+    at = AppTest.from_file(str(show), default_timeout=60)
+    at.run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["Energy per image (module input)", "Rise over idle per image", "Throughput during the run"]
+    assert any("the board settled 0.01 s after the latency run" in c.value for c in at.caption)

@@ -459,9 +459,12 @@ def _passport_now(setup: Setup) -> dict:
 def _energy_panel(cfg: Config) -> None:
     st.subheader("Energy per inference (Jetson)")
     info = jetson.jetson_info() or {}
+    clocks = info.get("jetson_clocks") or {}
+    figures = f" ({clocks['short']})" if clocks.get("short") else ""
     st.caption(f"{info.get('model')} · {info.get('l4t')} · power mode {info.get('nvpmodel') or '?'} · "
-               f"jetson_clocks {info.get('jetson_clocks', {}).get('state')} · rails: "
-               f"{', '.join(info.get('power_rails') or []) or 'none found'}")
+               f"jetson_clocks {clocks.get('state')}{figures} · rails: "
+               f"{', '.join(info.get('power_rails') or []) or 'none found'} · total: "
+               f"{' + '.join(info.get('power_total_rails') or []) or 'n/a'}")
     run_s = st.slider("Steady run (s)", 10, 120, 30, 5, key=K + "energy_s",
                       help="the rails update slowly: tens of seconds give a steady average")
     setup = _setup_from_state(2.0)
