@@ -211,17 +211,24 @@ def test_energy_full_and_rise_from_rails_that_change_during_the_run(board, tmp_p
     assert "module input" in text and "rise on idle" in text and f"settled {e['settle_s']:g} s" in text
 
 
-def test_the_settle_wait_keeps_the_latency_runs_heat_out_of_the_idle_baseline(tmp_path):
-    """VDD_IN draws 3000 mA right after the latency run and falls to its idle 780 mA 0.05 s later
-    (the clocks dropping back): with a settle wait the baseline sees only the idle draw; without
-    one it is inflated."""
-    root = _copy("orin_nano_15w_clocks_off", tmp_path)
-    curr = root / "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon1/curr1_input"
-    idle_mw = 5072 * 780 / 1000
+@pytest.mark.parametrize("board", WITH_RAILS)
+def test_the_settle_wait_keeps_the_latency_runs_heat_out_of_the_idle_baseline(board, tmp_path):
+    """Right after the latency run every summed rail draws 2000 mA more and falls back to idle
+    0.05 s later (the clocks dropping): with a settle wait the baseline sees only the idle draw;
+    without one it is inflated."""
+    root = _copy(board, tmp_path)
+    rails = {r.label: r for r in jetson.find_rails(root).rails}
+    total = BOARDS[board][5]
+    idle = jetson.read_power(list(rails.values()))
+    idle_ma = {x: int(Path(rails[x].current_path).read_text()) for x in total}
+
+    def heat(extra):
+        for x in total:
+            _set(rails[x].current_path, idle_ma[x] + extra)
 
     def run(settle_s):
-        _set(curr, 3000)
-        timer = threading.Timer(0.05, _set, (curr, 780))
+        heat(2000)
+        timer = threading.Timer(0.05, heat, (0,))
         timer.start()
         try:
             return jetson.measure_energy(lambda: None, 1, root, idle_s=0.2, run_s=0.05,
@@ -229,11 +236,12 @@ def test_the_settle_wait_keeps_the_latency_runs_heat_out_of_the_idle_baseline(tm
         finally:
             timer.join()
 
-    settled = run(0.5)
-    assert settled["settle_s"] == 0.5
-    assert settled["total"]["idle_mw"] == pytest.approx(idle_mw)
+    settled = run(0.4)
+    assert settled["settle_s"] == 0.4
+    assert settled["total"]["idle_mw"] == pytest.approx(sum(idle[x] for x in total))
     rushed = run(0)
-    assert rushed["total"]["idle_mw"] > idle_mw * 1.1
+    assert rushed["settle_s"] == 0
+    assert rushed["total"]["idle_mw"] > 1.05 * sum(idle[x] for x in total)
 
 
 def test_an_l4t_r32_board_gets_one_clear_line(tmp_path, monkeypatch):
