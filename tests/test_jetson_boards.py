@@ -214,7 +214,7 @@ def test_energy_full_and_rise_from_rails_that_change_during_the_run(board, tmp_p
 @pytest.mark.parametrize("board", WITH_RAILS)
 def test_the_settle_wait_keeps_the_latency_runs_heat_out_of_the_idle_baseline(board, tmp_path):
     """Right after the latency run every summed rail draws 2000 mA more and falls back to idle
-    0.05 s later (the clocks dropping): with a settle wait the baseline sees only the idle draw;
+    0.15 s later (the clocks dropping): with a settle wait the baseline sees only the idle draw;
     without one it is inflated."""
     root = _copy(board, tmp_path)
     rails = {r.label: r for r in jetson.find_rails(root).rails}
@@ -228,16 +228,16 @@ def test_the_settle_wait_keeps_the_latency_runs_heat_out_of_the_idle_baseline(bo
 
     def run(settle_s):
         heat(2000)
-        timer = threading.Timer(0.05, heat, (0,))
+        timer = threading.Timer(0.15, heat, (0,))
         timer.start()
         try:
-            return jetson.measure_energy(lambda: None, 1, root, idle_s=0.2, run_s=0.05,
+            return jetson.measure_energy(lambda: None, 1, root, idle_s=0.3, run_s=0.05,
                                          interval_s=0.01, settle_s=settle_s)
         finally:
             timer.join()
 
-    settled = run(0.4)
-    assert settled["settle_s"] == 0.4
+    settled = run(0.6)
+    assert settled["settle_s"] == 0.6
     assert settled["total"]["idle_mw"] == pytest.approx(sum(idle[x] for x in total))
     rushed = run(0)
     assert rushed["settle_s"] == 0
