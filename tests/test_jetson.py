@@ -1,6 +1,8 @@
 """The Jetson readers against fake sysfs trees in the real formats (tests/fixtures/sysfs/):
-an Orin Nano (one INA3221), an AGX Orin (two INA3221, no input rail) and a faulty Orin Nano
-(a missing sensor, malformed values). Every reader gives a clear result and never crashes."""
+an Orin Nano (one INA3221), an AGX Orin (two INA3221, no input rail, two NC channels) and a
+faulty Orin Nano (a missing sensor, malformed values). Every reader gives a clear result and
+never crashes. Every board's tree (clocks, rails, total, JetPack, energy, the settle wait) is in
+tests/test_jetson_boards.py."""
 
 import io
 import json
@@ -42,11 +44,13 @@ def test_agx_orin_two_ina3221_and_no_input_rail():
     assert [(r.label, r.device) for r in scan.rails] == [
         ("VDD_GPU_SOC", "1-0040"), ("VDD_CPU_CV", "1-0040"), ("VIN_SYS_5V0", "1-0040"),
         ("VDDQ_VDD2_1V8AO", "1-0041")]
-    assert scan.notes == []  # disabled channels (no label) are not rails, not problems
+    assert scan.notes == []  # NC channels (unreadable inputs) are not rails, not problems
     assert jetson.read_power(scan.rails)["VDD_GPU_SOC"] == pytest.approx(843 * 6170 / 1000)
     total, covers = jetson.rails_total(labels(AGX))
-    assert total is None and covers.startswith("sum of VDD_GPU_SOC")
-    assert "carrier board" in covers
+    assert total is None and covers.startswith("VDD_GPU_SOC + VDD_CPU_CV + VIN_SYS_5V0: AGX Orin has no sensor")
+    plan = jetson.total_plan(labels(AGX))
+    assert plan.summed == ("VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0")
+    assert plan.roles["VDDQ_VDD2_1V8AO"].startswith("inside VIN_SYS_5V0")
 
 
 def test_faulty_tree_missing_sensor_and_malformed_value():
@@ -80,7 +84,9 @@ def test_identity_power_mode_and_clocks():
     assert jetson.nvpmodel_mode(AGX) == "MAXN (mode 0)"
     assert jetson.nvpmodel_mode(FAULTY) is None
     nano, agx = jetson.clocks_state(NANO), jetson.clocks_state(AGX)
-    assert nano["state"] == "off" and "CPU min 730 of max 1728 MHz" in nano["detail"]
+    assert nano["state"] == "off"
+    assert nano["detail"] == ("CPU cpu0-5 min 729.6 MHz below the power mode's cap 1728 MHz; "
+                              "GPU min 306 MHz below max 1020 MHz")
     assert agx["state"] == "on"
     assert jetson.clocks_state(FAULTY)["state"] == "unknown"
 
@@ -130,28 +136,33 @@ def test_energy_per_inference_subtracts_the_idle_baseline(tmp_path):
             curr.write_text("2432\n")
         calls.append(1)
 
-    e = jetson.measure_energy(step, images_per_step=4, root=root, idle_s=0.2, run_s=0.4, interval_s=0.01)
+    e = jetson.measure_energy(step, images_per_step=4, root=root, idle_s=0.2, run_s=0.4, interval_s=0.01,
+                              settle_s=0.01)
     vin = next(r for r in e["rails"] if r["rail"] == "VDD_IN")
     assert vin["idle_mw"] == pytest.approx(5080 * 1432 / 1000)
-    assert 0 < vin["delta_mw"] <= 5080 * 1000 / 1000 + 1e-6
-    assert vin["mj_per_inference"] == pytest.approx(vin["delta_mw"] * e["run_s"] / e["inferences"])
+    assert 0 < vin["rise_mw"] <= 5080 * 1000 / 1000 + 1e-6
+    assert vin["rise_mj_per_image"] == pytest.approx(vin["rise_mw"] * e["run_s"] / e["inferences"])
+    assert vin["full_mj_per_image"] == pytest.approx(vin["load_mw"] * e["run_s"] / e["inferences"])
     assert e["inferences"] == 4 * len(calls)
-    assert e["total"]["mj_per_inference"] == vin["mj_per_inference"]  # VDD_IN is the total
-    assert e["covers"].startswith("VDD_IN")
+    assert e["total"]["rise_mj_per_image"] == vin["rise_mj_per_image"]  # VDD_IN is the total
+    assert e["total"]["full_mj_per_image"] == vin["full_mj_per_image"]
+    assert e["total"]["rails"] == ["VDD_IN"] and e["covers"].startswith("VDD_IN")
     soc = next(r for r in e["rails"] if r["rail"] == "VDD_SOC")
-    assert soc["delta_mw"] == pytest.approx(0, abs=1e-9) and soc["role"] == "inside VDD_IN"
+    assert soc["rise_mw"] == pytest.approx(0, abs=1e-9) and soc["role"] == "inside VDD_IN"
     assert any("distinct readings" in w for w in e["warnings"])  # a short run says so
 
 
 def test_energy_with_a_malformed_rail_and_a_summed_total(tmp_path):
-    faulty = jetson.measure_energy(lambda: None, 1, FAULTY, idle_s=0.05, run_s=0.1, interval_s=0.01)
+    faulty = jetson.measure_energy(lambda: None, 1, FAULTY, idle_s=0.05, run_s=0.1, interval_s=0.01, settle_s=0)
     soc = next(r for r in faulty["rails"] if r["rail"] == "VDD_SOC")
-    assert soc["idle_mw"] is None and soc["mj_per_inference"] is None
+    assert soc["idle_mw"] is None and soc["rise_mj_per_image"] is None and soc["full_mj_per_image"] is None
     assert any("VDD_SOC: no valid reading" in w for w in faulty["warnings"])
     assert any("curr2_input missing" in w for w in faulty["warnings"])
-    agx = jetson.measure_energy(lambda: None, 1, AGX, idle_s=0.05, run_s=0.1, interval_s=0.01)
-    assert agx["total"]["idle_mw"] == pytest.approx(sum(jetson.read_power(jetson.find_rails(AGX).rails).values()))
-    assert all(r["role"] == "summed into the total" for r in agx["rails"])
+    agx = jetson.measure_energy(lambda: None, 1, AGX, idle_s=0.05, run_s=0.1, interval_s=0.01, settle_s=0)
+    power = jetson.read_power(jetson.find_rails(AGX).rails)
+    assert agx["total"]["idle_mw"] == pytest.approx(power["VDD_GPU_SOC"] + power["VDD_CPU_CV"] + power["VIN_SYS_5V0"])
+    assert [r["role"] for r in agx["rails"]] == ["summed into the total"] * 3 + [
+        "inside VIN_SYS_5V0: not added (it would count twice)"]
     assert any("did not raise the power" in w for w in agx["warnings"])
 
 
@@ -159,7 +170,7 @@ def test_bench_energy_on_a_fake_agx_with_a_real_model(tmp_path):
     root = _copy(AGX, tmp_path)
     bench = Bench(HostLock(tmp_path / "lock"), root=root)
     cfg = make_config("mobilenet_v2", 0.25, resolution=32)
-    out = bench.energy(cfg, make_setup("cpu", threads=1, budget_s=0.1), run_s=0.3, idle_s=0.05)
+    out = bench.energy(cfg, make_setup("cpu", threads=1, budget_s=0.1), run_s=0.3, idle_s=0.05, settle_s=0.05)
     bench.release()
     assert out["inferences"] > 0 and out["latency"]["median_ms"] > 0
     assert out["passport"]["jetson"]["model"] == "NVIDIA Jetson AGX Orin Developer Kit"
@@ -193,10 +204,11 @@ def test_cli_energy_on_a_fake_orin_nano(tmp_path, monkeypatch):
     out = io.StringIO()
     with redirect_stdout(out):
         rc = main(["bench", "mobilenet_v2", "--alpha", "0.25", "--resolution", "32", "--threads", "1",
-                   "--budget", "0.1", "--energy", "0.4", "--format", "json"])
+                   "--budget", "0.1", "--energy", "0.4", "--settle", "0.05", "--format", "json"])
     assert rc == 0
     data = json.loads(out.getvalue())
-    assert data["energy"]["covers"].startswith("VDD_IN")
+    assert data["energy"]["covers"].startswith("VDD_IN") and data["energy"]["settle_s"] == 0.05
+    assert data["energy"]["total"]["full_mj_per_image"] > data["energy"]["total"]["rise_mj_per_image"]
     assert data["passport"]["jetson"]["l4t"] == "R36.4.3 (JetPack 6.2)"
     assert any("jetson_clocks is off" in w for w in data["warnings"])
 

@@ -11,8 +11,9 @@ one measurement at a time per host.
 Modules: :mod:`.setup` (what to measure on, checked; torch-free), :mod:`.protocol` (the
 measurement protocol, :class:`Bench`, sweeps), :mod:`.timing` (synchronised per-iteration timers
 and statistics), :mod:`.layers` (per-block / per-op times, intensity, roofline), :mod:`.lock`
-(the host lock), :mod:`.memory` (will it fit?), :mod:`.passport`, :mod:`.jetson` (rails, thermal
-zones, power mode, energy), :mod:`.sysfs` (the configurable root), :mod:`.cli`
+(the host lock), :mod:`.memory` (will it fit?), :mod:`.passport`, :mod:`.jetson` (release,
+power mode, ``jetson_clocks``, thermal zones), :mod:`.jetson_power` (INA3221 rails, the module
+total, energy per image), :mod:`.sysfs` (the configurable root), :mod:`.cli`
 (``lightviz bench``).
 
 Importing this package does not import torch: the names that need it (``Bench``, ``measure``,

@@ -48,7 +48,10 @@ def register(subparsers) -> None:
                    help=f"seconds for warm-up and timed runs (default {BUDGET_DEFAULT_S:g})")
     p.add_argument("--layers", action="store_true", help="also time every block and op (eager)")
     p.add_argument("--energy", default=None, metavar="SECONDS",
-                   help="Jetson: energy per inference from the INA3221 rails over a steady run of SECONDS (e.g. 30)")
+                   help="Jetson: energy per image from the INA3221 rails over a steady run of SECONDS (e.g. 30)")
+    p.add_argument("--settle", default=None, metavar="SECONDS",
+                   help="with --energy: wait SECONDS after the latency run before the idle baseline, "
+                        "so the clocks fall back (default 5)")
     p.add_argument("--samples", action="store_true", help="JSON: include every per-iteration time")
     p.add_argument("--lock-timeout", default="600",
                    help="seconds to wait for another measurement on this host (default 600)")
@@ -66,6 +69,16 @@ def _positive(name: str, text) -> float:
     return value
 
 
+def _non_negative(name: str, text) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be 0 or a positive number of seconds, got {text!r}")
+    return value
+
+
 def cmd_bench(args) -> int:
     from .protocol import Bench
 
@@ -74,10 +87,13 @@ def cmd_bench(args) -> int:
                        args.mode, args.budget, args.fold_bn)
     lock_timeout = _positive("--lock-timeout", args.lock_timeout)
     energy_s = _positive("--energy", args.energy) if args.energy is not None else None
+    settle_s = None
     if energy_s is not None:
         from .jetson import require_rails
 
         require_rails()
+        if args.settle is not None:
+            settle_s = _non_negative("--settle", args.settle)
     notified = []
 
     def on_wait(status):
@@ -93,7 +109,7 @@ def cmd_bench(args) -> int:
             result = bench.run(cfg, setup)
             result.lock_wait_s = waited
             report = bench.layers(cfg, setup) if args.layers else None
-            energy = (bench.energy(cfg, setup, run_s=energy_s, idle_s=min(5.0, energy_s / 2))
+            energy = (bench.energy(cfg, setup, run_s=energy_s, idle_s=min(5.0, energy_s / 2), settle_s=settle_s)
                       if energy_s is not None else None)
     except (MeasurementError, LockTimeout) as exc:
         print(f"lightviz: error: {exc}", file=sys.stderr)
@@ -184,11 +200,20 @@ def render_layers(rep) -> str:
 
 
 def render_energy(e: dict) -> str:
-    lines = [f"energy over {e['run_s']:.0f} s ({e['inferences']} images, idle baseline {e['idle_s']:g} s): "
-             f"{_fmt(e['total'].get('mj_per_inference'), '.2f')} mJ per image; total = {e['covers']}"]
+    t = e["total"]
+    lines = [
+        f"energy over {e['run_s']:.0f} s ({e['inferences']} images; settled {e['settle_s']:g} s after the "
+        f"latency run, then an idle baseline of {e['idle_s']:g} s)",
+        f"  module input  {_fmt(t.get('full_mj_per_image'), '.2f')} mJ per image "
+        f"({_fmt(t.get('load_mw'), '.0f')} mW under load: what tegrastats/jtop users quote)",
+        f"  rise on idle  {_fmt(t.get('rise_mj_per_image'), '.2f')} mJ per image "
+        f"({_fmt(t.get('rise_mw'), '.0f')} mW above the idle {_fmt(t.get('idle_mw'), '.0f')} mW)",
+        f"  total = {e['covers']}",
+    ]
     for r in e["rails"]:
         lines.append(f"  {r['rail']:<18} idle {_fmt(r['idle_mw'], '.0f'):>6} mW  load {_fmt(r['load_mw'], '.0f'):>6} mW  "
-                     f"{_fmt(r['mj_per_inference'], '.3f'):>8} mJ/image  ({r['role']})")
+                     f"{_fmt(r['full_mj_per_image'], '.3f'):>8} mJ/image, rise {_fmt(r['rise_mj_per_image'], '.3f'):>8}  "
+                     f"({r['role']})")
     lines += [f"WARNING {w}" for w in e["warnings"]]
     return "\n".join(lines)
 

@@ -3,8 +3,8 @@
 A latency without its machine is not a number an engineer can use: the same network moves by
 10x between thread counts, power modes and clock settings. The passport records the CPU, the
 cores and threads, torch and its backends, the accelerator and its driver, the load on the
-host, and on a Jetson its model, L4T release, nvpmodel mode, ``jetson_clocks`` state and
-temperatures. Files are read through a configurable root (see :mod:`lightviz.latency.sysfs`).
+host, and on a Jetson its model, L4T release, nvpmodel mode, ``jetson_clocks`` state (with the
+frequencies it was judged on), which power rails make the total, and temperatures. Files are read through a configurable root (see :mod:`lightviz.latency.sysfs`).
 """
 
 from __future__ import annotations
@@ -146,8 +146,10 @@ def summary(p: dict) -> str:
     parts.append(f"torch {p.get('torch')}")
     j = p.get("jetson")
     if j:
+        clocks = j["jetson_clocks"]
+        figures = f" ({clocks['short']})" if clocks.get("short") else ""
         parts.append(f"{j.get('model')}, {j.get('l4t')}, power mode {j.get('nvpmodel') or '?'}, "
-                     f"jetson_clocks {j['jetson_clocks']['state']}")
+                     f"jetson_clocks {clocks['state']}{figures}")
     load = p["cpu"].get("load_1min")
     if load is not None:
         parts.append(f"load {load:.1f}")

@@ -296,10 +296,14 @@ class Bench:
 
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Optional[Callable[[QueueStatus], None]] = None,
-               lock_timeout: Optional[float] = None) -> dict:
-        """Energy per inference on a Jetson (see :func:`lightviz.latency.jetson.measure_energy`):
-        an idle baseline, then a steady run of ``run_s`` seconds, under the lock."""
+               lock_timeout: Optional[float] = None, settle_s: Optional[float] = None) -> dict:
+        """Energy per image on a Jetson (see :func:`lightviz.latency.jetson.measure_energy`): a
+        settle wait of ``settle_s`` seconds after the latency run (default
+        ``jetson.DEFAULT_SETTLE_S``), an idle baseline, then a steady run of ``run_s`` seconds,
+        under the lock."""
         from . import jetson
+
+        settle_s = jetson.DEFAULT_SETTLE_S if settle_s is None else settle_s
 
         jetson.require_rails(self.root)
 
@@ -312,7 +316,7 @@ class Bench:
                 timer.sync()
 
             with torch.inference_mode():
-                out = jetson.measure_energy(step, s.batch, self.root, idle_s, run_s)
+                out = jetson.measure_energy(step, s.batch, self.root, idle_s, run_s, settle_s=settle_s)
             out["latency"] = latency.to_dict()
             out["passport"] = latency.passport
             return out

@@ -362,13 +362,17 @@ def _passport_now(setup: Setup) -> dict:
 def _energy_panel(cfg: Config) -> None:
     st.subheader("Energy per inference (Jetson)")
     info = jetson.jetson_info() or {}
+    clocks = info.get("jetson_clocks") or {}
+    figures = f" ({clocks['short']})" if clocks.get("short") else ""
     st.caption(f"{info.get('model')} · {info.get('l4t')} · power mode {info.get('nvpmodel') or '?'} · "
-               f"jetson_clocks {info.get('jetson_clocks', {}).get('state')} · rails: "
-               f"{', '.join(info.get('power_rails') or []) or 'none found'}")
+               f"jetson_clocks {clocks.get('state')}{figures} · rails: "
+               f"{', '.join(info.get('power_rails') or []) or 'none found'} · total: "
+               f"{' + '.join(info.get('power_total_rails') or []) or 'n/a'}")
     run_s = st.slider("Steady run (s)", 10, 120, 30, 5, key=K + "energy_s",
                       help="the rails update slowly: tens of seconds give a steady average")
     setup = _setup_from_state(2.0)
-    if setup is None or not st.button(f"Measure energy (about {run_s + 10} s)", key=K + "energy_run"):
+    if setup is None or not st.button(f"Measure energy (about {run_s + 10 + jetson.DEFAULT_SETTLE_S:.0f} s)",
+                                      key=K + "energy_run"):
         last = st.session_state.get(K + "energy")
         if last:
             _show_energy(last)
@@ -376,7 +380,7 @@ def _energy_panel(cfg: Config) -> None:
     notice = st.empty()
     bench = Bench()
     try:
-        with st.spinner(f"Idle baseline, then {run_s} s of steady inference..."):
+        with st.spinner(f"Settling {jetson.DEFAULT_SETTLE_S:g} s, idle baseline, then {run_s} s of steady inference..."):
             out = _attempt("energy measurement", notice, lambda: bench.energy(
                 cfg, setup, run_s=run_s, idle_s=5.0, on_wait=_queued_notice(notice),
                 lock_timeout=LOCK_TIMEOUT_S))
@@ -390,13 +394,16 @@ def _energy_panel(cfg: Config) -> None:
 
 
 def _show_energy(e: dict) -> None:
-    total = e["total"].get("mj_per_inference")
+    full, rise = e["total"].get("full_mj_per_image"), e["total"].get("rise_mj_per_image")
     c = st.columns(3)
-    c[0].metric("Energy per image", f"{total:.2f} mJ" if total is not None else "n/a")
-    c[1].metric("Power above idle", f"{e['total'].get('delta_mw') or 0:.0f} mW")
+    c[0].metric("Energy per image (module input)", f"{full:.2f} mJ" if full is not None else "n/a",
+                help="mean power under load x run time / images: the figure tegrastats and jtop users quote")
+    c[1].metric("Rise over idle per image", f"{rise:.2f} mJ" if rise is not None else "n/a",
+                help=f"what the inference adds to an idle board ({e['total'].get('rise_mw') or 0:.0f} mW)")
     c[2].metric("Throughput during the run", f"{e['throughput_ips']:.1f} img/s" if e.get("throughput_ips") else "n/a")
-    st.caption(f"{e.get('config', '')}: {e['inferences']} images in {e['run_s']:.0f} s after a "
-               f"{e['idle_s']:g} s idle baseline. Total = {e['covers']}.")
+    st.caption(f"{e.get('config', '')}: {e['inferences']} images in {e['run_s']:.0f} s; the board settled "
+               f"{e.get('settle_s', 0):g} s after the latency run, then a {e['idle_s']:g} s idle baseline. "
+               f"Total = {e['covers']}.")
     st.dataframe(pd.DataFrame(e["rails"]), hide_index=True)
     for w in e["warnings"]:
         st.warning(w)
