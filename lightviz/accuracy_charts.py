@@ -64,7 +64,8 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
                                               line=dict(width=2.5, color="#ffffff")),
                 hovertemplate="current: top-1 %{y:.1f} % (est.)<extra></extra>"))
     fig.update_layout(yaxis2=dict(title_text="top-1 % (est.)", overlaying="y", side="right",
-                                  showgrid=False, rangemode="normal"))
+                                  showgrid=False, rangemode="normal", tickmode="auto",
+                                  nticks=6))
     return fig
 
 
@@ -108,10 +109,11 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
             hoverinfo="skip"))
     fig = go.Figure(traces)
     fig.update_layout(
-        title=dict(text=f"Estimated top-1 against {cost if cost != 'ms' else 'latency'}", x=0,
-                   xanchor="left", font=dict(size=15)),
-        height=520, margin=dict(l=8, r=8, t=84, b=8), clickmode="event+select",
+        title=dict(text=f"Estimated top-1 against {COST_NAMES[cost].replace('ms', 'latency')}",
+                   x=0, xanchor="left", font=dict(size=15), yref="container", y=0.99,
+                   yanchor="top"),
+        height=560, margin=dict(l=8, r=8, t=120, b=8), clickmode="event+select",
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        xaxis=dict(type="log", title_text=COST_TITLES[cost]),
+        xaxis=dict(type="log", title_text=COST_TITLES[cost], exponentformat="SI"),
         yaxis=dict(title_text="ImageNet top-1 % (estimated)"), hovermode="closest")
     return fig

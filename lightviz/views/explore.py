@@ -138,12 +138,12 @@ def _headline(prof, base, cfg: Config) -> None:
                prof.peak_activation_bytes, base.peak_activation_bytes,
                f"{prof.peak_activation_bytes:,} bytes: the largest total of activation tensors "
                f"alive at once, batch 1, fp32, no in-place reuse (weights not included).")
-        accuracy_ui.top1_metric(cfg)
     with st.container(horizontal=True):
         for name, size in (("fp32", 4), ("fp16", 2), ("int8", 1)):
             metric(st, f"Weights {name}", fmt_bytes(prof.params * size), prof.params, base.params,
                    f"{prof.params * size:,} bytes = params \u00d7 {size} "
                    f"byte{'s' if size > 1 else ''}.")
+        accuracy_ui.top1_metric(cfg)
     ref = "" if same else (
         f" Deltas compare with the same network at \u03b1 1, \u03c1 1 (224 px): "
         f"{base.params:,} params, {base.macs:,} MACs.")
