@@ -143,13 +143,11 @@ def latency_predictor(setup):
         raise ValueError("latency prediction is not available in this installation "
                          "(lightviz.latency.model is missing): use --max-macs or --max-params"
                          ) from None
-    from .counting import count
-
     cache: Dict[Config, Tuple[float, float, float]] = {}
 
     def at(cfg: Config) -> Tuple[float, float, float]:
         if cfg not in cache:
-            p = predict(count(cfg), setup)
+            p = predict(cfg, setup)
             cache[cfg] = (float(p.predicted_ms), float(p.low_ms), float(p.high_ms))
         return cache[cfg]
     return at
@@ -241,14 +239,14 @@ def cmd_pareto(args) -> int:
 def render_table(rows: Sequence[dict], with_ms: bool) -> str:
     if not rows:
         return "No configuration with an estimate fits this budget."
-    head = f"{'arch':<16}{'alpha':>6}{'px':>5}{'MACs':>11}{'params':>10}{'top-1 %':>9}" \
+    head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>11}{'params':>10}{'top-1 %':>9}" \
            f"{'interval':>14}  status" + (f"{'ms':>9}" if with_ms else "")
     lines = [head]
     for r in rows:
         name = r["arch"] + (f" g={r['groups']}" if r["groups"] is not None else "")
         interval = f"{r['top1_low']:.1f}-{r['top1_high']:.1f}"
         ms = f"{r['ms']:>9.2f}" if with_ms else ""
-        lines.append(f"{name:<16}{r['alpha']:>6g}{r['resolution']:>5}{r['macs'] / 1e6:>10.1f}M"
+        lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{r['macs'] / 1e6:>10.1f}M"
                      f"{r['params'] / 1e6:>9.2f}M{r['top1']:>9.1f}{interval:>14}  "
                      f"{r['status']:<12}{ms}")
     lines.append("")

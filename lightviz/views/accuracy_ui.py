@@ -98,11 +98,12 @@ class LatencyUnavailable(Exception):
     """No latency for the Pareto view: the message says why and what to run."""
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
 def latency_column(extrapolate: bool) -> pd.DataFrame:
     """ms and ms_kind (measured / predicted) for :func:`pareto_table`'s rows on this host's
     default setup (cpu, fp32, batch 1). Raises LatencyUnavailable with a one-line reason."""
     try:
+        from ..latency import model
         from ..latency.model import NotCalibrated, predict
         from ..latency.setup import Setup
     except ImportError:
@@ -112,9 +113,7 @@ def latency_column(extrapolate: bool) -> pd.DataFrame:
         from ..latency.store import measured
     except ImportError:
         measured = None
-    from ..counting import count
-
-    setup = Setup()
+    setup = getattr(model, "resolve", lambda s: s)(Setup())  # threads as calibrate pins them
     df = pareto_table(extrapolate)
     ms, kind = [], []
     for r in df.itertuples(index=False):
@@ -126,7 +125,7 @@ def latency_column(extrapolate: bool) -> pd.DataFrame:
             kind.append("measured")
             continue
         try:
-            ms.append(float(predict(count(cfg), setup).predicted_ms))
+            ms.append(float(predict(cfg, setup).predicted_ms))
         except NotCalibrated as exc:
             raise LatencyUnavailable(str(exc)) from None
         kind.append("predicted")
