@@ -86,10 +86,11 @@ def _row(cfg: Config, est, macs: int, params: int) -> dict:
 
 def candidates(extrapolate: bool = False,
                fits: Optional[Callable[[Config, int, int], Optional[dict]]] = None,
-               monotone_cost: bool = True) -> List[dict]:
+               monotone_cost: bool = True, stride: Tuple[int, int] = (1, 1)) -> List[dict]:
     """Every grid configuration with an allowed estimate, counted; ``fits(cfg, macs, params)``
     returns the extra columns of a configuration within the budget, or None to drop it (and,
-    when ``monotone_cost``, every larger resolution at the same α)."""
+    when ``monotone_cost``, every larger resolution at the same α). ``stride`` thins the grid
+    (every n-th α, every m-th resolution)."""
     allowed = allowed_statuses(extrapolate)
     fams = families()
     out = []
@@ -101,10 +102,10 @@ def candidates(extrapolate: bool = False,
         (a_lo, r_lo), (a_hi, r_hi) = (np.exp(fam.xy.min(axis=0) - reach - 1e-9),
                                       np.exp(fam.xy.max(axis=0) + reach + 1e-9))
         r_lo, r_hi = r_lo * BASE_RESOLUTION, r_hi * BASE_RESOLUTION
-        for alpha in GRID_ALPHAS:
+        for alpha in GRID_ALPHAS[::stride[0]]:
             if not a_lo <= alpha <= a_hi:
                 continue
-            for res in GRID_RESOLUTIONS:
+            for res in GRID_RESOLUTIONS[::stride[1]]:
                 if not r_lo <= res <= r_hi:
                     continue
                 cfg = Config(arch, alpha, res, groups)

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from .. import accuracy_charts, charts
-from ..accuracy import NOTE, NONE, estimate, published_points
+from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
 from ..config import BASE_RESOLUTION, Config, make_config
 from ..pareto import candidates, front
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, RHO_STOPS
@@ -85,10 +85,18 @@ def _color(arch: str):
     return getattr(REGISTRY[arch], "color", None) or getattr(charts, "ARCH_COLORS", {}).get(arch)
 
 
+EXTRAPOLATED_STRIDE = (2, 4)  # extrapolated points every 0.1 in α and 32 px: enough to see
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def pareto_table(extrapolate: bool) -> pd.DataFrame:
-    """Every grid configuration with an estimate (lightviz.pareto's grid), counted."""
-    df = pd.DataFrame(candidates(extrapolate))
+    """Every grid configuration with an estimate (lightviz.pareto's grid), counted; the
+    extrapolated ones on a coarser grid (there are ten times as many, 2x past every hull)."""
+    rows = candidates(False)
+    if extrapolate:
+        rows += [r for r in candidates(True, stride=EXTRAPOLATED_STRIDE)
+                 if r["status"] == EXTRAPOLATED]
+    df = pd.DataFrame(rows)
     df["groups"] = df["groups"].astype("Int64")
     df["label"] = [_label(a, g) for a, g in zip(df["arch"], df["groups"])]
     return df
@@ -132,6 +140,27 @@ def latency_column(extrapolate: bool) -> pd.DataFrame:
     return pd.DataFrame({"ms": ms, "ms_kind": kind})
 
 
+def _with_cost(extrapolate: bool, cost: str) -> pd.DataFrame:
+    df = pareto_table(extrapolate)
+    if cost == "ms":  # LatencyUnavailable goes to the caller
+        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate)], axis=1)
+    return df
+
+
+@st.cache_data(max_entries=8, ttl=120, show_spinner=False)
+def _front(extrapolate: bool, cost: str) -> pd.DataFrame:
+    return pd.DataFrame(front(_with_cost(extrapolate, cost).to_dict("records"), cost))
+
+
+@st.cache_resource(max_entries=32, ttl=120, show_spinner=False)
+def _pareto_figure(extrapolate: bool, cost: str, current):
+    """The Pareto chart (about 0.2 s to build), cached per axis and current point."""
+    df = _with_cost(extrapolate, cost)
+    colors = {lab: _color(a) for lab, a in zip(df["label"], df["arch"]) if _color(a)}
+    cur = None if current is None else {cost: current[0], "top1": current[1]}
+    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost), cur, colors)
+
+
 def _apply_click() -> None:
     """on_select callback: the clicked point's configuration goes to the sidebar's widgets
     (callbacks run before the widgets of the next run exist, so their state may be set)."""
@@ -161,15 +190,12 @@ def render_pareto(cfg: Config) -> None:
                             help="Configurations outside the hull of a family's published "
                                  "points (up to 2\u00d7 away): wider intervals, open circles.")
     cost = AXES[axis or "MACs"]
-    df = pareto_table(extrapolate)
-    if cost == "ms":
-        try:
-            df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate)], axis=1)
-        except LatencyUnavailable as exc:
-            st.info(f"{exc}", icon=":material/timer_off:")
-            return
-    rows = df.to_dict("records")
-    fr = pd.DataFrame(front(rows, cost))
+    try:
+        df = _with_cost(extrapolate, cost)
+    except LatencyUnavailable as exc:
+        st.info(f"{exc}", icon=":material/timer_off:")
+        return
+    fr = _front(extrapolate, cost)
     e = estimate(cfg)
     current = None
     if e.value is not None:
@@ -179,8 +205,8 @@ def render_pareto(cfg: Config) -> None:
             mine = mine[mine["groups"] == cfg.groups]
         if not mine.empty:
             current = {cost: float(mine[cost].iloc[0]), "top1": e.value}
-    colors = {lab: _color(a) for lab, a in zip(df["label"], df["arch"]) if _color(a)}
-    fig = accuracy_charts.pareto_figure(df, cost, fr, current, colors)
+    fig = _pareto_figure(extrapolate, cost, None if current is None else
+                         (current[cost], current["top1"]))
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
     where = ("" if current is not None else
