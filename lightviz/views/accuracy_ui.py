@@ -12,7 +12,7 @@ import streamlit as st
 from .. import accuracy_charts, charts
 from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
 from ..config import BASE_RESOLUTION, Config, make_config
-from ..pareto import candidates, front
+from ..pareto import candidates, front, totals
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, RHO_STOPS
 from ..zoo import REGISTRY
 
@@ -197,20 +197,25 @@ def render_pareto(cfg: Config) -> None:
         return
     fr = _front(extrapolate, cost)
     e = estimate(cfg)
-    current = None
-    if e.value is not None:
+    current, where = None, ""
+    shown = e.value is not None and (e.status != EXTRAPOLATED or extrapolate)
+    if shown and cost != "ms":
+        macs, params = totals(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
+        current = {"macs": macs, "params": params}[cost]
+    elif shown:
         mine = df[(df["arch"] == cfg.arch) & ((df["alpha"] - cfg.alpha).abs() < 1e-9)
                   & (df["resolution"] == cfg.resolution)]
         if cfg.groups is not None:
             mine = mine[mine["groups"] == cfg.groups]
-        if not mine.empty:
-            current = {cost: float(mine[cost].iloc[0]), "top1": e.value}
-    fig = _pareto_figure(extrapolate, cost, None if current is None else
-                         (current[cost], current["top1"]))
+        current = float(mine["ms"].iloc[0]) if not mine.empty else None
+    if e.value is None:
+        where = " The sidebar's configuration has no estimate, so it is not on the chart."
+    elif not shown:
+        where = (" The sidebar's configuration is extrapolated: switch on extrapolated "
+                 "estimates to see it.")
+    fig = _pareto_figure(extrapolate, cost, None if current is None else (current, e.value))
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
-    where = ("" if current is not None else
-             " The sidebar's configuration has no estimate here, so it is not on the chart.")
     squares = (", squares measured latencies (the rest predicted by the latency model)"
                if cost == "ms" else "")
     st.caption(
