@@ -1,4 +1,5 @@
-"""The ``lightviz`` command: ``list``, ``profile``, ``diagram``, ``dsc``, ``bench``, ``app``.
+"""The ``lightviz`` command: ``list``, ``profile``, ``diagram``, ``dsc``, ``bench``, ``pareto``,
+``app``.
 
 Every command turns its options into a :class:`~lightviz.config.Config` through
 :func:`~lightviz.config.make_config`, so a bad value gets the same one-line message as in the
@@ -17,7 +18,7 @@ from .config import make_config
 
 EXIT_USAGE = 2
 # Subcommands that live beside the code they drive: module -> its register(subparsers).
-PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli")
+PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.pareto")
 
 
 EXAMPLES = """examples:
@@ -90,9 +91,12 @@ def cmd_list(args) -> int:
 def cmd_profile(args) -> int:
     from .counting import count
 
-    prof = count(config_from_args(args), elementwise=args.elementwise)
+    cfg = config_from_args(args)
+    prof = count(cfg, elementwise=args.elementwise)
     if args.format == "json":
-        print(prof.to_json())
+        from .accuracy import with_top1
+
+        print(json.dumps(with_top1(prof.to_dict(), cfg)))
     elif args.format == "csv":
         prof.layers.to_csv(sys.stdout, index=False)
     else:

@@ -13,6 +13,7 @@ network lightviz does not build is marked *other network*.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -45,6 +46,18 @@ EXPLANATIONS: Dict[Tuple[str, str], str] = {
         "The paper's 6.9M does not fit its own architecture: at width 1.4 the canonical count "
         "(torchvision, timm and TF-slim rules) is about 6.11M. The MACs agree within 0.5 %, so "
         "the network is the same.",
+    ("mobilenet_v1", "1.0-160"):
+        "The paper's Table 7 prints 290M for 290.68M: cut to the digit, not rounded (its "
+        "other rows round: 568.74M prints as 569M).",
+    ("mobilenet_v1", "0.5-160"):
+        "The paper's Table 9 prints 76M for 76.52M: cut to the digit, not rounded.",
+    ("mobilenet_v1", "MobileNet_v1_0.25_192"):
+        "The table's 34M for 0.25_192 is out of line with its neighbours (41M at 224, 21M at "
+        "160) and with the count, 30.2M without the stem conv: a typo in the table.",
+    ("mobilenet_v1", "MobileNet_v1_0.50_224"):
+        "149.498M (1001 classes) sits 0.002M below the rounding edge of the table's 150M; its "
+        "counter must add a few thousand MACs lightviz leaves out (the classifier bias adds "
+        "are 1001).",
     ("resnet34", "paper"):
         "The paper's Table 1 prints 3.6 x 10^9 for 3.66 G (torchvision: 3.66 GMACs); the "
         "parameters equal torchvision's exactly.",
@@ -54,6 +67,125 @@ EXPLANATIONS: Dict[Tuple[str, str], str] = {
         "4.09 GMACs. The parameters are the same for both and equal torchvision's exactly.",
 }
 OTHER_NETWORK = {("mobilenet_v1", "conv-mobilenet-224")}
+
+
+# ----------------------------------------------------------------------------- conventions
+# Each source counts in its own way (issue 10, item 6). The check recounts every row the way
+# its source does, so a row that differs only by convention is an exact match under it.
+
+@dataclass(frozen=True)
+class Convention:
+    """How a source counts: classifier outputs (TF-slim's checkpoints have a background class),
+    which parameters (``all`` = nn.Module.parameters(); ``no_bn`` without BN's gamma/beta;
+    ``tf_variables`` = TF's variables: beta and the moving mean and variance but no gamma), how
+    figures are cut to their printed digits (``round`` or ``truncate``), whose layout
+    (``torchvision``, or ``authors`` for megvii's ShuffleNet code, for MACs, params or both) and
+    the widths whose MACs leave out the stem conv."""
+
+    name: str
+    classes: int = 1000
+    params: str = "all"
+    digits: str = "round"
+    macs_layout: str = "torchvision"
+    params_layout: str = "torchvision"
+    no_stem_alphas: Tuple[float, ...] = ()
+
+
+LIGHTVIZ = Convention("lightviz: nn.Module.parameters(), torchvision layout, rounded")
+_TF_V2 = Convention("TF-slim checkpoints: 1001 classes, params without BN, figures truncated",
+                    classes=1001, params="no_bn", digits="truncate")
+# source (a prefix of the ``source`` column) -> its convention; others count as lightviz does
+SOURCE_CONVENTIONS: Dict[str, Convention] = {
+    "MobileNetV2 paper": Convention("MobileNetV2 paper: params without BN, figures truncated",
+                                    params="no_bn", digits="truncate"),
+    "TF-slim MobileNetV2 README": _TF_V2,
+    "tf-slim mobilenet/README.md": _TF_V2,
+    "tf-slim mobilenet_v1.md": Convention(
+        "TF-slim v1 checkpoints: 1001 classes, TF variables (no BN gamma; beta, moving mean and "
+        "variance), the 0.75 rows without the stem conv's MACs", classes=1001,
+        params="tf_variables", no_stem_alphas=(0.75,)),
+    "ShuffleNet V2 paper": Convention(
+        "ShuffleNet V2 paper: MACs of the authors' code (megvii layout), params as torchvision",
+        macs_layout="authors"),
+    "megvii": Convention("megvii's code: its layout, no classifier bias", macs_layout="authors",
+                         params_layout="authors"),
+}
+
+
+def convention_of(source: str) -> Convention:
+    """The counting convention of a ``source`` (lightviz's own when none is known)."""
+    for prefix, conv in SOURCE_CONVENTIONS.items():
+        if source.startswith(prefix):
+            return conv
+    return LIGHTVIZ
+
+
+MEGVII_V1_STEM = 24  # megvii ShuffleNetV1/network.py: 24 at 1.0x and 1.5x
+
+
+def _authors_layout(arch: str, layers: pd.DataFrame, classes: int,
+                    alpha: float = 1.0) -> Tuple[int, int]:
+    """(params, MACs) that megvii's ShuffleNet code adds to lightviz's (torchvision) layout.
+
+    ShuffleNet V2 (megvii ShuffleNetV2/blocks.py): each stage's first unit keeps all ``in``
+    input channels in its projection branch (1x1 in->in) and gives the main branch
+    ``out - in`` outputs, where torchvision gives both branches ``out / 2 = b``: that adds
+    ``(in - b)^2`` weights and ``(in - b)^2 H W`` MACs (BN widths cancel). ShuffleNet v1
+    (megvii ShuffleNetV1/network.py): the 1.5x stem stays 24 wide where lightviz scales it to
+    36. Both ShuffleNets' classifiers have no bias (network.py)."""
+    params = -classes
+    macs = 0
+    stem = layers[layers["path"] == "stem.conv.conv"]
+    if arch == "shufflenet_v1" and abs(alpha - 1.5) < 1e-9 \
+            and int(stem["out_c"].iloc[0]) != MEGVII_V1_STEM:
+        # megvii's 1.5x keeps the 24-wide stem: the stem conv, stage 2's first 1x1 conv (not
+        # grouped, input = stem) and its last grouped 1x1 conv (out - stem outputs) change
+        c, new = int(stem["out_c"].iloc[0]), MEGVII_V1_STEM
+        g1 = layers[layers["path"] == "stage2.0.gconv1.conv"].iloc[0]
+        g2 = layers[layers["path"] == "stage2.0.gconv2.conv"].iloc[0]
+        mid, groups = int(g1["out_c"]), int(g2["groups"])
+        d = new - c
+        params += d * (27 + mid - mid // groups)  # conv weights; BN widths cancel (+2d, -2d)
+        macs += d * (27 * int(stem["out_h"].iloc[0]) * int(stem["out_w"].iloc[0])
+                     + mid * int(g1["out_h"]) * int(g1["out_w"])
+                     - mid // groups * int(g2["out_h"]) * int(g2["out_w"]))
+    if arch == "shufflenet_v2":
+        first = layers[layers["path"].str.match(r"stage\d+\.0\.branch1\.conv_pw\.conv$")]
+        for r in first.itertuples():
+            b = int(r.out_c)
+            c_in = int(r.params) // b
+            params += (c_in - b) ** 2
+            macs += (c_in - b) ** 2 * int(r.out_h) * int(r.out_w)
+    return params, macs
+
+
+def counts_in(conv: Convention, arch: str, alpha: float, resolution: int,
+              groups: Optional[int]) -> Tuple[int, int]:
+    """(params, MACs) of a configuration counted in the convention ``conv``."""
+    prof = count(make_config(arch, alpha, resolution=resolution, groups=groups,
+                             classes=conv.classes))
+    layers = prof.layers
+    params, macs = prof.params, prof.macs
+    bn = int(layers.loc[layers["kind"] == "batch norm", "params"].sum())
+    if conv.params == "no_bn":
+        params -= bn
+    elif conv.params == "tf_variables":
+        params += bn // 2  # gamma/beta (2 a channel) -> beta, moving mean, moving variance (3)
+    if any(abs(alpha - a) < 1e-9 for a in conv.no_stem_alphas):
+        macs -= int(layers.loc[layers["path"].str.startswith("stem"), "macs"].sum())
+    if "authors" in (conv.macs_layout, conv.params_layout) and arch.startswith("shufflenet"):
+        d_params, d_macs = _authors_layout(arch, layers, conv.classes, alpha)
+        params += d_params if conv.params_layout == "authors" else 0
+        macs += d_macs if conv.macs_layout == "authors" else 0
+    return params, macs
+
+
+def within_printed(ours: float, published: float, field: str, digits: str = "round") -> bool:
+    """Whether ``ours`` prints as ``published`` (rounded, or truncated, to its last digit)."""
+    unit = printed_unit(published, field)
+    if digits == "truncate":
+        return 0 <= ours - published < unit
+    return abs(ours - published) <= unit / 2
 
 
 def printed_unit(value: float, field: str) -> float:
@@ -84,7 +216,37 @@ def load_published(path: Path = PUBLISHED_CSV) -> pd.DataFrame:
     return df
 
 
-def _status(row, ours: Dict[str, int]) -> str:
+# The checkpoint tables of assets/published_accuracy.csv (lightviz.accuracy) that the check
+# adds: source there -> the source in published_figures.csv whose rows they replace (the same
+# table, fewer columns) or None.
+CHECKPOINT_TABLES = {
+    "tf-slim mobilenet_v1.md": None,
+    "tf-slim mobilenet/README.md": "TF-slim MobileNetV2 README",
+    "megvii ShuffleNetV2/README.md": None,
+    "megvii ShuffleNetV1/README.md": "megvii ShuffleNet-Series README",
+}
+
+
+def with_checkpoints(published: pd.DataFrame) -> pd.DataFrame:
+    """``published`` plus every checkpoint of :data:`CHECKPOINT_TABLES` (params and MACs as
+    their tables print them; the note is the table's convention), replacing the rows that
+    quoted the same table."""
+    from .accuracy import load_points
+
+    rows = [{"arch": p.arch, "variant": p.variant, "alpha": p.alpha,
+             "resolution": p.resolution, "groups": p.groups, "params": float(p.params),
+             "macs": float(p.macs), "top1": p.top1, "source": p.source, "note": p.convention}
+            for p in load_points() if p.source in CHECKPOINT_TABLES]
+    replaced = {v for v in CHECKPOINT_TABLES.values() if v}
+    extra = pd.DataFrame(rows)
+    extra["groups"] = extra["groups"].astype("Int64")
+    extra["family"] = [REGISTRY[a].family for a in extra["arch"]]
+    kept = published[~published["source"].isin(replaced)]
+    return pd.concat([kept, extra], ignore_index=True)
+
+
+def _status(row, ours: Dict[str, int], conv: Convention = LIGHTVIZ) -> str:
+    """``ours``: the counts in the row's source's convention ``conv``."""
     key = (row.arch, row.variant)
     if key in OTHER_NETWORK:
         return OTHER
@@ -93,9 +255,8 @@ def _status(row, ours: Dict[str, int]) -> str:
         pub = getattr(row, field)
         if pd.isna(pub):
             continue
-        diff = ours[field] - pub
-        rel.append(abs(diff) / pub)
-        if abs(diff) > printed_unit(pub, field) / 2:
+        rel.append(abs(ours[field] - pub) / pub)
+        if not within_printed(ours[field], pub, field, conv.digits):
             within = False
     if within:
         return MATCH
@@ -109,13 +270,16 @@ def paper_check(published: Optional[pd.DataFrame] = None) -> pd.DataFrame:
     at the same arch, alpha, resolution and groups (1000 classes), the relative differences, a
     status (see the module doc), the explanation (:data:`EXPLANATIONS`, or "") and the source's
     own note."""
-    df = load_published() if published is None else published
+    df = with_checkpoints(load_published()) if published is None else published
     out = []
     for row in df.itertuples(index=False):
         groups = None if pd.isna(row.groups) else int(row.groups)
         cfg = make_config(row.arch, row.alpha, resolution=int(row.resolution), groups=groups)
         prof = count(cfg)
-        ours = {"params": prof.params, "macs": prof.macs}
+        conv = convention_of(row.source)
+        c_params, c_macs = counts_in(conv, row.arch, row.alpha, int(row.resolution), groups) \
+            if conv != LIGHTVIZ else (prof.params, prof.macs)
+        ours = {"params": c_params, "macs": c_macs}
         explanation = EXPLANATIONS.get((row.arch, row.variant), "")
         out.append({
             "arch": row.arch, "family": row.family, "variant": row.variant, "alpha": row.alpha,
@@ -124,7 +288,8 @@ def paper_check(published: Optional[pd.DataFrame] = None) -> pd.DataFrame:
             "params_diff": (prof.params - row.params) / row.params if pd.notna(row.params) else None,
             "macs_published": row.macs, "macs_lightviz": prof.macs,
             "macs_diff": (prof.macs - row.macs) / row.macs if pd.notna(row.macs) else None,
-            "top1": row.top1, "status": _status(row, ours),
+            "top1": row.top1, "status": _status(row, ours, conv),
+            "convention": conv.name, "params_convention": c_params, "macs_convention": c_macs,
             "explanation": explanation, "note": row.note, "source": row.source,
         })
     t = pd.DataFrame(out)

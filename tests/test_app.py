@@ -350,7 +350,9 @@ def test_paper_check_statuses_and_explanations():
     t = paper_check().set_index(["arch", "variant"])
     assert t.loc[("mobilenet_v2", "torchvision mobilenet_v2"), "status"] == MATCH
     assert t.loc[("resnet18", "paper"), "status"] == MATCH  # 1.814 G prints as 1.8 G
-    for key in [("resnet50", "paper"), ("mobilenet_v2", "1.4-224"), ("mobilenet_v2", "1.0-224")]:
+    # the MobileNetV2 paper counts params without BN and truncates: a match in its convention
+    assert t.loc[("mobilenet_v2", "1.0-224"), "status"] == MATCH
+    for key in [("resnet50", "paper"), ("mobilenet_v2", "1.4-224")]:
         assert t.loc[key, "status"] == EXPLAINED, key
         assert t.loc[key, "explanation"]
     assert "4.09" in t.loc[("resnet50", "paper"), "explanation"]

@@ -24,6 +24,7 @@ from ..state import (
     sync_query_params,
 )
 from ..zoo import REGISTRY
+from . import accuracy_ui  # the Pareto view (issue 10)
 from . import as_text, cached_paper_check, cached_profile, fmt_bytes, fmt_count, nice_label
 
 B = "b_"  # prefix of the B configuration's widget keys and query parameters
@@ -54,6 +55,7 @@ def render(cfg: Config) -> None:
     unit, elementwise = counting_options()
     st.header("Compare")
     _families(cfg, unit, elementwise)
+    accuracy_ui.render_pareto(cfg)
     _accuracy(cfg)
     _ab(cfg, unit, elementwise)
 

@@ -4,15 +4,18 @@ and rho sweeps, and the per-layer table with downloads."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
 from .. import charts
+from ..accuracy import with_top1
 from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, make_config
 from ..counting import count
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
 from ..zoo import REGISTRY
-from . import cached_profile, fmt_bytes, fmt_count, fmt_delta
+from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta
 
 TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Layer table")
 SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::4]  # 32, 64, ... 512 px: 16 points, 224 among them
@@ -75,8 +78,11 @@ def _scaling_view(cfg: Config, measure: str, elementwise: bool):
     cur = a.loc[(a["alpha"] - cfg.alpha).abs().idxmin()]
     one = a.loc[(a["alpha"] - 1.0).abs().idxmin()]
     ratios = (cur["params"] / one["params"], cur[measure] / one[measure])
-    return (charts.alpha_sweep_figure(a, cfg.alpha, measure),
-            charts.rho_sweep_figure(r, cfg.rho, measure), ratios)
+    alpha_fig, rho_fig = (charts.alpha_sweep_figure(a, cfg.alpha, measure),
+                          charts.rho_sweep_figure(r, cfg.rho, measure))
+    accuracy_ui.add_alpha_top1(alpha_fig, cfg, a["alpha"])
+    accuracy_ui.add_rho_top1(rho_fig, cfg, r["resolution"])
+    return alpha_fig, rho_fig, ratios
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -137,6 +143,7 @@ def _headline(prof, base, cfg: Config) -> None:
             metric(st, f"Weights {name}", fmt_bytes(prof.params * size), prof.params, base.params,
                    f"{prof.params * size:,} bytes = params \u00d7 {size} "
                    f"byte{'s' if size > 1 else ''}.")
+        accuracy_ui.top1_metric(cfg)
     ref = "" if same else (
         f" Deltas compare with the same network at \u03b1 1, \u03c1 1 (224 px): "
         f"{base.params:,} params, {base.macs:,} MACs.")
@@ -270,7 +277,8 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
             index=False), file_name=f"{name}.csv", mime="text/csv", on_click="ignore",
         icon=":material/download:", help="The same as `lightviz profile ... --format csv`.")
     d2.download_button(
-        "Download JSON (totals + rows)", data=lambda: cached_profile(cfg, elementwise).to_json(
-            indent=1), file_name=f"{name}.json", mime="application/json", on_click="ignore",
+        "Download JSON (totals + rows)", data=lambda: json.dumps(
+            with_top1(cached_profile(cfg, elementwise).to_dict(), cfg), indent=1),
+        file_name=f"{name}.json", mime="application/json", on_click="ignore",
         icon=":material/download:", help="The same as `lightviz profile ... --format json`, "
                                          "with the counting conventions.")

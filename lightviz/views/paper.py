@@ -72,6 +72,9 @@ def render(cfg: Config) -> None:
         "macs_published": as_text(shown["macs_published"]),
         "macs_lightviz": shown["macs_lightviz"],
         "macs_diff": as_text(shown["macs_diff"] * 100, "{:+.1f}"),
+        "params_source": shown["params_convention"],
+        "macs_source": shown["macs_convention"],
+        "convention": shown["convention"],
         "top1": as_text(shown["top1"], "{:.1f}"),
         "alpha": shown["alpha"],
         "resolution": shown["resolution"],
@@ -88,6 +91,13 @@ def render(cfg: Config) -> None:
         "macs_published": st.column_config.TextColumn("MACs, paper", alignment="right"),
         "macs_lightviz": st.column_config.NumberColumn("MACs, lightviz", format="localized"),
         "macs_diff": st.column_config.TextColumn("MACs \u0394 %", alignment="right"),
+        "params_source": st.column_config.NumberColumn(
+            "params, source's way", format="localized",
+            help="lightviz's count in the source's own convention (the status compares this)"),
+        "macs_source": st.column_config.NumberColumn(
+            "MACs, source's way", format="localized",
+            help="lightviz's count in the source's own convention (the status compares this)"),
+        "convention": st.column_config.TextColumn("source's convention"),
         "top1": st.column_config.TextColumn("top-1 %", alignment="right"),
         "alpha": st.column_config.NumberColumn("\u03b1", format="%.2f"),
         "resolution": st.column_config.NumberColumn("px", format="%d"),
@@ -96,7 +106,10 @@ def render(cfg: Config) -> None:
                                             help="Open this configuration on the Explore page"),
     })
     st.caption("\u0394 % = (lightviz \u2212 paper) / paper. \u2013: the source gives no figure. "
-               "Top-1 is the source's ImageNet accuracy, for reference.")
+               "Top-1 is the source's ImageNet accuracy, for reference. Each row is also "
+               "counted the way its source counts (\"source's way\": TF-slim's 1001 classes "
+               "and its parameter and rounding rules, megvii's ShuffleNet layout, ...), and the "
+               "status compares that: a row that differs only by convention is a match.")
 
     st.subheader("Why the numbers differ")
     notes = shown[shown["status"] != MATCH]

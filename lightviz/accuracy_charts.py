@@ -1,0 +1,119 @@
+"""Figures of the estimated top-1 (lightviz.accuracy): its second axis on the α and ρ sweeps, and
+the Pareto chart of top-1 against a cost. Plotly only (no Streamlit), like lightviz.charts."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .accuracy import EXTRAPOLATED, INTERPOLATED, PUBLISHED
+
+TOP1_COLOR = "#2CA02C"
+STATUS_SYMBOLS = {PUBLISHED: "diamond", INTERPOLATED: "circle", EXTRAPOLATED: "circle-open"}
+COST_TITLES = {"macs": "MACs per image (log scale)", "params": "params (log scale)",
+               "ms": "latency on this host, ms (log scale)"}
+COST_NAMES = {"macs": "MACs", "params": "params", "ms": "ms"}
+# a family's colour when the registry gives none (the zoo's Arch carries them after the merge)
+_FALLBACK = ("#4C78A8", "#F58518", "#E45756", "#54A24B", "#2F7D32", "#B279A2", "#72B7B2",
+             "#9D755D", "#FF9DA6", "#EECA3B")
+
+
+def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
+                  published_x: Sequence[float] = (), published_y: Sequence[float] = (),
+                  current_x: Optional[float] = None) -> go.Figure:
+    """Draw the estimated top-1 on a right-hand axis of a sweep figure: the value (solid where
+    interpolated, dotted where extrapolated), its interval as a band, and the published points as
+    diamonds. ``top1`` has one row per x with value, low, high and status (value NaN where there
+    is no estimate)."""
+    t = top1.reset_index(drop=True).assign(x=list(x))
+    have = t[t["value"].notna()]
+    if have.empty and not len(published_x):
+        return fig
+    fig.add_trace(go.Scatter(
+        x=list(have["x"]) + list(have["x"])[::-1], y=list(have["high"]) + list(have["low"])[::-1],
+        fill="toself", fillcolor="rgba(44,160,44,0.12)", line=dict(width=0), yaxis="y2",
+        name="top-1 interval", hoverinfo="skip", showlegend=False))
+    inside = t["value"].where(t["status"].isin((PUBLISHED, INTERPOLATED)))
+    outside = t["value"].where(t["status"] == EXTRAPOLATED)
+    # join the dotted part to the solid one where they meet
+    edge = inside.notna() & (outside.shift(1).notna() | outside.shift(-1).notna())
+    outside = outside.where(outside.notna(), t["value"].where(edge))
+    for name, y, dash in (("top-1 (est.)", inside, "solid"),
+                          ("top-1 extrapolated", outside, "dot")):
+        if y.notna().any():
+            fig.add_trace(go.Scatter(
+                x=t["x"], y=y, yaxis="y2", name=name, mode="lines",
+                line=dict(color=TOP1_COLOR, width=2.5, dash=dash),
+                customdata=t[["low", "high", "status"]].to_numpy(),
+                hovertemplate="%{x}: top-1 %{y:.1f} % (%{customdata[0]:.1f}-%{customdata[1]:.1f}, "
+                              "%{customdata[2]})<extra></extra>"))
+    if len(published_x):
+        fig.add_trace(go.Scatter(
+            x=list(published_x), y=list(published_y), yaxis="y2", mode="markers",
+            name="published top-1", marker=dict(symbol="diamond", size=10, color=TOP1_COLOR,
+                                                line=dict(width=1, color="#ffffff")),
+            hovertemplate="%{x}: published top-1 %{y:.1f} %<extra></extra>"))
+    if current_x is not None:
+        cur = t[(t["x"] - current_x).abs() < 1e-9]
+        if not cur.empty and pd.notna(cur["value"].iloc[0]):
+            fig.add_trace(go.Scatter(
+                x=[current_x], y=[cur["value"].iloc[0]], yaxis="y2", mode="markers",
+                showlegend=False, marker=dict(size=13, color=TOP1_COLOR,
+                                              line=dict(width=2.5, color="#ffffff")),
+                hovertemplate="current: top-1 %{y:.1f} % (est.)<extra></extra>"))
+    fig.update_layout(yaxis2=dict(title_text="top-1 % (est.)", overlaying="y", side="right",
+                                  showgrid=False, rangemode="normal", tickmode="auto",
+                                  nticks=6))
+    return fig
+
+
+def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
+                  current: Optional[dict] = None, colors: Optional[dict] = None) -> go.Figure:
+    """Estimated top-1 against ``cost`` (log x) for every candidate configuration, one colour per
+    family, the symbol saying published / interpolated / extrapolated (and, for latency, open
+    squares where the latency is predicted rather than measured), the front as a line and the
+    current configuration ringed. ``df`` columns: label, arch, alpha, resolution, groups, top1,
+    top1_low, top1_high, status, <cost> (and ``ms_kind`` for latency). Each point's customdata
+    is (arch, alpha, resolution, groups) so a click can set the configuration."""
+    colors = dict(colors or {})
+    traces = []
+    for i, (label, part) in enumerate(df.groupby("label", sort=False)):
+        color = colors.get(label, _FALLBACK[i % len(_FALLBACK)])
+        symbols = [STATUS_SYMBOLS.get(s, "circle") for s in part["status"]]
+        if cost == "ms" and "ms_kind" in part:
+            symbols = ["square" if k == "measured" else s for s, k in zip(symbols, part["ms_kind"])]
+        sizes = [11 if s == PUBLISHED else 6 for s in part["status"]]
+        kind = part["ms_kind"] if cost == "ms" and "ms_kind" in part else [""] * len(part)
+        groups = part["groups"].astype(object).where(part["groups"].notna(), None)
+        traces.append(go.Scatter(
+            x=part[cost], y=part["top1"], mode="markers", name=label,
+            marker=dict(color=color, symbol=symbols, size=sizes, opacity=0.85,
+                        line=dict(width=1, color=color)),
+            customdata=list(zip(part["arch"], part["alpha"], part["resolution"], groups,
+                                part["status"], part["top1_low"], part["top1_high"], kind)),
+            hovertemplate=(f"<b>{label}</b> \u03b1 %{{customdata[1]}} \u00b7 %{{customdata[2]}} px"
+                           "<br>top-1 %{y:.1f} % (%{customdata[5]:.1f}-%{customdata[6]:.1f}, "
+                           f"%{{customdata[4]}})<br>{COST_NAMES[cost]} %{{x:.3s}} "
+                           "%{customdata[7]}<extra></extra>")))
+    if not front.empty:
+        f = front.sort_values(cost)
+        traces.append(go.Scatter(
+            x=f[cost], y=f["top1"], mode="lines", name="Pareto front", line_shape="hv",
+            line=dict(color="#444444", width=1.5), hoverinfo="skip"))
+    if current is not None and current.get("top1") is not None and current.get(cost):
+        traces.append(go.Scatter(
+            x=[current[cost]], y=[current["top1"]], mode="markers", name="current configuration",
+            marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=3, color="#444444")),
+            hoverinfo="skip"))
+    fig = go.Figure(traces)
+    fig.update_layout(
+        title=dict(text=f"Estimated top-1 against {COST_NAMES[cost].replace('ms', 'latency')}",
+                   x=0, xanchor="left", font=dict(size=15), yref="container", y=0.99,
+                   yanchor="top"),
+        height=560, margin=dict(l=8, r=8, t=120, b=8), clickmode="event+select",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        xaxis=dict(type="log", title_text=COST_TITLES[cost], exponentformat="SI"),
+        yaxis=dict(title_text="ImageNet top-1 % (estimated)"), hovermode="closest")
+    return fig

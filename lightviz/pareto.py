@@ -1,0 +1,261 @@
+"""The Pareto front of estimated top-1 against cost, and the ``lightviz pareto`` command.
+
+A grid over every family (α on the slider's 0.05 steps from 0.25 to 2, resolution on its 8 px
+steps from 32 to 512, every ShuffleNet v1 group count), cut to the box around each family's
+published points (widened by the extrapolation reach with ``--extrapolate``), is estimated with
+:func:`lightviz.accuracy.estimate` first, which is cheap and rules out every configuration
+without an estimate; only the rest are counted (about 1 ms each, cached), and along each α the
+resolutions are walked upwards only while the cost stays within the budget (MACs and predicted
+latency grow with the input; params do not depend on it at all).
+
+A configuration is on the front when no other configuration under the budget costs no more and
+has a higher estimated top-1. By default only ``published`` and ``interpolated`` estimates take
+part; ``extrapolated`` ones join with ``--extrapolate``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import sys
+from functools import lru_cache
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .accuracy import EXTRAPOLATED, INTERPOLATED, NOTE, PUBLISHED, REACH, estimate, families
+from .config import (
+    ALPHA_MAX,
+    ALPHA_MIN,
+    ARCHS,
+    BASE_RESOLUTION,
+    RESOLUTION_MAX,
+    RESOLUTION_MIN,
+    Config,
+    make_config,
+    number,
+)
+
+GRID_ALPHAS = tuple(round(ALPHA_MIN + 0.05 * i, 2)
+                    for i in range(int(round((ALPHA_MAX - ALPHA_MIN) / 0.05)) + 1))
+GRID_RESOLUTIONS = tuple(range(RESOLUTION_MIN, RESOLUTION_MAX + 1, 8))
+COSTS = ("macs", "params", "ms")
+SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
+
+
+def parse_count(name: str, text) -> float:
+    """A positive count such as ``300M``, ``1.5G``, ``800k`` or ``4e6`` (ValueError naming
+    ``name`` otherwise)."""
+    m = re.fullmatch(r"\s*([0-9.eE+-]+?)\s*([kKmMgGtT]?)\s*", str(text))
+    if not m:
+        raise ValueError(f"{name} must be a count such as 300M, 1.5G or 4e6, got {text!r}")
+    value = number(name, m.group(1)) * SUFFIXES[m.group(2).lower()]
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {text!r}")
+    return value
+
+
+def keys() -> List[Tuple[str, Optional[int]]]:
+    """Every (arch, groups) the grid covers: each registered architecture, with every value of
+    its ``groups`` variant where it has one."""
+    from .zoo import REGISTRY
+
+    out: List[Tuple[str, Optional[int]]] = []
+    for a in ARCHS:
+        v = REGISTRY[a].variant("groups")
+        out += [(a, g) for g in (v.values if v else (None,))]
+    return out
+
+
+@lru_cache(maxsize=8192)
+def totals(arch: str, alpha: float, resolution: int, groups: Optional[int]) -> Tuple[int, int]:
+    """(MACs, params) of one configuration, cached."""
+    from .counting import count
+
+    p = count(make_config(arch, alpha, resolution=resolution, groups=groups))
+    return p.macs, p.params
+
+
+def allowed_statuses(extrapolate: bool) -> Tuple[str, ...]:
+    return (PUBLISHED, INTERPOLATED, EXTRAPOLATED) if extrapolate else (PUBLISHED, INTERPOLATED)
+
+
+def _row(cfg: Config, est, macs: int, params: int) -> dict:
+    return {"arch": cfg.arch, "groups": cfg.groups, "alpha": cfg.alpha,
+            "resolution": cfg.resolution, "macs": macs, "params": params,
+            "top1": round(est.value, 2), "top1_low": round(est.low, 2),
+            "top1_high": round(est.high, 2), "status": est.status}
+
+
+def candidates(extrapolate: bool = False,
+               fits: Optional[Callable[[Config, int, int], Optional[dict]]] = None,
+               monotone_cost: bool = True, stride: Tuple[int, int] = (1, 1)) -> List[dict]:
+    """Every grid configuration with an allowed estimate, counted; ``fits(cfg, macs, params)``
+    returns the extra columns of a configuration within the budget, or None to drop it (and,
+    when ``monotone_cost``, every larger resolution at the same α). ``stride`` thins the grid
+    (every n-th α, every m-th resolution)."""
+    allowed = allowed_statuses(extrapolate)
+    fams = families()
+    out = []
+    reach = REACH if extrapolate else 0.0
+    for arch, groups in keys():
+        fam = fams.get((arch, groups))
+        if fam is None:
+            continue
+        (a_lo, r_lo), (a_hi, r_hi) = (np.exp(fam.xy.min(axis=0) - reach - 1e-9),
+                                      np.exp(fam.xy.max(axis=0) + reach + 1e-9))
+        r_lo, r_hi = r_lo * BASE_RESOLUTION, r_hi * BASE_RESOLUTION
+        for alpha in GRID_ALPHAS[::stride[0]]:
+            if not a_lo <= alpha <= a_hi:
+                continue
+            for res in GRID_RESOLUTIONS[::stride[1]]:
+                if not r_lo <= res <= r_hi:
+                    continue
+                cfg = Config(arch, alpha, res, groups)
+                est = estimate(cfg)
+                if est.status not in allowed:
+                    continue
+                macs, params = totals(arch, alpha, res, groups)
+                extra = {} if fits is None else fits(cfg, macs, params)
+                if extra is None:
+                    if monotone_cost:
+                        break
+                    continue
+                out.append({**_row(cfg, est, macs, params), **extra})
+    return out
+
+
+def front(rows: Sequence[dict], cost: str) -> List[dict]:
+    """The rows no other row dominates (costs no more and has a higher top-1), best first."""
+    ordered = sorted(rows, key=lambda r: (r[cost], -r["top1"]))
+    out, best = [], -math.inf
+    for r in ordered:
+        if r["top1"] > best + 1e-9:
+            out.append(r)
+            best = r["top1"]
+    return sorted(out, key=lambda r: (-r["top1"], r[cost]))
+
+
+def latency_predictor(setup):
+    """``(cfg) -> (predicted_ms, low_ms, high_ms)`` from the latency model on ``setup``.
+
+    Raises ValueError (one line) when the model is not installed or not calibrated for the
+    setup (the model's NotCalibrated is a ValueError naming the calibrate command)."""
+    try:
+        from .latency.model import predict
+    except ImportError:
+        raise ValueError("latency prediction is not available in this installation "
+                         "(lightviz.latency.model is missing): use --max-macs or --max-params"
+                         ) from None
+    cache: Dict[Config, Tuple[float, float, float]] = {}
+
+    def at(cfg: Config) -> Tuple[float, float, float]:
+        if cfg not in cache:
+            p = predict(cfg, setup)
+            cache[cfg] = (float(p.predicted_ms), float(p.low_ms), float(p.high_ms))
+        return cache[cfg]
+    return at
+
+
+def pareto(max_macs: Optional[float] = None, max_params: Optional[float] = None,
+           max_ms: Optional[float] = None, setup=None, extrapolate: bool = False) -> List[dict]:
+    """The front under one budget (exactly one of ``max_macs``, ``max_params``, ``max_ms``;
+    ``max_ms`` needs a latency ``setup``), best first."""
+    given = [n for n, v in (("macs", max_macs), ("params", max_params), ("ms", max_ms))
+             if v is not None]
+    if len(given) != 1:
+        raise ValueError("give exactly one budget: --max-macs, --max-params or --max-ms")
+    cost = given[0]
+    if cost == "macs":
+        rows = candidates(extrapolate, lambda c, m, p: {} if m <= max_macs else None)
+    elif cost == "params":
+        rows = candidates(extrapolate, lambda c, m, p: {} if p <= max_params else None,
+                          monotone_cost=False)
+    else:
+        at = latency_predictor(setup)
+
+        def fits(cfg, m, p):
+            ms, lo, hi = at(cfg)
+            return {"ms": round(ms, 3), "ms_low": round(lo, 3), "ms_high": round(hi, 3)} \
+                if ms <= max_ms else None
+        rows = candidates(extrapolate, fits, monotone_cost=False)
+    return front(rows, cost)
+
+
+# ----------------------------------------------------------------------------- the command
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "pareto", help="the configurations with the best estimated top-1 under a budget")
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--max-macs", default=None, metavar="N",
+                        help="most multiply-accumulates per image, e.g. 300M")
+    budget.add_argument("--max-params", default=None, metavar="N",
+                        help="most parameters, e.g. 3.5M")
+    budget.add_argument("--max-ms", default=None, metavar="X",
+                        help="most predicted milliseconds per call on this host's calibrated setup")
+    p.add_argument("--extrapolate", action="store_true",
+                   help="let extrapolated estimates (outside the published points' hull) take part")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    s = p.add_argument_group("setup of --max-ms (as in `lightviz bench`)")
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--dtype", default="fp32")
+    s.add_argument("--batch", default="1")
+    s.add_argument("--threads", default=None)
+    s.add_argument("--mode", default="eager")
+    s.add_argument("--channels-last", action="store_true")
+    s.add_argument("--no-fold-bn", dest="fold_bn", action="store_false")
+    p.set_defaults(run=cmd_pareto)
+
+
+COLUMNS = ("arch", "groups", "alpha", "resolution", "macs", "params", "top1", "top1_low",
+           "top1_high", "status")
+
+
+def cmd_pareto(args) -> int:
+    setup = None
+    max_ms = None
+    if args.max_ms is not None:
+        from .latency.setup import make_setup
+
+        max_ms = number("max-ms", args.max_ms)
+        if max_ms <= 0:
+            raise ValueError(f"max-ms must be positive, got {args.max_ms!r}")
+        setup = make_setup(args.device, args.dtype, args.batch, args.threads,
+                           args.channels_last, args.mode, fold_bn=args.fold_bn)
+    rows = pareto(
+        max_macs=None if args.max_macs is None else parse_count("max-macs", args.max_macs),
+        max_params=None if args.max_params is None else parse_count("max-params", args.max_params),
+        max_ms=max_ms, setup=setup, extrapolate=args.extrapolate)
+    cols = COLUMNS + (("ms", "ms_low", "ms_high") if max_ms is not None else ())
+    if args.format == "json":
+        print(json.dumps({"rows": [{c: r.get(c) for c in cols} for r in rows], "note": NOTE},
+                         indent=1))
+    elif args.format == "csv":
+        w = csv.DictWriter(sys.stdout, cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        print(render_table(rows, max_ms is not None))
+    return 0
+
+
+def render_table(rows: Sequence[dict], with_ms: bool) -> str:
+    if not rows:
+        return "No configuration with an estimate fits this budget."
+    head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>11}{'params':>10}{'top-1 %':>9}" \
+           f"{'interval':>14}  status" + (f"{'ms':>9}" if with_ms else "")
+    lines = [head]
+    for r in rows:
+        name = r["arch"] + (f" g={r['groups']}" if r["groups"] is not None else "")
+        interval = f"{r['top1_low']:.1f}-{r['top1_high']:.1f}"
+        ms = f"{r['ms']:>9.2f}" if with_ms else ""
+        lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{r['macs'] / 1e6:>10.1f}M"
+                     f"{r['params'] / 1e6:>9.2f}M{r['top1']:>9.1f}{interval:>14}  "
+                     f"{r['status']:<12}{ms}")
+    lines.append("")
+    lines.append(NOTE)
+    return "\n".join(lines)
+

@@ -1,0 +1,239 @@
+"""The estimated top-1 in the app: Explore's metric, the sweeps' second axis, and the Pareto view
+on Compare (every family's top-1 against MACs, params or latency on this host; a click on a point
+sets the sidebar's configuration). The estimate is lightviz.accuracy's."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from .. import accuracy_charts
+from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
+from ..config import BASE_RESOLUTION, Config, make_config
+from ..pareto import candidates, front, totals
+from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, RHO_STOPS
+from ..zoo import REGISTRY
+
+AXES = {"MACs": "macs", "params": "params", "latency": "ms"}
+CHART_KEY = "pareto_chart"
+
+
+# ----------------------------------------------------------------------------- Explore
+
+def top1_metric(cfg: Config) -> None:
+    """A metric card with the estimated top-1, its interval and status (in the current
+    container)."""
+    e = estimate(cfg)
+    if e.status == NONE:
+        st.metric("Top-1 (estimate)", "\u2013", help=f"No estimate: {e.method}. {NOTE}",
+                  border=True)
+        return
+    value = f"{e.value:.1f} %"
+    delta = e.status if e.status != "published" else "published"
+    if e.high > e.low:
+        delta = f"{e.status}, {e.low:.1f}\u2013{e.high:.1f}"
+    st.metric("Top-1 (estimate)", value, delta=delta, delta_color="off", delta_arrow="off",
+              help=f"ImageNet top-1: {e.method} Sources: {'; '.join(e.sources)}. {NOTE}",
+              border=True)
+
+
+def _frame(cfgs) -> pd.DataFrame:
+    rows = []
+    for c in cfgs:
+        e = estimate(c)
+        rows.append({"value": e.value if e.value is not None else math.nan,
+                     "low": e.low if e.low is not None else math.nan,
+                     "high": e.high if e.high is not None else math.nan, "status": e.status})
+    return pd.DataFrame(rows)
+
+
+def add_alpha_top1(fig, cfg: Config, alphas) -> None:
+    """The estimated top-1 along ``alphas`` at cfg's resolution, on the α sweep's second axis."""
+    cfgs = [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
+                        classes=cfg.classes) for a in alphas]
+    pts = [p for p in published_points(cfg.arch, cfg.groups) if p.resolution == cfg.resolution]
+    if cfg.classes != 1000:
+        pts = []
+    accuracy_charts.add_top1_axis(fig, list(alphas), _frame(cfgs), [p.alpha for p in pts],
+                                  [p.top1 for p in pts], current_x=cfg.alpha)
+
+
+def add_rho_top1(fig, cfg: Config, resolutions) -> None:
+    """The estimated top-1 along ``resolutions`` at cfg's α, on the ρ sweep's second axis (x is
+    ρ rounded to 3 decimals, like the sweep's)."""
+    cfgs = [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups,
+                        classes=cfg.classes) for r in resolutions]
+    pts = [p for p in published_points(cfg.arch, cfg.groups) if abs(p.alpha - cfg.alpha) < 1e-9]
+    if cfg.classes != 1000:
+        pts = []
+    accuracy_charts.add_top1_axis(
+        fig, [round(r / BASE_RESOLUTION, 3) for r in resolutions], _frame(cfgs),
+        [round(p.resolution / BASE_RESOLUTION, 3) for p in pts], [p.top1 for p in pts],
+        current_x=round(cfg.rho, 3))
+
+
+# ----------------------------------------------------------------------------- Compare
+
+def _label(arch: str, groups) -> str:
+    return ARCH_LABELS[arch] + (f" g={int(groups)}" if groups is not None and
+                                not pd.isna(groups) else "")
+
+
+def _color(arch: str):
+    return REGISTRY[arch].colour
+
+
+EXTRAPOLATED_STRIDE = (2, 4)  # extrapolated points every 0.1 in α and 32 px: enough to see
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def pareto_table(extrapolate: bool) -> pd.DataFrame:
+    """Every grid configuration with an estimate (lightviz.pareto's grid), counted; the
+    extrapolated ones on a coarser grid (there are ten times as many, 2x past every hull)."""
+    rows = candidates(False)
+    if extrapolate:
+        rows += [r for r in candidates(True, stride=EXTRAPOLATED_STRIDE)
+                 if r["status"] == EXTRAPOLATED]
+    df = pd.DataFrame(rows)
+    df["groups"] = df["groups"].astype("Int64")
+    df["label"] = [_label(a, g) for a, g in zip(df["arch"], df["groups"])]
+    return df
+
+
+class LatencyUnavailable(Exception):
+    """No latency for the Pareto view: the message says why and what to run."""
+
+
+@st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
+def latency_column(extrapolate: bool) -> pd.DataFrame:
+    """ms and ms_kind (measured / predicted) for :func:`pareto_table`'s rows on this host's
+    default setup (cpu, fp32, batch 1). Raises LatencyUnavailable with a one-line reason."""
+    try:
+        from ..latency import model
+        from ..latency.model import NotCalibrated, predict
+        from ..latency.setup import Setup
+    except ImportError:
+        raise LatencyUnavailable("The latency model is not installed here: no latency axis."
+                                 ) from None
+    try:
+        from ..latency.store import measured
+    except ImportError:
+        measured = None
+    setup = getattr(model, "resolve", lambda s: s)(Setup())  # threads as calibrate pins them
+    df = pareto_table(extrapolate)
+    ms, kind = [], []
+    for r in df.itertuples(index=False):
+        groups = None if pd.isna(r.groups) else int(r.groups)
+        cfg = Config(r.arch, r.alpha, int(r.resolution), groups)
+        m = measured(cfg, setup) if measured is not None else None
+        if m:
+            ms.append(float(m.get("median_ms", m.get("ms", math.nan))))
+            kind.append("measured")
+            continue
+        try:
+            ms.append(float(predict(cfg, setup).predicted_ms))
+        except NotCalibrated as exc:
+            raise LatencyUnavailable(str(exc)) from None
+        kind.append("predicted")
+    return pd.DataFrame({"ms": ms, "ms_kind": kind})
+
+
+def _with_cost(extrapolate: bool, cost: str) -> pd.DataFrame:
+    df = pareto_table(extrapolate)
+    if cost == "ms":  # LatencyUnavailable goes to the caller
+        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate)], axis=1)
+    return df
+
+
+@st.cache_data(max_entries=8, ttl=120, show_spinner=False)
+def _front(extrapolate: bool, cost: str) -> pd.DataFrame:
+    return pd.DataFrame(front(_with_cost(extrapolate, cost).to_dict("records"), cost))
+
+
+@st.cache_resource(max_entries=32, ttl=120, show_spinner=False)
+def _pareto_figure(extrapolate: bool, cost: str, current):
+    """The Pareto chart (about 0.2 s to build), cached per axis and current point."""
+    df = _with_cost(extrapolate, cost)
+    colors = {lab: _color(a) for lab, a in zip(df["label"], df["arch"]) if _color(a)}
+    cur = None if current is None else {cost: current[0], "top1": current[1]}
+    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost), cur, colors)
+
+
+def _apply_click() -> None:
+    """on_select callback: the clicked point's configuration goes to the sidebar's widgets
+    (callbacks run before the widgets of the next run exist, so their state may be set)."""
+    ss = st.session_state
+    points = (ss.get(CHART_KEY) or {}).get("selection", {}).get("points", [])
+    for p in points:
+        data = p.get("customdata")
+        if not data or data[0] not in REGISTRY:
+            continue
+        arch, alpha, res = data[0], float(data[1]), int(data[2])
+        ss["arch"] = arch
+        ss["alpha"] = min(ALPHA_STOPS, key=lambda a: abs(a - alpha))
+        ss["rho"] = RHO_STOPS[min(range(len(RESOLUTION_STOPS)),
+                                  key=lambda i: abs(RESOLUTION_STOPS[i] - res))]
+        if arch == "shufflenet_v1" and data[3] is not None:
+            ss["groups"] = int(data[3])
+        return
+
+
+def render_pareto(cfg: Config) -> None:
+    """Compare's Pareto view."""
+    st.subheader("Accuracy against cost: the Pareto view")
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    axis = c1.segmented_control("Top-1 against", tuple(AXES), key="pareto_axis",
+                                default="MACs", required=True)
+    extrapolate = c2.toggle("Include extrapolated estimates", key="pareto_extrapolate",
+                            help="Configurations outside the hull of a family's published "
+                                 "points (up to 2\u00d7 away): wider intervals, open circles.")
+    cost = AXES[axis or "MACs"]
+    try:
+        df = _with_cost(extrapolate, cost)
+    except LatencyUnavailable as exc:
+        st.info(f"{exc}", icon=":material/timer_off:")
+        return
+    fr = _front(extrapolate, cost)
+    e = estimate(cfg)
+    current, where = None, ""
+    shown = e.value is not None and (e.status != EXTRAPOLATED or extrapolate)
+    if shown and cost != "ms":
+        macs, params = totals(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
+        current = {"macs": macs, "params": params}[cost]
+    elif shown:
+        mine = df[(df["arch"] == cfg.arch) & ((df["alpha"] - cfg.alpha).abs() < 1e-9)
+                  & (df["resolution"] == cfg.resolution)]
+        if cfg.groups is not None:
+            mine = mine[mine["groups"] == cfg.groups]
+        current = float(mine["ms"].iloc[0]) if not mine.empty else None
+    if e.value is None:
+        where = " The sidebar's configuration has no estimate, so it is not on the chart."
+    elif not shown:
+        where = (" The sidebar's configuration is extrapolated: switch on extrapolated "
+                 "estimates to see it.")
+    fig = _pareto_figure(extrapolate, cost, None if current is None else (current, e.value))
+    st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
+                    width="stretch", config={"displaylogo": False})
+    squares = (", squares measured latencies (the rest predicted by the latency model)"
+               if cost == "ms" else "")
+    st.caption(
+        f"Every width (0.05 steps) and input size (8 px steps) of each family with an estimate; "
+        f"diamonds are published checkpoints, dots interpolated, open circles extrapolated"
+        f"{squares}. The line is the Pareto front: nothing else costs as little for as much top-1. "
+        f"Click a point to open that configuration.{where} {NOTE}")
+    if not fr.empty:
+        show = fr.head(12).assign(label=[_label(a, g) for a, g in zip(fr["arch"].head(12),
+                                                                        fr["groups"].head(12))])
+        cols = ["label", "alpha", "resolution", "macs", "params", "top1", "status"] + \
+            (["ms"] if cost == "ms" else [])
+        st.dataframe(show[cols], hide_index=True, width="stretch", column_config={
+            "label": st.column_config.TextColumn("on the front"),
+            "alpha": st.column_config.NumberColumn("\u03b1", format="%.2f"),
+            "resolution": st.column_config.NumberColumn("px", format="%d"),
+            "macs": st.column_config.NumberColumn("MACs", format="localized"),
+            "params": st.column_config.NumberColumn("params", format="localized"),
+            "top1": st.column_config.NumberColumn("top-1 % (est.)", format="%.1f"),
+            "ms": st.column_config.NumberColumn("ms", format="%.2f"),
+        })
