@@ -344,7 +344,7 @@ import plotly.io as pio
 from lightviz import charts, count, make_config
 import lightviz.views.explore
 assert "lightviz.views.diagrams" not in sys.modules
-fig = charts.layer_figure(count(make_config("resnet18", 0.25, resolution=32)).layers, "macs")
+fig = charts.layer_figure(count(make_config("resnet18", 0.25, resolution=32)), "macs")
 pio.to_json(fig, validate=False)
 errors, runs, done = [], [0], threading.Event()
 

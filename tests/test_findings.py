@@ -236,3 +236,29 @@ def test_commands_that_do_not_measure_do_not_import_torch(argv):
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("EXIT 0 "), r.stderr[-2000:]
     assert last.endswith("HEAVY []"), last
+
+
+# ----------------------------------------------------------------------------- the first page
+
+FIRST_PAGE = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.query_params.update(arch="mobilenet_v2", alpha="0.5", rho="0.7143")
+at.run()
+assert not at.exception, at.exception
+assert at.metric and at.get("plotly_chart"), "the first page drew no metrics or no chart"
+print(sorted(m for m in ("pandas", "numpy", "pyarrow", "torch", "lightviz.reference")
+             if m in sys.modules))
+"""
+
+
+def test_the_first_page_needs_neither_pandas_nor_numpy():
+    """Explore's headline and per-layer bars are drawn from the profile's rows: the first page
+    after a server start does not pay for importing pandas (with numpy and pyarrow, about half
+    a second on the 2-core host; issue 13, point 5)."""
+    r = subprocess.run([sys.executable, "-c", FIRST_PAGE, str(ROOT / "app.py")], cwd=ROOT,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout

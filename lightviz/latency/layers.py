@@ -284,7 +284,7 @@ def block_table(profile: Profile, ops_df: pd.DataFrame, blocks: PartTimes) -> pd
     df["p10_ms"] = [blocks.percentile(b, 10) for b in df["block"]]
     df["p90_ms"] = [blocks.percentile(b, 90) for b in df["block"]]
     kinds = []
-    for block, part in g:
+    for _block, part in g:
         macs = part.groupby("kind")["macs"].sum()
         macs = macs[macs > 0].sort_values(ascending=False)
         total = macs.sum()
