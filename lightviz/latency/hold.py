@@ -10,9 +10,9 @@ for a quarter of an hour however small its budget.
 
 **The estimate** (deliberately optimistic, so only what is surely too long is refused):
 seconds per call = MACs per image x batch / the device's rate, where the rate is twice that of
-a large matrix product on this device in the measured dtype and thread count (a probe of a few
-milliseconds, best of five, once per process and setup; doubled so that a moment of load during
-the probe does not refuse what would fit): convolutions seldom run faster than a matmul of the
+a large matrix product on this device in the measured dtype (a probe of a few milliseconds, best
+of five, once per process, device and dtype, scaled to the thread count; doubled so that a
+moment of load during the probe does not refuse what would fit): convolutions seldom run faster than a matmul of the
 same precision, and the memory-bound layers (depthwise, BN, activations) only slow the network
 further. On this project's 2-core host the matmul runs at about 100 GMAC/s, ResNet-50 at about
 20. The time budget (chosen by the caller) and a Jetson energy run (likewise) are not counted:
@@ -23,8 +23,8 @@ measurement whose estimate exceeds it is refused with :class:`HoldRefused` (a ``
 the CLI exits 2, the app shows the line) before it waits for the lock.
 
 The probe runs outside the lock (a refusal must not wait in the queue), which costs whoever is
-measuring at that moment a few milliseconds once per process; it is cached per (device, dtype,
-threads).
+measuring at that moment a few milliseconds once per process; it is cached per (device, dtype)
+and changes no process-wide setting (thread count, TF32).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ CAPTURE_CALLS = 4          # _capture: three eager calls on a side stream, then 
 LAYER_PASSES = 3 + 1       # layers.MIN_PASSES instrumented passes after one discarded pass
 GENEROSITY = 2.0           # the rate assumed: this many times the probe's matmul rate
 
-_rates: Dict[Tuple[str, str, Optional[int]], float] = {}
+_rates: Dict[Tuple[str, str], Tuple[float, int]] = {}  # (device, dtype) -> (MACs/s, threads)
 
 
 class HoldRefused(ValueError):
@@ -69,35 +69,38 @@ def max_hold_s() -> float:
 
 def device_rate(device: str, dtype: str, threads: Optional[int] = None) -> float:
     """MACs per second of a large matrix product on ``device`` in ``dtype`` with ``threads``
-    CPU threads: the best of five runs, measured once per process (see the module doc)."""
-    key = (device, dtype, threads)
+    CPU threads: the best of five runs, measured once per process at torch's current thread
+    count (setting threads is process-wide, and a measurement may be running in another of the
+    app's sessions) and scaled linearly to ``threads``, which only flatters a larger count."""
+    key = (device, dtype)
     if key not in _rates:
-        _rates[key] = _probe(device, dtype, threads)
-    return _rates[key]
+        _rates[key] = _probe(device, dtype)
+    rate, probed_threads = _rates[key]
+    if device.split(":")[0] == "cpu" and threads:
+        rate *= threads / probed_threads
+    return rate
 
 
-def _probe(device: str, dtype: str, threads: Optional[int]) -> float:
+def _probe(device: str, dtype: str) -> Tuple[float, int]:
+    """(MACs/s, threads used) of an n x n x n matmul: n = 1024 on a CPU, 4096 on a GPU. On CUDA
+    an fp32 network's convolutions run in TF32 (cuDNN's default), so fp32 is probed in fp16,
+    whose tensor-core rate bounds TF32's from above; no global switch is touched."""
     import torch
 
-    from .protocol import DTYPES, pinned_threads
+    from .protocol import DTYPES
     from .timing import Timer
 
     kind = device.split(":")[0]
     n = 1024 if kind == "cpu" else 4096
+    dt = DTYPES["fp16" if kind == "cuda" and dtype == "fp32" else dtype]
     timer = Timer(device)
-    tf32 = torch.backends.cuda.matmul.allow_tf32
-    # fp32 convolutions on CUDA run in TF32 (cuDNN's default): let the probe's matmul do too
-    torch.backends.cuda.matmul.allow_tf32 = tf32 or torch.backends.cudnn.allow_tf32
-    try:
-        with pinned_threads(threads), torch.inference_mode():
-            a = torch.randn(n, n, device=device).to(DTYPES[dtype])
-            b = torch.randn(n, n, device=device).to(DTYPES[dtype])
-            torch.mm(a, b)
-            timer.sync()
-            best = min(timer.time(lambda: torch.mm(a, b)) for _ in range(5))
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = tf32
-    return n**3 / max(best * 1e-3, 1e-9)
+    with torch.inference_mode():
+        a = torch.randn(n, n, device=device).to(dt)
+        b = torch.randn(n, n, device=device).to(dt)
+        torch.mm(a, b)
+        timer.sync()
+        best = min(timer.time(lambda: torch.mm(a, b)) for _ in range(5))
+    return n**3 / max(best * 1e-3, 1e-9), torch.get_num_threads()
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ class Hold:
         return self.calls * self.per_call_s
 
     def describe(self) -> str:
-        th = f" with {self.threads} threads" if self.threads else ""
+        n = self.threads
+        th = f" with {n} thread{'s' if n != 1 else ''}" if n else ""
         return (f"{self.calls} calls the protocol needs whatever the budget, of at least "
                 f"{fmt_seconds(self.per_call_s)} each: {self.macs_per_call / 1e9:.3g} G MACs per "
                 f"call at {self.rate / 1e9:.3g} G MAC/s, {GENEROSITY:g}x the rate of a large "
