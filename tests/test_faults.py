@@ -1,8 +1,9 @@
 """Faults, with real processes: a measurement killed with SIGKILL in the middle of its run (and a
 killed waiter) does not hold up the next one; a CPU out-of-memory error during a measurement is
 reported in one line and the next measurement works (in the bench, the CLI and the app); a
-browser tab closed in the middle of a measurement releases the host lock when that measurement
-ends, a tab closed while queued withdraws its request, and the server keeps serving.
+browser tab closed in the middle of a measurement stops it between two calls (whole network or
+per layer) and releases the host lock at once, a tab closed while queued withdraws its request,
+and the server keeps serving.
 
 Out of memory is real, not simulated: a child process caps its own address space
 (``RLIMIT_AS``) a little above what it already uses, so a ResNet-50 2x at 512 px with batch 8
@@ -294,8 +295,9 @@ def test_closed_tab_releases_the_lock_and_the_server_keeps_serving(browser, serv
     base, lock_dir = server_with_lock
     lock = HostLock(lock_dir)
 
-    # 1. a tab closed in the middle of its measurement: the lock is free once that measurement
-    #    (its budget: 2 s, and as much again per layer) is over, not later
+    # 1. a tab closed in the middle of its measurement: the measurement stops at its next call
+    #    and the lock is free at once, not when its budget (2 s, and as much again per layer)
+    #    would have run out
     ctx, page = _open_latency(browser, base, wait_for_app)
     _measure_button(page).click()
     holder = wait_for(lambda: lock.holder(), timeout=90, what="the app's measurement to start")
@@ -303,7 +305,7 @@ def test_closed_tab_releases_the_lock_and_the_server_keeps_serving(browser, serv
     ctx.close()
     waited = lock.acquire("test, after the closed tab", timeout=120)  # 120 s: the last resort
     try:
-        assert waited < 60, waited
+        assert waited < 3.0, waited  # the whole run and the per-layer pass take 4 s or more
         # 2. a tab closed while queued withdraws its request: no measurement runs for nobody
         ctx, page = _open_latency(browser, base, wait_for_app)
         _measure_button(page).click()
