@@ -374,8 +374,11 @@ def test_first_opening_of_diagrams_does_not_break_other_sessions(tmp_path):
     looks PIL.Image up in sys.modules without importing it and can find it half-initialized
     (AttributeError: partially initialized module 'PIL.Image' has no attribute 'Image'). The
     classroom sweep found it (one Explore page in a few hundred failed); app.py now imports
-    PIL.Image before any page runs. Here the race is provoked in-process, after app.py's own
-    imports, three times: without that import it failed in about 3 runs of 4."""
+    PIL.Image before any page runs. Since the first page no longer imports numpy and pandas,
+    the Diagrams page's first import brings them in too, and the same race hit numpy in every
+    run ("partially initialized module 'numpy' has no attribute 'ndarray'") until app.py
+    imported lightviz.views.module_peeks, which makes plotly's lookups wait for an import in
+    progress. Here the race is provoked in-process, after app.py's own imports, three times."""
     for _ in range(3):
         r = subprocess.run([sys.executable, "-c", RACE, str(ROOT / "app.py")], cwd=ROOT,
                            env=env_with_lock(tmp_path / "lock"),
