@@ -74,7 +74,7 @@ def test_the_api_raises_a_value_error_naming_the_limit(lock, monkeypatch):
     t0 = time.monotonic()
     with pytest.raises(HoldRefused) as exc:
         bench.run(HUGE, setup)
-    assert time.monotonic() - t0 < 20
+    assert time.monotonic() - t0 < 5  # a matmul probe and a count, not a minute of ResNet-50
     assert isinstance(exc.value, ValueError) and "\n" not in str(exc.value)
     assert "over the limit of 60 s (LIGHTVIZ_MAX_HOLD_S)" in str(exc.value)
     assert not lock.held() and lock.holder() is None
