@@ -14,14 +14,16 @@ import importlib.util
 import logging
 import os
 
-# Imported before any page runs: plotly's JSON encoder looks PIL.Image up in sys.modules
-# without importing it, so while one session's first Diagrams page imports plotly.express (and
-# with it PIL.Image), another session's chart could find the module half-initialized. An import
-# here makes every run wait for the module to be complete (the classroom sweep saw one page in a
-# few hundred fail before this).
+# Imported before any page runs: plotly's JSON encoder and validators look numpy, pandas and
+# PIL.Image up in sys.modules without importing them, so while one session imports them for the
+# first time (a table, the Compare or Diagrams page: the first page needs none of them), another
+# session's chart could find a module half-initialized (the classroom sweep saw one page in a
+# few hundred fail). module_peeks makes those lookups wait for an import in progress; PIL.Image
+# is small and imported here as well.
 import PIL.Image  # noqa: F401
 import streamlit as st
 
+import lightviz.views.module_peeks  # noqa: F401
 from lightviz import state
 
 # The favicon is a local file: a ":material/...:" or emoji icon makes the browser fetch it from a

@@ -3,12 +3,14 @@ the Pareto chart of top-1 against a cost. Plotly only (no Streamlit), like light
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-import pandas as pd
 import plotly.graph_objects as go
 
 from .accuracy import EXTRAPOLATED, INTERPOLATED, PUBLISHED
+
+if TYPE_CHECKING:  # the figures take tables built elsewhere; pandas is imported where used
+    import pandas as pd
 
 TOP1_COLOR = "#2CA02C"
 STATUS_SYMBOLS = {PUBLISHED: "diamond", INTERPOLATED: "circle", EXTRAPOLATED: "circle-open"}
@@ -27,6 +29,8 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
     interpolated, dotted where extrapolated), its interval as a band, and the published points as
     diamonds. ``top1`` has one row per x with value, low, high and status (value NaN where there
     is no estimate)."""
+    import pandas as pd
+
     t = top1.reset_index(drop=True).assign(x=list(x))
     have = t[t["value"].notna()]
     if have.empty and not len(published_x):

@@ -11,14 +11,16 @@ the profile column the cost is counted in: ``"macs"`` or ``"flops"``. Counts are
 from __future__ import annotations
 
 import math
-from typing import Dict, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterable, Optional, Sequence
 
-import pandas as pd
 import plotly.graph_objects as go
 
-from .counting import KINDS
+from .counting import KINDS, ROW_FIELDS, Profile, shape_text
 from .units import KiB, fmt_count
 from .zoo import ArchField, FamilyColours
+
+if TYPE_CHECKING:  # imported by the functions that need it: the first page does not
+    import pandas as pd
 
 KIND_COLORS: Dict[str, str] = {
     "standard conv": "#4C78A8",
@@ -76,6 +78,8 @@ def layer_table(layers: pd.DataFrame, measure: str = "macs") -> pd.DataFrame:
     index, path, kind, output shape, counts, the shares of the whole network's cost and params
     (0..1), then the details (stage, block, op, kernel, stride, groups as text, blank where they
     do not apply; input shape; output size in KiB, as :mod:`lightviz.units` writes bytes)."""
+    import pandas as pd
+
     total_cost = max(int(layers[measure].sum()), 1)
     total_params = max(int(layers["params"].sum()), 1)
 
@@ -160,30 +164,55 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT, **kw) -> go.Figure
     return fig
 
 
-def layer_figure(layers: pd.DataFrame, measure: str = "macs") -> go.Figure:
+_F = {name: i for i, name in enumerate(ROW_FIELDS)}
+
+
+def _bar_rows(profile: Profile, measure: str) -> list:
+    """The bars of :func:`layer_figure`, from the profile's rows (no table: the first page
+    need not import pandas): (x, row, kind, stage, path, in, out, params, cost) for each row
+    that does work in ``measure`` or holds conv or linear weights. FLOPs = 2 x MACs, plus the
+    elementwise work when the profile counts it (as :attr:`Profile.flops`)."""
+    ew = profile.elementwise
+    out = []
+    for i, r in enumerate(profile.rows):
+        macs, params, kind = r[_F["macs"]], r[_F["params"]], r[_F["kind"]]
+        cost = {"macs": macs, "params": params,
+                "flops": 2 * macs + (r[_F["elementwise_flops"]] if ew else 0)}[measure]
+        if cost > 0 or kind in WEIGHTED_KINDS:
+            shape_in = " + ".join(map(shape_text, r[_F["in_shapes"]]))
+            shape_out = shape_text((r[_F["out_c"]], r[_F["out_h"]], r[_F["out_w"]]))
+            out.append((len(out), i, kind, r[_F["stage"]], r[_F["path"]], shape_in, shape_out,
+                        params, cost))
+    return out
+
+
+def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
     """Per-layer cost (top) and params (bottom), one bar per layer in execution order, colored by
     op kind, with the stages marked. Layers are those that do work in ``measure`` or hold
     weights of a conv or linear layer (BN's 2 params per channel are in the table, not here)."""
-    mask = (layers[measure] > 0) | layers["kind"].isin(WEIGHTED_KINDS)
-    rows = layers[mask].reset_index().rename(columns={"index": "row"})
-    rows["x"] = range(len(rows))
+    bars = _bar_rows(profile, measure)
     unit = MEASURE_LABELS[measure]
     traces = []
-    for kind in [k for k in KIND_COLORS if k in set(rows["kind"])]:
-        part = rows[rows["kind"] == kind]
-        custom = part[["path", "in_shape", "out_shape", "params", measure, "row"]].to_numpy()
+    present = {b[2] for b in bars}
+    for kind in [k for k in KIND_COLORS if k in present]:
+        part = [b for b in bars if b[2] == kind]
+        custom = [[b[4], b[5], b[6], b[7], b[8], b[1]] for b in part]
         hover = ("<b>%{customdata[0]}</b> (row %{customdata[5]})<br>" + kind +
                  "<br>%{customdata[1]} \u2192 %{customdata[2]}<br>" + unit +
                  " %{customdata[4]:,}<br>params %{customdata[3]:,}<extra></extra>")
-        common = dict(x=part["x"], customdata=custom, hovertemplate=hover, name=kind,
+        common = dict(x=[b[0] for b in part], customdata=custom, hovertemplate=hover, name=kind,
                       marker_color=KIND_COLORS[kind], legendgroup=kind)
-        traces.append(go.Bar(y=part[measure], yaxis="y", xaxis="x", **common))
-        traces.append(go.Bar(y=part["params"], yaxis="y2", xaxis="x2", showlegend=False, **common))
+        traces.append(go.Bar(y=[b[8] for b in part], yaxis="y", xaxis="x", **common))
+        traces.append(go.Bar(y=[b[7] for b in part], yaxis="y2", xaxis="x2", showlegend=False,
+                             **common))
     fig = go.Figure(traces)
     # stage boundaries: a faint line before each stage and its name above the top panel
+    spans: Dict[str, list] = {}
+    for b in bars:
+        spans.setdefault(b[3], []).append(b[0])
     shapes, notes = [], []
-    for i, (stage, part) in enumerate(rows.groupby("stage", sort=False)):
-        lo, hi = part["x"].min(), part["x"].max()
+    for i, (stage, xs) in enumerate(spans.items()):
+        lo, hi = min(xs), max(xs)
         if lo > 0:
             shapes.append(dict(type="line", xref="x", yref="paper", x0=lo - 0.5, x1=lo - 0.5,
                                y0=0, y1=1, line=dict(width=1, dash="dot", color="#888888")))
@@ -319,6 +348,8 @@ def rho_sweep_figure(sweep: pd.DataFrame, rho: float, measure: str = "macs") -> 
 def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -> go.Figure:
     """Every architecture at one alpha and rho: cost (x, log) against params (y, log).
     ``df`` columns: arch, label, params, <measure>, top1 (NaN where not published)."""
+    import pandas as pd
+
     unit = MEASURE_LABELS[measure]
     traces = []
     position = _label_positions(df[measure], df["params"], df["arch"])

@@ -27,15 +27,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import List, NamedTuple, Optional, Sequence, Tuple
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import spec as S
 from .config import Config
 from .zoo import resolve
 from .zoo.common import Stage
+
+if TYPE_CHECKING:  # pandas is imported where the table is built (rows_to_frame)
+    import pandas as pd
 
 CONVENTIONS = {
     "params": "nn.Module.parameters(): weights, biases, BN gamma and beta (not BN running stats)",
@@ -313,13 +313,20 @@ def peak_activation_bytes(rows: Sequence[Row], resolution: int) -> int:
 
 
 def _nullable_int(values) -> pd.arrays.IntegerArray:
+    import numpy as np
+    import pandas as pd
+
     mask = np.fromiter((v is None for v in values), bool, len(values))
     data = np.fromiter((0 if v is None else v for v in values), np.int64, len(values))
     return pd.arrays.IntegerArray(data, mask)
 
 
 def rows_to_frame(rows: Sequence[Row], elementwise: bool) -> pd.DataFrame:
-    """The per-op table (columns: COLUMNS) of traced rows."""
+    """The per-op table (columns: COLUMNS) of traced rows. pandas and numpy are imported here,
+    not with the module: the totals, the CLI's list and the app's first page need neither."""
+    import numpy as np
+    import pandas as pd
+
     cols = dict(zip(ROW_FIELDS, zip(*rows)))
     for name in ("out_c", "out_h", "out_w", "params", "macs", "elementwise_flops", "out_bytes"):
         cols[name] = np.array(cols[name], dtype=np.int64)

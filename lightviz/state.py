@@ -16,6 +16,8 @@ functions; :func:`sidebar` is the Streamlit part.
 from __future__ import annotations
 
 import math
+import re
+import sys
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -121,6 +123,9 @@ def _plain(raw: str) -> bool:
     return raw.isascii() and "_" not in raw
 
 
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _float(raw: str) -> Optional[float]:
     try:
         return float(raw)
@@ -158,14 +163,21 @@ def _number_param(name: str, raw: str, default: float, stops, check, describe
                   ) -> Tuple[float, Optional[str]]:
     """A number from the URL, checked by make_config (``check(raw)`` gives its message or None).
 
-    Not a finite number -> the default. Rejected by make_config (out of range, not whole, not an
-    allowed group count) -> the nearest allowed stop. Accepted but off the slider's grid -> the
-    nearest stop. Returns the value and the notice text (None when ``raw`` was used as is)."""
+    Not a finite number (nan, inf) -> the default. Rejected by make_config (out of range, not
+    whole, not an allowed group count) -> the nearest allowed stop; so is a decimal too long for
+    a float (``?rho=999...`` with hundreds of digits, which ``float`` reads as inf: it is a
+    number, only out of range). Accepted but off the slider's grid -> the nearest stop. Returns
+    the value and the notice text (None when ``raw`` was used as is)."""
     if not _plain(raw):
         return default, (f"{name} {show_value(raw)} is not a plain number (ASCII digits only): "
                          f"using the default, {describe(default)}")
     problem = _shorten(check(raw), raw)
     value = _float(raw)
+    if value is not None and math.isinf(value) and _DECIMAL.fullmatch(raw.strip()):
+        value = math.copysign(sys.float_info.max, value)  # clamped below to the nearest end
+        lo, hi = ((stops.lo, stops.hi) if isinstance(stops, IntRange) else (min(stops), max(stops)))
+        problem = (f"{name} {show_value(raw)} is out of range: allowed {describe(lo)} to "
+                   f"{describe(hi)}")
     if value is None or not math.isfinite(value):
         problem = problem or f"{name} must be a finite number, got {show_value(raw)}"
         return default, f"{problem}: using the default, {describe(default)}"

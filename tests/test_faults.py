@@ -1,8 +1,9 @@
 """Faults, with real processes: a measurement killed with SIGKILL in the middle of its run (and a
 killed waiter) does not hold up the next one; a CPU out-of-memory error during a measurement is
 reported in one line and the next measurement works (in the bench, the CLI and the app); a
-browser tab closed in the middle of a measurement releases the host lock when that measurement
-ends, a tab closed while queued withdraws its request, and the server keeps serving.
+browser tab closed in the middle of a measurement stops it between two calls (whole network or
+per layer) and releases the host lock at once, a tab closed while queued withdraws its request,
+and the server keeps serving.
 
 Out of memory is real, not simulated: a child process caps its own address space
 (``RLIMIT_AS``) a little above what it already uses, so a ResNet-50 2x at 512 px with batch 8
@@ -40,9 +41,14 @@ def wait_for(predicate, timeout=60.0, what="condition", every=0.05):
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def env_with_lock(lock_dir) -> dict:
+def env_with_lock(lock_dir, **extra) -> dict:
     return dict(os.environ, LIGHTVIZ_LOCK_DIR=str(lock_dir), PYTHONPATH=str(ROOT),
-                PYTHONUNBUFFERED="1")
+                PYTHONUNBUFFERED="1", **extra)
+
+
+# The out-of-memory tests run a configuration that the hold limit might refuse on a loaded host
+# (ResNet-50 2x at 512 px, batch 8: its first call fails, which is the point): no limit there.
+NO_HOLD_LIMIT = {"LIGHTVIZ_MAX_HOLD_S": "inf"}
 
 
 def bench(lock_dir, *args) -> subprocess.Popen:
@@ -158,7 +164,8 @@ print(json.dumps(out), flush=True)
 @pytest.mark.skipif(not CAN_LIMIT_MEMORY, reason="RLIMIT_AS caps the address space on Linux")
 def test_cpu_out_of_memory_is_reported_and_the_next_measurement_works(tmp_path):
     lock_dir = tmp_path / "lock"
-    p = subprocess.Popen([sys.executable, "-c", OOM_BENCH], cwd=ROOT, env=env_with_lock(lock_dir),
+    p = subprocess.Popen([sys.executable, "-c", OOM_BENCH], cwd=ROOT,
+                         env=env_with_lock(lock_dir, **NO_HOLD_LIMIT),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
@@ -176,6 +183,8 @@ def test_cpu_out_of_memory_is_reported_and_the_next_measurement_works(tmp_path):
     out = json.loads(out_text.strip().splitlines()[-1])
     assert out["oom"] and "cpu ran out of memory measuring resnet50 2x @ 512 at batch 8" in out["oom"]
     assert "memory was freed" in out["oom"] and "\n" not in out["oom"]
+    # the end of PyTorch's message is kept: how much it tried to allocate, and the system's error
+    assert "you tried to allocate" in out["oom"] and "Error code 12" in out["oom"], out["oom"]
     assert out["after"]["runs"] >= 5 and out["after"]["median_ms"] > 0
     cli = out["cli"]
     assert cli["rc"] == 1 and cli["stdout"] == ""
@@ -226,7 +235,7 @@ def test_app_reports_an_out_of_memory_and_keeps_measuring(tmp_path):
     runs out: an error box with the one-line reason, no exception, and the next measurement of
     a small configuration shows its figures."""
     r = subprocess.run([sys.executable, "-c", OOM_APP, str(ROOT / "app.py")], cwd=ROOT,
-                       env=env_with_lock(tmp_path / "lock"), capture_output=True, text=True,
+                       env=env_with_lock(tmp_path / "lock", **NO_HOLD_LIMIT), capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
@@ -286,8 +295,9 @@ def test_closed_tab_releases_the_lock_and_the_server_keeps_serving(browser, serv
     base, lock_dir = server_with_lock
     lock = HostLock(lock_dir)
 
-    # 1. a tab closed in the middle of its measurement: the lock is free once that measurement
-    #    (its budget: 2 s, and as much again per layer) is over, not later
+    # 1. a tab closed in the middle of its measurement: the measurement stops at its next call
+    #    and the lock is free at once, not when its budget (2 s, and as much again per layer)
+    #    would have run out
     ctx, page = _open_latency(browser, base, wait_for_app)
     _measure_button(page).click()
     holder = wait_for(lambda: lock.holder(), timeout=90, what="the app's measurement to start")
@@ -295,7 +305,7 @@ def test_closed_tab_releases_the_lock_and_the_server_keeps_serving(browser, serv
     ctx.close()
     waited = lock.acquire("test, after the closed tab", timeout=120)  # 120 s: the last resort
     try:
-        assert waited < 60, waited
+        assert waited < 3.0, waited  # the whole run and the per-layer pass take 4 s or more
         # 2. a tab closed while queued withdraws its request: no measurement runs for nobody
         ctx, page = _open_latency(browser, base, wait_for_app)
         _measure_button(page).click()
@@ -336,7 +346,7 @@ import plotly.io as pio
 from lightviz import charts, count, make_config
 import lightviz.views.explore
 assert "lightviz.views.diagrams" not in sys.modules
-fig = charts.layer_figure(count(make_config("resnet18", 0.25, resolution=32)).layers, "macs")
+fig = charts.layer_figure(count(make_config("resnet18", 0.25, resolution=32)), "macs")
 pio.to_json(fig, validate=False)
 errors, runs, done = [], [0], threading.Event()
 
@@ -364,8 +374,11 @@ def test_first_opening_of_diagrams_does_not_break_other_sessions(tmp_path):
     looks PIL.Image up in sys.modules without importing it and can find it half-initialized
     (AttributeError: partially initialized module 'PIL.Image' has no attribute 'Image'). The
     classroom sweep found it (one Explore page in a few hundred failed); app.py now imports
-    PIL.Image before any page runs. Here the race is provoked in-process, after app.py's own
-    imports, three times: without that import it failed in about 3 runs of 4."""
+    PIL.Image before any page runs. Since the first page no longer imports numpy and pandas,
+    the Diagrams page's first import brings them in too, and the same race hit numpy in every
+    run ("partially initialized module 'numpy' has no attribute 'ndarray'") until app.py
+    imported lightviz.views.module_peeks, which makes plotly's lookups wait for an import in
+    progress. Here the race is provoked in-process, after app.py's own imports, three times."""
     for _ in range(3):
         r = subprocess.run([sys.executable, "-c", RACE, str(ROOT / "app.py")], cwd=ROOT,
                            env=env_with_lock(tmp_path / "lock"),

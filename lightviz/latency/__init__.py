@@ -11,9 +11,11 @@ one measurement at a time per host.
 Modules: :mod:`.setup` (what to measure on, checked; torch-free), :mod:`.protocol` (the
 measurement protocol, :class:`Bench`, sweeps), :mod:`.timing` (synchronised per-iteration timers
 and statistics), :mod:`.layers` (per-block / per-op times, intensity, roofline), :mod:`.lock`
-(the host lock), :mod:`.memory` (will it fit?), :mod:`.passport`, :mod:`.jetson` (release,
-power mode, ``jetson_clocks``, thermal zones), :mod:`.jetson_power` (INA3221 rails, the module
-total, energy per image), :mod:`.sysfs` (the configurable root), :mod:`.cli`
+(the host lock), :mod:`.memory` (will it fit?), :mod:`.hold` (will it hold the host too long?),
+:mod:`.oom`, :mod:`.cudagraph`, :mod:`.remarks` (warnings and notes of a result),
+:mod:`.passport`, :mod:`.jetson` (release, power mode, ``jetson_clocks``, thermal zones),
+:mod:`.jetson_power` (INA3221 rails, the module total, energy per image), :mod:`.sysfs` (the
+configurable root), :mod:`.cli`
 (``lightviz bench``).
 
 Importing this package does not import torch: the names that need it (``Bench``, ``measure``,
@@ -24,13 +26,14 @@ from __future__ import annotations
 
 import importlib
 
-from .setup import (MODES, MeasurementError, OutOfMemory, Setup, available_devices,
+from .setup import (MODES, MeasurementError, OutOfMemory, Setup, Stopped, available_devices,
                     dtype_support, make_setup)
 
 _LAZY = {
     "DTYPES": ".protocol", "Bench": ".protocol", "Result": ".protocol", "measure": ".protocol",
     "sweep": ".protocol", "HostLock": ".lock", "LockTimeout": ".lock", "QueueStatus": ".lock",
     "MemoryRefused": ".memory", "check_fits": ".memory", "estimate": ".memory",
+    "HoldRefused": ".hold", "check_hold": ".hold", "estimate_hold": ".hold",
 }
 
 
@@ -40,6 +43,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["DTYPES", "MODES", "Bench", "HostLock", "LockTimeout", "MeasurementError",
-           "MemoryRefused", "OutOfMemory", "QueueStatus", "Result", "Setup", "available_devices",
-           "check_fits", "dtype_support", "estimate", "make_setup", "measure", "sweep"]
+__all__ = ["DTYPES", "MODES", "Bench", "HoldRefused", "HostLock", "LockTimeout",
+           "MeasurementError", "MemoryRefused", "OutOfMemory", "QueueStatus", "Result", "Setup",
+           "Stopped", "available_devices", "check_fits", "check_hold", "dtype_support", "estimate",
+           "estimate_hold", "make_setup", "measure", "sweep"]

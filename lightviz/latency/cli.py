@@ -9,8 +9,10 @@ Batch norms are folded into the convs before timing, as a deployment runs them;
 ``--no-fold-bn`` times them as separate layers (which overstates their cost).
 
 Exit status: 0 measured; 2 a bad value or a configuration refused before running (one line
-on stderr, like every lightviz command); 1 the measurement failed while running (out of
-memory, the host stayed busy past ``--lock-timeout``), also one line.
+on stderr, like every lightviz command): one that would not fit in memory, or whose forced calls
+would hold the host longer than ``$LIGHTVIZ_MAX_HOLD_S`` (default 60 s); 1 the measurement
+failed while running (out of memory, the host stayed busy past ``--lock-timeout``), also one
+line.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import sys
 
 from ..cli import add_config_arguments, config_from_args
 from .lock import LockTimeout
-from .memory import check_fits
 from .setup import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
 
 EXIT_FAILED = 1
@@ -101,8 +102,8 @@ def cmd_bench(args) -> int:
             print(f"lightviz: {status.describe()}", file=sys.stderr)
             notified.append(True)
 
-    check_fits(cfg, setup.batch, setup.dtype, setup.device)  # refuse before queueing
     bench = Bench()
+    bench.check(cfg, setup, whole=True, layers=args.layers)  # refuse before queueing
     try:
         # one hold of the host lock for everything asked, so nothing else runs in between
         with bench.lock.hold(f"lightviz bench {cfg.label} on {setup.label}", lock_timeout, on_wait) as waited:

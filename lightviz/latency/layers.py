@@ -33,7 +33,7 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ import torch
 from ..builder import FlowModule
 from ..config import Config
 from ..counting import ROW_FIELDS, Profile, count
-from .timing import Timer
+from .timing import Timer, no_stop
 
 FUNCTIONAL_OPS = ("add", "mul", "cat", "split", "shuffle", "narrow")
 VIEW_OPS = ("split", "narrow", "flatten")  # the profile's `op` values that move no data
@@ -166,17 +166,20 @@ class PartTimes:
 
 
 def time_instrumented(model, x, timer: Timer, level: str, blocks: Optional[List[str]],
-                      budget_s: float) -> PartTimes:
+                      budget_s: float, stop: Callable[[], None] = no_stop) -> PartTimes:
     """Run ``model(x)`` with probes at ``level`` ("blocks" or "ops") for ``budget_s`` seconds
-    (at least 3 passes, after one discarded pass); call under ``torch.inference_mode()``."""
+    (at least 3 passes, after one discarded pass); call under ``torch.inference_mode()``.
+    ``stop()`` runs before each pass (it raises to stop: a closed page)."""
     probe = _Probe(timer)
     walls = []
     with _instrumented(model, probe, level, blocks):
+        stop()
         model(x)
         probe.end_pass(keep=False)
         t_start = time.perf_counter()
         n = 0
         while n < MAX_PASSES and (n < MIN_PASSES or time.perf_counter() - t_start < budget_s):
+            stop()
             t0 = time.perf_counter()
             model(x)
             probe.end_pass()
@@ -185,7 +188,8 @@ def time_instrumented(model, x, timer: Timer, level: str, blocks: Optional[List[
     return PartTimes(level, dict(probe.samples), n, float(np.median(walls)))
 
 
-def measure_roof(device: str, dtype: torch.dtype, timer: Timer, budget_s: float = 0.4) -> dict:
+def measure_roof(device: str, dtype: torch.dtype, timer: Timer, budget_s: float = 0.4,
+                 stop: Callable[[], None] = no_stop) -> dict:
     """This device's practical roof in the measured dtype: peak MACs/s of a large matmul and
     bandwidth of a large copy (each the best of several runs within the budget)."""
     kind = device.split(":")[0]
@@ -193,11 +197,11 @@ def measure_roof(device: str, dtype: torch.dtype, timer: Timer, budget_s: float 
     size = (64 if kind == "cpu" else 256) * 2**20
     out = {"matmul_n": n, "copy_bytes": size, "peak_macs_per_s": None, "bandwidth_bytes_per_s": None}
     try:
-        out["peak_macs_per_s"] = n**3 / (_best_matmul(device, dtype, n, timer, budget_s / 2) * 1e-3)
+        out["peak_macs_per_s"] = n**3 / (_best_matmul(device, dtype, n, timer, budget_s / 2, stop) * 1e-3)
     except RuntimeError as exc:
         out["matmul_error"] = str(exc).splitlines()[0]
     try:
-        out["bandwidth_bytes_per_s"] = 2 * size / (_best_copy(device, dtype, size, timer, budget_s / 2) * 1e-3)
+        out["bandwidth_bytes_per_s"] = 2 * size / (_best_copy(device, dtype, size, timer, budget_s / 2, stop) * 1e-3)
     except RuntimeError as exc:
         out["copy_error"] = str(exc).splitlines()[0]
     if out["peak_macs_per_s"] and out["bandwidth_bytes_per_s"]:
@@ -205,23 +209,24 @@ def measure_roof(device: str, dtype: torch.dtype, timer: Timer, budget_s: float 
     return out
 
 
-def _best_matmul(device, dtype, n, timer, budget_s) -> float:
+def _best_matmul(device, dtype, n, timer, budget_s, stop) -> float:
     a = torch.randn(n, n, device=device).to(dtype)
     b = torch.randn(n, n, device=device).to(dtype)
-    return _best(timer, lambda: torch.mm(a, b), budget_s)
+    return _best(timer, lambda: torch.mm(a, b), budget_s, stop)
 
 
-def _best_copy(device, dtype, size, timer, budget_s) -> float:
+def _best_copy(device, dtype, size, timer, budget_s, stop) -> float:
     src = torch.empty(size // BYTES[dtype], device=device, dtype=dtype).fill_(1)
     dst = torch.empty_like(src)
-    return _best(timer, lambda: dst.copy_(src), budget_s)
+    return _best(timer, lambda: dst.copy_(src), budget_s, stop)
 
 
-def _best(timer: Timer, fn, budget_s: float) -> float:
+def _best(timer: Timer, fn, budget_s: float, stop: Callable[[], None] = no_stop) -> float:
     fn()
     timer.sync()
     best, t0, n = float("inf"), time.perf_counter(), 0
     while n < 3 or (time.perf_counter() - t0 < budget_s and n < 200):
+        stop()
         best = min(best, timer.time(fn))
         n += 1
     return best
@@ -279,7 +284,7 @@ def block_table(profile: Profile, ops_df: pd.DataFrame, blocks: PartTimes) -> pd
     df["p10_ms"] = [blocks.percentile(b, 10) for b in df["block"]]
     df["p90_ms"] = [blocks.percentile(b, 90) for b in df["block"]]
     kinds = []
-    for block, part in g:
+    for _block, part in g:
         macs = part.groupby("kind")["macs"].sum()
         macs = macs[macs > 0].sort_values(ascending=False)
         total = macs.sum()

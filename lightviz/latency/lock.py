@@ -95,7 +95,7 @@ def _pid_alive(pid) -> bool:
 class HostLock:
     """The host-wide measurement lock in ``directory`` (see the module doc)."""
 
-    def __init__(self, directory: "str | os.PathLike | None" = None,
+    def __init__(self, directory: str | os.PathLike | None = None,
                  timeout: float = DEFAULT_TIMEOUT_S):
         self.directory = os.path.abspath(os.fspath(directory) if directory is not None else default_dir())
         self.timeout = timeout

@@ -26,8 +26,12 @@
    (``started_at``/``finished_at``, epoch seconds), warnings (IQR above 10% of the median,
    few runs, a loaded host, unlocked Jetson clocks) and the passport.
 
-A CUDA out-of-memory error frees what the measurement held (``torch.cuda.empty_cache``) and is
-raised as :class:`OutOfMemory` with a message; the caller keeps going.
+Before anything runs, a measurement whose forced calls would hold the host longer than
+``$LIGHTVIZ_MAX_HOLD_S`` (default 60 s) is refused (:mod:`lightviz.latency.hold`). A caller that
+withdraws (``should_stop``: the app's closed tab) stops the measurement between two calls,
+whole-network or per layer (:class:`Stopped`), and the lock is released at once.
+An out-of-memory error frees what the measurement held (``torch.cuda.empty_cache``) and is
+raised as :class:`OutOfMemory` with the end of PyTorch's message; the caller keeps going.
 """
 
 from __future__ import annotations
@@ -36,21 +40,26 @@ import gc
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional
 
 import torch
 
 from ..config import Config
 from ..counting import count
+from .cudagraph import capture as _capture
+from .cudagraph import cudnn_benchmark
+from .hold import check_hold
 from .lock import HostLock, QueueStatus
 from .memory import check_fits
+from .oom import free_memory, is_oom, oom_reason
 from .passport import passport as make_passport
-from .setup import (BATCH_MAX, BATCH_MIN, BUDGET_DEFAULT_S, BUDGET_MAX_S, BUDGET_MIN_S,
+from .remarks import notes_for as _notes
+from .remarks import warnings_for as _warnings
+from .setup import (BATCH_MAX, BATCH_MIN, BUDGET_DEFAULT_S, BUDGET_MAX_S, BUDGET_MIN_S,  # noqa: F401
                     DTYPE_ALIASES, DTYPE_NAMES, MAX_RUNS, MIN_RUNS, MODES, SPREAD_LIMIT, WARMUP_FRACTION,
-                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, mps_available,
-                    available_devices,
+                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, Stopped, available_devices,
                     dtype_support, make_setup, parse_device)
-from .timing import Timer, stats, timed_runs, warm_up
+from .timing import StopCheck, Timer, stats, timed_runs, warm_up
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -193,16 +202,6 @@ def pinned_threads(n: Optional[int]) -> Iterator[int]:
 
 
 @contextmanager
-def _cudnn_benchmark(on: bool):
-    old = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = on
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = old
-
-
-@contextmanager
 def _gc_paused():
     was = gc.isenabled()
     gc.disable()
@@ -213,20 +212,8 @@ def _gc_paused():
             gc.enable()
 
 
-def _is_oom(exc: BaseException) -> bool:
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    if oom is not None and isinstance(exc, oom):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
-
-
 def free_device_memory(device: str) -> None:
-    gc.collect()
-    if device.startswith("cuda") and torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    elif device == "mps" and mps_available():
-        torch.mps.empty_cache()
+    free_memory(device)
 
 
 class Bench:
@@ -236,11 +223,19 @@ class Bench:
     again" needs no rebuild) and warms up again, with the reason in ``Result.rewarmed``, when
     the configuration, input shape, device, dtype, threads, channels-last, mode or BN
     folding change.
-    ``release()`` drops the model (and its device memory)."""
+    ``release()`` drops the model (and its device memory).
 
-    def __init__(self, lock: Optional[HostLock] = None, root=None):
+    ``should_stop()``, asked between calls, returns a reason (or None) when the caller has
+    withdrawn (the app: its tab was closed): the measurement then raises :class:`Stopped`.
+    ``max_hold_s`` replaces ``$LIGHTVIZ_MAX_HOLD_S`` for this bench (``float("inf")``: no limit)."""
+
+    def __init__(self, lock: Optional[HostLock] = None, root=None,
+                 should_stop: Optional[Callable[[], object]] = None,
+                 max_hold_s: Optional[float] = None):
         self.lock = lock if lock is not None else HostLock()
         self.root = root
+        self.max_hold_s = max_hold_s
+        self._stop = StopCheck(should_stop)
         self._state: Optional[_State] = None
         self._last_sig: Optional[_Signature] = None
 
@@ -252,6 +247,13 @@ class Bench:
         """Measure ``cfg`` with ``setup`` (see the module doc for the protocol)."""
         return self._locked(cfg, setup, f"{cfg.label} on {setup.label}", on_wait, lock_timeout,
                             lambda s, waited: self._run_locked(cfg, s, waited))
+
+    def check(self, cfg: Config, setup: Setup, whole: bool = True, layers: bool = False) -> None:
+        """Refuse, before anything runs or queues, what would not fit in memory
+        (:class:`~lightviz.latency.memory.MemoryRefused`) or would hold the host too long
+        (:class:`~lightviz.latency.hold.HoldRefused`); both are ``ValueError``."""
+        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
+        check_hold(cfg, setup, whole, layers, self.max_hold_s)
 
     @property
     def forward(self) -> Optional[Callable[[], object]]:
@@ -278,13 +280,13 @@ class Bench:
 
         def body(s: Setup, waited: float):
             eager = replace(s, mode="eager", budget_s=budget / 4)
-            whole = self._run_locked(cfg, eager, waited)
-            state, timer = self._state, Timer(eager.device)
+            whole = self._run_locked(cfg, eager, waited, "the per-layer pass")
+            state, timer, stop = self._state, Timer(eager.device), self._stop
             with torch.inference_mode(), _gc_paused():
                 blocks = L.time_instrumented(state.model, state.x, timer, "blocks",
-                                             L.block_paths(cfg), budget / 4)
-                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4)
-                roof = L.measure_roof(eager.device, DTYPES[eager.dtype], timer, budget / 4)
+                                             L.block_paths(cfg), budget / 4, stop)
+                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4, stop)
+                roof = L.measure_roof(eager.device, DTYPES[eager.dtype], timer, budget / 4, stop)
             notes = list(whole.notes)
             if setup.mode != "eager":
                 notes.append("per-layer times are eager: a CUDA graph replays as one launch and "
@@ -292,7 +294,7 @@ class Bench:
             return L.build_report(count(cfg), whole, blocks, ops, roof, notes)
 
         return self._locked(cfg, setup, f"{cfg.label} per-layer on {setup.label}", on_wait,
-                            lock_timeout, body)
+                            lock_timeout, body, whole=False, layers=True)
 
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Optional[Callable[[QueueStatus], None]] = None,
@@ -326,21 +328,22 @@ class Bench:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _locked(self, cfg: Config, setup: Setup, label: str, on_wait, lock_timeout, body):
-        """Check the memory, take the host lock, pin the threads (and on CUDA turn cuDNN
-        autotuning on), run ``body(setup with threads resolved, seconds waited)``. An
-        out-of-memory error becomes :class:`OutOfMemory` once the memory is freed."""
-        check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
+    def _locked(self, cfg: Config, setup: Setup, label: str, on_wait, lock_timeout, body,
+                whole: bool = True, layers: bool = False):
+        """Check the memory and the hold time, take the host lock, pin the threads (and on CUDA
+        turn cuDNN autotuning on), run ``body(setup with threads resolved, seconds waited)``.
+        An out-of-memory error becomes :class:`OutOfMemory` once the memory is freed."""
+        self.check(cfg, setup, whole, layers)
         with self.lock.hold(label, lock_timeout, on_wait) as waited:
             failure = None
             try:
-                cudnn = _cudnn_benchmark(True) if setup.device.startswith("cuda") else nullcontext()
+                cudnn = cudnn_benchmark(True) if setup.device.startswith("cuda") else nullcontext()
                 with pinned_threads(setup.threads) as threads, cudnn:
                     return body(replace(setup, threads=threads), waited)
             except Exception as exc:
-                if not _is_oom(exc):
+                if not is_oom(exc):
                     raise
-                failure = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+                failure = oom_reason(exc)
             # Here, out of the except block, the traceback is gone, and with it the frames that
             # held the model and its activations: now their memory can be given back.
             self._state = None
@@ -374,11 +377,14 @@ class Bench:
             state.capture_ms, state.graph, state.fn = _capture(model, x, timer)
         return state
 
-    def _run_locked(self, cfg: Config, setup: Setup, waited: float) -> Result:
+    def _run_locked(self, cfg: Config, setup: Setup, waited: float,
+                    phase: str = "the whole-network run") -> Result:
         sig = _Signature(cfg, setup.device, setup.dtype, setup.batch, setup.threads,
                          setup.channels_last, setup.mode, setup.fold_bn)
-        timer = Timer(setup.device)
+        timer, stop = Timer(setup.device), self._stop
+        stop.phase = phase
         rewarmed = None
+        stop()
         with torch.inference_mode():
             if self._state is None or self._state.sig != sig:
                 rewarmed = (_describe_change(self._last_sig, sig)
@@ -392,9 +398,9 @@ class Bench:
             fn = self._state.fn
             with _gc_paused():
                 t0 = time.perf_counter()
-                warm = warm_up(timer, fn, WARMUP_MIN, WARMUP_FRACTION * setup.budget_s)
+                warm = warm_up(timer, fn, WARMUP_MIN, WARMUP_FRACTION * setup.budget_s, stop=stop)
                 remaining = max(setup.budget_s - (time.perf_counter() - t0), 0.0)
-                timed = timed_runs(timer, fn, remaining, MIN_RUNS, MAX_RUNS)
+                timed = timed_runs(timer, fn, remaining, MIN_RUNS, MAX_RUNS, stop)
         st = stats(timed.samples_ms)
         prof = count(cfg)
         pp = make_passport(setup.device, setup.threads, self.root)
@@ -412,82 +418,6 @@ class Bench:
         return result
 
 
-def _capture(model, x, timer: Timer):
-    """Capture ``model(x)`` into a CUDA graph (warm-up on a side stream first, as CUDA graphs
-    require); return (capture ms, graph, replay function)."""
-    stream = torch.cuda.Stream(device=x.device)
-    stream.wait_stream(torch.cuda.current_stream(x.device))
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            model(x)
-    torch.cuda.current_stream(x.device).wait_stream(stream)
-    timer.sync()
-    t0 = time.perf_counter()
-    try:
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            static_out = model(x)
-    except RuntimeError as exc:
-        if _is_oom(exc):
-            raise
-        # Some builds refuse to capture under inference_mode: capture under no_grad instead
-        # (nothing is recorded for autograd either way).
-        timer.sync()
-        graph = torch.cuda.CUDAGraph()
-        with torch.inference_mode(False), torch.no_grad(), torch.cuda.graph(graph):
-            static_out = model(x)
-    timer.sync()
-    capture_ms = (time.perf_counter() - t0) * 1e3
-
-    def replay():
-        graph.replay()
-        return static_out
-
-    return capture_ms, graph, replay
-
-
-def _warnings(r: Result) -> List[str]:
-    out = []
-    if r.spread > SPREAD_LIMIT:
-        load = r.passport.get("cpu", {}).get("load_1min")
-        load_txt = f" (1-minute load {load:.1f} on {r.passport['cpu'].get('usable_cores')} cores)" if load is not None else ""
-        out.append(
-            f"spread too wide to trust: the IQR ({r.iqr_ms:.3g} ms) is {r.spread:.0%} of the median "
-            f"(limit {SPREAD_LIMIT:.0%}). Something else is using this host{load_txt}, the clocks "
-            "are changing, or the budget is too short: close other work and measure again")
-    if r.runs < 10:
-        out.append(f"only {r.runs} timed runs: one run takes about {r.median_ms:.0f} ms against a "
-                   f"{r.setup.budget_s:g} s budget; raise the budget for steadier percentiles")
-    cpu = r.passport.get("cpu", {})
-    load, cores = cpu.get("load_1min"), cpu.get("usable_cores") or 1
-    if load is not None and load > cores and r.spread <= SPREAD_LIMIT:
-        out.append(f"the host is busy (1-minute load {load:.1f} on {cores} cores): other work may "
-                   "slow this measurement")
-    j = r.passport.get("jetson")
-    if j and (j.get("jetson_clocks") or {}).get("state") == "off":
-        out.append("jetson_clocks is off: DVFS changes the clocks during the run, so latency "
-                   "depends on what ran before; `sudo jetson_clocks` locks them for benchmarking")
-    return out
-
-
-def _notes(setup: Setup) -> List[str]:
-    notes = []
-    if setup.fold_bn:
-        notes.append("batch norms folded into the convs, as deployed; MACs and params are the "
-                     "unfolded network's")
-    else:
-        notes.append("batch norms timed unfused: a deployment folds them into the "
-                     "convs, so this overstates their cost")
-    if setup.device.startswith("cuda"):
-        notes.append("cuDNN autotuning (torch.backends.cudnn.benchmark) was on; the cold call includes it")
-        if setup.dtype == "fp32" and torch.backends.cudnn.allow_tf32:
-            notes.append("fp32 convolutions ran in TF32 on tensor cores where the GPU has them "
-                         "(torch.backends.cudnn.allow_tf32 = True, PyTorch's default)")
-        if setup.mode == "cudagraph":
-            notes.append("CUDA-graph replays reuse one static input: copying a new image in is not timed")
-    return notes
-
-
 # ---------------------------------------------------------------------------------------------
 # Sweeps
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +428,7 @@ def sweep(configs: Iterable[Config], setup: Setup, bench: Optional[Bench] = None
           on_wait: Optional[Callable[[QueueStatus], None]] = None) -> List[dict]:
     """Measure each configuration in turn (each one re-warms); one row per point with MACs
     beside the latency. A point that is refused or runs out of memory gets its ``error`` and
-    the sweep goes on."""
+    the sweep goes on; a stopped one (:class:`Stopped`) ends the sweep."""
     bench = bench or Bench()
     rows = []
     try:
@@ -511,6 +441,8 @@ def sweep(configs: Iterable[Config], setup: Setup, bench: Optional[Bench] = None
                 prof = count(cfg)
                 row.update(macs=prof.macs, params=prof.params)
                 r = bench.run(cfg, setup, on_wait=on_wait)
+            except Stopped:
+                raise
             except (ValueError, MeasurementError) as exc:
                 row["error"] = str(exc)
             else:

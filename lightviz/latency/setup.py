@@ -35,6 +35,10 @@ class OutOfMemory(MeasurementError):
     """The device ran out of memory; what the measurement held was freed."""
 
 
+class Stopped(MeasurementError):
+    """The caller withdrew part-way (the page that asked was closed): nothing was recorded."""
+
+
 # ---------------------------------------------------------------------------------------------
 # What to measure on
 # ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ ENV_ROOT = "LIGHTVIZ_SYSFS_ROOT"
 class Root:
     """A directory that stands for ``/`` when reading system files."""
 
-    def __init__(self, root: "str | os.PathLike | Root | None" = None):
+    def __init__(self, root: str | os.PathLike | Root | None = None):
         if isinstance(root, Root):
             root = root.path
         self.path = os.fspath(root) if root is not None else os.environ.get(ENV_ROOT) or "/"

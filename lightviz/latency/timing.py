@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
+
+from .setup import Stopped
 
 
 class Timer:
@@ -61,13 +63,43 @@ class Timer:
         return (time.perf_counter() - t0) * 1e3
 
 
+class StopCheck:
+    """Between iterations, asks ``should_stop()`` (at most every ``every_s`` seconds) whether
+    the caller has withdrawn, e.g. closed the page; a true answer (a reason) raises
+    :class:`~lightviz.latency.setup.Stopped` naming the phase it stopped in."""
+
+    def __init__(self, should_stop: Optional[Callable[[], object]] = None, every_s: float = 0.05):
+        self.should_stop = should_stop
+        self.every_s = every_s
+        self.phase = ""
+        self._next = 0.0
+
+    def __call__(self) -> None:
+        if self.should_stop is None:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self.every_s
+        reason = self.should_stop()
+        if reason:
+            why = reason if isinstance(reason, str) else "the caller withdrew"
+            where = f" during {self.phase}" if self.phase else ""
+            raise Stopped(f"measurement stopped{where}: {why}; nothing was recorded")
+
+
+def no_stop() -> None:
+    return None
+
+
 def warm_up(timer: Timer, fn: Callable[[], object], min_iters: int, seconds: float,
-            max_iters: int = 10_000) -> int:
+            max_iters: int = 10_000, stop: Callable[[], None] = no_stop) -> int:
     """Run ``fn`` synchronised at least ``min_iters`` times and for at least ``seconds``;
-    return the number of calls."""
+    return the number of calls. ``stop()`` runs before each call (it raises to stop)."""
     t0 = time.perf_counter()
     n = 0
     while n < max_iters and (n < min_iters or time.perf_counter() - t0 < seconds):
+        stop()
         fn()
         timer.sync()
         n += 1
@@ -83,16 +115,17 @@ class Timed:
 
 
 def timed_runs(timer: Timer, fn: Callable[[], object], budget_s: float, min_runs: int,
-               max_runs: int) -> Timed:
+               max_runs: int, stop: Callable[[], None] = no_stop) -> Timed:
     """Time ``fn`` one iteration at a time until the next run would pass ``budget_s``
     (predicted from the median of the last 9 runs), with at least ``min_runs`` runs: the
     elapsed time exceeds the budget by at most one run's deviation from that median, unless
-    ``min_runs`` runs alone take longer."""
+    ``min_runs`` runs alone take longer. ``stop()`` runs between runs, outside the timed call."""
     samples: List[float] = []
     append = samples.append
     started_at = time.time()
     t0 = time.perf_counter()
     while True:
+        stop()
         append(timer.time(fn))
         n = len(samples)
         if n >= max_runs:

@@ -7,14 +7,17 @@ the cached Paper check table, and the number formatting of :mod:`lightviz.units`
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from ..config import Config
 from ..counting import Profile, count
-from ..reference import paper_check
 from ..state import ARCH_LABELS
 from ..units import fmt_bytes, fmt_count
+
+if TYPE_CHECKING:  # the first page (Explore's headline and bars) needs no pandas
+    import pandas as pd
 
 __all__ = ["as_text", "cached_paper_check", "cached_profile", "fmt_bytes", "fmt_count",
            "fmt_delta", "nice_label"]
@@ -29,6 +32,8 @@ def cached_profile(cfg: Config, elementwise: bool = False) -> Profile:
 @st.cache_data(max_entries=1, show_spinner=False)
 def cached_paper_check() -> pd.DataFrame:
     """The Paper check table (about 40 counts), computed once per process."""
+    from ..reference import paper_check
+
     return paper_check()
 
 
@@ -50,4 +55,6 @@ def nice_label(cfg: Config) -> str:
 def as_text(values, fmt: str = "{:,.0f}", missing: str = "\u2013") -> list:
     """Numbers formatted as text, ``missing`` where there is none: st.dataframe shows a missing
     number as "None", which reads like a value. Use with a right-aligned TextColumn."""
+    import pandas as pd
+
     return [missing if pd.isna(v) else fmt.format(v) for v in values]

@@ -5,8 +5,8 @@ sets the sidebar's configuration). The estimate is lightviz.accuracy's."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from .. import accuracy_charts
@@ -15,6 +15,9 @@ from ..config import BASE_RESOLUTION, Config, make_config
 from ..pareto import candidates, front, totals
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, RHO_STOPS
 from ..zoo import REGISTRY
+
+if TYPE_CHECKING:  # imported where a table is built: Explore's first page draws without it
+    import pandas as pd
 
 AXES = {"MACs": "macs", "params": "params", "latency": "ms"}
 CHART_KEY = "pareto_chart"
@@ -40,6 +43,8 @@ def top1_metric(cfg: Config) -> None:
 
 
 def _frame(cfgs) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for c in cfgs:
         e = estimate(c)
@@ -77,8 +82,9 @@ def add_rho_top1(fig, cfg: Config, resolutions) -> None:
 # ----------------------------------------------------------------------------- Compare
 
 def _label(arch: str, groups) -> str:
-    return ARCH_LABELS[arch] + (f" g={int(groups)}" if groups is not None and
-                                not pd.isna(groups) else "")
+    import pandas as pd  # the labels are of a Pareto table's rows (groups None, NaN or NA)
+
+    return ARCH_LABELS[arch] + ("" if groups is None or pd.isna(groups) else f" g={int(groups)}")
 
 
 def _color(arch: str):
@@ -92,6 +98,8 @@ EXTRAPOLATED_STRIDE = (2, 4)  # extrapolated points every 0.1 in α and 32 px: e
 def pareto_table(extrapolate: bool) -> pd.DataFrame:
     """Every grid configuration with an estimate (lightviz.pareto's grid), counted; the
     extrapolated ones on a coarser grid (there are ten times as many, 2x past every hull)."""
+    import pandas as pd
+
     rows = candidates(False)
     if extrapolate:
         rows += [r for r in candidates(True, stride=EXTRAPOLATED_STRIDE)
@@ -110,6 +118,8 @@ class LatencyUnavailable(Exception):
 def latency_column(extrapolate: bool) -> pd.DataFrame:
     """ms and ms_kind (measured / predicted) for :func:`pareto_table`'s rows on this host's
     default setup (cpu, fp32, batch 1). Raises LatencyUnavailable with a one-line reason."""
+    import pandas as pd
+
     try:
         from ..latency import model
         from ..latency.model import NotCalibrated, predict
@@ -141,6 +151,8 @@ def latency_column(extrapolate: bool) -> pd.DataFrame:
 
 
 def _with_cost(extrapolate: bool, cost: str) -> pd.DataFrame:
+    import pandas as pd
+
     df = pareto_table(extrapolate)
     if cost == "ms":  # LatencyUnavailable goes to the caller
         df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate)], axis=1)
@@ -149,6 +161,8 @@ def _with_cost(extrapolate: bool, cost: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, ttl=120, show_spinner=False)
 def _front(extrapolate: bool, cost: str) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(front(_with_cost(extrapolate, cost).to_dict("records"), cost))
 
 

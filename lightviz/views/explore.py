@@ -5,8 +5,8 @@ and rho sweeps, and the per-layer table with downloads."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from .. import charts
@@ -16,6 +16,9 @@ from ..counting import count
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
 from ..zoo import REGISTRY
 from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta
+
+if TYPE_CHECKING:  # imported by the tabs that build tables: the first page draws without it
+    import pandas as pd
 
 TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Layer table")
 SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::4]  # 32, 64, ... 512 px: 16 points, 224 among them
@@ -30,7 +33,7 @@ def reference_config(cfg: Config) -> Config:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _layer_figure(cfg: Config, measure: str, elementwise: bool):
-    return charts.layer_figure(cached_profile(cfg, elementwise).layers, measure)
+    return charts.layer_figure(cached_profile(cfg, elementwise), measure)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -53,6 +56,8 @@ def _totals(cfg: Config, elementwise: bool) -> dict:
 @st.cache_data(max_entries=64, show_spinner=False)
 def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: bool) -> pd.DataFrame:
     """Totals at every alpha stop of the slider (about 2 ms each)."""
+    import pandas as pd
+
     rows = []
     for alpha in ALPHA_STOPS:
         cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
@@ -63,6 +68,8 @@ def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: b
 @st.cache_data(max_entries=64, show_spinner=False)
 def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) -> pd.DataFrame:
     """Totals at every fourth resolution stop (32 to 512 px in 32 px steps, 224 included)."""
+    import pandas as pd
+
     rows = []
     for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION}):
         cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes)

@@ -4,6 +4,9 @@ with the machine's passport; sweeps over alpha, rho and the zoo on request; ener
 Measuring takes seconds, so every measurement sits in an ``st.fragment`` behind a button: the
 sidebar's sliders never start one. One measurement runs at a time per host (the lock in
 :mod:`lightviz.latency.lock`); a session that has to wait sees that it is queued, behind whom.
+A configuration that would not fit in memory, or would hold the host longer than
+``$LIGHTVIZ_MAX_HOLD_S``, is refused before the button is pressed. A tab closed in the middle of
+a measurement stops it between two calls (whole network or per layer) and frees the host.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 from ..charts_latency import roofline_figure, share_figure, sweep_figure, zoo_figure
 from ..config import ALPHA_MAX, ALPHA_MIN, Config, arch_names, make_config
 from ..latency import jetson
+from ..latency.hold import HoldRefused, check_hold
 from ..latency.layers import report_csv
 from ..latency.lock import LockTimeout
 from ..latency.memory import MemoryRefused, available, check_fits
@@ -93,16 +97,39 @@ def _controls() -> Optional[Setup]:
 
 
 def _memory_line(cfg: Config, setup: Setup) -> bool:
-    """Show the memory estimate; False (with the reason) when the configuration is refused."""
+    """Show the memory estimate; False (with the reason) when the configuration is refused:
+    it would not fit, or it would hold the host too long (:mod:`lightviz.latency.hold`)."""
     try:
         est = check_fits(cfg, setup.batch, setup.dtype, setup.device)
+        check_hold(cfg, setup, layers=st.session_state.get(K + "per_layer", True))
     except MemoryRefused as exc:
         st.error(str(exc), icon=":material/memory:")
+        return False
+    except HoldRefused as exc:
+        st.error(str(exc), icon=":material/hourglass_disabled:")
         return False
     free, source = available(setup.device)
     room = f" of {fmt_bytes(free)} free" if free is not None else ""
     st.caption(f"Memory: about {fmt_bytes(est.total)}{room} ({est.describe()}).")
     return True
+
+
+def _tab_closed():
+    """A ``should_stop`` for :class:`Bench`: "the browser tab was closed" once Streamlit no
+    longer counts this script run's session as active (a closed tab's websocket is gone and its
+    session has been asked to stop); None where there is no server (AppTest, bare mode)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+
+    def closed() -> Optional[str]:
+        return None if runtime.is_active_session(session_id) else "the browser tab was closed"
+
+    return closed
 
 
 def _queued_notice(placeholder):
@@ -152,16 +179,17 @@ def _attempt(what: str, notice, fn):
 
 def _run_measurement(cfg: Config, setup: Setup) -> None:
     notice = st.empty()
-    bench = Bench()
+    bench = Bench(should_stop=_tab_closed())
+    per_layer = st.session_state.get(K + "per_layer", True)
 
     def measure():
+        bench.check(cfg, setup, whole=True, layers=per_layer)  # before queueing
         with st.spinner(f"Measuring {cfg.label} on {setup.device}..."):
             label = f"{cfg.label} on {setup.label} (app)"
             with bench.lock.hold(label, LOCK_TIMEOUT_S, _queued_notice(notice)) as waited:
                 notice.empty()
                 result = bench.run(cfg, setup)
                 result.lock_wait_s = waited
-                per_layer = st.session_state.get(K + "per_layer", True)
                 return {"config": cfg, "result": result,
                         "report": bench.layers(cfg, setup) if per_layer else None}
 
@@ -307,7 +335,8 @@ def _sweep_panel(cfg: Config) -> None:
         def on_point(i, c_):
             bar.progress(i / len(configs), text=f"{c_.label} ({i + 1} of {len(configs)})")
 
-        rows = _attempt("sweep", notice, lambda: sweep(configs, setup, on_point=on_point,
+        bench = Bench(should_stop=_tab_closed())
+        rows = _attempt("sweep", notice, lambda: sweep(configs, setup, bench, on_point=on_point,
                                                        on_wait=_queued_notice(notice)))
         bar.empty()
         if rows is None:
@@ -378,7 +407,7 @@ def _energy_panel(cfg: Config) -> None:
             _show_energy(last)
         return
     notice = st.empty()
-    bench = Bench()
+    bench = Bench(should_stop=_tab_closed())
     try:
         with st.spinner(f"Settling {jetson.DEFAULT_SETTLE_S:g} s, idle baseline, then {run_s} s of steady inference..."):
             out = _attempt("energy measurement", notice, lambda: bench.energy(
