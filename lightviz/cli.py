@@ -17,7 +17,7 @@ from .config import ARCHS, SHUFFLENET_V1_GROUPS, make_config
 
 EXIT_USAGE = 2
 # Subcommands that live beside the code they drive: module -> its register(subparsers).
-PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli")
+PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.latency.model_cli")
 
 
 class UsageError(Exception):

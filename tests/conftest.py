@@ -155,3 +155,16 @@ def _wait_for_app(page, timeout: float = 30_000) -> None:
 @pytest.fixture
 def wait_for_app():
     return _wait_for_app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """Every measurement goes to the latency store: keep the tests' out of the user's cache
+    (``$LIGHTVIZ_CACHE_DIR``, inherited by the servers and subprocesses the tests start)."""
+    old = os.environ.get("LIGHTVIZ_CACHE_DIR")
+    os.environ["LIGHTVIZ_CACHE_DIR"] = str(tmp_path_factory.mktemp("lightviz-cache"))
+    yield
+    if old is None:
+        os.environ.pop("LIGHTVIZ_CACHE_DIR", None)
+    else:
+        os.environ["LIGHTVIZ_CACHE_DIR"] = old

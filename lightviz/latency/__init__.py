@@ -13,7 +13,9 @@ measurement protocol, :class:`Bench`, sweeps), :mod:`.timing` (synchronised per-
 and statistics), :mod:`.layers` (per-block / per-op times, intensity, roofline), :mod:`.lock`
 (the host lock), :mod:`.memory` (will it fit?), :mod:`.passport`, :mod:`.jetson` (rails, thermal
 zones, power mode, energy), :mod:`.sysfs` (the configurable root), :mod:`.cli`
-(``lightviz bench``).
+(``lightviz bench``); the latency model: :mod:`.store` (measurements and models on disk, keyed
+by the passport), :mod:`.features`, :mod:`.model` (``predict``), :mod:`.calibrate`,
+:mod:`.model_cli` (``lightviz calibrate``, ``lightviz predict``).
 
 Importing this package does not import torch: the names that need it (``Bench``, ``measure``,
 ``Result``, ...) load :mod:`.protocol` on first use.
@@ -30,6 +32,9 @@ _LAZY = {
     "DTYPES": ".protocol", "Bench": ".protocol", "Result": ".protocol", "measure": ".protocol",
     "sweep": ".protocol", "HostLock": ".lock", "LockTimeout": ".lock", "QueueStatus": ".lock",
     "MemoryRefused": ".memory", "check_fits": ".memory", "estimate": ".memory",
+    # the latency model (torch-free): predicted latency on this host
+    "predict": ".model", "Prediction": ".model", "NotCalibrated": ".model",
+    "measured": ".store",
 }
 
 
@@ -41,4 +46,5 @@ def __getattr__(name: str):
 
 __all__ = ["DTYPES", "MODES", "Bench", "HostLock", "LockTimeout", "MeasurementError",
            "MemoryRefused", "OutOfMemory", "QueueStatus", "Result", "Setup", "available_devices",
-           "check_fits", "dtype_support", "estimate", "make_setup", "measure", "sweep"]
+           "check_fits", "dtype_support", "estimate", "make_setup", "measure", "sweep", "predict",
+           "Prediction", "NotCalibrated", "measured"]
