@@ -110,12 +110,12 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
               on_progress: Optional[Callable[[int, float, Config, Optional[float]], None]] = None,
               should_stop: Optional[Callable[[], bool]] = None, seed: int = 0,
               lock_timeout: Optional[float] = None, archs=ARCHS,
-              max_points: Optional[int] = None) -> Calibration:
+              max_points: Optional[int] = None, on_wait=None) -> Calibration:
     """Measure a design within ``budget_s`` seconds and fit the model on everything stored for
     ``setup`` on this host. ``measure(cfg, setup) -> median ms`` replaces the protocol (tests
     use a fake timer); its results are stored the same way. ``on_progress(points, elapsed_s,
-    cfg, ms)`` is called before (ms None) and after each point; ``max_points`` caps the design
-    (tests)."""
+    cfg, ms)`` is called before (ms None) and after each point; ``on_wait(QueueStatus)`` while
+    a point waits for the host lock; ``max_points`` caps the design (tests)."""
     setup = M.resolve(setup)
     point_setup = replace(setup, budget_s=point_budget_s)
     cal = Calibration(setup)
@@ -127,7 +127,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
         bench = Bench()
 
         def measure(cfg, s):
-            return bench.run(cfg, s, lock_timeout=lock_timeout).median_ms
+            return bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout).median_ms
 
     t0 = time.monotonic()
     try:

@@ -12,7 +12,7 @@ from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, make_config
 from ..counting import count
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
 from ..zoo import REGISTRY
-from . import cached_profile, fmt_bytes, fmt_count, fmt_delta
+from . import cached_profile, fmt_bytes, fmt_count, fmt_delta, predicted
 
 TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Layer table")
 SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::4]  # 32, 64, ... 512 px: 16 points, 224 among them
@@ -137,6 +137,7 @@ def _headline(prof, base, cfg: Config) -> None:
             metric(st, f"Weights {name}", fmt_bytes(prof.params * size), prof.params, base.params,
                    f"{prof.params * size:,} bytes = params \u00d7 {size} "
                    f"byte{'s' if size > 1 else ''}.")
+        predicted.headline_metric(cfg, base.config, vs)
     ref = "" if same else (
         f" Deltas compare with the same network at \u03b1 1, \u03c1 1 (224 px): "
         f"{base.params:,} params, {base.macs:,} MACs.")
@@ -146,6 +147,9 @@ def _headline(prof, base, cfg: Config) -> None:
         f"{ref} K = 10\u00b3, M = 10\u2076, G = 10\u2079; kB and MB are 10\u00b3 and "
         f"10\u2076 bytes. Weight size = params \u00d7 bytes per value (quantization scales and "
         f"BN folding not included).")
+    latency_note = predicted.headline_caption(cfg)
+    if latency_note:
+        st.caption(latency_note)
     # inline code, not st.code: the syntax highlighter is a 1.5 MB script the first page
     # would otherwise wait for
     st.markdown(
@@ -208,6 +212,7 @@ def _by_stage(cfg: Config, measure: str, elementwise: bool) -> None:
 
 def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
     alpha_fig, rho_fig, (params_ratio, cost_ratio) = _scaling_view(cfg, measure, elementwise)
+    alpha_fig, rho_fig = _with_predicted_latency(cfg, alpha_fig, rho_fig)
     left, right = st.columns(2)
     left.plotly_chart(alpha_fig, width="stretch", config={"displaylogo": False})
     right.plotly_chart(rho_fig, width="stretch", config={"displaylogo": False})
@@ -224,6 +229,21 @@ def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
         f"v2), which makes the steps; layers that do not scale (the 1280-wide head of "
         f"MobileNet v2, the classifier) bend the curves away from the law. \u03b1 from "
         f"{ALPHA_MIN:g} to {ALPHA_MAX:g}; \u03c1 from 32 to 512 px.")
+
+
+def _with_predicted_latency(cfg: Config, alpha_fig, rho_fig):
+    """The sweeps with the predicted latency curve of this host, when it has a model."""
+    alphas = list(ALPHA_STOPS)
+    a_cfgs = [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
+                          classes=cfg.classes) for a in alphas]
+    res = sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION})
+    r_cfgs = [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups,
+                          classes=cfg.classes) for r in res]
+    rhos = [round(r / BASE_RESOLUTION, 3) for r in res]
+    return (predicted.add_sweep_curve(alpha_fig, a_cfgs, alphas, cfg.alpha,
+                                      min(range(len(alphas)), key=lambda i: abs(alphas[i] - 1))),
+            predicted.add_sweep_curve(rho_fig, r_cfgs, rhos, round(cfg.rho, 3),
+                                      res.index(BASE_RESOLUTION)))
 
 
 def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
