@@ -295,6 +295,27 @@ def test_a_measurement_in_one_process_is_reused_in_another(cache):
     assert store.describe_age(180) == "3 min ago"
     # stale, or the host busier now than when it was taken: measure again
     assert store.shared(TINY, ONE, max_age_s=1e-9) is None
+    # the Latency page of another session shows it instead of measuring, and says so
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(LATENCY_PAGE, default_timeout=120)
+    at.run()
+    at.slider(key="latency_threads").set_value(1)
+    at.button(key="latency_measure").click().run()
+    assert not at.exception and not at.error
+    assert any(i.value.startswith("Measured just now") for i in at.info)
+    assert {m.label: m.value for m in at.metric}["Median (ms)"] == f"{median:.3f}"
+    assert len(store.measurements(ONE, TINY)) == 1  # nothing measured again
+    at.button(key="latency_again").click().run()  # ... unless asked
+    assert not at.exception and len(store.measurements(ONE, TINY)) >= 2
+    assert "Where the time goes" in " ".join(m.value for m in at.markdown)
+
+
+LATENCY_PAGE = """
+from lightviz import make_config
+from lightviz.views import latency
+latency.render(make_config("mobilenet_v2", 0.25, resolution=64))
+"""
 
 
 def test_busier_host_does_not_reuse(cache, monkeypatch):
@@ -336,3 +357,35 @@ def test_explore_metric_without_and_with_a_calibration(cache, tmp_path):
     truth = M.predict(make_config("mobilenet_v2", 0.5, resolution=160), ONE)
     assert float(metric.value.split()[0]) == pytest.approx(truth.predicted_ms, rel=0.01)
     assert "cpu fp32 batch 1, 1 threads" in (metric.help or "") + " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.browser
+def test_calibrate_then_predict_in_a_browser(new_page, artifacts, tmp_path, monkeypatch):
+    """A real server and Chromium: on the Latency page, calibrate with a tiny budget, then the
+    page and Explore show the predicted latency; no traceback anywhere."""
+    from conftest import free_port, start_streamlit, stop, wait_healthy
+    from playwright.sync_api import expect
+
+    monkeypatch.setenv("LIGHTVIZ_CALIBRATE_BUDGET_S", "10")
+    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
+    port = free_port()
+    proc = start_streamlit(port, artifacts / "streamlit_calibrate.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        page = new_page(height=2400)
+        page.goto(f"{base}/latency?arch=mobilenet_v2&alpha=0.5&rho=0.5714")
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        expect(page.get_by_text("No latency model for this setup")).to_be_visible()
+        page.get_by_role("button", name="Calibrate cpu fp32").click()
+        expect(page.get_by_text("predicted for mobilenet_v2 0.5x @ 128")).to_be_visible(timeout=180_000)
+        assert "Traceback" not in page.inner_text("body")
+        page.screenshot(path=str(artifacts / "latency_calibrated.png"), full_page=True)
+        page.get_by_role("link", name="Explore").click()
+        metric = page.get_by_test_id("stMetric").filter(
+            has=page.get_by_text("Latency on this host (predicted)"))
+        expect(metric).to_be_visible()
+        assert metric.get_by_test_id("stMetricValue").inner_text().endswith("ms")
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        stop(proc)

@@ -15,6 +15,9 @@ more than a few seconds on its own, is skipped for the next one (the largest net
 bytes terms). Each point is measured with the protocol (host lock per point, so other sessions'
 measurements interleave; warm-up; median of timed runs within ``point_budget_s``) and stored.
 
+A campaign always measures the minimum the fit needs (12 points): past the budget, only points
+estimated at under a second go on, for at most a minute more.
+
 Ctrl-C (``KeyboardInterrupt``) stops the campaign: what was measured is kept and fitted.
 """
 
@@ -35,8 +38,16 @@ from .setup import MIN_RUNS, WARMUP_MIN, Setup
 
 DEFAULT_BUDGET_S = 150.0  # measuring; with the fit, under 3 minutes for one CPU setup
 POINT_BUDGET_S = 0.3
+
+
+def point_budget(budget_s: float) -> float:
+    """Seconds per point for a campaign of ``budget_s``: 0.3 at the default 150 s, less for a
+    short campaign (at least 0.05), so even a few seconds measure enough points to fit."""
+    return min(POINT_BUDGET_S, max(0.05, budget_s / 500.0))
 BUILD_S = 0.15  # build, BN calibration and folding of a small network
 MAX_POINT_S = 8.0
+SMALL_POINT_S = 1.0  # below the minimum to fit, points this cheap go on past the budget ...
+OVERTIME_S = 60.0  # ... for at most this long
 V1_GROUPS = (3, 1, 8, 2, 4)
 
 
@@ -105,7 +116,7 @@ class _CostGuess:
 
 
 def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
-              point_budget_s: float = POINT_BUDGET_S,
+              point_budget_s: Optional[float] = None,
               measure: Optional[Callable[[Config, Setup], float]] = None,
               on_progress: Optional[Callable[[int, float, Config, Optional[float]], None]] = None,
               should_stop: Optional[Callable[[], bool]] = None, seed: int = 0,
@@ -117,6 +128,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     cfg, ms)`` is called before (ms None) and after each point; ``on_wait(QueueStatus)`` while
     a point waits for the host lock; ``max_points`` caps the design (tests)."""
     setup = M.resolve(setup)
+    point_budget_s = point_budget(budget_s) if point_budget_s is None else point_budget_s
     point_setup = replace(setup, budget_s=point_budget_s)
     cal = Calibration(setup)
     guess = _CostGuess(setup.threads or 1)
@@ -137,10 +149,14 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
                     cal.interrupted = True
                     break
                 elapsed = time.monotonic() - t0
-                if elapsed >= budget_s or (max_points is not None and len(cal.measured) >= max_points):
+                enough = len(cal.measured) >= M.MIN_MEASUREMENTS
+                if (elapsed >= budget_s and enough) or elapsed >= budget_s + OVERTIME_S or (
+                        max_points is not None and len(cal.measured) >= max_points):
                     break
+                # below the minimum to fit, small points go on past the budget
+                room = budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S)
                 cost = guess.point_s(cfg, point_budget_s)
-                if cost > min(budget_s - elapsed, max(MAX_POINT_S, 0.05 * budget_s)):
+                if cost > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
                     cal.skipped += 1
                     continue
                 if on_progress is not None:

@@ -56,8 +56,9 @@ def register(subparsers) -> None:
     p.add_argument("--budget", "--budget-s", dest="budget", default=str(DEFAULT_BUDGET_S),
                    help=f"seconds of measuring in all (default {DEFAULT_BUDGET_S:g}; "
                         f"{BUDGET_MIN:g} to {BUDGET_MAX:g})")
-    p.add_argument("--point-budget", default=str(POINT_BUDGET_S),
-                   help=f"seconds of warm-up and timed runs per configuration (default {POINT_BUDGET_S:g})")
+    p.add_argument("--point-budget", default=None,
+                   help=f"seconds of warm-up and timed runs per configuration (default "
+                        f"{POINT_BUDGET_S:g}, less when --budget is under {POINT_BUDGET_S * 500:g})")
     p.add_argument("--seed", default="0", help="seed of the design's scrambling (default 0)")
     p.add_argument("--lock-timeout", default="600",
                    help="seconds to wait for another measurement on this host, per point")
@@ -152,7 +153,10 @@ def cmd_calibrate(args) -> int:
     from .calibrate import calibrate
 
     budget = _seconds("budget", args.budget, BUDGET_MIN, BUDGET_MAX)
-    point = _seconds("point budget", args.point_budget, 0.05, 10.0)
+    from .calibrate import point_budget
+
+    point = (point_budget(budget) if args.point_budget is None
+             else _seconds("point budget", args.point_budget, 0.05, 10.0))
     lock_timeout = _seconds("lock timeout", args.lock_timeout, 0.1, 86400.0)
     from ..config import number
 
