@@ -1,6 +1,6 @@
 """The latency store: every measurement made on this host, and the fitted latency models, as
 JSON files under ``$LIGHTVIZ_CACHE_DIR`` (default ``$XDG_CACHE_HOME/lightviz``, else
-``~/.cache/lightviz``). JSON only, never pickle: a file from elsewhere is data, not code.
+``~/.cache/lightviz``). JSON only (no format that can carry code): a file from elsewhere is data.
 
 Layout::
 
