@@ -210,6 +210,21 @@ def test_every_measurement_teaches_the_model(cache):
     assert after["refit_at"] > before["refit_at"]
 
 
+def test_ctrl_c_keeps_what_was_measured_and_fits(cache):
+    seen = []
+
+    def measure(cfg, setup):
+        if len(seen) == 20:
+            raise KeyboardInterrupt
+        seen.append(cfg)
+        return fake_ms(cfg, setup)
+
+    cal = calibrate(ONE, budget_s=600, measure=measure)
+    assert cal.interrupted and len(cal.measured) == 20
+    assert cal.model["measurements"] == 20 and cal.model["calibration"]["interrupted"]
+    assert M.predict(TINY, ONE).predicted_ms > 0
+
+
 def test_design_spans_the_space():
     d = design(per_arch=16)
     assert {c.arch for c in d[:8]} == set(ARCHS)  # round robin: any prefix is balanced

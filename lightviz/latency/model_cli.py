@@ -174,12 +174,10 @@ def cmd_calibrate(args) -> int:
     bar.done()
     m = cal.model
     if args.format == "json":
-        out = {"setup": M.model_info(m), "points": len(cal.measured), "skipped": cal.skipped,
-               "measuring_s": cal.elapsed_s, "fit_s": cal.fit_s, "interrupted": cal.interrupted,
-               "errors": cal.errors, "model": M.model_info(m),
-               "heldout_by_arch": m.get("heldout_by_arch"), "passport": m.get("passport"),
-               "calibrate_setup": store_setup(setup)}
-        out.pop("setup")
+        out = {"setup": store_setup(setup), "points": len(cal.measured),
+               "skipped": cal.skipped, "measuring_s": cal.elapsed_s, "fit_s": cal.fit_s,
+               "interrupted": cal.interrupted, "errors": cal.errors, "model": M.model_info(m),
+               "heldout_by_arch": m.get("heldout_by_arch"), "passport": m.get("passport")}
         print(json.dumps(out, indent=2))
     else:
         stop = " (interrupted)" if cal.interrupted else ""
