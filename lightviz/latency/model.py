@@ -5,8 +5,9 @@ from measurements made on this host with the latency lab's protocol.
 per call, a fixed cost per op launch, padded dense MACs, bytes moved, weight bytes, and per
 class of op its own count / MACs / bytes corrections). The fit minimises the *relative* error
 (each measurement weighs 1/latency, so a 1 ms network counts as much as a 100 ms one), with the
-per-class corrections ridge-shrunk toward zero; the ridge strength is chosen by 5-fold
-cross-validation. The prediction is the sum of per-op contributions, so it comes with a
+per-class corrections ridge-shrunk toward zero, and Huber weights (iteratively reweighted,
+at 10% relative error) so that a measurement another process slowed down pulls less; the
+ridge strength is chosen by 5-fold cross-validation. The prediction is the sum of per-op contributions, so it comes with a
 per-block breakdown. (FACTS.md, "Latency prediction": on this machine's prototype, these terms
 gave 8.8% in 5-fold CV against 44% for a global ln(ms) ~ ln(MACs) fit.)
 
@@ -41,11 +42,13 @@ from . import store
 from .setup import Setup, usable_cores
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
-         "corrections), relative least squares with ridge, 5-fold CV"
+         "corrections), relative least squares, Huber-weighted, with ridge; 5-fold CV"
 MIN_MEASUREMENTS = 12
 LAMBDAS = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 COVERAGE = 0.90
 FOLDS = 5
+HUBER = 0.10
+IRLS_STEPS = 4
 FIXED = "(fixed per call)"
 
 
@@ -113,20 +116,31 @@ def design_matrix(cfgs: Sequence[Config], setup: Setup) -> np.ndarray:
     return np.hstack([np.ones((len(rows), 1)), np.vstack(rows)])
 
 
-def _solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """Relative least squares: min sum ((y - X b) / y)^2 + lam * |corrections|^2 on columns
-    normalised to unit RMS (shared terms and the intercept barely regularised)."""
-    Z = X / y[:, None]
+def _solve_weighted(X: np.ndarray, y: np.ndarray, lam: float, w: np.ndarray) -> np.ndarray:
+    Z = X / y[:, None] * np.sqrt(w)[:, None]
     scale = np.sqrt((Z ** 2).mean(axis=0))
     used = scale > 0
     Zs = Z[:, used] / scale[used]
     penalty = np.where(np.arange(X.shape[1]) <= F.N_SHARED, 1e-6, lam)[used]
     A = np.vstack([Zs, np.diag(np.sqrt(penalty * len(y)))])
-    b = np.concatenate([np.ones(len(y)), np.zeros(int(used.sum()))])
+    b = np.concatenate([np.sqrt(w), np.zeros(int(used.sum()))])
     sol, *_ = np.linalg.lstsq(A, b, rcond=None)
     coef = np.zeros(X.shape[1])
     coef[used] = sol / scale[used]
     return coef
+
+
+def _solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
+    """Relative least squares: min sum w_i ((y_i - X_i b) / y_i)^2 + lam * |corrections|^2 on
+    columns normalised to unit RMS (shared terms and the intercept barely regularised), with
+    Huber weights w (``HUBER`` relative error; iteratively reweighted): a measurement that
+    another process slowed down is far off the rest and weighs less."""
+    w = np.ones(len(y))
+    for _ in range(IRLS_STEPS):
+        coef = _solve_weighted(X, y, lam, w)
+        r = np.abs((X @ coef - y) / y)
+        w = np.where(r <= HUBER, 1.0, HUBER / np.maximum(r, 1e-12))
+    return _solve_weighted(X, y, lam, w)
 
 
 def _floor(pred: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -271,7 +285,7 @@ def learn(result, source: str = "") -> None:
 # Predicting
 # ---------------------------------------------------------------------------------------------
 
-_coef_cache: Dict[int, np.ndarray] = {}
+_coef_cache: Dict[int, tuple] = {}
 
 
 def model_info(model: dict) -> dict:
@@ -288,9 +302,13 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
     model = store.load_model(s)
     if model is None or model.get("feature_version") != F.VERSION:
         raise not_calibrated(s)
-    coef = _coef_cache.get(id(model))
-    if coef is None:
-        coef = _coef_cache[id(model)] = np.asarray(model["coef"], float)
+    hit = _coef_cache.get(id(model))
+    if hit is None or hit[0] is not model:  # the entry keeps its model alive: ids stay unique
+        hit = _coef_cache[id(model)] = (model, np.asarray(model["coef"], float))
+        if len(_coef_cache) > 64:
+            _coef_cache.clear()
+            _coef_cache[id(model)] = hit
+    coef = hit[1]
     totals, blocks, per_block = F.features(cfg, s.batch, s.dtype, s.fold_bn)
     raw = float(coef[0] + totals @ coef[1:])
     floor = 2e-3 * totals[F.NAMES.index("launches")]

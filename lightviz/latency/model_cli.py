@@ -97,11 +97,16 @@ def cmd_predict(args) -> int:
         out = {"arch": cfg.arch, "label": cfg.label,
                "config": {"arch": cfg.arch, "alpha": cfg.alpha, "resolution": cfg.resolution,
                           "rho": cfg.rho, "groups": cfg.groups, "classes": cfg.classes},
-               **pred.to_dict(), "passport": host_identity(pred.setup.device)}
+               **pred.to_dict(), "passport": public_identity(host_identity(pred.setup.device))}
         print(json.dumps(out, indent=2))
     else:
         print(render_prediction(cfg, pred))
     return 0
+
+
+def public_identity(ident: dict) -> dict:
+    """The passport a model is keyed by, without the machine id (the key stands for it)."""
+    return {k: v for k, v in ident.items() if k != "machine_id"}
 
 
 def render_prediction(cfg, pred) -> str:
@@ -177,7 +182,8 @@ def cmd_calibrate(args) -> int:
         out = {"setup": store_setup(setup), "points": len(cal.measured),
                "skipped": cal.skipped, "measuring_s": cal.elapsed_s, "fit_s": cal.fit_s,
                "interrupted": cal.interrupted, "errors": cal.errors, "model": M.model_info(m),
-               "heldout_by_arch": m.get("heldout_by_arch"), "passport": m.get("passport")}
+               "heldout_by_arch": m.get("heldout_by_arch"),
+               "passport": public_identity(m.get("passport") or {})}
         print(json.dumps(out, indent=2))
     else:
         stop = " (interrupted)" if cal.interrupted else ""
