@@ -326,6 +326,22 @@ def test_a_measurement_in_one_process_is_reused_in_another(cache):
     assert "Where the time goes" in " ".join(m.value for m in at.markdown)
 
 
+def test_latency_page_prediction_follows_the_setup(cache):
+    from streamlit.testing.v1 import AppTest
+
+    fake_calibration(points=20)  # threads 1 only
+    at = AppTest.from_string(LATENCY_PAGE, default_timeout=120)
+    at.run()
+    at.slider(key="latency_threads").set_value(2).run()
+    assert not at.exception
+    assert any("No latency model for this setup" in c.value for c in at.caption)
+    at.slider(key="latency_threads").set_value(1).run()
+    assert not at.exception
+    assert any("predicted for mobilenet_v2 0.25x @ 64 on cpu fp32 batch 1, 1 threads" in m.value
+               for m in at.markdown)
+    assert any(b.label.startswith("Recalibrate cpu fp32 batch 1, 1 threads") for b in at.button)
+
+
 LATENCY_PAGE = """
 from lightviz import make_config
 from lightviz.views import latency

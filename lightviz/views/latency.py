@@ -49,7 +49,6 @@ def render(cfg: Config) -> None:
         "apart, per-layer times beside the MACs, and the machine's passport. One measurement runs "
         "at a time on this host; others queue.")
     _measure_panel(cfg)
-    _model_panel(cfg)
     _sweep_panel(cfg)
     if jetson.is_jetson():
         _energy_panel(cfg)
@@ -118,6 +117,11 @@ def _queued_notice(placeholder):
 
 @st.fragment
 def _measure_panel(cfg: Config) -> None:
+    _measure(cfg)
+    _model_panel(cfg)  # in the same fragment: it follows the settings above
+
+
+def _measure(cfg: Config) -> None:
     st.subheader(f"Measure {cfg.label}")
     setup = _controls()
     fits = setup is not None and _memory_line(cfg, setup)
