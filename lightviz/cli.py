@@ -18,7 +18,8 @@ from .config import make_config
 
 EXIT_USAGE = 2
 # Subcommands that live beside the code they drive: module -> its register(subparsers).
-PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.pareto")
+PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.latency.model_cli",
+           "lightviz.pareto")
 
 
 EXAMPLES = """examples:

@@ -29,7 +29,7 @@ from .accuracy import EXTRAPOLATED, INTERPOLATED, NOTE, PUBLISHED, REACH, estima
 from .config import (
     ALPHA_MAX,
     ALPHA_MIN,
-    ARCHS,
+    arch_names,
     BASE_RESOLUTION,
     RESOLUTION_MAX,
     RESOLUTION_MIN,
@@ -63,7 +63,7 @@ def keys() -> List[Tuple[str, Optional[int]]]:
     from .zoo import REGISTRY
 
     out: List[Tuple[str, Optional[int]]] = []
-    for a in ARCHS:
+    for a in arch_names():
         v = REGISTRY[a].variant("groups")
         out += [(a, g) for g in (v.values if v else (None,))]
     return out

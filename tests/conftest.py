@@ -166,3 +166,23 @@ def _wait_for_app(page, timeout: float = 30_000) -> None:
 @pytest.fixture
 def wait_for_app():
     return _wait_for_app
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_dir(tmp_path_factory, monkeypatch):
+    """Every measurement goes to the latency store: each test gets its own, out of the user's
+    cache (``$LIGHTVIZ_CACHE_DIR``, inherited by the servers and subprocesses it starts), so
+    one test's measurement is never another's shared result."""
+    monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(tmp_path_factory.mktemp("lightviz-cache")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_session_cache_dir(tmp_path_factory):
+    """The same for session fixtures (the Streamlit server starts before any test's own)."""
+    old = os.environ.get("LIGHTVIZ_CACHE_DIR")
+    os.environ["LIGHTVIZ_CACHE_DIR"] = str(tmp_path_factory.mktemp("lightviz-session-cache"))
+    yield
+    if old is None:
+        os.environ.pop("LIGHTVIZ_CACHE_DIR", None)
+    else:
+        os.environ["LIGHTVIZ_CACHE_DIR"] = old

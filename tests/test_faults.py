@@ -274,11 +274,11 @@ def server_with_lock(tmp_path_factory, artifacts):
 LATENCY_URL = "/latency?arch=mobilenet_v2&alpha=0.25&rho=0.2857"
 
 
-def _open_latency(browser, base, wait_for_app):
+def _open_latency(browser, base, wait_for_app, url=LATENCY_URL):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(60_000)
     page = ctx.new_page()
-    page.goto(base + LATENCY_URL)
+    page.goto(base + url)
     wait_for_app(page, timeout=90_000)
     return ctx, page
 
@@ -307,7 +307,10 @@ def test_closed_tab_releases_the_lock_and_the_server_keeps_serving(browser, serv
     try:
         assert waited < 3.0, waited  # the whole run and the per-layer pass take 4 s or more
         # 2. a tab closed while queued withdraws its request: no measurement runs for nobody
-        ctx, page = _open_latency(browser, base, wait_for_app)
+        #    (another width: the closed tab's result of step 1 is a fresh shared result, which
+        #    the page would show instead of measuring again)
+        ctx, page = _open_latency(browser, base, wait_for_app,
+                                  LATENCY_URL.replace("alpha=0.25", "alpha=0.75"))
         _measure_button(page).click()
         expect(page.get_by_text("Queued", exact=False)).to_be_visible(timeout=60_000)
         assert len(tickets(lock_dir)) == 1
@@ -320,8 +323,9 @@ def test_closed_tab_releases_the_lock_and_the_server_keeps_serving(browser, serv
     assert lock.acquire("test", timeout=5) < 5
     lock.release()
 
-    # 3. the server keeps serving: a new tab measures
-    ctx, page = _open_latency(browser, base, wait_for_app)
+    # 3. the server keeps serving: a new tab measures (a configuration not measured yet)
+    ctx, page = _open_latency(browser, base, wait_for_app,
+                              LATENCY_URL.replace("alpha=0.25", "alpha=1.25"))
     try:
         _measure_button(page).click()
         expect(page.get_by_test_id("stMetricLabel").filter(has_text="Median").first).to_be_visible(

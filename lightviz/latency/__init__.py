@@ -15,8 +15,9 @@ and statistics), :mod:`.layers` (per-block / per-op times, intensity, roofline),
 :mod:`.oom`, :mod:`.cudagraph`, :mod:`.remarks` (warnings and notes of a result),
 :mod:`.passport`, :mod:`.jetson` (release, power mode, ``jetson_clocks``, thermal zones),
 :mod:`.jetson_power` (INA3221 rails, the module total, energy per image), :mod:`.sysfs` (the
-configurable root), :mod:`.cli`
-(``lightviz bench``).
+configurable root), :mod:`.cli` (``lightviz bench``); the latency model: :mod:`.store`
+(measurements and models on disk, keyed by the passport), :mod:`.features`, :mod:`.model`
+(``predict``), :mod:`.calibrate`, :mod:`.model_cli` (``lightviz calibrate``, ``lightviz predict``).
 
 Importing this package does not import torch: the names that need it (``Bench``, ``measure``,
 ``Result``, ...) load :mod:`.protocol` on first use.
@@ -34,6 +35,9 @@ _LAZY = {
     "sweep": ".protocol", "HostLock": ".lock", "LockTimeout": ".lock", "QueueStatus": ".lock",
     "MemoryRefused": ".memory", "check_fits": ".memory", "estimate": ".memory",
     "HoldRefused": ".hold", "check_hold": ".hold", "estimate_hold": ".hold",
+    # the latency model (torch-free): predicted latency on this host
+    "predict": ".model", "Prediction": ".model", "NotCalibrated": ".model",
+    "measured": ".store",
 }
 
 
@@ -44,6 +48,7 @@ def __getattr__(name: str):
 
 
 __all__ = ["DTYPES", "MODES", "Bench", "HoldRefused", "HostLock", "LockTimeout",
-           "MeasurementError", "MemoryRefused", "OutOfMemory", "QueueStatus", "Result", "Setup",
-           "Stopped", "available_devices", "check_fits", "check_hold", "dtype_support", "estimate",
-           "estimate_hold", "make_setup", "measure", "sweep"]
+           "MeasurementError", "MemoryRefused", "NotCalibrated", "OutOfMemory", "Prediction",
+           "QueueStatus", "Result", "Setup", "Stopped", "available_devices", "check_fits",
+           "check_hold", "dtype_support", "estimate", "estimate_hold", "make_setup", "measure",
+           "measured", "predict", "sweep"]

@@ -415,7 +415,16 @@ class Bench:
             passport=pp,
         )
         result.warnings, result.notes = _warnings(result), _notes(setup)
+        _learn(result)
         return result
+
+
+def _learn(result: Result) -> None:
+    """Every measurement goes to the latency store and refits this setup's model, if it has
+    one (:func:`lightviz.latency.model.learn`; never raises)."""
+    from .model import learn
+
+    learn(result)
 
 
 # ---------------------------------------------------------------------------------------------

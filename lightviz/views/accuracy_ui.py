@@ -189,7 +189,7 @@ def _apply_click() -> None:
         ss["alpha"] = min(ALPHA_STOPS, key=lambda a: abs(a - alpha))
         ss["rho"] = RHO_STOPS[min(range(len(RESOLUTION_STOPS)),
                                   key=lambda i: abs(RESOLUTION_STOPS[i] - res))]
-        if arch == "shufflenet_v1" and data[3] is not None:
+        if REGISTRY[arch].variant("groups") is not None and data[3] is not None:
             ss["groups"] = int(data[3])
         return
 

@@ -25,7 +25,7 @@ from ..state import (
 )
 from ..zoo import REGISTRY
 from . import accuracy_ui  # the Pareto view (issue 10)
-from . import as_text, cached_paper_check, cached_profile, fmt_bytes, fmt_count, nice_label
+from . import as_text, cached_paper_check, cached_profile, fmt_bytes, fmt_count, nice_label, predicted
 
 B = "b_"  # prefix of the B configuration's widget keys and query parameters
 B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution"))
@@ -73,6 +73,7 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
         cost_ratio=df[measure] / cur[measure], params_ratio=df["params"] / cur["params"],
         top1=as_text(df["top1"], "{:.1f}"),
     )[["label", "params", measure, "params_ratio", "cost_ratio", "top1"]]
+    shown = predicted.rank_families(shown, df["arch"], cfg)
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "label": st.column_config.TextColumn("architecture"),
         "params": st.column_config.NumberColumn("params", format="localized"),
@@ -85,6 +86,7 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
             "published top-1 %", alignment="right",
             help="ImageNet top-1 from the paper (or torchvision) for exactly this configuration; "
                  "\u2013 where it was not published."),
+        **predicted.RANK_COLUMNS,
     })
     st.caption(
         "Both axes are logarithmic: equal distances are equal ratios. The ring marks the "

@@ -15,7 +15,7 @@ from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, make_config
 from ..counting import count
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
 from ..zoo import REGISTRY
-from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta
+from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta, predicted
 
 if TYPE_CHECKING:  # imported by the tabs that build tables: the first page draws without it
     import pandas as pd
@@ -131,7 +131,9 @@ def _headline(prof, base, cfg: Config) -> None:
                    delta_arrow="off" if delta == "0 %" else "auto", help=help_text, border=True)
 
     ew = " including the elementwise work" if prof.elementwise else ""
-    # Horizontal containers wrap: four cards a row on a wide screen, two on a phone.
+    # Horizontal containers wrap: four cards a row on a wide screen, two on a phone. The first
+    # row answers the three questions (what it costs, how fast here, how accurate); the second
+    # has the rest of the cost.
     with st.container(horizontal=True):
         metric(st, "Params", fmt_count(prof.params), prof.params, base.params,
                f"{prof.params:,} parameters: weights, biases and BN \u03b3/\u03b2 "
@@ -139,18 +141,19 @@ def _headline(prof, base, cfg: Config) -> None:
         metric(st, "MACs", fmt_count(prof.macs), prof.macs, base.macs,
                f"{prof.macs:,} multiply-accumulates of the convolutions and the classifier, per "
                f"image: what the papers call Mult-Adds, MAdds or FLOPs.")
+        predicted.headline_metric(cfg, base.config, vs)
+        accuracy_ui.top1_metric(cfg)
+    with st.container(horizontal=True):
         metric(st, "FLOPs", fmt_count(prof.flops), prof.flops, base.flops,
                f"{prof.flops:,} floating-point operations = 2 \u00d7 MACs{ew}.")
         metric(st, "Peak activations", fmt_bytes(prof.peak_activation_bytes),
                prof.peak_activation_bytes, base.peak_activation_bytes,
                f"{prof.peak_activation_bytes:,} bytes: the largest total of activation tensors "
                f"alive at once, batch 1, fp32, no in-place reuse (weights not included).")
-    with st.container(horizontal=True):
         for name, size in (("fp32", 4), ("fp16", 2), ("int8", 1)):
             metric(st, f"Weights {name}", fmt_bytes(prof.params * size), prof.params, base.params,
                    f"{prof.params * size:,} bytes = params \u00d7 {size} "
                    f"byte{'s' if size > 1 else ''}.")
-        accuracy_ui.top1_metric(cfg)
     ref = "" if same else (
         f" Deltas compare with the same network at \u03b1 1, \u03c1 1 (224 px): "
         f"{base.params:,} params, {base.macs:,} MACs.")
@@ -160,6 +163,9 @@ def _headline(prof, base, cfg: Config) -> None:
         f"{ref} K = 10\u00b3, M = 10\u2076, G = 10\u2079; KiB and MiB are 2\u00b9\u2070 "
         f"and 2\u00b2\u2070 bytes. Weight size = params \u00d7 bytes per value (quantization scales and "
         f"BN folding not included).")
+    latency_note = predicted.headline_caption(cfg)
+    if latency_note:
+        st.caption(latency_note)
     # inline code, not st.code: the syntax highlighter is a 1.5 MB script the first page
     # would otherwise wait for
     st.markdown(
@@ -222,6 +228,7 @@ def _by_stage(cfg: Config, measure: str, elementwise: bool) -> None:
 
 def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
     alpha_fig, rho_fig, (params_ratio, cost_ratio) = _scaling_view(cfg, measure, elementwise)
+    alpha_fig, rho_fig = _with_predicted_latency(cfg, alpha_fig, rho_fig)
     left, right = st.columns(2)
     left.plotly_chart(alpha_fig, width="stretch", config={"displaylogo": False})
     right.plotly_chart(rho_fig, width="stretch", config={"displaylogo": False})
@@ -238,6 +245,21 @@ def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
         f"v2), which makes the steps; layers that do not scale (the 1280-wide head of "
         f"MobileNet v2, the classifier) bend the curves away from the law. \u03b1 from "
         f"{ALPHA_MIN:g} to {ALPHA_MAX:g}; \u03c1 from 32 to 512 px.")
+
+
+def _with_predicted_latency(cfg: Config, alpha_fig, rho_fig):
+    """The sweeps with the predicted latency curve of this host, when it has a model."""
+    alphas = list(ALPHA_STOPS)
+    a_cfgs = [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
+                          classes=cfg.classes) for a in alphas]
+    res = sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION})
+    r_cfgs = [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups,
+                          classes=cfg.classes) for r in res]
+    rhos = [round(r / BASE_RESOLUTION, 3) for r in res]
+    return (predicted.add_sweep_curve(alpha_fig, a_cfgs, alphas, cfg.alpha,
+                                      min(range(len(alphas)), key=lambda i: abs(alphas[i] - 1))),
+            predicted.add_sweep_curve(rho_fig, r_cfgs, rhos, round(cfg.rho, 3),
+                                      res.index(BASE_RESOLUTION)))
 
 
 def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:

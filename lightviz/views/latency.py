@@ -32,6 +32,7 @@ from ..latency.passport import summary, usable_cores
 from ..latency.protocol import (BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Bench, MeasurementError,
                                 Setup, available_devices, dtype_support, make_setup, sweep)
 from ..units import fmt_bytes, fmt_count, fmt_ms
+from . import predicted
 
 log = logging.getLogger(__name__)
 
@@ -142,13 +143,26 @@ def _queued_notice(placeholder):
 
 @st.fragment
 def _measure_panel(cfg: Config) -> None:
+    _measure(cfg)
+    _model_panel(cfg)  # in the same fragment: it follows the settings above
+
+
+def _measure(cfg: Config) -> None:
     st.subheader(f"Measure {cfg.label}")
     setup = _controls()
     fits = setup is not None and _memory_line(cfg, setup)
     clicked = st.button("Measure", type="primary", key=K + "measure", disabled=not fits,
                         icon=":material/timer:")
-    if clicked and fits:
-        _run_measurement(cfg, setup)
+    again = bool(st.session_state.get(K + "again"))  # "Measure again" under a shared result
+    if (clicked or again) and fits:
+        shared = None if again else predicted.fresh_result(cfg, setup)
+        st.session_state[K + "shared"] = {"config": cfg, "record": shared} if shared else None
+        if shared is None:
+            _run_measurement(cfg, setup)
+    shared = st.session_state.get(K + "shared")
+    if shared and shared["config"] == cfg:
+        predicted.show_shared(shared["record"], K + "again")
+        return
     last = st.session_state.get(K + "last")
     if last is None:
         st.info("Press **Measure** to time this configuration here. Nothing runs until you do.")
@@ -221,6 +235,7 @@ def _show_result(r, report) -> None:
         f"{r.runs} timed runs in {r.timed_s:.2f} s after {r.warmup_runs} warm-up calls · "
         f"{fmt_count(r.macs)} MACs per image → {r.gmacs_per_s:.2f} GMAC/s achieved · timer: {r.timer}"
         + (f" · queued {r.lock_wait_s:.1f} s behind another measurement on this host" if r.lock_wait_s > 0.05 else ""))
+    predicted.beside_measurement(r.config, r.setup, r.median_ms)
     for w in r.warnings:
         st.warning(w, icon=":material/warning:")
     for n in r.notes:
@@ -295,6 +310,28 @@ def _downloads(r, report) -> None:
 
 def _json_default(obj):
     return obj.item() if hasattr(obj, "item") else str(obj)
+
+
+# ----------------------------------------------------------------------------- the model
+
+def _model_panel(cfg: Config) -> None:
+    """The latency model of this host for the chosen setup: its prediction, and calibration."""
+    st.subheader("Predicted latency")
+    setup = _setup_from_state(BUDGET_DEFAULT_S)
+    if setup is None:
+        st.caption("Choose valid settings above to see the prediction.")
+        return
+    p = predicted.safe_predict(cfg, setup)
+    if p is not None:
+        st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {cfg.label} on "
+                    f"{p.setup.label} ({predicted.interval_text(p)}); model: "
+                    f"{predicted.model_text(p)}.")
+    else:
+        st.caption("No latency model for this setup on this host yet: calibrating measures a "
+                   "spread of configurations of every architecture (one at a time under the "
+                   "host lock; other sessions keep working) and fits the model that predicts "
+                   "latency on every slider move.")
+    predicted.calibrate_panel(setup, key=K + "cal")
 
 
 # ----------------------------------------------------------------------------- sweeps

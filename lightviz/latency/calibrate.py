@@ -1,0 +1,204 @@
+"""The calibration campaign: measure a spread of configurations on this host within a time
+budget, then fit the latency model (:mod:`lightviz.latency.model`) on them.
+
+**Design.** Round-robin over the eight architectures (an interrupted campaign stays balanced),
+and within each architecture a scrambled Halton sequence (Cranley-Patterson rotation, seeded)
+over width and input size: alpha log-uniform in 0.25-2, the input side uniform in its square
+root over 32-512 px (MACs grow with its square, so small and large inputs are both well
+represented); ShuffleNet v1 cycles through its five group counts. A low-discrepancy sequence
+fills the square evenly for any prefix, which random draws do not.
+
+**Cost.** Before a point is measured its cost is estimated from its MACs and op count at the
+throughput measured so far; a point that would not fit the rest of the budget, or would take
+more than a few seconds on its own, is skipped for the next one (the largest networks at
+512 px take seconds per call on one core: the model extrapolates to them from its MACs and
+bytes terms). Each point is measured with the protocol (host lock per point, so other sessions'
+measurements interleave; warm-up; median of timed runs within ``point_budget_s``) and stored.
+
+A campaign always measures the minimum the fit needs (12 points): past the budget, only points
+estimated at under a second go on, for at most a minute more.
+
+Ctrl-C (``KeyboardInterrupt``) stops the campaign: what was measured is kept and fitted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+
+from ..config import ALPHA_MAX, ALPHA_MIN, RESOLUTION_MAX, RESOLUTION_MIN, Config, make_config
+from ..counting import count
+from . import model as M
+from . import store
+from .setup import MIN_RUNS, WARMUP_MIN, Setup
+
+DEFAULT_BUDGET_S = 150.0  # measuring; with the fit, under 3 minutes for one CPU setup
+POINT_BUDGET_S = 0.3
+
+
+def point_budget(budget_s: float) -> float:
+    """Seconds per point for a campaign of ``budget_s``: 0.3 at the default 150 s, less for a
+    short campaign (at least 0.05), so even a few seconds measure enough points to fit."""
+    return min(POINT_BUDGET_S, max(0.05, budget_s / 500.0))
+BUILD_S = 0.15  # build, BN calibration and folding of a small network
+MAX_POINT_S = 8.0
+SMALL_POINT_S = 1.0  # below the minimum to fit, points this cheap go on past the budget ...
+OVERTIME_S = 60.0  # ... for at most this long
+
+
+def _halton(i: int, base: int) -> float:
+    f, r = 1.0, 0.0
+    while i > 0:
+        f /= base
+        r += f * (i % base)
+        i //= base
+    return r
+
+
+def _groups(arch: str, i: int):
+    """The i-th point's group count: ShuffleNet v1 cycles through its variants (the paper's
+    g = 3 first), as does any family with a ``groups`` variant; None for the rest."""
+    from ..zoo import REGISTRY
+
+    v = REGISTRY[arch].variant("groups")
+    if v is None:
+        return None
+    order = (v.default,) + tuple(g for g in v.values if g != v.default)
+    return order[i % len(order)]
+
+
+def design(per_arch: int = 64, seed: int = 0, archs=None) -> List[Config]:
+    """Candidate configurations in the order they are measured (see the module doc); ``archs``
+    defaults to the built-in architectures (plugins are predicted from the same per-op terms)."""
+    if archs is None:
+        from ..zoo import REGISTRY
+
+        archs = REGISTRY.builtin
+    rng = np.random.default_rng(seed)
+    shifts = {a: rng.random(2) for a in archs}
+    lo_r, hi_r = math.sqrt(RESOLUTION_MIN), math.sqrt(RESOLUTION_MAX)
+    out = []
+    for i in range(per_arch):
+        for a in archs:
+            u = (_halton(i + 1, 2) + shifts[a][0]) % 1.0
+            v = (_halton(i + 1, 3) + shifts[a][1]) % 1.0
+            alpha = round(ALPHA_MIN * (ALPHA_MAX / ALPHA_MIN) ** u, 3)
+            res = int(round((lo_r + v * (hi_r - lo_r)) ** 2))
+            groups = _groups(a, i)
+            out.append(make_config(a, alpha, resolution=min(max(res, RESOLUTION_MIN), RESOLUTION_MAX),
+                                   groups=groups))
+    return out
+
+
+@dataclass
+class Calibration:
+    """What a campaign did: the points measured, the model fitted, the time it took."""
+
+    setup: Setup
+    measured: List[Tuple[Config, float]] = field(default_factory=list)
+    skipped: int = 0
+    elapsed_s: float = 0.0
+    fit_s: float = 0.0
+    interrupted: bool = False
+    model: Optional[dict] = None
+    errors: List[str] = field(default_factory=list)
+
+
+class _CostGuess:
+    """Seconds one point will take: build + budget + the calls the protocol makes at least."""
+
+    def __init__(self, threads: int):
+        self.gmacs = 8.0 * threads  # updated from every measurement
+        self.launch_ms = 0.02
+
+    def forward_ms(self, cfg: Config) -> float:
+        p = count(cfg)
+        return p.macs / (self.gmacs * 1e6) + len(p.rows) * self.launch_ms
+
+    def point_s(self, cfg: Config, point_budget_s: float) -> float:
+        calls = MIN_RUNS + WARMUP_MIN + 2  # timed minimum, warm-up minimum, cold, BN calibration
+        return BUILD_S + max(point_budget_s, calls * self.forward_ms(cfg) / 1e3)
+
+    def update(self, cfg: Config, ms: float) -> None:
+        p = count(cfg)
+        compute = ms - len(p.rows) * self.launch_ms
+        if compute > 0.2 * ms:
+            rate = p.macs / (compute * 1e6)
+            self.gmacs = 0.7 * self.gmacs + 0.3 * rate
+
+
+def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
+              point_budget_s: Optional[float] = None,
+              measure: Optional[Callable[[Config, Setup], float]] = None,
+              on_progress: Optional[Callable[[int, float, Config, Optional[float]], None]] = None,
+              should_stop: Optional[Callable[[], bool]] = None, seed: int = 0,
+              lock_timeout: Optional[float] = None, archs=None,
+              max_points: Optional[int] = None, on_wait=None) -> Calibration:
+    """Measure a design within ``budget_s`` seconds and fit the model on everything stored for
+    ``setup`` on this host. ``measure(cfg, setup) -> median ms`` replaces the protocol (tests
+    use a fake timer); its results are stored the same way. ``on_progress(points, elapsed_s,
+    cfg, ms)`` is called before (ms None) and after each point; ``on_wait(QueueStatus)`` while
+    a point waits for the host lock; ``max_points`` caps the design (tests)."""
+    setup = M.resolve(setup)
+    point_budget_s = point_budget(budget_s) if point_budget_s is None else point_budget_s
+    point_setup = replace(setup, budget_s=point_budget_s)
+    cal = Calibration(setup)
+    guess = _CostGuess(setup.threads or 1)
+    bench = None
+    if measure is None:
+        from .protocol import Bench  # torch: only when measuring for real
+
+        bench = Bench()
+
+        def measure(cfg, s):
+            return bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout).median_ms
+
+    t0 = time.monotonic()
+    try:
+        with M.learning(False):
+            for cfg in design(seed=seed, archs=archs):
+                if should_stop is not None and should_stop():
+                    cal.interrupted = True
+                    break
+                elapsed = time.monotonic() - t0
+                enough = len(cal.measured) >= M.MIN_MEASUREMENTS
+                if (elapsed >= budget_s and enough) or elapsed >= budget_s + OVERTIME_S or (
+                        max_points is not None and len(cal.measured) >= max_points):
+                    break
+                # below the minimum to fit, small points go on past the budget
+                room = budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S)
+                cost = guess.point_s(cfg, point_budget_s)
+                if cost > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
+                    cal.skipped += 1
+                    continue
+                if on_progress is not None:
+                    on_progress(len(cal.measured), elapsed, cfg, None)
+                try:
+                    ms = float(measure(cfg, point_setup))
+                except (ValueError, RuntimeError) as exc:  # refused, out of memory: go on
+                    cal.errors.append(f"{cfg.label}: {str(exc).splitlines()[0] if str(exc) else exc}")
+                    continue
+                if bench is None:
+                    store.add(cfg, setup, ms, source="calibrate")
+                cal.measured.append((cfg, ms))
+                guess.update(cfg, ms)
+                if on_progress is not None:
+                    on_progress(len(cal.measured), time.monotonic() - t0, cfg, ms)
+    except KeyboardInterrupt:
+        cal.interrupted = True
+    finally:
+        if bench is not None:
+            bench.release()
+    cal.elapsed_s = time.monotonic() - t0
+    t1 = time.monotonic()
+    info = {"calibration": {"points": len(cal.measured), "skipped": cal.skipped,
+                            "measuring_s": cal.elapsed_s, "budget_s": budget_s,
+                            "point_budget_s": point_budget_s, "interrupted": cal.interrupted,
+                            "seed": seed}}
+    cal.model = M.refit(setup, calibrated_at=time.time(), extra=info)
+    cal.fit_s = time.monotonic() - t1
+    return cal

@@ -1,0 +1,328 @@
+"""The per-host latency model: predicted latency of any configuration in a few milliseconds,
+from measurements made on this host with the latency lab's protocol.
+
+**Model.** Latency is linear in the features of :mod:`lightviz.latency.features` (a fixed cost
+per call, a fixed cost per op launch, padded dense MACs, bytes moved, weight bytes, and per
+class of op its own count / MACs / bytes corrections). The fit minimises the *relative* error
+(each measurement weighs 1/latency, so a 1 ms network counts as much as a 100 ms one), with the
+per-class corrections ridge-shrunk toward zero, and Huber weights (iteratively reweighted,
+at 10% relative error) so that a measurement another process slowed down pulls less; the
+ridge strength is chosen by 5-fold cross-validation. The prediction is the sum of per-op contributions, so it comes with a
+per-block breakdown. (FACTS.md, "Latency prediction": on this machine's prototype, these terms
+gave 8.8% in 5-fold CV against 44% for a global ln(ms) ~ ln(MACs) fit.)
+
+**Interval.** The model's own held-out error: each calibration measurement is predicted by a
+fit that did not see it (5-fold), and the interval spans the 5th to 95th percentile of
+ln(measured / predicted) (split-conformal ranks, so it is honest for a small sample): about 9
+in 10 new configurations of the zoo fall inside it, on this host, as long as the host is as
+quiet as it was during calibration.
+
+**Learning.** Every measurement (``lightviz bench``, the Latency page, a calibration) goes to
+the store (:mod:`lightviz.latency.store`); once a setup has a model, each new measurement
+refits it (a least-squares solve on at most a few hundred rows: milliseconds).
+
+Importing this module does not import torch: the Explore page calls :func:`predict` on every
+slider move.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..config import Config
+from . import features as F
+from . import store
+from .setup import Setup, usable_cores
+
+METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
+         "corrections), relative least squares, Huber-weighted, with ridge; 5-fold CV"
+MIN_MEASUREMENTS = 12
+LAMBDAS = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+COVERAGE = 0.90
+FOLDS = 5
+HUBER = 0.10
+IRLS_STEPS = 4
+FIXED = "(fixed per call)"
+
+
+class NotCalibrated(ValueError):
+    """No latency model for this setup on this host; the message names the command to run."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted latency of one configuration on this host, with its interval."""
+
+    predicted_ms: float
+    low_ms: float
+    high_ms: float
+    breakdown: tuple  # ((block path, ms), ...), the fixed per-call cost first
+    model: dict  # method, calibrated_at, measurements, heldout_rmspe, ...
+    setup: Setup
+
+    def to_dict(self) -> dict:
+        return {"predicted_ms": self.predicted_ms, "low_ms": self.low_ms,
+                "high_ms": self.high_ms, "breakdown": [list(b) for b in self.breakdown],
+                "model": self.model, "setup": asdict(self.setup)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup resolution and the message when there is no model
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve(setup: Setup) -> Setup:
+    """The setup a model is stored under: threads resolved (None = every usable core, what
+    ``calibrate`` pins), the budget left out of the key."""
+    if not setup.threads:
+        setup = replace(setup, threads=usable_cores())
+    return setup
+
+
+def calibrate_command(setup: Setup) -> str:
+    s = resolve(setup)
+    parts = ["lightviz calibrate", f"--device {s.device}", f"--dtype {s.dtype}",
+             f"--threads {s.threads}", f"--batch {s.batch}"]
+    if s.mode != "eager":
+        parts.append(f"--mode {s.mode}")
+    if s.channels_last:
+        parts.append("--channels-last")
+    if not s.fold_bn:
+        parts.append("--no-fold-bn")
+    return " ".join(parts)
+
+
+def not_calibrated(setup: Setup) -> NotCalibrated:
+    s = resolve(setup)
+    return NotCalibrated(f"no latency model for {s.label} on this host yet: run "
+                         f"`{calibrate_command(s)}` (about 3 minutes)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting
+# ---------------------------------------------------------------------------------------------
+
+
+def design_matrix(cfgs: Sequence[Config], setup: Setup) -> np.ndarray:
+    """One row per configuration: [1, features...]."""
+    rows = [F.features(c, setup.batch, setup.dtype, setup.fold_bn)[0] for c in cfgs]
+    return np.hstack([np.ones((len(rows), 1)), np.vstack(rows)])
+
+
+def _solve_weighted(X: np.ndarray, y: np.ndarray, lam: float, w: np.ndarray) -> np.ndarray:
+    Z = X / y[:, None] * np.sqrt(w)[:, None]
+    scale = np.sqrt((Z ** 2).mean(axis=0))
+    used = scale > 0
+    Zs = Z[:, used] / scale[used]
+    penalty = np.where(np.arange(X.shape[1]) <= F.N_SHARED, 1e-6, lam)[used]
+    A = np.vstack([Zs, np.diag(np.sqrt(penalty * len(y)))])
+    b = np.concatenate([np.sqrt(w), np.zeros(int(used.sum()))])
+    sol, *_ = np.linalg.lstsq(A, b, rcond=None)
+    coef = np.zeros(X.shape[1])
+    coef[used] = sol / scale[used]
+    return coef
+
+
+def _solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
+    """Relative least squares: min sum w_i ((y_i - X_i b) / y_i)^2 + lam * |corrections|^2 on
+    columns normalised to unit RMS (shared terms and the intercept barely regularised), with
+    Huber weights w (``HUBER`` relative error; iteratively reweighted): a measurement that
+    another process slowed down is far off the rest and weighs less."""
+    w = np.ones(len(y))
+    for _ in range(IRLS_STEPS):
+        coef = _solve_weighted(X, y, lam, w)
+        r = np.abs((X @ coef - y) / y)
+        w = np.where(r <= HUBER, 1.0, HUBER / np.maximum(r, 1e-12))
+    return _solve_weighted(X, y, lam, w)
+
+
+def _floor(pred: np.ndarray, X: np.ndarray) -> np.ndarray:
+    # a linear model far outside its data could go to zero or below: never below a tenth of
+    # the fixed costs alone (one launch at 2 us)
+    return np.maximum(pred, 2e-3 * X[:, 1 + F.NAMES.index("launches")])
+
+
+def _folds(n: int, k: int, seed: int = 0) -> List[np.ndarray]:
+    idx = np.random.default_rng(seed).permutation(n)
+    return [idx[i::k] for i in range(k)]
+
+
+def _cv_predictions(X, y, lam, groups: Optional[List[np.ndarray]] = None) -> np.ndarray:
+    out = np.empty_like(y)
+    for test in groups or _folds(len(y), min(FOLDS, len(y))):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        coef = _solve(X[train], y[train], lam)
+        out[test] = _floor(X[test] @ coef, X[test])
+    return out
+
+
+def rmspe(pred, meas) -> float:
+    pred, meas = np.asarray(pred, float), np.asarray(meas, float)
+    return float(np.sqrt(np.mean(((pred - meas) / meas) ** 2)))
+
+
+def conformal_bounds(log_ratios: np.ndarray, coverage: float = COVERAGE) -> Tuple[float, float]:
+    """The split-conformal ranks of ln(measured / predicted) for a two-sided interval."""
+    r = np.sort(np.asarray(log_ratios, float))
+    n = len(r)
+    tail = (1 - coverage) / 2
+    lo = max(int(math.floor((n + 1) * tail)) - 1, 0)
+    hi = min(int(math.ceil((n + 1) * (1 - tail))) - 1, n - 1)
+    return float(r[lo]), float(r[hi])
+
+
+def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
+    """Fit the model on measured configurations; returns the JSON-ready model (coefficients,
+    chosen ridge, held-out errors, interval bounds)."""
+    if len(cfgs) < MIN_MEASUREMENTS:
+        raise ValueError(f"{len(cfgs)} measured configurations are too few to fit a latency "
+                         f"model: at least {MIN_MEASUREMENTS} are needed")
+    X = design_matrix(cfgs, setup)
+    y = np.asarray(medians, float)
+    scores = {lam: rmspe(_cv_predictions(X, y, lam), y) for lam in LAMBDAS}
+    lam = min(scores, key=scores.get)
+    cv = _cv_predictions(X, y, lam)
+    log_ratio = np.log(y / cv)
+    lo, hi = conformal_bounds(log_ratio)
+    archs = sorted({c.arch for c in cfgs})
+    by_arch_out = None
+    if len(archs) >= 3:  # leave one architecture out: how it does on a family it never saw
+        groups = [np.array([i for i, c in enumerate(cfgs) if c.arch == a]) for a in archs]
+        by_arch_out = rmspe(_cv_predictions(X, y, lam, groups), y)
+    per_arch = {a: rmspe(cv[[i for i, c in enumerate(cfgs) if c.arch == a]],
+                         y[[i for i, c in enumerate(cfgs) if c.arch == a]]) for a in archs}
+    coef = _solve(X, y, lam)
+    rel = np.abs(cv - y) / y
+    return {
+        "method": METHOD, "feature_version": F.VERSION, "features": ["intercept", *F.NAMES],
+        "coef": coef.tolist(), "ridge": lam, "measurements": len(y),
+        "heldout_rmspe": rmspe(cv, y), "heldout_within_10": float(np.mean(rel <= 0.10)),
+        "heldout_within_20": float(np.mean(rel <= 0.20)), "heldout_by_arch": per_arch,
+        "heldout_arch_out_rmspe": by_arch_out,
+        "interval": {"coverage": COVERAGE, "log_low": lo, "log_high": hi,
+                     "from": f"5-fold held-out errors of {len(y)} measurements (split-conformal)"},
+        "configs": [store.config_dict(c) for c in cfgs],
+        "fit_rmspe": rmspe(_floor(X @ coef, X), y),
+    }
+
+
+def target_ms(rec: dict) -> float:
+    """What a stored measurement teaches: its median, or, when the runs were disturbed (the
+    median more than 5% above p10), 1.05 x p10. Another process on a shared host only ever
+    adds time, and it inflates the median of a 1-thread run by up to 2x on a busy 2-core
+    machine while the fast runs stay near the quiet host's median; on a quiet host the two
+    agree and this is the median."""
+    med, p10 = rec["median_ms"], rec.get("p10_ms")
+    return float(min(med, 1.05 * p10)) if p10 else float(med)
+
+
+def training_set(setup: Setup) -> Tuple[List[Config], List[float]]:
+    """Every stored measurement of ``setup``, one point per configuration (the median of its
+    measurements' targets, :func:`target_ms`)."""
+    by_cfg: Dict[Config, List[float]] = {}
+    for rec in store.measurements(resolve(setup)):
+        by_cfg.setdefault(store.config_from_dict(rec["config"]), []).append(target_ms(rec))
+    cfgs = list(by_cfg)
+    return cfgs, [float(np.median(by_cfg[c])) for c in cfgs]
+
+
+def refit(setup: Setup, calibrated_at: Optional[float] = None, extra: Optional[dict] = None) -> dict:
+    """Fit on everything stored for ``setup`` and save the model; returns it."""
+    s = resolve(setup)
+    cfgs, medians = training_set(s)
+    model = fit(cfgs, medians, s)
+    old = store.load_model(s) or {}
+    model["calibrated_at"] = calibrated_at or old.get("calibrated_at") or time.time()
+    model["refit_at"] = time.time()
+    model["passport"] = store.host_identity(s.device)
+    model.update(old.get("calibration") and {"calibration": old["calibration"]} or {})
+    model.update(extra or {})
+    store.save_model(s, model)
+    _coef_cache.clear()
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning from every measurement
+# ---------------------------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+@contextmanager
+def learning(enabled: bool):
+    """Within the block, new measurements of this thread do (or do not) refit the model; a
+    calibration stores its points without refitting after each, and fits once at the end."""
+    old = getattr(_local, "learn", True)
+    _local.learn = enabled
+    try:
+        yield
+    finally:
+        _local.learn = old
+
+
+def learn(result, source: str = "") -> None:
+    """The protocol's hook: store the measurement and, when its setup has a model, refit it.
+    Never raises (a failed refit is logged)."""
+    path = store.add_result(result, source)
+    if path is None or not getattr(_local, "learn", True):
+        return
+    try:
+        if store.load_model(resolve(result.setup)) is not None:
+            refit(result.setup)
+    except Exception as exc:  # noqa: BLE001
+        store.log.warning("lightviz: could not refit the latency model: %s", exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Predicting
+# ---------------------------------------------------------------------------------------------
+
+_coef_cache: Dict[int, tuple] = {}
+
+
+def model_info(model: dict) -> dict:
+    """What a prediction says about its model (JSON-ready)."""
+    keys = ("method", "calibrated_at", "refit_at", "measurements", "heldout_rmspe",
+            "heldout_within_10", "heldout_within_20", "heldout_arch_out_rmspe", "interval")
+    return {k: model.get(k) for k in keys}
+
+
+def predict(cfg: Config, setup: Setup) -> Prediction:
+    """Predicted latency of ``cfg`` with ``setup`` on this host, with its interval and a
+    per-block breakdown; :class:`NotCalibrated` when this host has no model for the setup."""
+    s = resolve(setup)
+    model = store.load_model(s)
+    if model is None or model.get("feature_version") != F.VERSION:
+        raise not_calibrated(s)
+    hit = _coef_cache.get(id(model))
+    if hit is None or hit[0] is not model:  # the entry keeps its model alive: ids stay unique
+        hit = _coef_cache[id(model)] = (model, np.asarray(model["coef"], float))
+        if len(_coef_cache) > 64:
+            _coef_cache.clear()
+            _coef_cache[id(model)] = hit
+    coef = hit[1]
+    totals, blocks, per_block = F.features(cfg, s.batch, s.dtype, s.fold_bn)
+    raw = float(coef[0] + totals @ coef[1:])
+    floor = 2e-3 * totals[F.NAMES.index("launches")]
+    pred = max(raw, floor)
+    parts = per_block @ coef[1:]
+    if raw > 0 and pred != raw:
+        parts = parts * (pred - coef[0]) / max(raw - coef[0], 1e-12)
+    iv = model.get("interval") or {}
+    low = pred * math.exp(iv.get("log_low", 0.0))
+    high = pred * math.exp(iv.get("log_high", 0.0))
+    breakdown = ((FIXED, float(coef[0])),) + tuple(zip(blocks, map(float, parts)))
+    return Prediction(pred, low, high, breakdown, model_info(model), s)
+
+
+def calibrated_setups(device: str = "cpu") -> List[Setup]:
+    """The setups this host has a model for, newest calibration first."""
+    return [store.setup_from_dict(m["setup"]) for m in store.models(device)]

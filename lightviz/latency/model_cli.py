@@ -1,0 +1,216 @@
+"""``lightviz calibrate`` and ``lightviz predict``: the per-host latency model from a terminal.
+
+    lightviz calibrate [--device D] [--dtype T] [--threads N] [--mode M] [--batch B]
+                       [--budget S] [--point-budget S] [--format table|json]
+    lightviz predict ARCH [--alpha A] [--rho R | --resolution N] [--groups G]
+                     [--device D] [--dtype T] [--threads N] [--mode M] [--batch B]
+                     [--format table|json]
+
+``calibrate`` measures a spread of configurations within ``--budget`` seconds (default 150: the
+whole campaign for one CPU setup under 3 minutes), with a progress bar on stderr; Ctrl-C keeps
+what was measured and fits on it. It ends printing the model's held-out error.
+
+``predict`` needs no torch: exit 2 and one line naming the ``lightviz calibrate`` command to run
+when this host has no model for the setup.
+
+Exit status: 0 done; 2 a bad value, or no model (predict); 1 a calibration that could not
+measure enough to fit (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from ..cli import add_config_arguments, config_from_args
+from .setup import MODES, make_setup
+
+EXIT_FAILED = 1
+BUDGET_MIN, BUDGET_MAX = 5.0, 3600.0
+
+
+def _setup_arguments(p) -> None:
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
+    p.add_argument("--dtype", default="fp32", help="fp32, fp16 or bf16 where supported (default fp32)")
+    p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
+    p.add_argument("--threads", default=None,
+                   help="CPU threads (default: every core this process may use)")
+    p.add_argument("--mode", default="eager", help=f"{' or '.join(MODES)} (default eager)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
+    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
+                   help="batch norms unfused (default: folded into the convs, as deployed)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def register(subparsers) -> None:
+    from .calibrate import DEFAULT_BUDGET_S, POINT_BUDGET_S
+
+    p = subparsers.add_parser(
+        "calibrate", help="measure a spread of configurations and fit this host's latency model",
+        description="Measure configurations of all eight architectures across alpha and "
+                    "resolution within a time budget, then fit the latency model that "
+                    "`lightviz predict` and the app use. Ctrl-C stops early and fits on what "
+                    "was measured.")
+    _setup_arguments(p)
+    p.add_argument("--budget", "--budget-s", dest="budget", default=str(DEFAULT_BUDGET_S),
+                   help=f"seconds of measuring in all (default {DEFAULT_BUDGET_S:g}; "
+                        f"{BUDGET_MIN:g} to {BUDGET_MAX:g})")
+    p.add_argument("--point-budget", default=None,
+                   help=f"seconds of warm-up and timed runs per configuration (default "
+                        f"{POINT_BUDGET_S:g}, less when --budget is under {POINT_BUDGET_S * 500:g})")
+    p.add_argument("--seed", default="0", help="seed of the design's scrambling (default 0)")
+    p.add_argument("--lock-timeout", default="600",
+                   help="seconds to wait for another measurement on this host, per point")
+    p.set_defaults(run=cmd_calibrate)
+
+    p = subparsers.add_parser(
+        "predict", help="predicted latency on this host, from its calibrated model (no torch)",
+        description="Predict the latency of one configuration on this host from the model "
+                    "`lightviz calibrate` fitted, with an interval from its held-out errors.")
+    add_config_arguments(p)
+    _setup_arguments(p)
+    p.set_defaults(run=cmd_predict)
+
+
+def _setup(args, budget=2.0):
+    return make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
+                      args.mode, budget, args.fold_bn)
+
+
+def _seconds(name: str, text, lo: float, hi: float) -> float:
+    from ..config import in_range, number
+
+    value = number(name, text)
+    in_range(name, value, lo, hi, " seconds")
+    return value
+
+
+def cmd_predict(args) -> int:
+    from . import model as M
+    from .store import host_identity
+
+    cfg = config_from_args(args)
+    setup = _setup(args)
+    pred = M.predict(cfg, setup)  # NotCalibrated is a ValueError: one line, exit 2
+    if args.format == "json":
+        out = {"arch": cfg.arch, "label": cfg.label,
+               "config": {"arch": cfg.arch, "alpha": cfg.alpha, "resolution": cfg.resolution,
+                          "rho": cfg.rho, "groups": cfg.groups, "classes": cfg.classes},
+               **pred.to_dict(), "passport": public_identity(host_identity(pred.setup.device))}
+        print(json.dumps(out, indent=2))
+    else:
+        print(render_prediction(cfg, pred))
+    return 0
+
+
+def public_identity(ident: dict) -> dict:
+    """The passport a model is keyed by, without the machine id (the key stands for it)."""
+    return {k: v for k, v in ident.items() if k != "machine_id"}
+
+
+def render_prediction(cfg, pred) -> str:
+    m = pred.model
+    cov = (m.get("interval") or {}).get("coverage", 0.9)
+    lines = [f"{cfg.label} on {pred.setup.label} (this host)",
+             f"predicted  {pred.predicted_ms:10.3f} ms   {cov:.0%} interval {pred.low_ms:.3f} "
+             f"to {pred.high_ms:.3f} ms",
+             f"model      {m['measurements']} measurements, held-out RMSPE "
+             f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}",
+             "", f"{'block':<16} {'ms':>9}"]
+    lines += [f"{b:<16} {ms:9.3f}" for b, ms in pred.breakdown]
+    return "\n".join(lines)
+
+
+def _when(t) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "?"
+
+
+class _Bar:
+    """A one-line progress bar on stderr (time-based: the budget is in seconds)."""
+
+    def __init__(self, budget_s: float, stream=sys.stderr, width: int = 28):
+        self.budget, self.stream, self.width = budget_s, stream, width
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def __call__(self, points: int, elapsed: float, cfg, ms) -> None:
+        frac = min(elapsed / self.budget, 1.0)
+        fill = int(frac * self.width)
+        what = f"{cfg.label}" + (f" {ms:.2f} ms" if ms is not None else " ...")
+        line = (f"[{'#' * fill}{'.' * (self.width - fill)}] {elapsed:5.0f}/{self.budget:.0f} s  "
+                f"{points:3d} measured  {what}")
+        if self.tty:
+            self.stream.write("\r" + line[:110].ljust(110))
+        elif ms is not None and (elapsed - self.last >= 10 or points == 1):
+            self.stream.write(line + "\n")
+            self.last = elapsed
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_calibrate(args) -> int:
+    from . import model as M
+    from .calibrate import calibrate
+
+    budget = _seconds("budget", args.budget, BUDGET_MIN, BUDGET_MAX)
+    from .calibrate import point_budget
+
+    point = (point_budget(budget) if args.point_budget is None
+             else _seconds("point budget", args.point_budget, 0.05, 10.0))
+    lock_timeout = _seconds("lock timeout", args.lock_timeout, 0.1, 86400.0)
+    from ..config import number
+
+    seed = int(number("seed", args.seed, integer=True))
+    setup = M.resolve(_setup(args, point))
+    bar = _Bar(budget)
+    print(f"lightviz: calibrating {setup.label} for up to {budget:g} s (Ctrl-C stops and fits "
+          f"on what was measured)", file=sys.stderr)
+    try:
+        cal = calibrate(setup, budget, point, on_progress=bar, seed=seed, lock_timeout=lock_timeout)
+    except ValueError as exc:  # too few points to fit
+        bar.done()
+        print(f"lightviz: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    bar.done()
+    m = cal.model
+    if args.format == "json":
+        out = {"setup": store_setup(setup), "points": len(cal.measured),
+               "skipped": cal.skipped, "measuring_s": cal.elapsed_s, "fit_s": cal.fit_s,
+               "interrupted": cal.interrupted, "errors": cal.errors, "model": M.model_info(m),
+               "heldout_by_arch": m.get("heldout_by_arch"),
+               "passport": public_identity(m.get("passport") or {})}
+        print(json.dumps(out, indent=2))
+    else:
+        stop = " (interrupted)" if cal.interrupted else ""
+        iv = m["interval"]
+        print(f"calibrated {setup.label}{stop}: {len(cal.measured)} configurations measured in "
+              f"{cal.elapsed_s:.0f} s ({cal.skipped} skipped as too slow for the budget), "
+              f"fitted on {m['measurements']} in {cal.fit_s:.1f} s")
+        print(f"held-out error (5-fold): RMSPE {m['heldout_rmspe']:.1%}, "
+              f"{m['heldout_within_10']:.0%} within 10%, {m['heldout_within_20']:.0%} within 20%"
+              + (f"; one architecture held out: RMSPE {m['heldout_arch_out_rmspe']:.1%}"
+                 if m.get("heldout_arch_out_rmspe") is not None else ""))
+        print(f"interval ({iv['coverage']:.0%}): x{_exp(iv['log_low']):.3f} to "
+              f"x{_exp(iv['log_high']):.3f} of the prediction")
+        for arch, e in (m.get("heldout_by_arch") or {}).items():
+            print(f"  {arch:<14} RMSPE {e:.1%}")
+        for e in cal.errors:
+            print(f"  not measured: {e}")
+    return 0
+
+
+def _exp(x: float) -> float:
+    import math
+
+    return math.exp(x)
+
+
+def store_setup(setup) -> dict:
+    from dataclasses import asdict
+
+    return asdict(setup)

@@ -1,0 +1,282 @@
+"""Predicted latency in the app: the Explore metric, the sweep curves, Compare's ranking, the
+Latency page's prediction beside a measurement, shared results, and the calibration panel.
+
+Torch-free at import (the model and the store are): Explore and Compare call these on every
+slider move, and a prediction costs a few milliseconds. Only the calibration button, when
+pressed, loads torch to measure. Predictions are always marked as such, with their interval
+and the setup they are for; without a calibration the pages say how to get one, never a
+made-up number.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import List, Optional
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ..config import Config
+from ..latency import model as M
+from ..latency import store
+from ..latency.setup import Setup
+
+K = "latency_"  # the Latency page's widget keys (its setup is the one to predict for)
+ENV_BUDGET = "LIGHTVIZ_CALIBRATE_BUDGET_S"
+COLOR = "#54A24B"
+
+
+def _page_setup() -> Optional[Setup]:
+    """The setup chosen on the Latency page in this session, if any (never checked against
+    torch here: the page did that)."""
+    ss = st.session_state
+    if K + "device" not in ss:
+        return None
+    try:
+        return Setup(str(ss[K + "device"]), str(ss.get(K + "dtype", "fp32")),
+                     int(ss.get(K + "batch", 1)), int(ss.get(K + "threads") or 0) or None,
+                     bool(ss.get(K + "channels_last", False)), str(ss.get(K + "mode", "eager")),
+                     2.0, bool(ss.get(K + "fold_bn", True)))
+    except (TypeError, ValueError):
+        return None
+
+
+def default_setup() -> Setup:
+    """What Explore calibrates when there is no model: the CPU, fp32, batch 1, every core."""
+    return M.resolve(Setup())
+
+
+def chosen_setup() -> Optional[Setup]:
+    """The setup Explore and Compare predict for: the Latency page's, when it has a model;
+    else the default; else the most recently calibrated on this host; None when none is."""
+    for s in (_page_setup(), default_setup()):
+        if s is not None and store.load_model(M.resolve(s)) is not None:
+            return M.resolve(s)
+    setups = M.calibrated_setups("cpu")
+    return setups[0] if setups else None
+
+
+def safe_predict(cfg: Config, setup: Optional[Setup]) -> Optional[M.Prediction]:
+    if setup is None:
+        return None
+    try:
+        return M.predict(cfg, setup)
+    except (ValueError, KeyError, TypeError):  # NotCalibrated, or a model from an older lightviz
+        return None
+
+
+def fmt_ms(x: float) -> str:
+    if x >= 100:
+        return f"{x:.0f} ms"
+    if x >= 10:
+        return f"{x:.1f} ms"
+    if x >= 1:
+        return f"{x:.2f} ms"
+    return f"{x:.3f} ms"
+
+
+def interval_text(p: M.Prediction) -> str:
+    cov = (p.model.get("interval") or {}).get("coverage", 0.9)
+    return f"{cov:.0%} interval {fmt_ms(p.low_ms)} to {fmt_ms(p.high_ms)}"
+
+
+def model_text(p: M.Prediction) -> str:
+    m = p.model
+    when = store.describe_age(time.time() - (m.get("refit_at") or m.get("calibrated_at") or 0))
+    return (f"{m.get('measurements')} measurements, held-out error (RMSPE) "
+            f"{(m.get('heldout_rmspe') or 0):.0%}, fitted {when}")
+
+
+# ----------------------------------------------------------------------------- Explore
+
+def headline_metric(cfg: Config, base: Config, delta_description: Optional[str]) -> None:
+    """Explore's "Latency on this host (predicted)" card, or how to get one."""
+    setup = chosen_setup()
+    p = safe_predict(cfg, setup)
+    if p is None:
+        with st.container(border=True):
+            st.markdown("**Latency on this host**")
+            st.caption(f"Not calibrated on this host yet: a prediction needs a few minutes of "
+                       f"measurements first (`{M.calibrate_command(default_setup())}`). "
+                       f"No number until then.")
+            with st.popover("Calibrate latency", icon=":material/speed:"):
+                calibrate_panel(default_setup(), key="explore_cal")
+        return
+    ref = safe_predict(base, setup)
+    delta = None
+    if ref is not None and base != cfg:
+        delta = f"{(p.predicted_ms - ref.predicted_ms) / ref.predicted_ms * 100:+.1f} %"
+    st.metric(
+        "Latency on this host (predicted)", fmt_ms(p.predicted_ms), delta=delta,
+        delta_color="off", delta_description=delta_description if delta else None,
+        delta_arrow="auto" if delta else "off", border=True,
+        help=(f"Predicted, not measured: {interval_text(p)}, for {p.setup.label} on this "
+              f"host. Model: {model_text(p)}. Measure it on the Latency page."))
+
+
+def headline_caption(cfg: Config) -> Optional[str]:
+    p = safe_predict(cfg, chosen_setup())
+    if p is None:
+        return None
+    return (f"Latency is **predicted** for {p.setup.label} on this host by a model calibrated "
+            f"here ({model_text(p)}): {fmt_ms(p.predicted_ms)}, {interval_text(p)}.")
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+def add_sweep_curve(fig: go.Figure, configs: List[Config], x, current_x, ref_index: int) -> go.Figure:
+    """A copy of a sweep figure (curves relative to their value at 1) with the predicted
+    latency curve added, when this host has a model; the figure unchanged otherwise."""
+    setup = chosen_setup()
+    preds = [safe_predict(c, setup) for c in configs]
+    if setup is None or any(p is None for p in preds):
+        return fig
+    ms = [p.predicted_ms for p in preds]
+    ref = ms[ref_index]
+    fig = go.Figure(fig)
+    ratio = [m / ref for m in ms]
+    fig.add_scatter(x=list(x), y=ratio, name="latency (predicted)", mode="lines+markers",
+                    line=dict(color=COLOR, width=2.5, dash="dot"), marker=dict(size=5),
+                    customdata=[fmt_ms(m) for m in ms],
+                    hovertemplate="%{x}<br>latency predicted %{customdata} (\u00d7%{y:.3f})"
+                                  f"<br>{setup.label}<extra></extra>")
+    xs = list(x)
+    i = min(range(len(xs)), key=lambda j: abs(xs[j] - current_x))
+    fig.add_scatter(x=[xs[i]], y=[ratio[i]], mode="markers", showlegend=False,
+                    marker=dict(size=15, color=COLOR, line=dict(width=2.5, color="#ffffff")),
+                    hovertemplate=f"current: latency predicted {fmt_ms(ms[i])}<extra></extra>")
+    return fig
+
+
+# ----------------------------------------------------------------------------- Compare
+
+RANK_COLUMNS = {"latency_ms": st.column_config.NumberColumn(
+    "latency (predicted, ms)", format="%.2f",
+    help="predicted on this host by its calibrated latency model (not measured)")}
+
+
+def rank_families(shown, archs, cfg: Config):
+    """Compare's table with the predicted latency of each architecture at the current alpha
+    and rho, and (on request) ranked by it; unchanged, with a note, without a model."""
+    from ..zoo import REGISTRY
+
+    # the current architecture with its own variant (groups); every other at its default
+    configs = [Config(a, cfg.alpha, cfg.resolution,
+                      cfg.groups if a == cfg.arch else REGISTRY[a].pick("groups"), cfg.classes)
+               for a in archs]
+    ms, setup = predicted_column(configs)
+    if ms is None:
+        st.caption("Rank by latency: calibrate this host's latency model (Explore or the "
+                   f"Latency page, or `{M.calibrate_command(default_setup())}`) to add a "
+                   "predicted latency column.")
+        return shown
+    shown = shown.assign(latency_ms=ms)
+    if st.toggle("Rank by predicted latency on this host", key="compare_rank_latency",
+                 help=f"predicted for {setup.label}"):
+        shown = shown.sort_values("latency_ms", kind="stable")
+    st.caption(f"Latency is predicted for {setup.label} on this host, not measured.")
+    return shown
+
+
+def predicted_column(configs: List[Config]):
+    """(predicted ms per configuration, the setup) or (None, None) without a model."""
+    setup = chosen_setup()
+    preds = [safe_predict(c, setup) for c in configs]
+    if setup is None or any(p is None for p in preds):
+        return None, None
+    return [p.predicted_ms for p in preds], setup
+
+
+# ----------------------------------------------------------------------------- Latency page
+
+def fresh_result(cfg: Config, setup: Setup) -> Optional[dict]:
+    """A shared measurement of this configuration and setup to show instead of measuring."""
+    try:
+        return store.shared(cfg, M.resolve(setup))
+    except OSError:
+        return None
+
+
+def show_shared(rec: dict, again_key: str) -> None:
+    """A stored measurement (maybe another session's), with its age and "measure again"."""
+    age = store.describe_age(time.time() - rec["taken_at"])
+    st.info(f"Measured {age}; shown from this host's shared results instead of measuring "
+            f"again (same configuration and setup, the host no busier now).",
+            icon=":material/history:")
+    st.button("Measure again", key=again_key, icon=":material/refresh:")
+    c = st.columns(4)
+    c[0].metric("Median (ms)", f"{rec['median_ms']:.3f}")
+    if rec.get("p10_ms") is not None:
+        c[1].metric("p10 (ms)", f"{rec['p10_ms']:.3f}")
+        c[2].metric("p90 (ms)", f"{rec['p90_ms']:.3f}")
+    if rec.get("runs"):
+        c[3].metric("Runs", f"{rec['runs']}")
+    load = rec.get("load_1min")
+    st.caption(f"Taken {time.strftime('%H:%M:%S', time.localtime(rec['taken_at']))}"
+               + (f" at a 1-minute load of {load:.1f}" if load is not None else "")
+               + f" on {rec.get('device_name') or rec['setup'].get('device')}.")
+
+
+def beside_measurement(cfg: Config, setup: Setup, measured_ms: float) -> None:
+    """The model's prediction next to a measurement (or how to get one)."""
+    p = safe_predict(cfg, setup)
+    if p is None:
+        st.caption(f"No latency model for {M.resolve(setup).label} on this host yet, so no "
+                   f"prediction to compare with: calibrate below.")
+        return
+    err = (p.predicted_ms - measured_ms) / measured_ms
+    c = st.columns([1, 3])
+    c[0].metric("Predicted (ms)", f"{p.predicted_ms:.3f}", f"{err:+.0%} vs measured",
+                delta_color="off", delta_arrow="off",
+                help=f"{interval_text(p)}; model: {model_text(p)}")
+    inside = p.low_ms <= measured_ms <= p.high_ms
+    c[1].caption(f"The latency model of this host predicts {fmt_ms(p.predicted_ms)} "
+                 f"({interval_text(p)}); the measurement is "
+                 f"{'inside' if inside else 'outside'} it. The model now includes this "
+                 f"measurement ({model_text(p)}).")
+
+
+@st.fragment
+def calibrate_panel(setup: Setup, key: str) -> None:
+    """Calibrate ``setup`` here: a budget, a button, a progress bar; one point at a time under
+    the host lock, so other sessions' measurements interleave and their pages keep working."""
+    setup = M.resolve(setup)
+    have = store.load_model(setup)
+    default = float(os.environ.get(ENV_BUDGET) or 150.0)
+    budget = st.slider("Calibration budget (s)", 5.0, 300.0, min(max(default, 5.0), 300.0), 5.0,
+                       key=key + "_budget",
+                       help="measuring time in all; about 3 minutes gives the model's best")
+    label = "Recalibrate" if have else "Calibrate"
+    start = st.button(f"{label} {setup.label}", key=key + "_run", icon=":material/speed:")
+    if have:
+        st.caption(f"This setup has a model: {have['measurements']} measurements, held-out "
+                   f"error {have['heldout_rmspe']:.0%}.")
+    if not start:
+        return
+    from ..latency.calibrate import calibrate
+
+    bar = st.progress(0.0, text=f"Calibrating {setup.label}...")
+    notice = st.empty()
+
+    def progress(points, elapsed, cfg, ms):
+        notice.empty()
+        bar.progress(min(elapsed / budget, 1.0),
+                     text=f"{points} measured, {elapsed:.0f} of {budget:.0f} s: {cfg.label}")
+
+    def on_wait(status):
+        notice.info(status.describe(), icon=":material/hourglass_top:")
+
+    try:
+        cal = calibrate(setup, budget, on_progress=progress, on_wait=on_wait, lock_timeout=300.0)
+    except Exception as exc:  # noqa: BLE001 - shown, not a traceback
+        bar.empty()
+        st.error(f"Calibration failed: {exc}")
+        return
+    bar.empty()
+    m = cal.model
+    st.success(f"Calibrated {setup.label}: {len(cal.measured)} configurations in "
+               f"{cal.elapsed_s:.0f} s; held-out error (RMSPE) {m['heldout_rmspe']:.1%}, "
+               f"{m['heldout_within_10']:.0%} within 10%.", icon=":material/check:")
+    time.sleep(0.5)
+    st.rerun()  # the whole page: every prediction on it now has a model
