@@ -394,8 +394,11 @@ class Profile:
 
     def to_dict(self) -> dict:
         """Totals, conventions and every row, ready for ``json.dumps`` (no NaN)."""
+        from .zoo.table import thaw
+
         layers = self.layers.astype(object).where(self.layers.notna(), None)
-        return {**self.totals(), "conventions": CONVENTIONS,
+        settings = None if self.config.settings is None else thaw(self.config.settings)
+        return {**self.totals(), "settings": settings, "conventions": CONVENTIONS,
                 "layers": layers.to_dict(orient="records")}
 
     def to_json(self, indent=None) -> str:
