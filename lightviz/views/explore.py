@@ -21,8 +21,13 @@ SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::4]  # 32, 64, ... 512 px: 16 points, 224 
 # ----------------------------------------------------------------------------- cached data
 
 def reference_config(cfg: Config) -> Config:
-    """The same architecture (groups, classes) at alpha 1, rho 1: what the deltas compare to."""
-    return make_config(cfg.arch, 1.0, 1.0, groups=cfg.groups, classes=cfg.classes)
+    """The same architecture (groups, classes, edited table) at alpha 1, rho 1: what the
+    deltas compare to (the paper's table if the edited one is refused at alpha 1)."""
+    try:
+        return make_config(cfg.arch, 1.0, 1.0, groups=cfg.groups, classes=cfg.classes,
+                           settings=cfg.settings)
+    except ValueError:
+        return make_config(cfg.arch, 1.0, 1.0, groups=cfg.groups, classes=cfg.classes)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -48,21 +53,29 @@ def _totals(cfg: Config, elementwise: bool) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: bool) -> pd.DataFrame:
-    """Totals at every alpha stop of the slider (about 2 ms each)."""
+def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: bool,
+                settings=None) -> pd.DataFrame:
+    """Totals at every alpha stop of the slider (about 2 ms each; an edited table is skipped
+    at an alpha that refuses it)."""
     rows = []
     for alpha in ALPHA_STOPS:
-        cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
+        try:
+            cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes,
+                              settings=settings)
+        except ValueError:
+            continue
         rows.append({"alpha": alpha, **_totals(cfg, elementwise)})
     return pd.DataFrame(rows)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) -> pd.DataFrame:
+def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool,
+              settings=None) -> pd.DataFrame:
     """Totals at every fourth resolution stop (32 to 512 px in 32 px steps, 224 included)."""
     rows = []
     for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION}):
-        cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes)
+        cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes,
+                          settings=settings)
         rows.append({"rho": res / BASE_RESOLUTION, "resolution": res, **_totals(cfg, elementwise)})
     return pd.DataFrame(rows)
 
@@ -70,8 +83,8 @@ def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _scaling_view(cfg: Config, measure: str, elementwise: bool):
     """The two sweep figures and the current point's ratios to alpha = 1."""
-    a = alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise)
-    r = rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise)
+    a = alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise, cfg.settings)
+    r = rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise, cfg.settings)
     cur = a.loc[(a["alpha"] - cfg.alpha).abs().idxmin()]
     one = a.loc[(a["alpha"] - 1.0).abs().idxmin()]
     ratios = (cur["params"] / one["params"], cur[measure] / one[measure])
@@ -152,7 +165,18 @@ def _headline(prof, base, cfg: Config) -> None:
         f"The same numbers in a terminal: `lightviz profile {cfg.arch} --alpha {cfg.alpha:g} "
         f"--rho {cfg.rho:.4g}{f' --groups {cfg.groups}' if cfg.groups else ''}"
         f"{f' --classes {cfg.classes}' if cfg.classes != 1000 else ''}"
-        f"{' --elementwise' if prof.elementwise else ''}`")
+        f"{' --elementwise' if prof.elementwise else ''}{_settings_option(cfg)}`")
+
+
+def _settings_option(cfg: Config) -> str:
+    """`` --settings '<JSON>'`` for an edited table (the Design page), else nothing."""
+    if cfg.settings is None:
+        return ""
+    import json
+
+    from ..zoo.table import thaw
+
+    return f" --settings '{json.dumps(thaw(cfg.settings), separators=(',', ':'))}'"
 
 
 def _per_layer(cfg: Config, measure: str, elementwise: bool) -> None:

@@ -124,10 +124,10 @@ def _check(table, cfg) -> list:
 TABLE = Table(
     default=_default, check=_check,
     normalize=lambda d: {"layers": [[whole(t), int(c), int(n), int(s)] for t, c, n, s in d["layers"]]},
-    columns=(Column("t", "float", "expansion factor (1 = no 1x1 expansion conv)"),
+    columns=(Column("t", "float", "expansion factor (1 = no 1x1 expansion conv)", 6),
              Column("c", "int", "output channels (scaled by \u03b1, rounded to 8)"),
-             Column("n", "int", "blocks in the row"),
-             Column("s", "int", "stride of the row's first block: 1 or 2")),
+             Column("n", "int", "blocks in the row", 1),
+             Column("s", "int", "stride of the row's first block: 1 or 2", 1)),
     rows=lambda d: ([dict(zip("tcns", row)) for row in d["layers"]], {}),
     from_rows=lambda rows, scalars: ({"layers": [[cell(r.get(k)) for k in "tcns"] for r in rows]}, []),
     fields={"layers": ("t", "c", "n", "s")},

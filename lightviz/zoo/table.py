@@ -60,11 +60,12 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Column:
     """An editor column: ``name`` (key in a row dict), ``kind`` ("int", "float" or "text";
-    text columns are read-only labels) and ``help``."""
+    text columns are read-only labels), ``help`` and the ``default`` of a new row's cell."""
 
     name: str
     kind: str = "int"
     help: str = ""
+    default: Any = None  # the value of a new row's cell
 
 
 @dataclass(frozen=True)
