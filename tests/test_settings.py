@@ -158,20 +158,18 @@ def test_alpha_can_make_a_shufflenet_table_collide():
 
 def test_the_largest_allowed_table_is_bounded():
     """64 blocks, 2048 wide, no stride after the stem, at 512 px (the biggest activations a
-    table can ask for; 268 M parameters, under the cap): counting stays fast and small, since
-    it runs on shapes; a wider table is refused before anything is built."""
-    import time
+    table can ask for; 268 M parameters, under the cap): counting stays small, since it runs
+    on shapes (its time: benchmarks/largest_table.py); a wider table is refused before
+    anything is built."""
     import tracemalloc
 
     settings = {"layers": [[1, 2048, MAX_BLOCKS, 1]]}
     tracemalloc.start()
-    t = time.perf_counter()
     p = lightviz.profile("mobilenet_v2", 1.0, resolution=512, settings=settings)
-    elapsed = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert p.params < 500_000_000 and len(p.layers) < 64 * 12 + 20
-    assert elapsed < 5 and peak < 100 * 2**20
+    assert peak < 100 * 2**20
     with pytest.raises(ValueError, match="at most 500 M"):
         make_config("mobilenet_v2", 2.0, settings={"layers": [[16, 4096, MAX_BLOCKS, 1]]})
 
