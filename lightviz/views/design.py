@@ -96,7 +96,7 @@ def render(cfg: Config) -> None:
         frame = pd.DataFrame(rows, columns=[c.name for c in table.columns])
         edited = st.data_editor(
             frame, key=key, num_rows="dynamic" if table.dynamic else "fixed",
-            column_config=_column_config(table), hide_index=False, width="stretch")
+            column_config=_column_config(table), hide_index=True, width="stretch")
         if st.button("Reset to the paper's table", key="design_reset_button",
                      icon=":material/restart_alt:"):
             ss[RESET] = generation + 1
