@@ -142,3 +142,38 @@ def test_another_architecture_starts_from_its_papers_table():
     assert_clean(at)
     p = lightviz.profile("resnet50")
     assert exact_design(at) == (p.params, p.macs) and "settings" not in at.query_params
+
+
+@pytest.mark.parametrize("page", ["explore", "compare", "paper", "diagrams", "latency"])
+def test_every_page_opens_with_an_edited_table_in_the_link(page):
+    link = {"arch": "ghostnet", "alpha": "0.5",
+            "settings": "v1." + __import__("base64").urlsafe_b64encode(json.dumps(
+                {"layers": [[[3, 16, 16, 0, 1]], [[3, 48, 24, 0, 2], [3, 72, 24, 0, 1]],
+                            [[5, 72, 40, 0, 2]]]}).encode()).decode().rstrip("=")}
+    at = run_app(link, page=page)
+    assert_clean(at)
+    assert not at.warning
+    assert decode_url(at.query_params["settings"]) == decode_url(link["settings"])
+    if page == "explore":
+        p = lightviz.profile("ghostnet", 0.5, settings=decode_url(link["settings"]))
+        assert exact_numbers(at)[:2] == (p.params, p.macs)
+
+
+def test_the_compare_link_puts_the_edit_against_the_papers_table():
+    from urllib.parse import parse_qs, urlparse
+
+    at = run_app({"arch": "resnet18"}, page="design")
+    at.session_state[editor_key("resnet18", None)] = {
+        "edited_rows": {2: {"layers": 4}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    link = next(m.value for m in at.markdown if "./compare?" in m.value)
+    url = link.split("](")[1].split(")")[0]
+    query = {k: v[-1] for k, v in parse_qs(urlparse(url).query).items()}
+    compare = run_app(query, page="compare")
+    assert_clean(compare)
+    assert not compare.warning
+    values = [m.value for m in compare.metric]
+    mine = lightviz.profile("resnet18", settings={"layers": [2, 2, 4, 2]})
+    paper = lightviz.profile("resnet18")
+    assert any(f"\u00d7{paper.macs / mine.macs:.2f} of A" in m.delta for m in compare.metric
+               if m.delta), values

@@ -174,4 +174,22 @@ def _costs(cfg: Config) -> None:
         text = json.dumps(thaw(cfg.settings), separators=(",", ":"))
         g = f" --groups {cfg.groups}" if cfg.groups is not None else ""
         st.markdown(f"The same network in a terminal: `lightviz profile {cfg.arch} --alpha "
-                    f"{cfg.alpha:g} --resolution {cfg.resolution}{g} --settings '{text}'`")
+                    f"{cfg.alpha:g} --resolution {cfg.resolution}{g} --settings '{text}'`  \n"
+                    f"[Compare it with the paper's table, stage by stage]({compare_link(cfg)}) "
+                    f"(Compare's A/B: A is yours, B the paper's).")
+
+
+def compare_link(cfg: Config) -> str:
+    """A relative link to Compare with A = this edited network and B = the paper's table at
+    the same alpha and resolution."""
+    from urllib.parse import urlencode
+
+    rho = f"{cfg.resolution / 224:.4g}"
+    q = {"arch": cfg.arch, "alpha": f"{cfg.alpha:g}", "rho": rho,
+         "settings": encode_url(cfg.settings, cfg),
+         "b_arch": cfg.arch, "b_alpha": f"{cfg.alpha:g}", "b_rho": rho}
+    if cfg.groups is not None:
+        q.update(groups=str(cfg.groups), b_groups=str(cfg.groups))
+    if cfg.classes != 1000:
+        q["classes"] = str(cfg.classes)
+    return "./compare?" + urlencode(q)
