@@ -157,10 +157,10 @@ def _costs(cfg: Config) -> None:
             st.metric(label, text, delta=None if same else fmt_delta(now, then),
                       delta_color="off", delta_description=None if same else "vs the paper's table",
                       border=True)
-        st.metric("Top-1", "none" if cfg.custom else "published",
+        st.metric("Top-1", _top1(cfg), border=True,
                   help="A custom table is not a published network: no accuracy is known for it."
-                  if cfg.custom else "See Explore and Paper check for the published figures.",
-                  border=True)
+                  if cfg.custom else "ImageNet top-1 published for exactly this configuration "
+                                     "(\u2013 where it was not published).")
     st.caption(f"Exact: **{prof.params:,}** params \u00b7 **{prof.macs:,}** MACs "
                f"(the paper's table: {base.params:,} params, {base.macs:,} MACs).")
     a = prof.layers.groupby("stage", sort=False)[["params", "macs"]].sum()
@@ -177,6 +177,17 @@ def _costs(cfg: Config) -> None:
                     f"{cfg.alpha:g} --resolution {cfg.resolution}{g} --settings '{text}'`  \n"
                     f"[Compare it with the paper's table, stage by stage]({compare_link(cfg)}) "
                     f"(Compare's A/B: A is yours, B the paper's).")
+
+
+def _top1(cfg: Config) -> str:
+    """``none`` for an edited table; else the published top-1 of exactly this configuration."""
+    if cfg.custom:
+        return "none"
+    from ..reference import published_top1
+    from . import cached_paper_check
+
+    top1 = published_top1(cached_paper_check(), cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
+    return "\u2013" if top1 is None or cfg.classes != 1000 else f"{top1:.1f} %"
 
 
 def compare_link(cfg: Config) -> str:

@@ -110,6 +110,11 @@ def render(cfg: Config) -> None:
     st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution}, batch 1, "
                f"{cfg.classes:,} classes. Counted from the architecture itself, no weights "
                f"needed.")
+    if cfg.settings is not None:  # an edited table (the Design page)
+        from ..zoo.table import differences
+
+        st.info("**custom** table (not a published network; top-1: none): "
+                + "; ".join(differences(cfg)), icon=":material/edit_square:")
     _headline(prof, base, cfg)
 
     tabs = st.tabs(TABS, key="explore_tab", on_change="rerun")
