@@ -55,6 +55,10 @@ def _random_table(arch, groups, rng):
         w2 = w1 + step * rng.randint(1, 20)
         return {"repeats": [rng.randint(1, 5) for _ in range(3)],
                 "widths": [w1, w2, w2 + step * rng.randint(1, 20)]}
+    if arch == "shufflenet_v2":
+        return {"repeats": [rng.randint(1, 4) for _ in range(3)],
+                "widths": [rng.randint(1, 40)] + [2 * rng.randint(1, 150) for _ in range(3)]
+                + [rng.randint(1, 1500)]}
     if arch.startswith("resnet"):
         return {"layers": [rng.randint(1, 3) for _ in range(4)],
                 "widths": [rng.randint(1, 120) for _ in range(4)]}
@@ -63,7 +67,8 @@ def _random_table(arch, groups, rng):
 
 @pytest.mark.parametrize("arch,groups,alpha", [
     ("shufflenet_v1", 1, 1.0), ("shufflenet_v1", 3, 0.5), ("shufflenet_v1", 8, 1.0),
-    ("shufflenet_v1", 4, 1.5), ("resnet18", None, 1.0), ("resnet50", None, 0.75)])
+    ("shufflenet_v1", 4, 1.5), ("resnet18", None, 1.0), ("resnet50", None, 0.75),
+    ("shufflenet_v2", None, 0.75), ("shufflenet_v2", None, 1.7)])
 def test_edited_tables_without_a_reference_match_the_built_module(arch, groups, alpha):
     """ShuffleNet v1 (no torchvision/timm builder) and ResNet width edits: the built module
     counted by FlopCounterMode equals the profile."""
@@ -147,6 +152,18 @@ def test_bad_tables_get_one_line_naming_the_row_and_field(arch, settings, messag
         make_config(arch, settings=settings)
     assert message in str(err.value) and "\n" not in str(err.value)
     assert isinstance(err.value, SettingsError) and err.value.problems
+
+
+def test_shufflenet_v2_edits_scale_like_the_papers_table():
+    """At a listed alpha an edit of the repeats keeps the paper's widths at that alpha."""
+    for alpha in (0.5, 1.5, 2.0, 0.75):
+        paper = lightviz.resolve(make_config("shufflenet_v2", alpha))
+        edited = lightviz.resolve(make_config("shufflenet_v2", alpha,
+                                              settings={"repeats": [4, 8, 5]}))
+        widths = lambda net: [s.items[0][1].out_ch for _, s in net.stages]  # noqa: E731
+        assert widths(paper) == widths(edited)
+        head = lambda net: dict(net.items)["head"].items[0][1].out_ch  # noqa: E731
+        assert head(paper) == head(edited)
 
 
 def test_alpha_can_make_a_shufflenet_table_collide():
