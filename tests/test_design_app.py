@@ -177,3 +177,25 @@ def test_the_compare_link_puts_the_edit_against_the_papers_table():
     paper = lightviz.profile("resnet18")
     assert any(f"\u00d7{paper.macs / mine.macs:.2f} of A" in m.delta for m in compare.metric
                if m.delta), values
+
+
+def test_an_alpha_that_refuses_the_table_falls_back_to_the_papers_and_says_why():
+    """ShuffleNet v1 g=8 widths 64/128/192 are valid at 1x; at 0.25 stage 2 and 3 both round
+    to 32: the page names the cell, the counts are the paper's, and 1x brings the edit back."""
+    at = run_app({"arch": "shufflenet_v1", "groups": "8"}, page="design")
+    key = editor_key("shufflenet_v1", 8)
+    at.session_state[key] = {"edited_rows": {0: {"widths": 64}, 1: {"widths": 128},
+                                             2: {"widths": 192}},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    edited = exact_design(at)
+    assert "settings" in at.query_params
+    at.slider(key="alpha").set_value(0.25).run()
+    assert not at.exception
+    assert "the counts show the paper's table" in at.error[0].value
+    assert "widths stage3 128 (at alpha 0.25: 32) must be wider than stage2 (32)" in at.error[0].value
+    p = lightviz.profile("shufflenet_v1", 0.25, groups=8)
+    assert exact_design(at) == (p.params, p.macs) and "settings" not in at.query_params
+    at.slider(key="alpha").set_value(1.0).run()
+    assert_clean(at)
+    assert exact_design(at) == edited and "settings" in at.query_params

@@ -117,7 +117,8 @@ def render(cfg: Config) -> None:
             problems = [Problem(None, "", str(exc))]
     with right:
         if problems:
-            st.error("The edited table cannot be built; the counts show the last valid one.\n\n"
+            shows = "the last valid table" if cfg.custom else "the paper's table"
+            st.error(f"The edited table cannot be built; the counts show {shows}.\n\n"
                      + "\n".join(f"- {line}" for line in _problem_lines(problems, table)),
                      icon=":material/error:")
         else:
