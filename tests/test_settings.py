@@ -244,3 +244,28 @@ def test_url_form_rejects_garbage_in_one_line():
         with pytest.raises(ValueError) as err:
             decode_url(raw)
         assert "\n" not in str(err.value)
+
+
+def test_a_custom_table_has_no_top1_estimate():
+    """Once lightviz.accuracy is there (another branch), a custom table is not a published
+    network: its estimate must have status none (add the guard in accuracy.estimate)."""
+    accuracy = pytest.importorskip("lightviz.accuracy")
+    if Path(accuracy.__file__).parent != Path(lightviz.__file__).parent:
+        pytest.skip("lightviz.accuracy is not part of this checkout (found elsewhere on the path)")
+    cfg = make_config("mobilenet_v2", settings={"layers": [[1, 16, 1, 1], [6, 24, 2, 2]]})
+    assert accuracy.estimate(cfg).status == "none"
+    assert accuracy.estimate(make_config("mobilenet_v2")).status != "none"
+
+
+def test_bench_measures_the_edited_network_and_says_so(capsys):
+    """bench builds and times the edited module; its JSON carries the table and the label."""
+    from lightviz.cli import main
+
+    settings = {"layers": [[1, 16, 1, 1], [6, 24, 1, 2]]}
+    code = main(["bench", "mobilenet_v2", "--resolution", "64", "--threads", "1", "--budget",
+                 "0.3", "--settings", json.dumps(settings), "--format", "json"])
+    assert code == 0
+    j = json.loads(capsys.readouterr().out)
+    p = lightviz.profile("mobilenet_v2", resolution=64, settings=settings)
+    assert j["settings"] == settings and "custom" in j["label"]
+    assert (j["macs"], j["params"]) == (p.macs, p.params)
