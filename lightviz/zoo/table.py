@@ -327,19 +327,22 @@ def parse_json(text: str):
 
 
 def load_settings(text: str):
-    """The CLI's ``--settings FILE|JSON``: JSON text when it starts with ``{``, else a file."""
-    if text.lstrip().startswith("{"):
+    """The CLI's ``--settings FILE|JSON``: JSON text when it starts with ``{`` (or ``[``,
+    to say that a list is not a table), else the file of that name (``/dev/stdin`` reads a
+    pipe); at most :data:`MAX_TEXT` characters either way."""
+    if text.lstrip()[:1] in ("{", "["):
         return parse_json(text)
     try:
-        if os.path.getsize(text) > MAX_TEXT:
-            raise SettingsError([Problem(None, "", f"settings file {text!r} is larger than "
-                                                    f"{MAX_TEXT:,} bytes")])
         with open(text, encoding="utf-8") as f:
-            return parse_json(f.read())
-    except (OSError, UnicodeDecodeError) as exc:
+            content = f.read(MAX_TEXT + 1)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise SettingsError([Problem(None, "", f"settings: cannot read {text[:80]!r} ({why}): "
                                                 f"give a JSON object or a file holding one")]) from None
+    if len(content) > MAX_TEXT:
+        raise SettingsError([Problem(None, "", f"settings file {text[:80]!r} is larger than "
+                                                f"{MAX_TEXT:,} characters")])
+    return parse_json(content)
 
 
 def encode_url(settings, cfg) -> str:
