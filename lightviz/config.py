@@ -65,6 +65,15 @@ class Config:
         return self.settings is not None
 
     @property
+    def settings_json(self):
+        """The edited table as JSON values (dicts and lists), None for the paper's table."""
+        if self.settings is None:
+            return None
+        from .zoo.table import thaw
+
+        return thaw(self.settings)
+
+    @property
     def label(self) -> str:
         g = f" g={self.groups}" if self.groups is not None else ""
         custom = " custom" if self.settings is not None else ""

@@ -42,7 +42,6 @@ import torch
 
 from ..config import Config
 from ..counting import count
-from ..zoo.table import thaw as _thaw
 from .lock import HostLock, QueueStatus
 from .memory import check_fits
 from .passport import passport as make_passport
@@ -122,7 +121,7 @@ class Result:
             "timer": self.timer, "warnings": self.warnings, "notes": self.notes,
             "config": {"arch": c.arch, "alpha": c.alpha, "resolution": c.resolution, "rho": c.rho,
                        "groups": c.groups, "classes": c.classes},
-            "settings": None if c.settings is None else _thaw(c.settings),  # an edited table
+            "settings": c.settings_json,  # the edited table, None for the paper's
             "setup": asdict(s),
             "passport": self.passport,
         }
