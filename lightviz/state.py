@@ -17,7 +17,7 @@ functions; :func:`sidebar` is the Streamlit part.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .config import (
@@ -33,6 +33,7 @@ from .config import (
 )
 from .zoo import REGISTRY, ArchField
 from .zoo.table import decode_url, encode_url
+from dataclasses import replace  # noqa: I001  (kept apart: a separate line merges cleanly)
 
 # Zoo name -> display name ("ResNet-50"), read from each Arch (plugins included).
 ARCH_LABELS = ArchField("label")

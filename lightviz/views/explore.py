@@ -53,38 +53,52 @@ def _totals(cfg: Config, elementwise: bool) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: bool,
-                settings=None) -> pd.DataFrame:
-    """Totals at every alpha stop of the slider (about 2 ms each; an edited table is skipped
-    at an alpha that refuses it)."""
+def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: bool) -> pd.DataFrame:
+    """Totals at every alpha stop of the slider (about 2 ms each)."""
     rows = []
     for alpha in ALPHA_STOPS:
-        try:
-            cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes,
-                              settings=settings)
-        except ValueError:
-            continue
+        cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
         rows.append({"alpha": alpha, **_totals(cfg, elementwise)})
     return pd.DataFrame(rows)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool,
-              settings=None) -> pd.DataFrame:
+def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) -> pd.DataFrame:
     """Totals at every fourth resolution stop (32 to 512 px in 32 px steps, 224 included)."""
     rows = []
     for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION}):
-        cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes,
-                          settings=settings)
+        cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes)
         rows.append({"rho": res / BASE_RESOLUTION, "resolution": res, **_totals(cfg, elementwise)})
     return pd.DataFrame(rows)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def custom_sweeps(cfg: Config, elementwise: bool):
+    """:func:`alpha_sweep` and :func:`rho_sweep` of an edited table (the Design page): the same
+    stops, an alpha that refuses the table left out."""
+    import pandas as pd
+
+    def totals(**kw):
+        try:
+            return _totals(make_config(cfg.arch, groups=cfg.groups, classes=cfg.classes,
+                                       settings=cfg.settings, **kw), elementwise)
+        except ValueError:
+            return None
+
+    a = [{"alpha": x, **t} for x in ALPHA_STOPS
+         if (t := totals(alpha=x, resolution=cfg.resolution)) is not None]
+    r = [{"rho": res / BASE_RESOLUTION, "resolution": res, **t}
+         for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION})
+         if (t := totals(alpha=cfg.alpha, resolution=res)) is not None]
+    return pd.DataFrame(a), pd.DataFrame(r)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _scaling_view(cfg: Config, measure: str, elementwise: bool):
     """The two sweep figures and the current point's ratios to alpha = 1."""
-    a = alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise, cfg.settings)
-    r = rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise, cfg.settings)
+    a, r = (custom_sweeps(cfg, elementwise) if cfg.settings is not None else
+            (alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise),
+             rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise)))
     cur = a.loc[(a["alpha"] - cfg.alpha).abs().idxmin()]
     one = a.loc[(a["alpha"] - 1.0).abs().idxmin()]
     ratios = (cur["params"] / one["params"], cur[measure] / one[measure])
