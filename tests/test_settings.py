@@ -269,3 +269,40 @@ def test_bench_measures_the_edited_network_and_says_so(capsys):
     p = lightviz.profile("mobilenet_v2", resolution=64, settings=settings)
     assert j["settings"] == settings and "custom" in j["label"]
     assert (j["macs"], j["params"]) == (p.macs, p.params)
+
+
+def test_a_plugin_family_can_declare_a_table(monkeypatch):
+    """The public API (lightviz.zoo: Table, Column, Rows; zoo.table.current) is enough for an
+    outside family's editable table: make_config checks it, spec reads it, the profile follows."""
+    from lightviz.spec import ConvBNAct, Sequence
+    from lightviz.zoo import REGISTRY as REG
+    from lightviz.zoo import Arch, Column, Network, Rows, Stage, Table, pooled_classifier
+    from lightviz.zoo.table import cell, current
+
+    def spec(cfg):
+        widths = current(cfg)["widths"]
+        items, c = [("stem", Sequence((("conv", ConvBNAct(3, 8, 3, 2)),)))], 8
+        for i, w in enumerate(widths):
+            items.append((f"stage{i + 1}", Stage.of([ConvBNAct(c, w, 3, 2)])))
+            c = w
+        items.append(("head", Sequence(pooled_classifier(c, cfg.classes))))
+        return Network(tuple(items), cfg)
+
+    def check(table, cfg):
+        r = Rows()
+        for i, w in enumerate(r.numbers(table["widths"], "widths", 2) or ()):
+            r.width(w, f"widths stage {i + 1}", "", i, col="widths")
+        return r.problems
+
+    table = Table(default=lambda cfg: {"widths": [16, 32]}, check=check,
+                  normalize=lambda d: {"widths": [int(w) for w in d["widths"]]},
+                  columns=(Column("widths"),),
+                  rows=lambda d: ([{"widths": w} for w in d["widths"]], {}),
+                  from_rows=lambda rows, sc: ({"widths": [cell(r["widths"]) for r in rows]}, []))
+    mini = Arch(name="mininet", family="MiniNet", paper="-", spec=spec, table=table)
+    monkeypatch.setattr(REG, "_archs", {**REG._all(), "mininet": mini})
+    assert make_config("mininet", settings={"widths": [16, 32]}).settings is None
+    p = lightviz.profile("mininet", resolution=64, settings={"widths": [24, 48]})
+    assert p.params > lightviz.profile("mininet").params and p.config.custom
+    with pytest.raises(ValueError, match="settings: widths stage 2 0 is out of range"):
+        make_config("mininet", settings={"widths": [16, 0]})
