@@ -41,6 +41,7 @@ PAGES = (
     ("paper", "Paper check", "paper", ":material/fact_check:"),
     ("diagrams", "Diagrams", "diagrams", ":material/account_tree:"),
     ("latency", "Latency", "latency", ":material/timer:"),
+    ("design", "Design", "design", ":material/edit_square:"),
 )
 
 

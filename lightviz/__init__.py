@@ -24,8 +24,9 @@ def __getattr__(name: str):
 
 
 def build(arch: str, alpha: float = 1.0, **options):
-    """The ``torch.nn.Module`` of ``arch`` at width ``alpha`` (options: ``groups``, ``classes``;
-    ``rho``/``resolution`` are accepted and checked but do not change the module)."""
+    """The ``torch.nn.Module`` of ``arch`` at width ``alpha`` (options: ``groups``, ``classes``,
+    ``settings``, the edited table as in :func:`make_config`; ``rho``/``resolution`` are
+    accepted and checked but do not change the module)."""
     from .builder import build_module
 
     cfg = make_config(arch, alpha, **options)
@@ -35,7 +36,9 @@ def build(arch: str, alpha: float = 1.0, **options):
 def profile(arch: str, alpha: float = 1.0, rho: float = 1.0, resolution=None,
             elementwise: bool = False, **options) -> Profile:
     """Per-op params, MACs and FLOPs of ``arch`` at width ``alpha`` and input
-    ``resolution`` (or ``round(224 * rho)``); options: ``groups``, ``classes``."""
+    ``resolution`` (or ``round(224 * rho)``); options: ``groups``, ``classes``, ``settings``
+    (the edited table: a dict in the paper's terms such as ``{"layers": [2, 2, 4, 2]}`` for a
+    ResNet, or its JSON text; see :mod:`lightviz.zoo.table`)."""
     return count(make_config(arch, alpha, rho, resolution, **options), elementwise=elementwise)
 
 

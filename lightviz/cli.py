@@ -25,6 +25,7 @@ PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.latency.mo
 EXAMPLES = """examples:
   lightviz list
   lightviz profile mobilenet_v2 --alpha 0.5 --resolution 160
+  lightviz profile resnet18 --settings '{"layers": [2, 2, 4, 2]}'
   lightviz diagram ghostnet --block stage3.0 --format svg > block.svg
   lightviz bench mobilenet_v2 --threads 1
   lightviz app
@@ -60,10 +61,19 @@ def add_config_arguments(parser: argparse.ArgumentParser, arch: bool = True) -> 
         f"{a.family} groups, one of {a.variant('groups').values} (default {a.variant('groups').default})"
         for a in having) or "group count, for the architectures that have it (lightviz list)")
     parser.add_argument("--classes", default="1000", help="classifier outputs (default 1000)")
+    parser.add_argument("--settings", default=None, metavar="FILE|JSON",
+                        help="edit the architecture's table: a JSON object in the paper's terms "
+                             "(keys left out keep the paper's values), or a file holding one; "
+                             "e.g. mobilenet_v2 '{\"layers\": [[1,16,1,1], [6,24,2,2], ...]}'")
 
 
 def config_from_args(args):
     """The checked Config of parsed arguments (ValueError with the shared message)."""
+    settings = getattr(args, "settings", None)
+    if settings is not None:
+        from .zoo.table import load_settings
+
+        settings = load_settings(settings)
     return make_config(
         args.arch,
         alpha=args.alpha,
@@ -71,6 +81,7 @@ def config_from_args(args):
         resolution=args.resolution,
         groups=args.groups,
         classes=args.classes,
+        settings=settings,
     )
 
 
@@ -122,6 +133,7 @@ def render_table(prof) -> str:
         text,
         "",
         f"{c.arch}  alpha {c.alpha:g}  rho {c.rho:.3f}  input 3x{c.resolution}x{c.resolution}{g}  classes {c.classes}",
+        *_custom_lines(c),
         f"params  {prof.params:>15,}  ({fmt_count(prof.params)} parameters, nn.Module.parameters())",
         f"MACs    {prof.macs:>15,}  ({fmt_count(prof.macs)} multiply-accumulates: convolutions + classifier)",
         f"FLOPs   {prof.flops:>15,}  ({fmt_count(prof.flops)} = 2 x MACs{ew})",
@@ -129,6 +141,15 @@ def render_table(prof) -> str:
         f"({prof.peak_activation_bytes:,} bytes, batch 1, fp32)",
     ]
     return "\n".join(lines)
+
+
+def _custom_lines(cfg) -> list:
+    """For an edited table: "custom table (not a published network): what differs"."""
+    if cfg.settings is None:
+        return []
+    from .zoo.table import differences
+
+    return [f"custom table (not a published network): {'; '.join(differences(cfg))}"]
 
 
 def cmd_app(args) -> int:

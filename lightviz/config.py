@@ -53,15 +53,31 @@ class Config:
     resolution: int = BASE_RESOLUTION
     groups: Optional[int] = None
     classes: int = 1000
+    settings: Optional[tuple] = None  # the edited table as nested tuples; None = the paper's
 
     @property
     def rho(self) -> float:
         return self.resolution / BASE_RESOLUTION
 
     @property
+    def custom(self) -> bool:
+        """Whether the table is edited (not a published network)."""
+        return self.settings is not None
+
+    @property
+    def settings_json(self):
+        """The edited table as JSON values (dicts and lists), None for the paper's table."""
+        if self.settings is None:
+            return None
+        from .zoo.table import thaw
+
+        return thaw(self.settings)
+
+    @property
     def label(self) -> str:
         g = f" g={self.groups}" if self.groups is not None else ""
-        return f"{self.arch} {self.alpha:g}x{g} @ {self.resolution}"
+        custom = " custom" if self.settings is not None else ""
+        return f"{self.arch}{custom} {self.alpha:g}x{g} @ {self.resolution}"
 
 
 def number(name: str, value, integer: bool = False) -> float:
@@ -98,10 +114,14 @@ def make_config(
     resolution=None,
     groups=None,
     classes=1000,
+    settings=None,
 ) -> Config:
     """Check raw values and return a :class:`Config`; raise ``ValueError`` naming what was wrong
     and what is allowed. ``resolution``, when given, wins over ``rho``
-    (``resolution = round(224 * rho)`` otherwise)."""
+    (``resolution = round(224 * rho)`` otherwise). ``settings`` edits the architecture's table
+    (a dict in the paper's terms, its JSON text, or a Config's ``settings``; keys left out keep
+    the paper's values), checked by the family's validator
+    (:func:`lightviz.zoo.table.check_settings`); a table equal to the paper's is stored as None."""
     from .zoo import REGISTRY
 
     if not isinstance(arch, str) or arch not in REGISTRY:
@@ -125,7 +145,12 @@ def make_config(
     groups = _variant(REGISTRY, arch, "groups", groups)
     classes = number("classes", classes, integer=True)
     in_range("classes", classes, CLASSES_MIN, CLASSES_MAX)
-    return Config(arch, alpha, int(res), groups, int(classes))
+    cfg = Config(arch, alpha, int(res), groups, int(classes))
+    if settings is None:
+        return cfg
+    from .zoo.table import check_settings
+
+    return Config(arch, alpha, int(res), groups, int(classes), check_settings(settings, cfg))
 
 
 def _variant(registry, arch: str, option: str, value) -> Optional[int]:

@@ -401,8 +401,14 @@ class Profile:
 
     def to_dict(self) -> dict:
         """Totals, conventions and every row, ready for ``json.dumps`` (no NaN)."""
+        from .zoo.table import table_of, current
+
         layers = self.layers.astype(object).where(self.layers.notna(), None)
-        return {**self.totals(), "conventions": CONVENTIONS,
+        # the table the network was built from (the paper's, or the edited one: "custom"),
+        # ready to edit and pass back with --settings; None for a family without a table
+        settings = current(self.config) if table_of(self.config) is not None else None
+        return {**self.totals(), "custom": self.config.settings is not None,
+                "settings": settings, "conventions": CONVENTIONS,
                 "layers": layers.to_dict(orient="records")}
 
     def to_json(self, indent=None) -> str:

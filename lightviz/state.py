@@ -1,9 +1,10 @@
 """The app's state: URL query parameters <-> widget values <-> :class:`~lightviz.config.Config`.
 
 The query parameters are named like the CLI's options and take the same values (``arch`` with the
-zoo's names, ``alpha``, ``rho`` or ``resolution``, ``groups``, ``classes``) plus the counting
-options (``unit`` = ``macs`` | ``flops``, ``elementwise`` = ``0`` | ``1``). The widget keys are
-the same names, so tests and links drive the same thing.
+zoo's names, ``alpha``, ``rho`` or ``resolution``, ``groups``, ``classes``, ``settings``: the
+edited table, written compactly as ``v1.<base64url JSON>`` by :func:`lightviz.zoo.table.encode_url`)
+plus the counting options (``unit`` = ``macs`` | ``flops``, ``elementwise`` = ``0`` | ``1``). The
+widget keys are the same names, so tests and links drive the same thing.
 
 Every value goes through :func:`lightviz.make_config`, the one place where input is checked. A
 value that it rejects, or that is not on a slider's grid, is replaced by the nearest valid value
@@ -33,6 +34,8 @@ from .config import (
     make_config,
 )
 from .zoo import REGISTRY, ArchField
+from .zoo.table import decode_url, encode_url
+from dataclasses import replace  # noqa: I001  (kept apart: a separate line merges cleanly)
 
 # Zoo name -> display name ("ResNet-50"), read from each Arch (plugins included).
 ARCH_LABELS = ArchField("label")
@@ -53,7 +56,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
 # The query parameters (and widget keys) this module owns, in URL order.
-PARAMS = ("arch", "alpha", "rho", "groups", "classes", "unit", "elementwise")
+PARAMS = ("arch", "alpha", "rho", "groups", "classes", "settings", "unit", "elementwise")
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,15 @@ class AppState:
     classes: int = 1000
     unit: str = "macs"
     elementwise: bool = False
+    settings: Optional[tuple] = None  # the edited table (Config.settings); None = the paper's
 
     @property
     def resolution(self) -> int:
         return round(BASE_RESOLUTION * self.rho)
 
     def config(self) -> Config:
-        return make_config(self.arch, self.alpha, self.rho, groups=self.groups, classes=self.classes)
+        return make_config(self.arch, self.alpha, self.rho, groups=self.groups,
+                           classes=self.classes, settings=self.settings)
 
     def to_query(self) -> Dict[str, str]:
         """The query parameters of this state (options at their default are left out)."""
@@ -94,6 +99,8 @@ class AppState:
             q["groups"] = str(self.groups)
         if self.classes != 1000:
             q["classes"] = str(self.classes)
+        if self.settings is not None:
+            q["settings"] = encode_url(self.settings, self.config())
         if self.unit != "macs":
             q["unit"] = self.unit
         if self.elementwise:
@@ -299,7 +306,15 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
             note("elementwise", f"elementwise {show_value(raw)} is not 1 or 0: using "
                                 f"{int(elementwise)}")
 
-    state = AppState(arch, alpha, rho, groups, classes, unit, elementwise)
+    settings, raw = None, get("settings")
+    if raw is not None and raw != "":
+        try:
+            settings = make_config(arch, alpha, rho, groups=groups, classes=classes,
+                                   settings=decode_url(raw)).settings
+        except ValueError as exc:
+            note("settings", f"{_shorten(str(exc), raw)}: using the paper's table")
+
+    state = AppState(arch, alpha, rho, groups, classes, unit, elementwise, settings)
     state.config()  # valid by construction: this raises loudly if that ever stops being true
     return state, notices
 
@@ -327,7 +342,7 @@ def state_from_widgets(ss, prefix: str = "") -> AppState:
     arch = ss[prefix + "arch"]
     given = ss.get(prefix + "groups")
     groups = REGISTRY[arch].pick("groups", None if given is None else int(given))
-    return AppState(
+    state = AppState(
         arch=arch,
         alpha=nearest(float(ss[prefix + "alpha"]), ALPHA_STOPS),
         rho=nearest(float(ss[prefix + "rho"]), RHO_STOPS),
@@ -336,6 +351,30 @@ def state_from_widgets(ss, prefix: str = "") -> AppState:
         unit=ss.get(prefix + "unit", "macs"),
         elementwise=bool(ss.get(prefix + "elementwise", False)),
     )
+    return _with_settings(state, ss, prefix)
+
+
+def set_settings(ss, settings: Optional[tuple], arch: str, groups: Optional[int],
+                 prefix: str = "") -> None:
+    """Keep an edited table (a Config's ``settings``) in session state, for ``arch`` and
+    ``groups``: another architecture, or another group count, starts from the paper's table."""
+    ss[prefix + "settings"] = settings
+    ss[prefix + "_settings_for"] = (arch, groups)
+
+
+def _with_settings(state: AppState, ss, prefix: str) -> AppState:
+    """``state`` with the session's edited table when it belongs to its architecture and groups
+    and is valid at its alpha (an alpha can make a ShuffleNet table's widths collide: then the
+    paper's table, and the Design page says why)."""
+    settings = ss.get(prefix + "settings")
+    if settings is None or ss.get(prefix + "_settings_for") != (state.arch, state.groups):
+        return state
+    try:
+        settings = make_config(state.arch, state.alpha, state.rho, groups=state.groups,
+                               classes=state.classes, settings=settings).settings
+    except ValueError:
+        return state
+    return replace(state, settings=settings)
 
 
 def seed_from_url(ss, st_query_params, prefix: str = "", defaults: AppState = AppState()
@@ -347,6 +386,7 @@ def seed_from_url(ss, st_query_params, prefix: str = "", defaults: AppState = Ap
         state, notices = parse_query(query_lists(st_query_params), prefix, defaults)
         for name, value in state.widget_values().items():
             ss[prefix + name] = value
+        set_settings(ss, state.settings, state.arch, state.groups, prefix)
         ss[flag] = True
         ss[f"_lightviz_notices{prefix}"] = (state, notices)
     return ss[f"_lightviz_notices{prefix}"][1]

@@ -130,6 +130,7 @@ class Result:
             "timer": self.timer, "warnings": self.warnings, "notes": self.notes,
             "config": {"arch": c.arch, "alpha": c.alpha, "resolution": c.resolution, "rho": c.rho,
                        "groups": c.groups, "classes": c.classes},
+            "settings": c.settings_json,  # the edited table, None for the paper's
             "setup": asdict(s),
             "passport": self.passport,
         }

@@ -27,8 +27,13 @@ SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::4]  # 32, 64, ... 512 px: 16 points, 224 
 # ----------------------------------------------------------------------------- cached data
 
 def reference_config(cfg: Config) -> Config:
-    """The same architecture (groups, classes) at alpha 1, rho 1: what the deltas compare to."""
-    return make_config(cfg.arch, 1.0, 1.0, groups=cfg.groups, classes=cfg.classes)
+    """The same architecture (groups, classes, edited table) at alpha 1, rho 1: what the
+    deltas compare to (the paper's table if the edited one is refused at alpha 1)."""
+    try:
+        return make_config(cfg.arch, 1.0, 1.0, groups=cfg.groups, classes=cfg.classes,
+                           settings=cfg.settings)
+    except ValueError:
+        return make_config(cfg.arch, 1.0, 1.0, groups=cfg.groups, classes=cfg.classes)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -77,11 +82,33 @@ def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) 
     return pd.DataFrame(rows)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def custom_sweeps(cfg: Config, elementwise: bool):
+    """:func:`alpha_sweep` and :func:`rho_sweep` of an edited table (the Design page): the same
+    stops, an alpha that refuses the table left out."""
+    import pandas as pd
+
+    def totals(**kw):
+        try:
+            return _totals(make_config(cfg.arch, groups=cfg.groups, classes=cfg.classes,
+                                       settings=cfg.settings, **kw), elementwise)
+        except ValueError:
+            return None
+
+    a = [{"alpha": x, **t} for x in ALPHA_STOPS
+         if (t := totals(alpha=x, resolution=cfg.resolution)) is not None]
+    r = [{"rho": res / BASE_RESOLUTION, "resolution": res, **t}
+         for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION})
+         if (t := totals(alpha=cfg.alpha, resolution=res)) is not None]
+    return pd.DataFrame(a), pd.DataFrame(r)
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _scaling_view(cfg: Config, measure: str, elementwise: bool):
     """The two sweep figures and the current point's ratios to alpha = 1."""
-    a = alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise)
-    r = rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise)
+    a, r = (custom_sweeps(cfg, elementwise) if cfg.settings is not None else
+            (alpha_sweep(cfg.arch, cfg.resolution, cfg.groups, cfg.classes, elementwise),
+             rho_sweep(cfg.arch, cfg.alpha, cfg.groups, cfg.classes, elementwise)))
     cur = a.loc[(a["alpha"] - cfg.alpha).abs().idxmin()]
     one = a.loc[(a["alpha"] - 1.0).abs().idxmin()]
     ratios = (cur["params"] / one["params"], cur[measure] / one[measure])
@@ -110,6 +137,11 @@ def render(cfg: Config) -> None:
     st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution}, batch 1, "
                f"{cfg.classes:,} classes. Counted from the architecture itself, no weights "
                f"needed.")
+    if cfg.settings is not None:  # an edited table (the Design page)
+        from ..zoo.table import differences
+
+        st.info("**custom** table (not a published network; top-1: none): "
+                + "; ".join(differences(cfg)), icon=":material/edit_square:")
     _headline(prof, base, cfg)
 
     tabs = st.tabs(TABS, key="explore_tab", on_change="rerun")
@@ -172,7 +204,18 @@ def _headline(prof, base, cfg: Config) -> None:
         f"The same numbers in a terminal: `lightviz profile {cfg.arch} --alpha {cfg.alpha:g} "
         f"--rho {cfg.rho:.4g}{f' --groups {cfg.groups}' if cfg.groups else ''}"
         f"{f' --classes {cfg.classes}' if cfg.classes != 1000 else ''}"
-        f"{' --elementwise' if prof.elementwise else ''}`")
+        f"{' --elementwise' if prof.elementwise else ''}{_settings_option(cfg)}`")
+
+
+def _settings_option(cfg: Config) -> str:
+    """`` --settings '<JSON>'`` for an edited table (the Design page), else nothing."""
+    if cfg.settings is None:
+        return ""
+    import json
+
+    from ..zoo.table import thaw
+
+    return f" --settings '{json.dumps(thaw(cfg.settings), separators=(',', ':'))}'"
 
 
 def _per_layer(cfg: Config, measure: str, elementwise: bool) -> None:

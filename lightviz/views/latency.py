@@ -340,13 +340,25 @@ def sweep_configs(cfg: Config, kind: str) -> List[Config]:
     """The configurations of a sweep around ``cfg``."""
     if kind == SWEEPS[0]:
         alphas = sorted({a for a in SWEEP_ALPHAS if ALPHA_MIN <= a <= ALPHA_MAX} | {cfg.alpha})
-        return [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
-                            classes=cfg.classes) for a in alphas]
+        return _valid(make_config, [dict(arch=cfg.arch, alpha=a, resolution=cfg.resolution,
+                                         groups=cfg.groups, classes=cfg.classes,
+                                         settings=cfg.settings) for a in alphas])
     if kind == SWEEPS[1]:
         res = sorted(set(SWEEP_RESOLUTIONS) | {cfg.resolution})
-        return [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups, classes=cfg.classes)
-                for r in res]
+        return [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups, classes=cfg.classes,
+                            settings=cfg.settings) for r in res]
     return [make_config(a, 1.0, resolution=cfg.resolution, classes=cfg.classes) for a in arch_names()]
+
+
+def _valid(make, kwargs_list) -> List[Config]:
+    """The Configs that ``make`` accepts (an edited table can be refused at some alpha)."""
+    out = []
+    for kwargs in kwargs_list:
+        try:
+            out.append(make(**kwargs))
+        except ValueError:
+            pass
+    return out
 
 
 @st.fragment

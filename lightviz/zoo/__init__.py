@@ -12,7 +12,8 @@ and then works in every door (the API, ``lightviz list/profile/diagram/bench``, 
 pages). The public API to write one is :mod:`lightviz.spec` (leaves, units, the :class:`Flow`
 protocol), :mod:`lightviz.zoo.common` (:class:`Network`, :class:`Stage`, :func:`make_divisible`,
 :func:`pooled_classifier`) and :class:`Arch` with :class:`Variant`, :class:`CalculatorUnit`
-and :class:`BlockFacts` (see ``lightviz/zoo/arch.py``).
+and :class:`BlockFacts` (see ``lightviz/zoo/arch.py``); an editable table is a :class:`Table`
+with its :class:`Column`\\ s, checked with :class:`Rows` (see ``lightviz/zoo/table.py``).
 
 Plugins are read the first time a name that is not built in is looked up or the registry is
 listed, so commands on the built-in networks never scan the installed packages. A plugin that
@@ -33,6 +34,7 @@ from ..spec import Unit
 from . import ghostnet, mobilenet_v1, mobilenet_v2, resnet, shufflenet_v1, shufflenet_v2
 from .arch import Arch, BlockFacts, CalculatorUnit, Variant
 from .common import Network, Stage, make_divisible, pooled_classifier
+from .table import Column, Problem, Rows, Table
 
 ENTRY_POINT_GROUP = "lightviz.archs"
 BUILTIN = (resnet.ARCHS + mobilenet_v1.ARCHS + mobilenet_v2.ARCHS + shufflenet_v1.ARCHS
@@ -191,5 +193,5 @@ def resolve(cfg: Config) -> Network:
 
 
 __all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "Arch", "ArchField", "BlockFacts", "CalculatorUnit",
-           "FamilyColours", "Network", "Registry", "Stage", "Variant", "make_divisible",
-           "pooled_classifier", "resolve"]
+           "Column", "FamilyColours", "Network", "Problem", "Registry", "Rows", "Stage", "Table",
+           "Variant", "make_divisible", "pooled_classifier", "resolve"]

@@ -90,8 +90,10 @@ class Arch:
     per architecture in every chart; the family's colour is its first architecture's; default
     a palette colour picked from the name), ``variants`` (:class:`Variant`\\ s such as
     ShuffleNet v1's groups), ``describe(block, facts) -> str | None`` (a teacher's words for one
-    block of the network, with :class:`BlockFacts`; None falls back to a generic line), and
-    ``units`` (:class:`CalculatorUnit`\\ s for the calculator's family table).
+    block of the network, with :class:`BlockFacts`; None falls back to a generic line),
+    ``units`` (:class:`CalculatorUnit`\\ s for the calculator's family table), and ``table``
+    (a :class:`lightviz.zoo.table.Table`: the paper's table as editable settings with their
+    validator; None, the default, means the architecture's table cannot be edited).
     """
 
     name: str
@@ -104,6 +106,7 @@ class Arch:
     describe: Callable[[Any, BlockFacts], str | None] | None = field(default=None,
                                                                              compare=False)
     units: tuple[CalculatorUnit, ...] = ()
+    table: Any = field(default=None, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):

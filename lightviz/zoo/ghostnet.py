@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..spec import Act, Conv2d, ConvBNAct, Flatten, GhostModule, Linear, Pool, Sequence, SqueezeExcite, Unit
 from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible
+from .table import MAX_BLOCKS, Column, Problem, Rows, Table, cell, current, whole
 
 STEM_WIDTH = 16
 HEAD_WIDTH = 1280
@@ -79,13 +80,14 @@ def spec(cfg) -> Network:
     width = lambda c: make_divisible(c * cfg.alpha, 4)  # noqa: E731
     in_ch = width(STEM_WIDTH)
     items = [("stem", Sequence((("conv", ConvBNAct(3, in_ch, 3, 2)),)))]
-    for i, rows in enumerate(SETTINGS):
+    stages = current(cfg)["layers"]
+    for i, rows in enumerate(stages):
         blocks = []
         for k, t, c, se, s in rows:
             blocks.append(GhostBottleneck(in_ch, width(t), width(c), k, s, se))
             in_ch = width(c)
         items.append((f"stage{i + 1}", Stage.of(blocks)))
-    last = width(SETTINGS[-1][-1][1])
+    last = width(stages[-1][-1][1])  # timm: the last row's expansion width
     items.append(("head", Sequence((
         ("conv", ConvBNAct(in_ch, last, 1)),
         ("pool", Pool("global")),
@@ -120,9 +122,82 @@ def describe(b, facts) -> "str | None":
             f"{facts.fmt(facts.macs)} MACs.")
 
 
+KERNELS = (1, 3, 5, 7, 9)
+FIELDS = ("k", "exp", "c", "se", "s")
+
+
+def _default(cfg) -> dict:
+    return {"layers": [[list(row) for row in stage] for stage in SETTINGS]}
+
+
+def _check(table, cfg) -> list:
+    """timm's ``cfgs``: stages of rows [k, exp, c, se, s]; odd kernels 1 to 9, widths, SE
+    ratio 0 to 1, stride 1 or 2; at most 64 rows and a total stride of at most 32."""
+    r = Rows()
+    stages = table["layers"]
+    if not isinstance(stages, list) or not 1 <= len(stages) <= MAX_BLOCKS:
+        r.add(None, "layers", "layers must be a list of 1 to 64 stages, each a list of rows "
+                              "[k, exp, c, se, s]")
+        return r.problems
+    flat, stride = 0, 2
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, list) or not stage:
+            r.add(flat, "stage", f"layers stage {i + 1} must be a non-empty list of rows")
+            return r.problems
+        for j, row in enumerate(stage):
+            where = f"layers stage {i + 1} row {j + 1}"
+            if not isinstance(row, list) or len(row) != 5:
+                r.add(flat, "k", f"{where} must be a list of 5 values [k, exp, c, se, s]")
+                return r.problems
+            k, exp, c, se, s = row
+            r.number(k, where, "k", 1, 9, flat, choices=KERNELS)
+            r.width(exp, where, "exp", flat)
+            r.width(c, where, "c", flat)
+            r.number(se, where, "se", 0, 1, flat, integer=False)
+            stride *= r.stride(s, where, "s", flat) or 1
+            flat += 1
+            if flat > MAX_BLOCKS:
+                r.total_blocks(sum(len(x) if isinstance(x, list) else 1 for x in stages))
+                return r.problems
+    r.total_stride(stride, 2)
+    return r.problems
+
+
+def _from_rows(rows, scalars):
+    """Editor rows (with a stage number) grouped into timm's stages, in stage order."""
+    stages, problems = {}, []
+    for i, row in enumerate(rows):
+        st = cell(row.get("stage"))
+        if isinstance(st, bool) or not isinstance(st, (int, float)) or st != st or st != int(st) \
+                or not 1 <= st <= MAX_BLOCKS:
+            problems.append(Problem(i, "stage", f"settings: row {i + 1} stage must be a whole "
+                                                f"number 1 to {MAX_BLOCKS}, got {st!r}"))
+            continue
+        stages.setdefault(int(st), []).append([cell(row.get(k)) for k in FIELDS])
+    return {"layers": [stages[k] for k in sorted(stages)]}, problems
+
+
+TABLE = Table(
+    default=_default, check=_check,
+    normalize=lambda d: {"layers": [[[int(k), int(e), int(c), whole(float(se)), int(s)]
+                                     for k, e, c, se, s in stage] for stage in d["layers"]]},
+    columns=(Column("stage", "int", "stage number: rows with one number form a stage"),
+             Column("k", "int", "depthwise kernel (odd, 1 to 9)", 3),
+             Column("exp", "int", "expansion (hidden) width"),
+             Column("c", "int", "output channels"),
+             Column("se", "float", "squeeze-excite ratio, 0 (none) to 1", 0),
+             Column("s", "int", "stride: 1 or 2", 1)),
+    rows=lambda d: ([dict(zip(("stage",) + FIELDS, [i + 1, *row]))
+                     for i, stage in enumerate(d["layers"]) for row in stage], {}),
+    from_rows=_from_rows,
+    fields={"layers": FIELDS},
+    help="Table 1 of the paper as timm's cfgs: rows [k, exp, c, se, s] grouped into stages; "
+         "widths scale by \u03b1 and round to 4.",
+)
+
 ARCHS = (
     Arch(name="ghostnet", family="GhostNet", paper="Han et al., GhostNet, CVPR 2020", spec=spec,
-         colour="#B279A2", describe=describe,
+         colour="#B279A2", describe=describe, table=TABLE,
          units=(CalculatorUnit(
              "GhostBottleneck",
              "ghost module C -> {hidden}, ghost module {hidden} -> C (linear), shortcut (t = {t:g})",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..spec import ConvBNAct, Sequence, Unit
 from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
+from .table import Column, Rows, Table, cell, current
 
 STEM_WIDTH = 32
 # (c, n, s): output channels, repeats, stride of the first: the rows of the paper's Table 1.
@@ -46,13 +47,16 @@ class DepthwiseSeparable(Unit):
 
 def spec(cfg) -> Network:
     width = lambda c: make_divisible(c * cfg.alpha, 8)  # noqa: E731
-    in_ch = width(STEM_WIDTH)
+    table = current(cfg)
+    in_ch = width(table["stem"])
     items = [("stem", Sequence((("conv", ConvBNAct(3, in_ch, 3, 2, act="relu6")),)))]
-    for i, (c, n, s) in enumerate(SETTINGS):
-        blocks = []
-        for j in range(n):
-            blocks.append(DepthwiseSeparable(in_ch, width(c), s if j == 0 else 1))
-            in_ch = width(c)
+    stages = []  # a stage starts at the first row and at every stride-2 row (Table 1's groups)
+    for c, s in table["layers"]:
+        if not stages or s == 2:
+            stages.append([])
+        stages[-1].append(DepthwiseSeparable(in_ch, width(c), s))
+        in_ch = width(c)
+    for i, blocks in enumerate(stages):
         items.append((f"stage{i + 1}", Stage.of(blocks)))
     items.append(("head", Sequence(pooled_classifier(in_ch, cfg.classes, "classifier"))))
     return Network(tuple(items), cfg)
@@ -71,9 +75,43 @@ def describe(b, facts) -> "str | None":
             f"({macs / std:.3f} = 1/N + 1/9 = 1/{b.out_ch} + 1/9 of it, BN and ReLU6 aside).")
 
 
+def _default(cfg) -> dict:
+    """Table 1 as one row per depthwise separable block: [output channels, depthwise stride]."""
+    return {"stem": STEM_WIDTH,
+            "layers": [[c, s if j == 0 else 1] for c, n, s in SETTINGS for j in range(n)]}
+
+
+def _check(table, cfg) -> list:
+    r = Rows()
+    r.width(table["stem"], "", "stem")
+    rows = r.rows(table["layers"], "layers", 2)
+    if rows is None:
+        return r.problems
+    stride = 2
+    for i, (c, s) in enumerate(rows):
+        r.width(c, f"layers row {i + 1}", "c", i)
+        stride *= r.stride(s, f"layers row {i + 1}", "s", i) or 1
+    r.total_stride(stride, 2)
+    return r.problems
+
+
+TABLE = Table(
+    default=_default, check=_check,
+    normalize=lambda d: {"stem": int(d["stem"]), "layers": [[int(c), int(s)] for c, s in d["layers"]]},
+    columns=(Column("c", "int", "output channels of the block (scaled by \u03b1, rounded to 8)"),
+             Column("s", "int", "stride of the 3x3 depthwise conv: 1 or 2", 1)),
+    rows=lambda d: ([{"c": c, "s": s} for c, s in d["layers"]], {"stem": d["stem"]}),
+    from_rows=lambda rows, sc: ({"stem": cell(sc.get("stem")),
+                                 "layers": [[cell(r.get("c")), cell(r.get("s"))] for r in rows]}, []),
+    scalars=("stem",),
+    fields={"layers": ("c", "s")},
+    help="Table 1 of the paper, one row per depthwise separable block after the 3x3 stem conv "
+         "(stride 2); a new stage starts at every stride-2 row.",
+)
+
 ARCHS = (
     Arch(name="mobilenet_v1", family="MobileNet v1", paper="Howard et al., MobileNets, 2017",
-         spec=spec, colour="#F58518", describe=describe,
+         spec=spec, colour="#F58518", describe=describe, table=TABLE,
          units=(CalculatorUnit("DepthwiseSeparable", "3x3 depthwise, 1x1 pointwise C -> C",
                                lambda c, t, g: DepthwiseSeparable(c, c, 1)),)),
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..spec import ConvBNAct, Sequence, Unit
 from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
+from .table import EXPANSION_MAX, MAX_BLOCKS, Column, Rows, Table, cell, current, whole
 
 STEM_WIDTH = 32
 LAST_WIDTH = 1280
@@ -65,7 +66,7 @@ class InvertedResidual(Unit):
 def spec(cfg) -> Network:
     in_ch = make_divisible(STEM_WIDTH * cfg.alpha, 8)
     items = [("stem", Sequence((("conv", ConvBNAct(3, in_ch, 3, 2, act="relu6")),)))]
-    for i, (t, c, n, s) in enumerate(SETTINGS):
+    for i, (t, c, n, s) in enumerate(current(cfg)["layers"]):
         out_ch = make_divisible(c * cfg.alpha, 8)
         blocks = []
         for j in range(n):
@@ -95,9 +96,48 @@ def describe(b, facts) -> "str | None":
             f"{facts.fmt(facts.macs)} MACs.")
 
 
+def _default(cfg) -> dict:
+    return {"layers": [list(row) for row in SETTINGS]}
+
+
+def _check(table, cfg) -> list:
+    """Table 2's rules: t >= 1, widths, n >= 1, stride 1 or 2 (the first block of a row),
+    at most 64 blocks and a total stride (stem 2 x the rows' strides) of at most 32."""
+    r = Rows()
+    rows = r.rows(table["layers"], "layers", 4)
+    if rows is None:
+        return r.problems
+    blocks, stride = 0, 2
+    for i, (t, c, n, s) in enumerate(rows):
+        where = f"layers row {i + 1}"
+        r.number(t, where, "t", 1, EXPANSION_MAX, i, integer=False)
+        r.width(c, where, "c", i)
+        n = r.number(n, where, "n", 1, MAX_BLOCKS, i)
+        s = r.stride(s, where, "s", i)
+        blocks += n or 0
+        stride *= s or 1
+    r.total_blocks(blocks)
+    r.total_stride(stride, 2)
+    return r.problems
+
+
+TABLE = Table(
+    default=_default, check=_check,
+    normalize=lambda d: {"layers": [[whole(t), int(c), int(n), int(s)] for t, c, n, s in d["layers"]]},
+    columns=(Column("t", "float", "expansion factor (1 = no 1x1 expansion conv)", 6),
+             Column("c", "int", "output channels (scaled by \u03b1, rounded to 8)"),
+             Column("n", "int", "blocks in the row", 1),
+             Column("s", "int", "stride of the row's first block: 1 or 2", 1)),
+    rows=lambda d: ([dict(zip("tcns", row)) for row in d["layers"]], {}),
+    from_rows=lambda rows, scalars: ({"layers": [[cell(r.get(k)) for k in "tcns"] for r in rows]}, []),
+    fields={"layers": ("t", "c", "n", "s")},
+    help="Table 2 of the paper (torchvision's inverted_residual_setting): one row per run of "
+         "inverted residuals; stem 32 and last conv 1280 as in the canonical network.",
+)
+
 ARCHS = (
     Arch(name="mobilenet_v2", family="MobileNet v2", paper="Sandler et al., MobileNetV2, CVPR 2018",
-         spec=spec, colour="#E45756", describe=describe,
+         spec=spec, colour="#E45756", describe=describe, table=TABLE,
          units=(CalculatorUnit(
              "InvertedResidual",
              "1x1 C -> {hidden}, 3x3 depthwise, linear 1x1 {hidden} -> C, shortcut (t = {t:g})",

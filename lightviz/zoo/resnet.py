@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
 from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
+from .table import MAX_BLOCKS, Column, Rows, Table, cell, current
 
 # depth -> (block, blocks per stage): the paper's Table 1.
 DEPTHS = {
@@ -83,15 +84,19 @@ class Bottleneck(Unit):
 
 def spec(cfg) -> Network:
     depth = int(cfg.arch[len("resnet"):])
-    block, repeats = DEPTHS[depth]
+    block = DEPTHS[depth][0]
+    table = current(cfg)
+    repeats, stage_widths = table["layers"], table["widths"]
     stem = make_divisible(STEM_WIDTH * cfg.alpha, 8)
     items = [("stem", Sequence((
         ("conv", ConvBNAct(3, stem, 7, 2)),
         ("pool", Pool("max", 3, 2, 1)),
     )))]
     in_ch = stem
-    for i, (width, n) in enumerate(zip(STAGE_WIDTHS, repeats)):
-        width = make_divisible(width * cfg.alpha, 8)
+    for i, (width, n) in enumerate(zip(stage_widths, repeats)):
+        # at alpha 1 a width is used as given (torchvision's ResNet(block, layers) has no
+        # rounding); any other alpha rounds with make_divisible(., 8), as slimmable networks do
+        width = width if cfg.alpha == 1.0 else make_divisible(width * cfg.alpha, 8)
         blocks = []
         for j in range(n):
             stride = 2 if i > 0 and j == 0 else 1
@@ -123,6 +128,43 @@ def describe(b, facts) -> "str | None":
     return None
 
 
+STAGES = ("conv2_x", "conv3_x", "conv4_x", "conv5_x")
+
+
+def _default(cfg) -> dict:
+    return {"layers": list(DEPTHS[int(cfg.arch[len("resnet"):])][1]), "widths": list(STAGE_WIDTHS)}
+
+
+def _check(table, cfg) -> list:
+    """Blocks per stage (torchvision's ``layers``: at least 1 each, 64 in all) and base widths."""
+    r = Rows()
+    layers, widths = r.numbers(table["layers"], "layers", 4), r.numbers(table["widths"], "widths", 4)
+    total = 0
+    for i, name in enumerate(STAGES):
+        if layers is not None:
+            total += r.number(layers[i], f"layers stage {i + 1} ({name})", "", 1, MAX_BLOCKS, i,
+                              col="layers") or 0
+        if widths is not None:
+            r.width(widths[i], f"widths stage {i + 1} ({name})", "", i, col="widths")
+    r.total_blocks(total)
+    return r.problems
+
+
+TABLE = Table(
+    default=_default, check=_check,
+    normalize=lambda d: {"layers": [int(n) for n in d["layers"]], "widths": [int(w) for w in d["widths"]]},
+    columns=(Column("stage", "text", "the paper's name of the stage"),
+             Column("layers", "int", "blocks in the stage (torchvision's layers)"),
+             Column("widths", "int", "base width of the stage (a bottleneck outputs 4x)")),
+    rows=lambda d: ([{"stage": s, "layers": n, "widths": w}
+                     for s, n, w in zip(STAGES, d["layers"], d["widths"])], {}),
+    from_rows=lambda rows, sc: ({"layers": [cell(r.get("layers")) for r in rows],
+                                 "widths": [cell(r.get("widths")) for r in rows]}, []),
+    dynamic=False,
+    help="Table 1 of the paper: blocks per stage (torchvision's layers) and the stage widths; "
+         "the 7x7 stem (64) and the strides are fixed.",
+)
+
 PAPER = "He et al., Deep Residual Learning, CVPR 2016"
 UNITS = (
     CalculatorUnit("BasicBlock", "two 3x3 convs C -> C, identity shortcut",
@@ -133,6 +175,6 @@ UNITS = (
 )
 ARCHS = tuple(
     Arch(name=f"resnet{depth}", family="ResNet", paper=PAPER, spec=spec, label=f"ResNet-{depth}",
-         colour=colour, describe=describe, units=UNITS)
+         colour=colour, describe=describe, units=UNITS, table=TABLE)
     for depth, colour in ((18, "#4C78A8"), (34, "#2E5A88"), (50, "#1B3B63"))
 )

@@ -21,6 +21,7 @@ from math import gcd
 from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
 from .arch import Arch, CalculatorUnit, Variant
 from .common import Network, Stage, make_divisible, pooled_classifier
+from .table import MAX_BLOCKS, Column, Rows, Table, cell, current
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4: Table 1
@@ -80,15 +81,21 @@ class ShuffleUnit(Unit):
         return f.call("act", out)
 
 
+def _stem(cfg) -> int:
+    g = cfg.groups
+    return make_divisible(STEM_WIDTH * cfg.alpha, 4 * g // gcd(4, g))
+
+
 def spec(cfg) -> Network:
     g = cfg.groups
-    stem = make_divisible(STEM_WIDTH * cfg.alpha, 4 * g // gcd(4, g))
+    table = current(cfg)
+    stem = _stem(cfg)
     items = [("stem", Sequence((
         ("conv", ConvBNAct(3, stem, 3, 2)),
         ("pool", Pool("max", 3, 2, 1)),
     )))]
     in_ch = stem
-    for i, (width, n) in enumerate(zip(STAGE_WIDTHS[g], REPEATS)):
+    for i, (width, n) in enumerate(zip(table["widths"], table["repeats"])):
         out_ch = make_divisible(width * cfg.alpha, 4 * g)
         blocks = []
         for j in range(n):
@@ -125,9 +132,64 @@ def _fits(c, t, g):
     return f"needs C/4 divisible by g = {g} (C = {c}: try a multiple of {4 * g})"
 
 
+STAGES = ("stage2", "stage3", "stage4")
+
+
+def _default(cfg) -> dict:
+    return {"repeats": list(REPEATS), "widths": list(STAGE_WIDTHS[cfg.groups])}
+
+
+def _check(table, cfg) -> list:
+    """Units per stage (at least 1: the stride-2 unit; 64 in all) and stage widths that the
+    unit can use: a multiple of 4 g (the bottleneck out/4 is split into g groups), and wider
+    than the stage before, also once alpha has rounded them (a stride-2 unit concatenates its
+    input, so its main branch makes out - in channels)."""
+    r, g = Rows(), cfg.groups
+    repeats, widths = r.numbers(table["repeats"], "repeats", 3), r.numbers(table["widths"], "widths", 3)
+    total, prev, prev_name = 0, _stem(cfg), "the stem"
+    for i, name in enumerate(STAGES):
+        if repeats is not None:
+            total += r.number(repeats[i], f"repeats {name}", "", 1, MAX_BLOCKS, i, col="repeats") or 0
+        if widths is None:
+            continue
+        w = r.width(widths[i], f"widths {name}", "", i, col="widths")
+        if w is None:
+            prev = None
+            continue
+        if w % (4 * g):
+            r.add(i, "widths", f"widths {name} {w} must be a multiple of 4 g = {4 * g} (the "
+                               f"bottleneck {w}/4 is split into g = {g} groups)")
+            prev = None
+            continue
+        out = make_divisible(w * cfg.alpha, 4 * g)
+        if prev is not None and out <= prev:
+            at = "" if cfg.alpha == 1.0 else f" (at alpha {cfg.alpha:g}: {out})"
+            r.add(i, "widths", f"widths {name} {w}{at} must be wider than {prev_name} ({prev}): "
+                               f"its stride-2 unit concatenates the input, so the main branch "
+                               f"makes out - in channels")
+        prev, prev_name = out, name
+    r.total_blocks(total)
+    return r.problems
+
+
+TABLE = Table(
+    default=_default, check=_check,
+    normalize=lambda d: {"repeats": [int(n) for n in d["repeats"]], "widths": [int(w) for w in d["widths"]]},
+    columns=(Column("stage", "text", "the paper's name of the stage"),
+             Column("repeats", "int", "units in the stage (the first has stride 2)"),
+             Column("widths", "int", "output channels at 1x, a multiple of 4 g")),
+    rows=lambda d: ([{"stage": s, "repeats": n, "widths": w}
+                     for s, n, w in zip(STAGES, d["repeats"], d["widths"])], {}),
+    from_rows=lambda rows, sc: ({"repeats": [cell(r.get("repeats")) for r in rows],
+                                 "widths": [cell(r.get("widths")) for r in rows]}, []),
+    dynamic=False,
+    help="Table 1 of the paper for the chosen g: units per stage and output channels; the "
+         "24-wide stem and the strides are fixed.",
+)
+
 ARCHS = (
     Arch(name="shufflenet_v1", family="ShuffleNet v1", paper="Zhang et al., ShuffleNet, CVPR 2018",
-         spec=spec, colour="#54A24B", describe=describe,
+         spec=spec, colour="#54A24B", describe=describe, table=TABLE,
          variants=(Variant(
              "groups", GROUPS, DEFAULT_GROUPS, label="Groups g (ShuffleNet v1 variant)",
              help="Group count of the 1x1 convolutions. The paper's Table 1 widens the stages "

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ..spec import ConvBNAct, Pool, Sequence, Unit
 from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, pooled_classifier
+from .table import MAX_BLOCKS, Column, Rows, Table, cell, current
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4
@@ -86,14 +87,32 @@ class ShuffleV2Unit(Unit):
         return f.shuffle("shuffle", out, 2)
 
 
+def custom_widths(table_widths, alpha: float):
+    """An edited table's widths at ``alpha``: each stage width scaled as the paper's table
+    scales at that position (``widths(alpha)[i] / widths(1)[i]``) and rounded to an even
+    number (the channel split); conv5 scaled the same way; the stem as given. At 1x, and for
+    the paper's widths at a listed alpha, this is the table itself."""
+    stem, *stages, last = table_widths
+    if alpha == 1.0:
+        return stem, list(stages), last
+    ratio = [a / b for a, b in zip(widths(alpha), WIDTHS[1.0])]
+    return (stem, [max(2, 2 * round(w * k / 2)) for w, k in zip(stages, ratio)],
+            max(1, round(last * ratio[3])))
+
+
 def spec(cfg) -> Network:
-    *stage_widths, last = widths(cfg.alpha)
+    if cfg.settings is None:
+        stem, (*stage_widths, last), repeats = STEM_WIDTH, widths(cfg.alpha), REPEATS
+    else:
+        table = current(cfg)
+        stem, stage_widths, last = custom_widths(table["widths"], cfg.alpha)
+        repeats = table["repeats"]
     items = [("stem", Sequence((
-        ("conv", ConvBNAct(3, STEM_WIDTH, 3, 2)),
+        ("conv", ConvBNAct(3, stem, 3, 2)),
         ("pool", Pool("max", 3, 2, 1)),
     )))]
-    in_ch = STEM_WIDTH
-    for i, (out_ch, n) in enumerate(zip(stage_widths, REPEATS)):
+    in_ch = stem
+    for i, (out_ch, n) in enumerate(zip(stage_widths, repeats)):
         blocks = []
         for j in range(n):
             blocks.append(ShuffleV2Unit(in_ch, out_ch, 2 if j == 0 else 1))
@@ -121,9 +140,55 @@ def describe(b, facts) -> "str | None":
             f"{facts.fmt(facts.macs)} MACs.")
 
 
+PARTS = ("stem", "stage2", "stage3", "stage4", "conv5")
+
+
+def _default(cfg) -> dict:
+    return {"repeats": list(REPEATS), "widths": [STEM_WIDTH, *WIDTHS[1.0]]}
+
+
+def _check(table, cfg) -> list:
+    """Units per stage (at least 1, 64 in all) and torchvision's ``stages_out_channels``
+    (stem, stages 2-4, conv5): widths 1 to 4096, the stages' even (channel split)."""
+    r = Rows()
+    repeats, ws = r.numbers(table["repeats"], "repeats", 3), r.numbers(table["widths"], "widths", 5)
+    total = 0
+    for i in range(3):
+        if repeats is not None:
+            total += r.number(repeats[i], f"repeats {PARTS[i + 1]}", "", 1, MAX_BLOCKS, i,
+                              col="repeats") or 0
+    for i, part in enumerate(PARTS if ws is not None else ()):
+        row, col = (None, part) if i in (0, 4) else (i - 1, "widths")
+        w = r.width(ws[i], f"widths {part}", "", row, col=col)
+        if w is not None and 0 < i < 4 and w % 2:
+            r.add(row, col, f"widths {part} {w} must be even (the unit splits its channels "
+                            f"in two halves)")
+    r.total_blocks(total)
+    return r.problems
+
+
+TABLE = Table(
+    default=_default, check=_check,
+    normalize=lambda d: {"repeats": [int(n) for n in d["repeats"]], "widths": [int(w) for w in d["widths"]]},
+    columns=(Column("stage", "text", "the paper's name of the stage"),
+             Column("repeats", "int", "units in the stage (the first has stride 2)"),
+             Column("widths", "int", "output channels at 1x (even)")),
+    rows=lambda d: ([{"stage": s, "repeats": n, "widths": w}
+                     for s, n, w in zip(PARTS[1:4], d["repeats"], d["widths"][1:4])],
+                    {"stem": d["widths"][0], "conv5": d["widths"][4]}),
+    from_rows=lambda rows, sc: ({"repeats": [cell(r.get("repeats")) for r in rows],
+                                 "widths": [cell(sc.get("stem"))]
+                                 + [cell(r.get("widths")) for r in rows]
+                                 + [cell(sc.get("conv5"))]}, []),
+    scalars=("stem", "conv5"),
+    dynamic=False,
+    help="torchvision's stages_repeats and stages_out_channels (the paper's Table 5 at 1x); "
+         "other widths of alpha scale each stage as the paper's table does.",
+)
+
 ARCHS = (
     Arch(name="shufflenet_v2", family="ShuffleNet v2", paper="Ma et al., ShuffleNet V2, ECCV 2018",
-         spec=spec, colour="#2F7D32", describe=describe,
+         spec=spec, colour="#2F7D32", describe=describe, table=TABLE,
          units=(CalculatorUnit(
              "ShuffleV2Unit",
              "split C/2 | C/2, 1x1, 3x3 depthwise, 1x1 on one half, concat, shuffle",

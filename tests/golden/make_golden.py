@@ -13,6 +13,10 @@ timm 1.0.31 (also recorded under "generated_with" in reference_counts.json).
 Outputs (next to this script):
   reference_counts.json           params / MACs for the whole (arch, alpha, resolution) grid
   layers_<arch>_<alpha>.txt       per-layer dumps (Conv2d / Linear / BatchNorm2d, forward order)
+  custom_counts.json              params / MACs of random edited tables (issue 12, "Design your
+                                  own"): 100 per family that torchvision or timm can build, in
+                                  lightviz's settings terms; `make_golden.py --custom` writes
+                                  only this file (seeded: the same tables every run)
 
 Convention:
   params = sum(p.numel() for p in model.parameters())
@@ -274,5 +278,168 @@ def main():
         layer_dump(arch, alpha)
 
 
+# ------------------------------------------------------- random edited tables (issue 12)
+CUSTOM_SEED = 12
+CUSTOM_PER_FAMILY = 100
+CUSTOM_RESOLUTIONS = (96, 128, 160, 224)
+
+
+class TableResNet(tv_resnet.ResNet):
+    """torchvision's ResNet with its stage widths (``planes``) given: the blocks, the layout and
+    the layer builder are torchvision's own (``_make_layer``); only the widths, fixed in
+    ``ResNet.__init__``, come from the table. lightviz's rule: at alpha 1 the widths as given,
+    else ``make_divisible(w * alpha, 8)``; the 64-wide stem scales with ``make_divisible``."""
+
+    def __init__(self, block, layers, widths, alpha, num_classes=1000):
+        nn.Module.__init__(self)
+        self._norm_layer = nn.BatchNorm2d
+        self.dilation = 1
+        self.groups = 1
+        self.base_width = 64
+        stem = make_divisible(64 * alpha, 8)
+        planes = [w if alpha == 1.0 else make_divisible(w * alpha, 8) for w in widths]
+        self.inplanes = stem
+        self.conv1 = nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, planes[0], layers[0])
+        self.layer2 = self._make_layer(block, planes[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(block, planes[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(block, planes[3], layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(planes[3] * block.expansion, num_classes)
+
+
+def mobilenet_v1_table(stem, layers, alpha, num_classes=1000):
+    """timm's ``_gen_mobilenet_v1`` with the block definitions written from the table: one
+    ``dsa_r1_k3_s{s}_c{c}`` stage per row, ``stem_size`` from the table (the rest as timm)."""
+    from timm.layers import make_divisible as _  # noqa: F401  (timm present)
+    from timm.models._efficientnet_builder import decode_arch_def, resolve_act_layer, resolve_bn_args, round_channels
+    arch_def = [[f'dsa_r1_k3_s{s}_c{c}'] for c, s in layers]
+    kwargs = {'num_classes': num_classes}
+    model_kwargs = dict(
+        block_args=decode_arch_def(arch_def, depth_multiplier=1.0, fix_first_last=False, group_size=None),
+        num_features=0, stem_size=stem, fix_stem=False,
+        round_chs_fn=partial(round_channels, multiplier=alpha),
+        norm_layer=partial(nn.BatchNorm2d, **resolve_bn_args(kwargs)),
+        act_layer=resolve_act_layer(kwargs, 'relu6'), **kwargs)
+    return timm_effnet._create_effnet('mobilenetv1_100', False, **model_kwargs)
+
+
+def _strides(rng, rows, fixed):
+    """A stride per row, 1 or 2, keeping fixed x product <= 32."""
+    budget = 32 // fixed
+    out = []
+    for _ in range(rows):
+        s = 2 if (budget >= 2 and rng.random() < 0.35) else 1
+        budget //= s
+        out.append(s)
+    return out
+
+
+def _blocks(rng, rows, most=64):
+    """Blocks per row (1 to 4), at most ``most`` in all."""
+    n = [rng.randint(1, 4) for _ in range(rows)]
+    while sum(n) > most:
+        n[n.index(max(n))] -= 1
+    return n
+
+
+def random_tables(rng):
+    """(arch, alpha, resolution, groups, settings, builder thunk, builder text) per case."""
+    cases = []
+    res = lambda: rng.choice(CUSTOM_RESOLUTIONS)  # noqa: E731
+    for i in range(CUSTOM_PER_FAMILY):  # MobileNetV2: torchvision, inverted_residual_setting
+        rows = rng.randint(1, 9)
+        t = [rng.choice((1, 1, 2, 3, 4, 6, 1.5, 2.5)) for _ in range(rows)]
+        c = [rng.randint(1, 400) for _ in range(rows)]
+        layers = [[t[j], c[j], n, s] for j, (n, s) in enumerate(zip(_blocks(rng, rows), _strides(rng, rows, 2)))]
+        alpha = rng.choice((0.35, 0.5, 0.75, 1.0, 1.0, 1.3))
+        cases.append(('mobilenet_v2', alpha, res(), None, {'layers': layers},
+                      partial(tv_mobilenet_v2, width_mult=alpha, inverted_residual_setting=layers),
+                      f'torchvision.models.MobileNetV2(width_mult={alpha}, inverted_residual_setting=settings.layers)'))
+    for arch, block, n_cases in (('resnet18', tv_resnet.BasicBlock, 40), ('resnet34', tv_resnet.BasicBlock, 20),
+                                 ('resnet50', tv_resnet.Bottleneck, 40)):
+        for i in range(n_cases):  # ResNet: half torchvision ResNet(block, layers), half edited widths too
+            layers = [rng.randint(1, 6) for _ in range(4)]
+            if i % 2 == 0:
+                cases.append((arch, 1.0, res(), None, {'layers': layers},
+                              partial(tv_resnet.ResNet, block, layers),
+                              f'torchvision.models.resnet.ResNet({block.__name__}, settings.layers)'))
+            else:
+                widths = [rng.randint(1, 300) for _ in range(4)]
+                alpha = rng.choice((0.5, 1.0, 1.0, 1.5))
+                cases.append((arch, alpha, res(), None, {'layers': layers, 'widths': widths},
+                              partial(TableResNet, block, layers, widths, alpha),
+                              f'TableResNet({block.__name__}, settings.layers, settings.widths, alpha={alpha}) '
+                              f'[torchvision ResNet and _make_layer, widths from the table]'))
+    for i in range(CUSTOM_PER_FAMILY):  # ShuffleNetV2: torchvision, stages_repeats / stages_out_channels
+        repeats = [rng.randint(1, 10) for _ in range(3)]
+        widths = [rng.randint(1, 64)] + [2 * rng.randint(1, 300) for _ in range(3)] + [rng.randint(1, 2048)]
+        cases.append(('shufflenet_v2', 1.0, res(), None, {'repeats': repeats, 'widths': widths},
+                      partial(torchvision.models.ShuffleNetV2, repeats, widths),
+                      'torchvision.models.ShuffleNetV2(settings.repeats, settings.widths)'))
+    for i in range(CUSTOM_PER_FAMILY):  # GhostNet: timm GhostNet(cfgs, width)
+        n_stages = rng.randint(1, 6)
+        strides = _strides(rng, n_stages, 2)
+        cfgs = []
+        for st in range(n_stages):
+            rows = []
+            for j in range(rng.randint(1, 4)):
+                rows.append([rng.choice((1, 3, 5, 7)), rng.randint(1, 600), rng.randint(1, 200),
+                             rng.choice((0, 0, 0.25, 0.5, 1)), strides[st] if j == 0 else 1])
+            cfgs.append(rows)
+        alpha = rng.choice((0.5, 0.75, 1.0, 1.0, 1.3))
+        cases.append(('ghostnet', alpha, res(), None, {'layers': cfgs},
+                      partial(timm_ghostnet.GhostNet, cfgs, width=alpha),
+                      f"timm.models.ghostnet.GhostNet(settings.layers, width={alpha})  [version='v1']"))
+    for i in range(CUSTOM_PER_FAMILY):  # MobileNet v1: timm's block definitions
+        rows = rng.randint(1, 20)
+        layers = [[rng.randint(1, 1100), s] for s in _strides(rng, rows, 2)]
+        stem = rng.randint(1, 64)
+        alpha = rng.choice((0.25, 0.5, 0.75, 1.0, 1.0, 1.25))
+        cases.append(('mobilenet_v1', alpha, res(), None, {'stem': stem, 'layers': layers},
+                      partial(mobilenet_v1_table, stem, layers, alpha),
+                      f"timm _gen_mobilenet_v1 with arch_def [['dsa_r1_k3_s{{s}}_c{{c}}'] per row], "
+                      f"stem_size=settings.stem, channel_multiplier={alpha}"))
+    return cases
+
+
+def main_custom():
+    import random
+    rng = random.Random(CUSTOM_SEED)
+    entries = []
+    for arch, alpha, res, groups, settings, thunk, builder in random_tables(rng):
+        with torch.device('meta'):
+            model = thunk()
+        params, macs = count(model, res, 'meta')
+        entries.append(dict(arch=arch, alpha=alpha, resolution=res, groups=groups,
+                            settings=settings, params=params, macs=macs, builder=builder))
+    # the paper's tables through the same builders give the committed canonical counts
+    with torch.device('meta'):
+        assert count(mobilenet_v1_table(32, [[64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2]]
+                                        + [[512, 1]] * 5 + [[1024, 2], [1024, 1]], 1.0), 224, 'meta') \
+            == (4231976, 568740352)
+        assert count(TableResNet(tv_resnet.BasicBlock, [2, 2, 2, 2], [64, 128, 256, 512], 1.0), 224,
+                     'meta') == (11689512, 1814073344)
+    out = {
+        'generated_with': {'torch': torch.__version__, 'torchvision': torchvision.__version__,
+                           'timm': timm.__version__},
+        'convention': ('params = sum(p.numel() for p in model.parameters()); macs = '
+                       'torch.utils.flop_counter.FlopCounterMode total / 2 on a 1x3xRxR input in eval mode'),
+        'seed': CUSTOM_SEED,
+        'entries': entries,
+    }
+    path = os.path.join(HERE, 'custom_counts.json')
+    with open(path, 'w') as f:
+        f.write('{\n' + ',\n'.join(f' {json.dumps(k)}: {json.dumps(v)}' for k, v in out.items()
+                                   if k != 'entries'))
+        f.write(',\n "entries": [\n' + ',\n'.join('  ' + json.dumps(e) for e in entries) + '\n ]\n}\n')
+    print('wrote', path, len(entries), 'entries')
+
+
 if __name__ == '__main__':
+    if sys.argv[1:] == ['--custom']:
+        sys.exit(main_custom())
     sys.exit(main())
