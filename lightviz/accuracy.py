@@ -325,6 +325,9 @@ def estimate(cfg: Config) -> Top1Estimate:
     """Top-1 of ``cfg``'s shape trained as in its paper: see the module doc for the statuses."""
     if cfg.classes != 1000:
         return _none(f"top-1 is published for ImageNet's 1000 classes, not {cfg.classes}")
+    if getattr(cfg, "settings", None) is not None:
+        return _none("a custom table (the Design page) is not a published network: "
+                     "no top-1 is known for it")
     key = (cfg.arch, cfg.groups)
     fam = families().get(key)
     if fam is None:

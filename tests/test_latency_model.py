@@ -93,6 +93,20 @@ def test_store_keeps_measurements_per_setup_and_finds_the_latest(cache):
     assert not list(cache.rglob("*.pkl")) and not list(cache.rglob(".tmp-*"))
 
 
+def test_an_edited_table_never_shares_records_with_the_papers(cache):
+    """A custom network (the Design page's table) is another network: the paper's measurement
+    is not its shared result, and its own record keeps its table."""
+    custom = make_config("mobilenet_v2", 0.25, resolution=64,
+                         settings={"layers": [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 1, 2]]})
+    assert custom.settings is not None and custom.arch == TINY.arch
+    store.add(TINY, ONE, 2.0)
+    assert store.measured(custom, ONE) is None
+    store.add(custom, ONE, 1.0)
+    assert store.measured(custom, ONE)["median_ms"] == 1.0
+    assert store.measured(TINY, ONE)["median_ms"] == 2.0
+    assert store.config_from_dict(store.measured(custom, ONE)["config"]) == custom
+
+
 def test_store_is_keyed_by_the_passport(cache, monkeypatch):
     store.add(TINY, ONE, 2.0)
     fake_calibration(points=24)

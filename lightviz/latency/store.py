@@ -150,8 +150,14 @@ def setup_key(setup: Setup) -> str:
 
 
 def config_key(cfg: Config) -> str:
+    """A file-name key of ``cfg``; an edited table (the Design page) adds a hash of the table, so
+    a custom network never shares records with the paper's."""
     g = f"g{cfg.groups}" if cfg.groups is not None else ""
-    return f"{cfg.arch}{g}-a{cfg.alpha:g}-r{cfg.resolution}-c{cfg.classes}"
+    custom = ""
+    if cfg.settings is not None:
+        text = json.dumps(cfg.settings_json, sort_keys=True, separators=(",", ":"))
+        custom = "-s" + hashlib.sha1(text.encode()).hexdigest()[:12]
+    return f"{cfg.arch}{g}-a{cfg.alpha:g}-r{cfg.resolution}-c{cfg.classes}{custom}"
 
 
 def setup_dir(setup: Setup, root=None) -> str:
@@ -233,10 +239,18 @@ def load_1min() -> Optional[float]:
 
 def config_dict(cfg: Config) -> dict:
     return {"arch": cfg.arch, "alpha": cfg.alpha, "resolution": cfg.resolution,
-            "groups": cfg.groups, "classes": cfg.classes}
+            "groups": cfg.groups, "classes": cfg.classes, "settings": cfg.settings_json}
 
 
 def config_from_dict(d: dict) -> Config:
+    """The Config of a stored record; an edited table is checked again (a record whose table
+    no longer passes is refused with ValueError, like any malformed record)."""
+    if d.get("settings") is not None:
+        from ..config import make_config
+
+        return make_config(d["arch"], float(d["alpha"]), resolution=int(d["resolution"]),
+                           groups=d.get("groups"), classes=int(d.get("classes", 1000)),
+                           settings=d["settings"])
     return Config(d["arch"], float(d["alpha"]), int(d["resolution"]), d.get("groups"),
                   int(d.get("classes", 1000)))
 
