@@ -245,16 +245,18 @@ def cmd_pareto(args) -> int:
 def render_table(rows: Sequence[dict], with_ms: bool) -> str:
     if not rows:
         return "No configuration with an estimate fits this budget."
-    head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>11}{'params':>10}{'top-1 %':>9}" \
-           f"{'interval':>14}  status" + (f"{'ms':>9}" if with_ms else "")
-    lines = [head]
+    from .units import fmt_count
+
+    head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>10}{'params':>10}{'top-1 %':>9}" \
+           f"{'interval':>14}  {'status':<12}" + (f"{'ms':>9}" if with_ms else "")
+    lines = [head.rstrip()]
     for r in rows:
         name = r["arch"] + (f" g={r['groups']}" if r["groups"] is not None else "")
         interval = f"{r['top1_low']:.1f}-{r['top1_high']:.1f}"
         ms = f"{r['ms']:>9.2f}" if with_ms else ""
-        lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{r['macs'] / 1e6:>10.1f}M"
-                     f"{r['params'] / 1e6:>9.2f}M{r['top1']:>9.1f}{interval:>14}  "
-                     f"{r['status']:<12}{ms}")
+        lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{fmt_count(r['macs']):>10}"
+                     f"{fmt_count(r['params']):>10}{r['top1']:>9.1f}{interval:>14}  "
+                     f"{r['status']:<12}{ms}".rstrip())
     lines.append("")
     lines.append(NOTE)
     return "\n".join(lines)

@@ -351,9 +351,9 @@ def test_latency_page_prediction_follows_the_setup(cache):
     assert any("No latency model for this setup" in c.value for c in at.caption)
     at.slider(key="latency_threads").set_value(1).run()
     assert not at.exception
-    assert any("predicted for mobilenet_v2 0.25x @ 64 on cpu fp32 batch 1, 1 threads" in m.value
+    assert any("predicted for mobilenet_v2 0.25x @ 64 on cpu fp32 batch 1, 1 thread" in m.value
                for m in at.markdown)
-    assert any(b.label.startswith("Recalibrate cpu fp32 batch 1, 1 threads") for b in at.button)
+    assert any(b.label.startswith("Recalibrate cpu fp32 batch 1, 1 thread") for b in at.button)
 
 
 LATENCY_PAGE = """
@@ -401,7 +401,7 @@ def test_explore_metric_without_and_with_a_calibration(cache, tmp_path):
     assert metric.value.endswith("ms")
     truth = M.predict(make_config("mobilenet_v2", 0.5, resolution=160), ONE)
     assert float(metric.value.split()[0]) == pytest.approx(truth.predicted_ms, rel=0.01)
-    assert "cpu fp32 batch 1, 1 threads" in (metric.help or "") + " ".join(c.value for c in at.caption)
+    assert "cpu fp32 batch 1, 1 thread" in (metric.help or "") + " ".join(c.value for c in at.caption)
 
 
 @pytest.mark.browser

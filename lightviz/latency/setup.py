@@ -159,7 +159,7 @@ class Setup:
     @property
     def label(self) -> str:
         cl = ", channels-last" if self.channels_last else ""
-        th = f", {self.threads} threads" if self.threads else ""
+        th = f", {self.threads} thread{'s' if self.threads != 1 else ''}" if self.threads else ""
         bn = "BN folded" if self.fold_bn else "BN unfused"
         return f"{self.device} {self.dtype} batch {self.batch}{th}{cl} {self.mode}, {bn}"
 
