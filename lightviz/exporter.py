@@ -208,7 +208,10 @@ def _quiet():
 
 def write_onnx(model, x, path: str, opset: int = DEFAULT_OPSET, meta: Optional[dict] = None) -> str:
     """Export ``model`` at input ``x`` to an ONNX file (fixed shapes), its metadata in
-    ``metadata_props``; returns the exporter used (see the module doc)."""
+    ``metadata_props``; returns the exporter used (see the module doc). The graph is the
+    module's own: the TorchScript exporter would fold eval-mode batch norms into the convs by
+    itself, so it runs with ``TrainingMode.PRESERVE`` and an unfolded network keeps its
+    ``BatchNormalization`` nodes (ONNX Runtime and TensorRT fold them when they load it)."""
     import logging
 
     import onnx
@@ -221,7 +224,8 @@ def write_onnx(model, x, path: str, opset: int = DEFAULT_OPSET, meta: Optional[d
         try:
             torch.onnx.export(model, (x,), path, dynamo=dynamo, opset_version=opset,
                               input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              **({"verbose": False} if dynamo else {}))
+                              **({"verbose": False} if dynamo else
+                                 {"training": torch.onnx.TrainingMode.PRESERVE}))
         finally:
             logging.getLogger("torch.onnx").setLevel(level)
     proto = onnx.load(path)
