@@ -43,11 +43,13 @@ _CV = re.compile(r"coefficient of variance = ([\d.]+)%")
 
 
 def banner_version(code: str) -> str:
-    """``8601`` -> ``8.6.1``; ``100300`` -> ``10.3.0`` (two digits per part from TensorRT 10)."""
+    """The banner's ``NV_TENSORRT_VERSION`` as text: major x 1000 + minor x 100 + patch before
+    TensorRT 10 (``8601`` -> ``8.6.1``), major x 10000 + minor x 100 + patch from 10 on
+    (``100300`` -> ``10.3.0``)."""
     n = int(code)
     if n >= 100000:
         return f"{n // 10000}.{n // 100 % 100}.{n % 100}"
-    return f"{n // 1000}.{n // 100 % 10}.{n // 10 % 10}"
+    return f"{n // 1000}.{n // 100 % 10}.{n % 100}"
 
 
 def parse_trtexec(text: str) -> dict:

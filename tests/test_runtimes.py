@@ -1,0 +1,190 @@
+"""Runtimes for the latency lab: ``bench --runtime onnxruntime`` (same protocol, statistics and
+JSON fields as eager PyTorch, plus the runtime's version and provider), one small
+``torch-compile`` case, the one-line refusals (no onnxruntime, no C++ compiler, no trtexec), and
+``trtexec`` output parsing on outputs recorded in TensorRT 8.6's and 10's formats
+(tests/fixtures/trtexec/README.md says where the format comes from)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lightviz import make_config
+from lightviz.latency import Bench, HostLock, make_setup
+from lightviz.latency import runtimes as R
+from lightviz.latency.runtimes.tensorrt import banner_version, parse_times, parse_trtexec
+from lightviz.latency.timing import stats
+
+from cli_support import run_cli
+
+FIXTURES = Path(__file__).parent / "fixtures" / "trtexec"
+TINY = make_config("mobilenet_v2", 0.25, resolution=64)
+REQUIRED = {"median_ms", "p10_ms", "p90_ms", "iqr_ms", "runs", "throughput_ips", "device", "dtype",
+            "batch", "threads", "passport", "started_at", "finished_at", "cold_ms", "config",
+            "runtime", "runtime_version", "runtime_provider", "timer", "setup"}
+
+
+@pytest.fixture
+def lock(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
+    return HostLock(tmp_path / "lock")
+
+
+# ----------------------------------------------------------------------------- onnxruntime
+
+def test_bench_runtime_onnxruntime_json(lock):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime
+
+    rc, out, err = run_cli(["bench", "mobilenet_v2", "--alpha", "0.25", "--resolution", "64",
+                            "--threads", "1", "--budget", "0.3", "--runtime", "onnxruntime",
+                            "--format", "json"])
+    assert rc == 0, err
+    d = json.loads(out)
+    assert REQUIRED <= set(d)
+    assert d["runtime"] == "onnxruntime" == d["setup"]["runtime"]
+    assert d["runtime_version"] == onnxruntime.__version__
+    assert d["runtime_provider"] == "CPUExecutionProvider"
+    rt = d["passport"]["runtime"]
+    assert rt["name"] == "onnxruntime" and rt["opset"] == 17
+    assert d["runs"] >= 5 and d["p10_ms"] <= d["median_ms"] <= d["p90_ms"]
+    assert "InferenceSession.run" in d["timer"]
+    assert any("ONNX Runtime" in n for n in d["notes"])
+
+
+def test_runtime_change_rewarms_and_torch_json_names_its_runtime(lock):
+    pytest.importorskip("onnxruntime")
+    bench = Bench(lock)
+    try:
+        a = bench.run(TINY, make_setup("cpu", threads=1, budget_s=0.2))
+        b = bench.run(TINY, make_setup("cpu", threads=1, budget_s=0.2, runtime="onnxruntime"))
+        c = bench.run(TINY, make_setup("cpu", threads=1, budget_s=0.2, runtime="onnxruntime"))
+    finally:
+        bench.release()
+    assert a.to_dict()["runtime"] == "torch" and a.passport["runtime"]["provider"] == "eager"
+    assert b.rewarmed == "runtime torch -> onnxruntime" and c.rewarmed is None
+    assert b.median_ms == pytest.approx(stats(b.samples_ms).median)
+
+
+def test_bench_measures_what_export_writes():
+    """The bench's network is `lightviz export`'s default (seed 0): same weights."""
+    import torch
+
+    from lightviz.exporter import deployable
+
+    a, b = deployable(TINY, seed=0), deployable(TINY, seed=0)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+# ----------------------------------------------------------------------------- torch-compile
+
+@pytest.mark.slow
+@pytest.mark.skipif(R.find_compiler() is None, reason="no C++ compiler for inductor")
+def test_torch_compile_one_small_case(lock):
+    cfg = make_config("mobilenet_v1", 0.25, resolution=32)
+    bench = Bench(lock)
+    try:
+        r = bench.run(cfg, make_setup("cpu", threads=1, budget_s=0.2, runtime="torch-compile"))
+    finally:
+        bench.release()
+    d = r.to_dict()
+    assert d["runtime"] == "torch-compile" and d["runtime_provider"].startswith("inductor")
+    assert r.runs >= 5 and r.cold_ms > r.median_ms  # the cold call compiled
+
+
+# ----------------------------------------------------------------------------- refusals
+
+def _run(code: str, env=None):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=env)
+
+
+def test_no_onnxruntime_is_refused_in_one_line_exit_2():
+    code = ("import sys; sys.modules['onnxruntime'] = None; from lightviz.cli import main; "
+            "sys.exit(main(['bench', 'mobilenet_v2', '--runtime', 'onnxruntime']))")
+    p = _run(code)
+    assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1
+    assert "runtime onnxruntime is not installed here" in p.stderr
+    assert "pip install 'lightviz[onnx]'" in p.stderr
+
+
+def test_no_compiler_refuses_torch_compile_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CXX"}
+    env["PATH"] = str(tmp_path)  # nothing on it: no g++, c++ or clang++
+    code = ("import sys; from lightviz.cli import main; "
+            "sys.exit(main(['bench', 'mobilenet_v2', '--runtime', 'torch-compile']))")
+    p = _run(code, env)
+    assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1
+    assert "runtime torch-compile refused: no C++ compiler found" in p.stderr
+
+
+def test_no_trtexec_is_refused_in_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("LIGHTVIZ_TRTEXEC", raising=False)
+    if os.access(R.TRTEXEC_JETPACK, os.X_OK):
+        pytest.skip("JetPack's trtexec is installed here")
+    why = R.unavailable("tensorrt", "cuda")
+    assert why.startswith("runtime tensorrt needs trtexec, which is neither on PATH nor at "
+                          "/usr/src/tensorrt/bin/trtexec") and "\n" not in why
+    with pytest.raises(R.RuntimeUnavailable, match="needs trtexec"):
+        R.require("tensorrt", "cuda")
+    # on a CPU it is the device that is refused first, in one line, exit 2
+    rc, out, err = run_cli(["bench", "mobilenet_v2", "--runtime", "tensorrt"])
+    assert rc == 2 and out == "" and err.count("\n") == 1 and "runs on an NVIDIA GPU" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--runtime", "tvm"], "unknown runtime 'tvm': choose one of torch, torch-compile, onnxruntime, tensorrt"),
+    (["--runtime", "onnxruntime", "--channels-last"], "channels-last is a PyTorch memory format"),
+])
+def test_bad_runtime_values_exit_2(argv, message, lock):
+    rc, out, err = run_cli(["bench", "mobilenet_v2", *argv])
+    assert rc == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+def test_runtime_names_and_setup_stay_torch_free():
+    code = ("import sys; from lightviz.latency.setup import make_setup, Setup; "
+            "from lightviz.latency import runtimes; "
+            "s = Setup(runtime='onnxruntime'); assert 'onnxruntime' in s.label; "
+            "assert runtimes.parse_runtime('ORT') == 'onnxruntime'; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    p = _run(code)
+    assert p.returncode == 0, p.stderr
+
+
+# ----------------------------------------------------------------------------- trtexec parsing
+
+def test_trtexec_86_summary():
+    s = parse_trtexec((FIXTURES / "trt86_jetson_orin_fp16.log").read_text())
+    assert s["version"] == "8.6.2"
+    g = s["gpu_compute"]
+    assert g == {"min_ms": 1.58105, "max_ms": 2.11328, "mean_ms": 1.62017, "median_ms": 1.61621,
+                 "p90_ms": 1.63574, "p95_ms": 1.64453, "p99_ms": 1.81152}
+    assert s["throughput_qps"] == 616.1 and s["total_gpu_compute_s"] == 1.59911
+    assert s["h2d"]["median_ms"] == 0.0 and "cv_percent" not in s
+
+
+def test_trtexec_10_summary():
+    s = parse_trtexec((FIXTURES / "trt10_fp32.log").read_text())
+    assert s["version"] == "10.3.0"
+    assert s["gpu_compute"]["median_ms"] == 0.229492 and s["gpu_compute"]["p99_ms"] == 0.28418
+    assert s["latency"]["p95_ms"] == 0.243896 and s["enqueue"]["mean_ms"] == 0.0921783
+    assert s["cv_percent"] == 6.41294 and s["total_host_walltime_s"] == 1.60018
+
+
+def test_trtexec_banner_versions_and_failures():
+    assert banner_version("8601") == "8.6.1" and banner_version("100300") == "10.3.0"
+    assert banner_version("101600") == "10.16.0"
+    text = (FIXTURES / "trt10_fp32.log").read_text().replace("TensorRT version: 10.3.0", "")
+    assert parse_trtexec(text)["version"] == "10.3.0"  # from the banner
+    with pytest.raises(ValueError, match="no 'GPU Compute Time' line"):
+        parse_trtexec((FIXTURES / "trt86_failed.log").read_text())
+
+
+def test_trtexec_export_times_give_the_samples():
+    samples = parse_times((FIXTURES / "times.json").read_text())
+    assert samples == [1.62109, 1.61621, 1.61011, 1.81152, 1.58105]
+    assert stats(samples).median == 1.61621
