@@ -188,3 +188,47 @@ def test_trtexec_export_times_give_the_samples():
     samples = parse_times((FIXTURES / "times.json").read_text())
     assert samples == [1.62109, 1.61621, 1.61011, 1.81152, 1.58105]
     assert stats(samples).median == 1.61621
+
+
+# ----------------------------------------------------------------------------- the app page
+
+APP = """
+from lightviz import make_config
+from lightviz.views import latency
+latency.render(make_config("mobilenet_v2", 0.25, resolution=64))
+"""
+
+
+def test_latency_page_runtimes_comparison_and_export(lock, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))  # keep torch-compile out: slow
+    script = tmp_path / "page.py"
+    script.write_text(APP)
+    at = AppTest.from_file(str(script), default_timeout=180)
+    at.run()
+    assert not at.exception
+    runtime = at.selectbox(key="latency_runtime")
+    assert runtime.options == ["torch", "onnxruntime"] and runtime.value == "torch"
+    assert "no C++ compiler found" in runtime.help
+    # one measurement on onnxruntime: the same metrics as eager
+    at.slider(key="latency_budget").set_value(0.2)
+    at.checkbox(key="latency_per_layer").uncheck()
+    runtime.set_value("onnxruntime").run()
+    at.button(key="latency_measure").click().run()
+    assert not at.exception and not at.error
+    assert float({m.label: m.value for m in at.metric}["Median (ms)"]) > 0
+    assert any("ONNX Runtime ran the network" in c.value for c in at.caption)
+    # the comparison: every runtime present, one chart, speed-up over eager
+    at.button(key="latency_runtimes_run").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[-1].value
+    assert list(table["runtime"]) == ["torch", "onnxruntime"]
+    assert table["speedup"].iloc[0] == pytest.approx(1.0) and (table["median_ms"] > 0).all()
+    assert at.get("plotly_chart")
+    # the export: a file to download, said to carry random weights
+    at.button(key="latency_export_run").click().run()
+    assert not at.exception and not at.error
+    assert any("not trained" in c.value and "opset 17" in c.value for c in at.caption)
+    assert at.get("download_button")

@@ -55,8 +55,9 @@ class OnnxRuntime(Runtime):
             with torch.inference_mode(False), torch.no_grad():
                 write_onnx(model, x.clone(), path, DEFAULT_OPSET)
             self._opset = onnx_opset(path)
-            providers = [provider] if kind == "cpu" else [(provider, {"device_id": torch.device(setup.device).index or 0}),
-                                                          "CPUExecutionProvider"]
+            index = torch.device(setup.device).index or 0
+            providers = ([provider] if kind == "cpu" else
+                         [(provider, {"device_id": index}), "CPUExecutionProvider"])
             self.session = sess = ort.InferenceSession(path, opts, providers=providers)
         self._providers = sess.get_providers()
         name = sess.get_inputs()[0].name
