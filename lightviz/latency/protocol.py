@@ -366,7 +366,7 @@ class Bench:
                 f"in {setup.dtype} ({failure}); the measurement's memory was freed: lower the "
                 "batch or the resolution")
 
-    def _prepare(self, sig: _Signature, timer: Timer, setup: Setup) -> _State:
+    def _prepare(self, sig: _Signature, timer: Timer) -> _State:
         from ..exporter import deployable
         from .runtimes import adapter
 
@@ -382,7 +382,7 @@ class Bench:
 
         runtime = adapter(sig.runtime, sig.device)
         try:
-            call = runtime.prepare(model, x, setup)
+            call = runtime.prepare(model, x, sig)  # the signature has the setup's fields
             cold = None if runtime.own_loop else timer.wall(call)
         except BaseException:
             runtime.release()
@@ -405,7 +405,7 @@ class Bench:
                 rewarmed = (_describe_change(self._last_sig, sig)
                             or "the same setup, rebuilt: the model had been released")
                 self.release()
-                self._state = self._prepare(sig, timer, setup)
+                self._state = self._prepare(sig, timer)
                 self._last_sig = sig
                 cold, capture = self._state.cold_ms, self._state.capture_ms
             else:

@@ -26,7 +26,10 @@ class Runtime:
     timer_method: Optional[str] = None
 
     def prepare(self, model, x, setup) -> Callable[[], object]:
-        """Turn the prepared ``model`` and input ``x`` into one call (the thing timed)."""
+        """Turn the prepared ``model`` and input ``x`` into one call (the thing timed).
+        ``setup`` has the :class:`~lightviz.latency.setup.Setup` fields that decide the
+        preparation (``device``, ``dtype``, ``batch``, ``threads`` resolved, ``channels_last``,
+        ``mode``, ``fold_bn``, ``runtime``)."""
         raise NotImplementedError
 
     def sync(self) -> None:
