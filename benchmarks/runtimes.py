@@ -1,7 +1,8 @@
 """The same networks on the runtimes people deploy with, on this CPU, in one run.
 
     python3 benchmarks/runtimes.py [--threads N] [--budget S] [--rounds R] [--resolution PX]
-                                   [--archs a,b,c,d] [--format table|json]
+                                   [--archs a,b,c,d] [--runtimes torch,onnxruntime]
+                                   [--format table|json]
 
 For each architecture (default four at 224 px, width 1.0), lightviz's median latency with
 ``--runtime torch`` (eager), ``torch-compile`` (inductor) and ``onnxruntime``, each through the
@@ -82,11 +83,14 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=4, help="onnxruntime: lightviz vs direct rounds")
     ap.add_argument("--resolution", type=int, default=224)
     ap.add_argument("--archs", default=",".join(ARCHS))
+    ap.add_argument("--runtimes", default=",".join(RUNTIMES),
+                    help="a subset of torch,torch-compile,onnxruntime (torch is always measured)")
     ap.add_argument("--format", choices=("table", "json"), default="table")
     args = ap.parse_args(argv)
 
-    runtimes = [r for r in RUNTIMES if unavailable(r, "cpu") is None]
-    skipped = {r: unavailable(r, "cpu") for r in RUNTIMES if r not in runtimes}
+    asked = {"torch", *args.runtimes.split(",")}
+    runtimes = [r for r in RUNTIMES if r in asked and unavailable(r, "cpu") is None]
+    skipped = {r: unavailable(r, "cpu") for r in RUNTIMES if r in asked and r not in runtimes}
     load_before = load()
     started = time.time()
     rows = []
@@ -150,8 +154,8 @@ def main(argv=None) -> int:
         print(line)
     print(f"\nmedian ms (ratio to eager torch), 1 image, fp32, {args.threads} thread(s), "
           f"{args.budget:g} s per measurement; torch-compile's cold call (compilation) apart: "
-          + ", ".join(f"{r['label']} {r['torch-compile']['cold_ms'] / 1e3:.1f} s" for r in rows
-                      if "torch-compile" in r))
+          + (", ".join(f"{r['label']} {r['torch-compile']['cold_ms'] / 1e3:.1f} s" for r in rows
+                       if "torch-compile" in r) or "not measured"))
     print(f"lightviz/direct: median over {args.rounds} alternating rounds of lightviz's "
           f"onnxruntime median / a bare perf_counter loop on the exported file (goal within {GOAL:.0%})")
     for rt, why in skipped.items():

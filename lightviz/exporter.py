@@ -82,7 +82,8 @@ class Exported:
         op = f", ONNX opset {self.opset} ({self.exporter})" if self.opset else f" ({self.exporter})"
         bn = "BN folded" if self.fold_bn else "BN unfolded"
         shape = "x".join(map(str, self.input_shape))
-        return (f"wrote {self.path}: {self.label} as {self.format}{op}, input {INPUT_NAME} {shape}, "
+        name = f" {INPUT_NAME!r}" if self.format == "onnx" else ""
+        return (f"wrote {self.path}: {self.label} as {self.format}{op}, input{name} {shape}, "
                 f"{bn}, {self.bytes / 1e6:.2f} MB; {self.weights}")
 
 

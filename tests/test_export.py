@@ -145,3 +145,13 @@ def test_cli_export_without_onnx_is_refused_in_one_line(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.count("\n") == 1 and "pip install 'lightviz[onnx]'" in p.stderr
+
+
+def test_opset_18_uses_the_dynamo_exporter_with_parity(tmp_path):
+    pytest.importorskip("onnxscript")
+    cfg = make_config("shufflenet_v1", 0.5, resolution=RES)
+    x, want = _reference(cfg)
+    info = lightviz.export(cfg, tmp_path / "s.onnx", opset=18)
+    assert info.opset == 18 and "dynamo" in info.exporter
+    assert "not trained" in onnx_metadata(info.path)["weights"]
+    _close(_ort(tmp_path / "s.onnx", x), want)
