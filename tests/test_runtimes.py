@@ -232,3 +232,55 @@ def test_latency_page_runtimes_comparison_and_export(lock, tmp_path, monkeypatch
     assert not at.exception and not at.error
     assert any("not trained" in c.value and "opset 17" in c.value for c in at.caption)
     assert at.get("download_button")
+
+
+FAKE_TRTEXEC = """#!{python}
+# A stand-in for trtexec that replays a recorded output (tests/fixtures/trtexec): it checks
+# the arguments lightviz passes, writes the engine and the --exportTimes file, prints the log.
+import sys
+args = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "") for a in sys.argv[1:])
+open({calls!r}, "a").write(" ".join(sys.argv[1:]) + "\\n")
+if "onnx" in args:
+    assert open(args["onnx"], "rb").read(4), "empty ONNX file"
+    open(args["saveEngine"], "wb").write(b"engine")
+    print("&&&& RUNNING TensorRT.trtexec [TensorRT v100300] [b17] # trtexec")
+    print("[11/28/2026-11:02:10] [I] TensorRT version: 10.3.0")
+    sys.exit(0)
+assert open(args["loadEngine"], "rb").read() == b"engine"
+open(args["exportTimes"], "w").write(open({times!r}).read())
+print(open({log!r}).read())
+"""
+
+
+def test_tensorrt_adapter_drives_trtexec_and_reads_what_it_reports(tmp_path, monkeypatch):
+    """The adapter's command lines and its reading of trtexec's output, with a stand-in
+    executable replaying the recorded TensorRT 10 output (no GPU or TensorRT here)."""
+    pytest.importorskip("onnx")
+    import torch
+
+    from lightviz.exporter import deployable, example_input
+    from lightviz.latency.runtimes.tensorrt import TensorRT
+
+    calls = tmp_path / "calls.txt"
+    fake = tmp_path / "trtexec"
+    fake.write_text(FAKE_TRTEXEC.format(python=sys.executable, calls=str(calls),
+                                        times=str(FIXTURES / "times.json"),
+                                        log=str(FIXTURES / "trt10_fp32.log")))
+    fake.chmod(0o755)
+    monkeypatch.setenv("LIGHTVIZ_TRTEXEC", str(fake))
+    assert R.find_trtexec() == str(fake)
+    setup = make_setup("cpu", threads=1, budget_s=0.5)
+    setup = type(setup)(**{**setup.__dict__, "device": "cuda", "runtime": "tensorrt"})
+    rt = TensorRT()
+    with torch.no_grad():
+        rt.prepare(deployable(TINY), example_input(64), setup)
+        warm, timed = rt.timed(0.5, 5, lambda: None)
+    build, run = calls.read_text().splitlines()
+    assert "--skipInference" in build and "--saveEngine=" in build and "--fp16" not in build
+    assert "--warmUp=100" in run and "--duration=0.4" in run and "--iterations=5" in run
+    assert "--useSpinWait" in run and "--noDataTransfers" in run and "--exportTimes=" in run
+    assert warm == 1710 and timed.samples_ms == [1.62109, 1.61621, 1.61011, 1.81152, 1.58105]
+    v = rt.version()
+    assert v["version"] == "10.3.0" and v["trtexec_summary"]["gpu_compute"]["median_ms"] == 0.229492
+    assert "trtexec's own GPU compute median 0.2295 ms" in rt.notes(setup)[0]
+    rt.release()
