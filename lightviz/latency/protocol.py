@@ -383,6 +383,13 @@ class Bench:
         runtime = adapter(sig.runtime, sig.device)
         try:
             call = runtime.prepare(model, x, sig)  # the signature has the setup's fields
+            if runtime.needs_sync:  # a runtime whose call returns before its device is done
+                run_once, sync = call, runtime.sync
+
+                def call():
+                    out = run_once()
+                    sync()
+                    return out
             cold = None if runtime.own_loop else timer.wall(call)
         except BaseException:
             runtime.release()

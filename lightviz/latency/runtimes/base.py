@@ -22,6 +22,8 @@ class Runtime:
     wall_clock = False
     #: True when the runtime times itself (:meth:`timed`) rather than being called per run.
     own_loop = False
+    #: True when :meth:`sync` must follow each call (the protocol then times call + sync).
+    needs_sync = False
     #: How a sample is taken, for the result's ``timer`` field (None: the protocol's Timer says).
     timer_method: Optional[str] = None
 
@@ -33,8 +35,9 @@ class Runtime:
         raise NotImplementedError
 
     def sync(self) -> None:
-        """Wait for the work of the last call to finish (the protocol's Timer already
-        synchronises torch's devices)."""
+        """Wait for the work of the last call to finish. The protocol's Timer already
+        synchronises torch's own devices; a runtime with work of its own in flight after its call
+        returns sets ``needs_sync`` and the protocol times each call followed by this."""
 
     def version(self) -> dict:
         """``{"name", "version", "provider", ...}`` for the passport and the JSON."""

@@ -28,6 +28,7 @@ class OnnxRuntime(Runtime):
 
     def __init__(self):
         self.session = None
+        self._binding = None
         self._providers = []
         self._opset = None
 
@@ -73,11 +74,17 @@ class OnnxRuntime(Runtime):
         binding.bind_input(name, "cuda", xc.device.index or 0, _numpy_dtype(xc), tuple(xc.shape), xc.data_ptr())
         binding.bind_output(sess.get_outputs()[0].name, "cuda", xc.device.index or 0)
 
+        self.needs_sync, self._binding = True, binding
+
         def run_bound():
             sess.run_with_iobinding(binding)
             return binding
 
         return run_bound
+
+    def sync(self) -> None:
+        if self._binding is not None:
+            self._binding.synchronize_outputs()
 
     def version(self) -> dict:
         import onnxruntime as ort
@@ -93,7 +100,7 @@ class OnnxRuntime(Runtime):
                 f"{setup.threads} intra-op thread(s)"]
 
     def release(self) -> None:
-        self.session = None
+        self.session = self._binding = None
 
 
 def _numpy_dtype(x):
