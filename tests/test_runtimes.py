@@ -284,3 +284,28 @@ def test_tensorrt_adapter_drives_trtexec_and_reads_what_it_reports(tmp_path, mon
     assert v["version"] == "10.3.0" and v["trtexec_summary"]["gpu_compute"]["median_ms"] == 0.229492
     assert "trtexec's own GPU compute median 0.2295 ms" in rt.notes(setup)[0]
     rt.release()
+
+
+@pytest.mark.browser
+def test_export_download_in_a_browser(page, streamlit_server, wait_for_app, tmp_path):
+    """The real server and Chromium: the Export panel hands over an ONNX file that ONNX Runtime
+    loads, with the note that its weights are random."""
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+    import onnxruntime as ort
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1280, "height": 2400})
+    page.goto(f"{streamlit_server}/latency?arch=mobilenet_v2&alpha=0.25&rho=0.2857")
+    wait_for_app(page)
+    page.get_by_role("button", name="Prepare the file").click()
+    expect(page.get_by_text("not trained", exact=False).last).to_be_visible(timeout=120_000)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download ONNX").click()
+    path = tmp_path / "m.onnx"
+    info.value.save_as(path)
+    assert info.value.suggested_filename == "lightviz_mobilenet_v2_0.25_64_seed0.onnx"
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    y = sess.run(None, {"input": np.zeros((1, 3, 64, 64), np.float32)})[0]
+    assert y.shape == (1, 1000)
+    assert page.get_by_test_id("stException").count() == 0
