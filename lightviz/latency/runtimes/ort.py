@@ -95,9 +95,14 @@ class OnnxRuntime(Runtime):
                 "graph_optimization": "ORT_ENABLE_ALL"}
 
     def notes(self, setup) -> list:
-        return [f"ONNX Runtime ran the network exported to ONNX (opset {self._opset}), "
-                f"{(self._providers or ['?'])[0]}, all graph optimisations, "
-                f"{setup.threads} intra-op thread(s)"]
+        notes = [f"ONNX Runtime ran the network exported to ONNX (opset {self._opset}), "
+                 f"{(self._providers or ['?'])[0]}, all graph optimisations, "
+                 f"{setup.threads} intra-op thread(s)"]
+        if not setup.fold_bn:
+            notes.append("the ONNX graph kept its BatchNormalization nodes, but ONNX Runtime "
+                         "fuses them into the convs when it loads the graph: unfolded BN costs "
+                         "little here")
+        return notes
 
     def release(self) -> None:
         self.session = self._binding = None
