@@ -195,8 +195,12 @@ def _version() -> str:
 
 
 def _config_dict(cfg) -> dict:
-    return {"arch": cfg.arch, "alpha": cfg.alpha, "resolution": cfg.resolution, "rho": cfg.rho,
-            "groups": cfg.groups, "classes": cfg.classes}
+    out = {"arch": cfg.arch, "alpha": cfg.alpha, "resolution": cfg.resolution, "rho": cfg.rho,
+           "groups": cfg.groups, "classes": cfg.classes}
+    settings = getattr(cfg, "settings_json", None)  # an edited table, where Config carries one
+    if settings is not None:
+        out["settings"] = settings
+    return out
 
 
 @contextlib.contextmanager

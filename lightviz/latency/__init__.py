@@ -15,12 +15,15 @@ and statistics), :mod:`.layers` (per-block / per-op times, intensity, roofline),
 :mod:`.oom`, :mod:`.cudagraph`, :mod:`.remarks` (warnings and notes of a result),
 :mod:`.passport`, :mod:`.jetson` (release, power mode, ``jetson_clocks``, thermal zones),
 :mod:`.jetson_power` (INA3221 rails, the module total, energy per image), :mod:`.sysfs` (the
-configurable root), :mod:`.runtimes` (one adapter per runtime: torch, torch-compile,
-onnxruntime, tensorrt; ``Setup.runtime`` picks one), :mod:`.cli`
-(``lightviz bench``, ``lightviz export``).
+configurable root), :mod:`.cli`
+(``lightviz bench``).
 
 Importing this package does not import torch: the names that need it (``Bench``, ``measure``,
 ``Result``, ...) load :mod:`.protocol` on first use.
+
+Runtimes: :mod:`.runtimes` has one adapter per runtime (torch, torch-compile, onnxruntime,
+tensorrt) behind one interface; ``Setup.runtime`` picks one, and ``lightviz bench --runtime``
+and ``lightviz export`` (:mod:`lightviz.exporter`) are in :mod:`.cli`.
 """
 
 from __future__ import annotations

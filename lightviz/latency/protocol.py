@@ -254,7 +254,14 @@ class Bench:
             lock_timeout: Optional[float] = None) -> Result:
         """Measure ``cfg`` with ``setup`` (see the module doc for the protocol)."""
         return self._locked(cfg, setup, f"{cfg.label} on {setup.label}", on_wait, lock_timeout,
-                            lambda s, waited: self._run_locked(cfg, s, waited))
+                            lambda s, waited: self._with_runtime_notes(self._run_locked(cfg, s, waited)))
+
+    def _with_runtime_notes(self, result: Result) -> Result:
+        """``result`` with its runtime's notes (how the runtime ran the network) after the
+        protocol's own."""
+        if self._state is not None and self._state.runtime is not None:
+            result.notes = list(result.notes) + self._state.runtime.notes(result.setup)
+        return result
 
     def check(self, cfg: Config, setup: Setup, whole: bool = True, layers: bool = False) -> None:
         """Refuse, before anything runs or queues, what would not fit in memory
@@ -443,7 +450,7 @@ class Bench:
             lock_wait_s=waited, macs=prof.macs, params=prof.params, timer=timer.method,
             passport=pp,
         )
-        result.warnings, result.notes = _warnings(result), _notes(setup) + runtime.notes(setup)
+        result.warnings, result.notes = _warnings(result), _notes(setup)
         return result
 
 
