@@ -1,7 +1,8 @@
 """lightviz: see and measure lightweight CNNs.
 
 ``build(arch, alpha)`` gives the ``nn.Module``; ``profile(arch, alpha, rho)`` gives exact per-op
-params and MACs from the same resolved spec, without running the network.
+params and MACs from the same resolved spec, without running the network; ``export(arch, path)``
+writes it as ONNX or a ``torch.export`` program (random weights, BN folded as deployed).
 
 The architectures are the registry's (:mod:`lightviz.zoo`): the built-in families and any
 installed package's ``lightviz.archs`` entry points. :mod:`lightviz.spec`,
@@ -33,6 +34,17 @@ def build(arch: str, alpha: float = 1.0, **options):
     return build_module(resolve(cfg))
 
 
+def export(target, path, format: str = "onnx", alpha: float = 1.0, rho: float = 1.0,
+           resolution=None, seed=0, fold_bn: bool = True, batch=1, opset=None, **options):
+    """Write ``target`` (an architecture name configured as :func:`make_config` takes it, a
+    Config, or an ``nn.Module`` of your own) to ``path`` as ONNX (``format="onnx"``) or a
+    ``torch.export`` program (``"pt2"``): batch norms calibrated and folded as the latency lab
+    times them, random weights from ``seed`` (not trained). See :mod:`lightviz.exporter`."""
+    from .exporter import export as _export
+
+    return _export(target, path, format, alpha, rho, resolution, seed, fold_bn, batch, opset, **options)
+
+
 def profile(arch: str, alpha: float = 1.0, rho: float = 1.0, resolution=None,
             elementwise: bool = False, **options) -> Profile:
     """Per-op params, MACs and FLOPs of ``arch`` at width ``alpha`` and input
@@ -42,5 +54,5 @@ def profile(arch: str, alpha: float = 1.0, rho: float = 1.0, resolution=None,
     return count(make_config(arch, alpha, rho, resolution, **options), elementwise=elementwise)
 
 
-__all__ = ["ARCHS", "KINDS", "REGISTRY", "Config", "Profile", "build", "count", "make_config",
+__all__ = ["ARCHS", "KINDS", "REGISTRY", "Config", "Profile", "build", "count", "export", "make_config",
            "profile", "resolve"]

@@ -105,3 +105,28 @@ def zoo_figure(rows: List[dict]) -> go.Figure:
                       xaxis=dict(title="MACs per image (millions)", rangemode="tozero"),
                       yaxis=dict(title="measured latency (ms)", rangemode="tozero"))
     return fig
+
+
+RUNTIME_COLORS = {"torch": "#4C78A8", "torch-compile": "#F58518", "onnxruntime": "#54A24B",
+                  "tensorrt": "#76B900"}
+
+
+def runtime_figure(rows: List[dict]) -> go.Figure:
+    """One configuration on every runtime: median latency (bar, p10–p90 whiskers) per runtime,
+    each labelled with its speed-up over eager PyTorch (``rows``: ``runtime``, ``median_ms``,
+    ``p10_ms``, ``p90_ms``, ``speedup``, ``version``, ``provider``)."""
+    ok = [r for r in rows if "median_ms" in r]
+    fig = go.Figure()
+    fig.add_bar(
+        x=[r["runtime"] for r in ok], y=[r["median_ms"] for r in ok],
+        marker_color=[RUNTIME_COLORS.get(r["runtime"], "#BAB0AC") for r in ok],
+        error_y=dict(type="data", symmetric=False, array=[r["p90_ms"] - r["median_ms"] for r in ok],
+                     arrayminus=[r["median_ms"] - r["p10_ms"] for r in ok]),
+        text=[f"{r['speedup']:.2f}x" if r.get("speedup") else "" for r in ok], textposition="outside",
+        customdata=[[r.get("version") or "", r.get("provider") or ""] for r in ok],
+        hovertemplate="%{x} %{customdata[0]} (%{customdata[1]})<br>median %{y:.3f} ms<br>"
+                      "%{text} eager PyTorch's speed<extra></extra>")
+    fig.update_layout(height=HEIGHT, margin=_MARGIN, showlegend=False,
+                      xaxis_title="runtime (bar label: speed-up over eager PyTorch)",
+                      yaxis=dict(title="median latency (ms), p10–p90", rangemode="tozero"))
+    return fig

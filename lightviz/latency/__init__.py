@@ -21,6 +21,10 @@ configurable root), :mod:`.cli` (``lightviz bench``); the latency model: :mod:`.
 
 Importing this package does not import torch: the names that need it (``Bench``, ``measure``,
 ``Result``, ...) load :mod:`.protocol` on first use.
+
+Runtimes: :mod:`.runtimes` has one adapter per runtime (torch, torch-compile, onnxruntime,
+tensorrt) behind one interface; ``Setup.runtime`` picks one, and ``lightviz bench --runtime``
+and ``lightviz export`` (:mod:`lightviz.exporter`) are in :mod:`.cli`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,17 @@
     lightviz bench ARCH [--alpha A] [--rho R | --resolution N] [--device D] [--dtype T]
                    [--batch B] [--threads N] [--mode eager|cudagraph] [--format table|json]
                    [--channels-last] [--no-fold-bn] [--budget S] [--layers] [--energy S]
-                   [--samples]
+                   [--samples] [--runtime torch|torch-compile|onnxruntime|tensorrt]
+    lightviz export ARCH [--alpha A] [--rho R | --resolution N] --format onnx|pt2 -o FILE
+                   [--seed N] [--no-fold-bn] [--batch B] [--opset N]
+
+``--runtime`` picks what runs the network (:mod:`lightviz.latency.runtimes`); the protocol,
+statistics, lock and passport are the same for each. A runtime that is not installed here is
+refused in one line naming how to install it (exit 2).
+
+``lightviz export`` writes the configured network (BN calibrated and folded as timed here) as
+ONNX or a ``torch.export`` program, with random weights from ``--seed``: no trained weights are
+included (:mod:`lightviz.exporter`).
 
 Batch norms are folded into the convs before timing, as a deployment runs them;
 ``--no-fold-bn`` times them as separate layers (which overstates their cost).
@@ -23,6 +33,7 @@ import sys
 
 from ..cli import add_config_arguments, config_from_args
 from .lock import LockTimeout
+from .runtimes import RUNTIMES
 from .setup import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
 
 EXIT_FAILED = 1
@@ -56,8 +67,53 @@ def register(subparsers) -> None:
     p.add_argument("--samples", action="store_true", help="JSON: include every per-iteration time")
     p.add_argument("--lock-timeout", default="600",
                    help="seconds to wait for another measurement on this host (default 600)")
+    p.add_argument("--runtime", default="torch",
+                   help=f"what runs the network: {', '.join(RUNTIMES)} (default torch: eager, or "
+                        "a CUDA graph with --mode cudagraph)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(run=cmd_bench)
+    register_export(subparsers)
+
+
+def register_export(subparsers) -> None:
+    from ..exporter import DEFAULT_OPSET, FORMATS
+
+    p = subparsers.add_parser(
+        "export", help="write the network as ONNX or a torch.export program (random weights)",
+        description="Write the configured network, its batch norms calibrated and folded as "
+                    "`lightviz bench` times it, as an ONNX file or a torch.export program (.pt2). "
+                    "The weights are random, drawn from --seed: no trained weights are included; "
+                    "the file is for latency and deployment tests, not for predictions.")
+    add_config_arguments(p)
+    p.add_argument("--format", default=None, help=f"{' or '.join(FORMATS)} (default: from the "
+                                                  "file's extension, else onnx)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    p.add_argument("--seed", default="0", help="seed of the random weights (default 0: the same "
+                                               "weights in every format and in lightviz bench)")
+    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
+                   help="keep batch norms as separate layers (default: folded into the convs)")
+    p.add_argument("--batch", default="1", help="the fixed batch of the input (default 1)")
+    p.add_argument("--opset", default=None,
+                   help=f"ONNX opset (default {DEFAULT_OPSET}, what TensorRT 8.6 parses; 18 and "
+                        "above use the dynamo exporter)")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    p.set_defaults(run=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from ..exporter import export
+
+    cfg = config_from_args(args)
+    fmt = args.format
+    if fmt is None:
+        fmt = "pt2" if str(args.output).lower().endswith(".pt2") else "onnx"
+    info = export(cfg, args.output, fmt, seed=args.seed, fold_bn=args.fold_bn, batch=args.batch,
+                  opset=args.opset)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+    else:
+        print(info.describe())
+    return 0
 
 
 def _positive(name: str, text) -> float:
@@ -85,7 +141,7 @@ def cmd_bench(args) -> int:
 
     cfg = config_from_args(args)
     setup = make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
-                       args.mode, args.budget, args.fold_bn)
+                       args.mode, args.budget, args.fold_bn, args.runtime)
     lock_timeout = _positive("--lock-timeout", args.lock_timeout)
     energy_s = _positive("--energy", args.energy) if args.energy is not None else None
     settle_s = None
@@ -154,7 +210,9 @@ def render_result(r) -> str:
     cl = ", channels-last" if s.channels_last else ""
     bn = ", BN folded" if s.fold_bn else ", BN unfused"
     lines = [
-        f"{r.config.label} on {s.device}, {s.dtype}, batch {s.batch}, {s.threads} threads, {s.mode}{cl}{bn}",
+        f"{r.config.label} on {s.device}, {s.dtype}, batch {s.batch}, {s.threads} threads, "
+        f"{s.mode if s.runtime == 'torch' else s.runtime}{cl}{bn}",
+        f"runtime     {_runtime_line(r)}",
         f"median      {r.median_ms:10.3f} ms   p10 {r.p10_ms:.3f}  p90 {r.p90_ms:.3f}  "
         f"IQR {r.iqr_ms:.3f} ms ({r.spread:.1%} of the median)",
         f"throughput  {r.throughput_ips:10.1f} images/s   {r.gmacs_per_s:.2f} GMAC/s achieved "
@@ -171,6 +229,12 @@ def render_result(r) -> str:
     lines += [f"note        {n}" for n in r.notes]
     lines += [f"WARNING     {w}" for w in r.warnings]
     return "\n".join(lines)
+
+
+def _runtime_line(r) -> str:
+    info = r.passport.get("runtime") or {}
+    provider = f", {info['provider']}" if info.get("provider") else ""
+    return f"{r.setup.runtime} {info.get('version', '')}{provider}"
 
 
 def render_layers(rep) -> str:

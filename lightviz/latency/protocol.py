@@ -22,6 +22,10 @@
 8. **Timed runs**, one iteration at a time with the device synchronised (see
    :mod:`lightviz.latency.timing`), as many as fit in the rest of the budget (default 2 s), at
    least 5; Python's garbage collector is paused meanwhile (as ``timeit`` does).
+8b. **Runtimes** (:mod:`lightviz.latency.runtimes`): the prepared module and input go to the
+   runtime's adapter (eager PyTorch, ``torch.compile``, ONNX Runtime on the exported ONNX file,
+   TensorRT's ``trtexec``), which returns the call to time; everything else here is the same
+   for every runtime, and the passport names the runtime, its version and provider.
 9. **The result**: median, p10, p90, IQR, runs, throughput, the cold call, the timed window
    (``started_at``/``finished_at``, epoch seconds), warnings (IQR above 10% of the median,
    few runs, a loaded host, unlocked Jetson clocks) and the passport.
@@ -121,7 +125,9 @@ class Result:
             "spread": self.spread, "spread_ok": self.spread <= SPREAD_LIMIT,
             "device": s.device, "dtype": s.dtype, "batch": s.batch, "threads": s.threads,
             "channels_last": s.channels_last, "mode": s.mode, "budget_s": s.budget_s,
-            "fold_bn": s.fold_bn,
+            "fold_bn": s.fold_bn, "runtime": s.runtime,
+            "runtime_version": (self.passport.get("runtime") or {}).get("version"),
+            "runtime_provider": (self.passport.get("runtime") or {}).get("provider"),
             "cold_ms": self.cold_ms, "capture_ms": self.capture_ms,
             "warmup_runs": self.warmup_runs, "rewarmed": self.rewarmed,
             "started_at": self.started_at, "finished_at": self.finished_at,
@@ -156,6 +162,7 @@ class _Signature:
     channels_last: bool
     mode: str
     fold_bn: bool = True
+    runtime: str = "torch"
 
     def shape(self) -> str:
         r = self.config.resolution
@@ -170,7 +177,7 @@ def _describe_change(old: Optional[_Signature], new: _Signature) -> str:
         changes.append(f"network {old.config.label} -> {new.config.label}")
     if old.shape() != new.shape():
         changes.append(f"input {old.shape()} -> {new.shape()}")
-    for name in ("device", "dtype", "threads", "channels_last", "mode", "fold_bn"):
+    for name in ("device", "dtype", "threads", "channels_last", "mode", "fold_bn", "runtime"):
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             changes.append(f"{name.replace('_', '-')} {a} -> {b}")
@@ -186,6 +193,7 @@ class _State:
     cold_ms: float
     capture_ms: Optional[float]
     graph: object = None
+    runtime: object = None  # the adapter (lightviz.latency.runtimes.base.Runtime)
 
 
 @contextmanager
@@ -247,7 +255,14 @@ class Bench:
             lock_timeout: Optional[float] = None) -> Result:
         """Measure ``cfg`` with ``setup`` (see the module doc for the protocol)."""
         return self._locked(cfg, setup, f"{cfg.label} on {setup.label}", on_wait, lock_timeout,
-                            lambda s, waited: self._run_locked(cfg, s, waited))
+                            lambda s, waited: self._with_runtime_notes(self._run_locked(cfg, s, waited)))
+
+    def _with_runtime_notes(self, result: Result) -> Result:
+        """``result`` with its runtime's notes (how the runtime ran the network) after the
+        protocol's own."""
+        if self._state is not None and self._state.runtime is not None:
+            result.notes = list(result.notes) + self._state.runtime.notes(result.setup)
+        return result
 
     def check(self, cfg: Config, setup: Setup, whole: bool = True, layers: bool = False) -> None:
         """Refuse, before anything runs or queues, what would not fit in memory
@@ -266,6 +281,8 @@ class Bench:
         """Drop the prepared model and free its device memory."""
         if self._state is not None:
             device = self._state.sig.device
+            if self._state.runtime is not None:
+                self._state.runtime.release()
             self._state = None
             free_device_memory(device)
 
@@ -280,7 +297,7 @@ class Bench:
         budget = budget_s or setup.budget_s
 
         def body(s: Setup, waited: float):
-            eager = replace(s, mode="eager", budget_s=budget / 4)
+            eager = replace(s, mode="eager", budget_s=budget / 4, runtime="torch")
             whole = self._run_locked(cfg, eager, waited, "the per-layer pass")
             state, timer, stop = self._state, Timer(eager.device), self._stop
             with torch.inference_mode(), _gc_paused():
@@ -292,6 +309,9 @@ class Bench:
             if setup.mode != "eager":
                 notes.append("per-layer times are eager: a CUDA graph replays as one launch and "
                              "cannot be split into layers")
+            if setup.runtime != "torch":
+                notes.append(f"per-layer times are eager PyTorch: {setup.runtime} runs the network "
+                             "as one graph that lightviz cannot split into layers")
             return L.build_report(count(cfg), whole, blocks, ops, roof, notes)
 
         return self._locked(cfg, setup, f"{cfg.label} per-layer on {setup.label}", on_wait,
@@ -355,25 +375,34 @@ class Bench:
                 "batch or the resolution")
 
     def _prepare(self, sig: _Signature, timer: Timer) -> _State:
-        from ..builder import build_module, calibrate_batchnorm, fold_batchnorm
-        from ..zoo import resolve
+        from ..exporter import deployable
+        from .runtimes import adapter
 
-        model = calibrate_batchnorm(build_module(resolve(sig.config)))
-        if sig.fold_bn:
-            model = fold_batchnorm(model)
-        for p in model.parameters():
-            p.requires_grad_(False)
-        fmt = torch.channels_last if sig.channels_last else torch.contiguous_format
-        model = model.to(device=sig.device, dtype=DTYPES[sig.dtype], memory_format=fmt)
+        # Built outside inference mode (an exporter traces it), from seed 0: the weights that
+        # `lightviz export` writes by default.
+        with torch.inference_mode(False), torch.no_grad():
+            model = deployable(sig.config, seed=0, fold_bn=sig.fold_bn)
+            fmt = torch.channels_last if sig.channels_last else torch.contiguous_format
+            model = model.to(device=sig.device, dtype=DTYPES[sig.dtype], memory_format=fmt)
         r = sig.config.resolution
         x = torch.randn(sig.batch, 3, r, r, dtype=DTYPES[sig.dtype], device=sig.device)
         x = x.contiguous(memory_format=fmt)
 
-        def eager():
-            return model(x)
+        runtime = adapter(sig.runtime, sig.device)
+        try:
+            call = runtime.prepare(model, x, sig)  # the signature has the setup's fields
+            if runtime.needs_sync:  # a runtime whose call returns before its device is done
+                run_once, sync = call, runtime.sync
 
-        cold = timer.wall(eager)
-        state = _State(sig, model, x, eager, cold, None)
+                def call():
+                    out = run_once()
+                    sync()
+                    return out
+            cold = None if runtime.own_loop else timer.wall(call)
+        except BaseException:
+            runtime.release()
+            raise
+        state = _State(sig, model, x, call, cold, None, runtime=runtime)
         if sig.mode == "cudagraph":
             state.capture_ms, state.graph, state.fn = _capture(model, x, timer)
         return state
@@ -381,7 +410,7 @@ class Bench:
     def _run_locked(self, cfg: Config, setup: Setup, waited: float,
                     phase: str = "the whole-network run") -> Result:
         sig = _Signature(cfg, setup.device, setup.dtype, setup.batch, setup.threads,
-                         setup.channels_last, setup.mode, setup.fold_bn)
+                         setup.channels_last, setup.mode, setup.fold_bn, setup.runtime)
         timer, stop = Timer(setup.device), self._stop
         stop.phase = phase
         rewarmed = None
@@ -396,15 +425,22 @@ class Bench:
                 cold, capture = self._state.cold_ms, self._state.capture_ms
             else:
                 cold = capture = None
-            fn = self._state.fn
+            fn, runtime = self._state.fn, self._state.runtime
+            if runtime.wall_clock:  # the call returns when its work is done: time the wall clock
+                timer = Timer("cpu")
+            timer.method = runtime.timer_method or timer.method
             with _gc_paused():
-                t0 = time.perf_counter()
-                warm = warm_up(timer, fn, WARMUP_MIN, WARMUP_FRACTION * setup.budget_s, stop=stop)
-                remaining = max(setup.budget_s - (time.perf_counter() - t0), 0.0)
-                timed = timed_runs(timer, fn, remaining, MIN_RUNS, MAX_RUNS, stop)
+                if runtime.own_loop:
+                    warm, timed = runtime.timed(setup.budget_s, MIN_RUNS, stop)
+                else:
+                    t0 = time.perf_counter()
+                    warm = warm_up(timer, fn, WARMUP_MIN, WARMUP_FRACTION * setup.budget_s, stop=stop)
+                    remaining = max(setup.budget_s - (time.perf_counter() - t0), 0.0)
+                    timed = timed_runs(timer, fn, remaining, MIN_RUNS, MAX_RUNS, stop)
         st = stats(timed.samples_ms)
         prof = count(cfg)
         pp = make_passport(setup.device, setup.threads, self.root)
+        pp["runtime"] = runtime.version()
         result = Result(
             config=cfg, setup=setup, samples_ms=timed.samples_ms,
             median_ms=st.median, p10_ms=st.p10, p90_ms=st.p90, q1_ms=st.q1, q3_ms=st.q3,

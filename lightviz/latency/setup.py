@@ -144,8 +144,10 @@ def dtype_support(device: str) -> Dict[str, Optional[str]]:
 @dataclass(frozen=True)
 class Setup:
     """How to measure: device, dtype, batch, CPU threads (None = torch's current count),
-    channels-last, mode (eager or cudagraph), the time budget of warm-up + timed runs, and
-    whether batch norms are folded into the convs as deployed (``fold_bn``, the default)."""
+    channels-last, mode (eager or cudagraph), the time budget of warm-up + timed runs,
+    whether batch norms are folded into the convs as deployed (``fold_bn``, the default), and
+    the runtime that runs the network (``torch``, ``torch-compile``, ``onnxruntime``,
+    ``tensorrt``: :mod:`lightviz.latency.runtimes`)."""
 
     device: str = "cpu"
     dtype: str = "fp32"
@@ -155,19 +157,27 @@ class Setup:
     mode: str = "eager"
     budget_s: float = BUDGET_DEFAULT_S
     fold_bn: bool = True
+    runtime: str = "torch"
 
     @property
     def label(self) -> str:
         cl = ", channels-last" if self.channels_last else ""
         th = f", {self.threads} thread{'s' if self.threads != 1 else ''}" if self.threads else ""
         bn = "BN folded" if self.fold_bn else "BN unfused"
-        return f"{self.device} {self.dtype} batch {self.batch}{th}{cl} {self.mode}, {bn}"
+        rt = f", {self.runtime}" if self.runtime != "torch" else ""
+        return f"{self.device} {self.dtype} batch {self.batch}{th}{cl} {self.mode}, {bn}{rt}"
 
 
 def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=False,
-               mode="eager", budget_s=BUDGET_DEFAULT_S, fold_bn=True) -> Setup:
+               mode="eager", budget_s=BUDGET_DEFAULT_S, fold_bn=True, runtime="torch",
+               require_runtime=True) -> Setup:
     """Check raw values (strings from a command line are fine) and return a :class:`Setup`;
-    ``ValueError`` with one line naming the value and what is allowed."""
+    ``ValueError`` with one line naming the value and what is allowed. With
+    ``require_runtime`` (the default) a runtime that cannot run here is refused in one line
+    naming how to install it (:class:`~lightviz.latency.runtimes.RuntimeUnavailable`); a caller
+    that only reads a setup (a prediction) passes False."""
+    from . import runtimes
+
     device = parse_device(device)
     key = str(dtype).strip().lower()
     key = DTYPE_ALIASES.get(key, key)
@@ -191,8 +201,20 @@ def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=
         raise ValueError(f"mode cudagraph needs a CUDA device, not {device}: use --mode eager")
     budget_s = number("budget", budget_s)
     in_range("budget", budget_s, BUDGET_MIN_S, BUDGET_MAX_S, " seconds")
+    runtime = runtimes.parse_runtime(runtime)
+    if runtime != "torch" and mode != "eager":
+        raise ValueError(f"mode {mode} is PyTorch's own: runtime {runtime} runs its own graph, "
+                         "use --mode eager (or --runtime torch)")
+    if runtime in ("onnxruntime", "tensorrt") and channels_last:
+        raise ValueError(f"channels-last is a PyTorch memory format: {runtime} chooses its own "
+                         "layout, drop --channels-last")
+    if runtime == "onnxruntime" and key != "fp32" and not device.startswith("cuda"):
+        raise ValueError(f"runtime onnxruntime on {device} is timed in fp32 only (its CPU "
+                         "provider runs fp16/bf16 graphs through casts): use --dtype fp32")
+    if require_runtime:
+        runtimes.require(runtime, device)
     return Setup(device, key, int(batch), threads, bool(channels_last), mode, float(budget_s),
-                 bool(fold_bn))
+                 bool(fold_bn), runtime)
 
 
 def usable_cores() -> int:

@@ -51,7 +51,11 @@ def render(cfg: Config) -> None:
         "median of many synchronised runs after a warm-up, with the spread, the first (cold) call "
         "apart, per-layer times beside the MACs, and the machine's passport. One measurement runs "
         "at a time on this host; others queue.")
+    from .latency_runtimes import export_panel, runtimes_panel
+
     _measure_panel(cfg)
+    runtimes_panel(cfg)
+    export_panel(cfg)
     _sweep_panel(cfg)
     if jetson.is_jetson():
         _energy_panel(cfg)
@@ -90,8 +94,9 @@ def _controls() -> Optional[Setup]:
                                  "unfolded network's")
     st.caption("Deployments fold batch norm into the convs: eager timings without folding "
                "overstate BN's cost (a fifth to a quarter of the CPU time here).")
+    runtime = _runtime_select(device)
     try:
-        return make_setup(device, dtype, batch, threads, channels_last, mode, budget, fold_bn)
+        return make_setup(device, dtype, batch, threads, channels_last, mode, budget, fold_bn, runtime)
     except ValueError as exc:
         st.warning(str(exc))
         return None
@@ -423,9 +428,25 @@ def _setup_from_state(budget: float) -> Optional[Setup]:
     try:
         return make_setup(ss.get(K + "device", "cpu"), ss.get(K + "dtype", "fp32"), ss.get(K + "batch", 1),
                           ss.get(K + "threads", DEFAULT_THREADS), ss.get(K + "channels_last", False),
-                          ss.get(K + "mode", "eager"), budget, ss.get(K + "fold_bn", True))
+                          ss.get(K + "mode", "eager"), budget, ss.get(K + "fold_bn", True),
+                          ss.get(K + "runtime", "torch"))
     except ValueError:
         return None
+
+
+def _runtime_select(device: str) -> str:
+    """The runtime widget: the runtimes that can run on ``device`` here; the others, with the
+    reason and how to install them, in its help."""
+    from ..latency.runtimes import RUNTIMES, unavailable
+
+    missing = {r: unavailable(r, device) for r in RUNTIMES}
+    offered = [r for r in RUNTIMES if missing[r] is None]
+    why = "; ".join(w for w in missing.values() if w)
+    return st.selectbox(
+        "Runtime", offered, key=K + "runtime",
+        help="what runs the network: eager PyTorch, torch.compile (inductor; the first call "
+             "compiles, tens of seconds), ONNX Runtime on the exported ONNX file, TensorRT "
+             "(trtexec). Same protocol and statistics for each." + (f" Not here: {why}" if why else ""))
 
 
 def _passport_now(setup: Setup) -> dict:

@@ -1,0 +1,135 @@
+"""The runtimes a network is timed on, one small adapter each behind one interface
+(:class:`~lightviz.latency.runtimes.base.Runtime`: prepare, run once, synchronise, version), so
+the protocol, the lock, the statistics and the passport stay written once
+(:mod:`lightviz.latency.protocol`).
+
+* ``torch``: eager PyTorch, or a CUDA graph (``--mode cudagraph``): what the lab always timed.
+* ``torch-compile``: ``torch.compile`` with inductor; on a CPU inductor writes C++ and needs a
+  compiler (``g++``/``clang++`` or ``$CXX``); on a GPU it needs Triton.
+* ``onnxruntime``: the exported ONNX file (opset 17, :mod:`lightviz.exporter`) in an ONNX Runtime
+  session: CPU, or CUDA through its CUDA execution provider where installed (``onnxruntime-gpu``).
+* ``tensorrt``: NVIDIA's ``trtexec`` (on PATH, or JetPack's /usr/src/tensorrt/bin/trtexec) builds an
+  engine from the same ONNX file and times it; lightviz reads its per-iteration GPU compute times
+  (``--exportTimes``) and its reported median and percentiles.
+
+This module is torch-free: it only says which runtimes exist here and why one is refused
+(:func:`unavailable`: one line naming how to install it), and loads an adapter on demand
+(:func:`adapter`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import shutil
+from typing import Optional
+
+RUNTIMES = ("torch", "torch-compile", "onnxruntime", "tensorrt")
+DEFAULT = "torch"
+TRTEXEC_JETPACK = "/usr/src/tensorrt/bin/trtexec"
+COMPILERS = ("g++", "c++", "clang++")
+
+INSTALL = {
+    "onnxruntime": "pip install 'lightviz[onnx]' (or: pip install onnx onnxruntime; "
+                   "onnxruntime-gpu for CUDA)",
+    "tensorrt": "install TensorRT (JetPack ships it: /usr/src/tensorrt/bin/trtexec; elsewhere "
+                "NVIDIA's TensorRT packages) so that trtexec is on PATH",
+    "torch-compile": "install a C++ compiler (apt-get install g++, or set CXX), which inductor "
+                     "needs to compile CPU kernels",
+}
+
+_MODULES = {"torch": ".torch_eager", "torch-compile": ".torch_compile",
+            "onnxruntime": ".ort", "tensorrt": ".tensorrt"}
+
+
+class RuntimeUnavailable(ValueError):
+    """The runtime asked for is not installed or cannot run here (one line: how to get it)."""
+
+
+def parse_runtime(value) -> str:
+    """A runtime name checked against :data:`RUNTIMES` (``torch_compile`` and ``ort`` accepted)."""
+    text = str(value if value is not None else DEFAULT).strip().lower().replace("_", "-")
+    text = {"ort": "onnxruntime", "trt": "tensorrt", "eager": "torch", "compile": "torch-compile"}.get(text, text)
+    if text not in RUNTIMES:
+        raise ValueError(f"unknown runtime {value!r}: choose one of {', '.join(RUNTIMES)}")
+    return text
+
+
+def find_trtexec() -> Optional[str]:
+    """``trtexec`` on PATH (or ``$LIGHTVIZ_TRTEXEC``), else JetPack's, else None."""
+    env = os.environ.get("LIGHTVIZ_TRTEXEC", "").strip()
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    found = shutil.which("trtexec")
+    if found:
+        return found
+    return TRTEXEC_JETPACK if os.access(TRTEXEC_JETPACK, os.X_OK) else None
+
+
+def find_compiler() -> Optional[str]:
+    """The C++ compiler inductor would use: ``$CXX``, else the first of g++, c++, clang++."""
+    cxx = os.environ.get("CXX", "").strip()
+    if cxx:
+        return shutil.which(cxx.split()[0])
+    return next((p for p in map(shutil.which, COMPILERS) if p), None)
+
+
+def unavailable(name: str, device: str = "cpu") -> Optional[str]:
+    """None when runtime ``name`` can run on ``device`` here, else one line saying why not and
+    how to install what is missing."""
+    kind = device.split(":")[0]
+    if name == "torch":
+        return None
+    if name == "torch-compile":
+        if kind == "mps":
+            return "runtime torch-compile is not offered on mps (inductor targets CPUs and CUDA GPUs)"
+        if kind == "cpu" and find_compiler() is None:
+            return (f"runtime torch-compile refused: no C++ compiler found (inductor compiles CPU "
+                    f"kernels with g++ or clang++): {INSTALL['torch-compile']}")
+        if kind == "cuda" and importlib.util.find_spec("triton") is None:
+            return ("runtime torch-compile refused on cuda: inductor needs Triton, which is not "
+                    "installed: pip install triton (PyTorch's CUDA wheels include it)")
+        return None
+    if name == "onnxruntime":
+        missing = [p for p in ("onnx", "onnxruntime") if importlib.util.find_spec(p) is None]
+        if missing:
+            return (f"runtime onnxruntime is not installed here (missing {' and '.join(missing)}): "
+                    f"{INSTALL['onnxruntime']}")
+        if kind == "mps":
+            return "runtime onnxruntime is offered on cpu and cuda, not mps"
+        return None
+    if name == "tensorrt":
+        if kind != "cuda":
+            return f"runtime tensorrt runs on an NVIDIA GPU: use --device cuda, not {device}"
+        if find_trtexec() is None:
+            return (f"runtime tensorrt needs trtexec, which is neither on PATH nor at "
+                    f"{TRTEXEC_JETPACK}: {INSTALL['tensorrt']}")
+        if importlib.util.find_spec("onnx") is None:
+            return f"runtime tensorrt builds its engine from an ONNX export, which needs onnx: {INSTALL['onnxruntime']}"
+        return None
+    raise ValueError(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIMES)}")
+
+
+def require(name: str, device: str = "cpu") -> None:
+    """Raise :class:`RuntimeUnavailable` (one line) when ``name`` cannot run on ``device``."""
+    why = unavailable(name, device)
+    if why:
+        raise RuntimeUnavailable(why)
+
+
+def available(device: str = "cpu"):
+    """The runtimes that can run on ``device`` here, in :data:`RUNTIMES` order."""
+    return [r for r in RUNTIMES if unavailable(r, device) is None]
+
+
+def adapter(name: str, device: str = "cpu"):
+    """A fresh adapter for runtime ``name`` (imports it; :class:`RuntimeUnavailable` first when
+    it cannot run on ``device``)."""
+    name = parse_runtime(name)
+    require(name, device)
+    return importlib.import_module(_MODULES[name], __name__).ADAPTER()
+
+
+__all__ = ["DEFAULT", "INSTALL", "RUNTIMES", "RuntimeUnavailable", "adapter", "available",
+           "find_compiler", "find_trtexec", "parse_runtime", "require", "unavailable"]

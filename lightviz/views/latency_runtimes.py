@@ -1,0 +1,167 @@
+"""The Latency page's runtime comparison and export download (see :mod:`.latency`).
+
+* **Runtimes**: the current configuration on every runtime present on the chosen device (eager
+  PyTorch, ``torch.compile``, ONNX Runtime, TensorRT through ``trtexec``:
+  :mod:`lightviz.latency.runtimes`), each timed with the same protocol, one chart with the
+  speed-up over eager PyTorch.
+* **Export**: the configured network as an ONNX file or a ``torch.export`` program
+  (:mod:`lightviz.exporter`), with random weights from a seed: no trained weights are included.
+
+Both run behind a button in an ``st.fragment``, like every measurement on the page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from ..config import Config
+from ..latency.protocol import BUDGET_DEFAULT_S, SPREAD_LIMIT, Bench, MeasurementError, Setup
+from .latency import (K, LOCK_TIMEOUT_S, _attempt, _json_default, _passport_now, _queued_notice,
+                      _setup_from_state, _tab_closed)
+
+
+# ----------------------------------------------------------------------------- runtimes
+
+@st.fragment
+def runtimes_panel(cfg: Config) -> None:
+    """The current configuration on every runtime present here, one chart, speed-up over eager."""
+    from ..charts_latency import runtime_figure
+    from ..latency.runtimes import RUNTIMES, unavailable
+
+    st.subheader("Runtimes")
+    st.caption("Nobody deploys eager PyTorch: the same network on every runtime this host has, "
+               "each timed with the same protocol, with its speed-up over eager PyTorch. "
+               "torch.compile's first call compiles the network (tens of seconds on a small CPU); "
+               "it is reported apart and not in the median.")
+    base = _setup_from_state(st.session_state.get(K + "budget", BUDGET_DEFAULT_S))
+    if base is None:
+        st.caption("Choose valid settings above to compare runtimes.")
+        return
+    present = [r for r in RUNTIMES if unavailable(r, base.device) is None]
+    absent = {r: unavailable(r, base.device) for r in RUNTIMES if r not in present}
+    st.caption(f"On {base.device} here: {', '.join(present)}."
+               + "".join(f" {w}." for w in absent.values()))
+    if st.button(f"Compare {len(present)} runtimes", key=K + "runtimes_run", icon=":material/compare_arrows:"):
+        notice = st.empty()
+        bench = Bench(should_stop=_tab_closed())
+
+        def compare():
+            rows = []
+            for rt in present:
+                setup = _replace_runtime(base, rt)
+                with st.spinner(f"{cfg.label} on {rt}..."):
+                    try:
+                        r = bench.run(cfg, setup, on_wait=_queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
+                    except (ValueError, MeasurementError) as exc:
+                        rows.append({"runtime": rt, "error": str(exc)})
+                        continue
+                info = r.passport.get("runtime") or {}
+                rows.append({"runtime": rt, "median_ms": r.median_ms, "p10_ms": r.p10_ms,
+                             "p90_ms": r.p90_ms, "runs": r.runs, "cold_ms": r.cold_ms,
+                             "version": info.get("version"), "provider": info.get("provider"),
+                             "spread_ok": r.spread <= SPREAD_LIMIT})
+            eager = next((r["median_ms"] for r in rows if r["runtime"] == "torch" and "median_ms" in r), None)
+            for r in rows:
+                if eager and "median_ms" in r:
+                    r["speedup"] = eager / r["median_ms"]
+            return rows
+
+        try:
+            rows = _attempt("runtime comparison", notice, compare)
+        finally:
+            bench.release()
+        if rows is not None:
+            st.session_state[K + "runtimes"] = {"config": cfg, "setup": base, "rows": rows}
+    done = st.session_state.get(K + "runtimes")
+    if not done:
+        return
+    st.caption(f"{done['config'].label} on {done['setup'].device}, {done['setup'].dtype}, batch "
+               f"{done['setup'].batch}, {done['setup'].threads} threads")
+    st.plotly_chart(runtime_figure(done["rows"]), width="stretch", key=K + "runtimes_fig",
+                    config={"displaylogo": False})
+    for r in done["rows"]:
+        if "error" in r:
+            st.warning(f"{r['runtime']}: {r['error']}")
+    table = pd.DataFrame([{k: r.get(k) for k in ("runtime", "version", "provider", "median_ms", "p10_ms",
+                                                  "p90_ms", "speedup", "cold_ms", "runs")}
+                          for r in done["rows"] if "median_ms" in r])
+    st.dataframe(table, hide_index=True, column_config={
+        "median_ms": st.column_config.NumberColumn("median (ms)", format="%.3f"),
+        "p10_ms": st.column_config.NumberColumn("p10 (ms)", format="%.3f"),
+        "p90_ms": st.column_config.NumberColumn("p90 (ms)", format="%.3f"),
+        "speedup": st.column_config.NumberColumn("vs eager", format="%.2fx"),
+        "cold_ms": st.column_config.NumberColumn("first call (ms)", format="%.1f")})
+    st.download_button("Runtime comparison (JSON, with passport)",
+                       json.dumps({"config": done["config"].label, "setup": asdict(done["setup"]),
+                                   "rows": done["rows"], "passport": _passport_now(done["setup"])},
+                                  indent=2, default=_json_default),
+                       file_name="lightviz_runtimes.json", mime="application/json", key=K + "runtimes_dl")
+
+
+def _replace_runtime(setup: Setup, runtime: str) -> Setup:
+    from dataclasses import replace
+
+    mode = setup.mode if runtime == "torch" else "eager"
+    cl = setup.channels_last and runtime in ("torch", "torch-compile")
+    return replace(setup, runtime=runtime, mode=mode, channels_last=cl)
+
+
+# ----------------------------------------------------------------------------- export
+
+@st.fragment
+def export_panel(cfg: Config) -> None:
+    """Download the configured network as ONNX or a torch.export program (random weights)."""
+    from ..exporter import DEFAULT_OPSET, FORMATS, INSTALL_ONNX
+
+    st.subheader("Export")
+    st.caption(f"Take {cfg.label} out of lightviz: as an ONNX file (opset {DEFAULT_OPSET}, what "
+               "TensorRT 8.6 and ONNX Runtime load) or a torch.export program (.pt2), batch norms "
+               "calibrated and folded as timed here. **No trained weights are included**: the "
+               "weights are random, drawn from the seed (the same seed gives the same weights in "
+               "every format), for latency and deployment tests, not for predictions.")
+    c = st.columns([1, 1, 1, 1.6])
+    fmt = c[0].radio("Format", FORMATS, horizontal=True, key=K + "export_format")
+    seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key=K + "export_seed")
+    batch = c[2].number_input("Batch", 1, 1024, 1, key=K + "export_batch",
+                              help="the file's fixed input batch")
+    fold = c[3].checkbox("Fold batch norm", value=True, key=K + "export_fold_bn")
+    key = (cfg, fmt, int(seed), int(batch), bool(fold))
+    if st.button("Prepare the file", key=K + "export_run", icon=":material/file_export:"):
+        with st.spinner(f"Exporting {cfg.label} to {fmt}..."):
+            try:
+                data, info = _export_bytes(cfg, fmt, int(seed), int(batch), bool(fold))
+            except ValueError as exc:
+                st.error(str(exc))
+                return
+        st.session_state[K + "export"] = {"key": key, "data": data, "info": info}
+    done = st.session_state.get(K + "export")
+    if fmt == "onnx":
+        from ..latency.runtimes import unavailable
+
+        if unavailable("onnxruntime") and "not installed" in unavailable("onnxruntime"):
+            st.caption(f"ONNX export needs the onnx package: {INSTALL_ONNX}")
+    if not done or done["key"] != key:
+        return
+    info = done["info"]
+    st.caption(info.describe().replace(info.path, "the file"))
+    ext = "onnx" if fmt == "onnx" else "pt2"
+    st.download_button(f"Download {ext.upper()} ({info.bytes / 1e6:.1f} MB)", done["data"],
+                       file_name=f"lightviz_{cfg.arch}_{cfg.alpha:g}_{cfg.resolution}_seed{info.seed}.{ext}",
+                       mime="application/octet-stream", key=K + "export_dl")
+
+
+def _export_bytes(cfg: Config, fmt: str, seed: int, batch: int, fold: bool):
+    import os
+    import tempfile
+
+    from ..exporter import export
+
+    with tempfile.TemporaryDirectory(prefix="lightviz-export-") as tmp:
+        path = os.path.join(tmp, f"model.{fmt}")
+        info = export(cfg, path, fmt, seed=seed, fold_bn=fold, batch=batch)
+        with open(path, "rb") as fh:
+            return fh.read(), info
