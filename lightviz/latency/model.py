@@ -96,6 +96,8 @@ def calibrate_command(setup: Setup) -> str:
         parts.append("--channels-last")
     if not s.fold_bn:
         parts.append("--no-fold-bn")
+    if getattr(s, "runtime", "torch") != "torch":
+        parts.append(f"--runtime {s.runtime}")
     return " ".join(parts)
 
 

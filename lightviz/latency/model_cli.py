@@ -40,6 +40,9 @@ def _setup_arguments(p) -> None:
     p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
                    help="batch norms unfused (default: folded into the convs, as deployed)")
+    p.add_argument("--runtime", default="torch",
+                   help="what runs the network: torch (default), torch-compile, onnxruntime or "
+                        "tensorrt; each runtime has its own model")
     p.add_argument("--format", choices=("table", "json"), default="table")
 
 
@@ -73,9 +76,11 @@ def register(subparsers) -> None:
     p.set_defaults(run=cmd_predict)
 
 
-def _setup(args, budget=2.0):
+def _setup(args, budget=2.0, measuring=True):
+    """The checked setup; a prediction reads a stored model, so its runtime need not be
+    installed here (``measuring=False``)."""
     return make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
-                      args.mode, budget, args.fold_bn)
+                      args.mode, budget, args.fold_bn, args.runtime, require_runtime=measuring)
 
 
 def _seconds(name: str, text, lo: float, hi: float) -> float:
@@ -91,7 +96,7 @@ def cmd_predict(args) -> int:
     from .store import host_identity
 
     cfg = config_from_args(args)
-    setup = _setup(args)
+    setup = _setup(args, measuring=False)
     pred = M.predict(cfg, setup)  # NotCalibrated is a ValueError: one line, exit 2
     if args.format == "json":
         out = {"arch": cfg.arch, "label": cfg.label,

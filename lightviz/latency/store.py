@@ -146,6 +146,9 @@ def setup_key(setup: Setup) -> str:
              setup.mode, "fold" if setup.fold_bn else "bn"]
     if setup.channels_last:
         parts.append("cl")
+    runtime = getattr(setup, "runtime", "torch")
+    if runtime != "torch":  # each runtime is its own setup (eager PyTorch keeps its old keys)
+        parts.append(runtime)
     return "-".join(str(p) for p in parts)
 
 
