@@ -367,12 +367,11 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
                           (f"<br>published top-1 {top1:.1f} %" if pd.notna(top1) else "") +
                           "<extra></extra>"))
     fig = go.Figure(traces)
+    xr, yr = _log_range(df[measure], 0.25), _log_range(df["params"], 0.12)
     return _layout(fig, f"{unit} against params",
                    height=480, margin=dict(_MARGIN, t=48),
-                   xaxis=dict(type="log", title_text=f"{unit} (log scale)", dtick="D2",
-                              range=_log_range(df[measure], 0.25)),
-                   yaxis=dict(type="log", title_text="params (log scale)", dtick="D2",
-                              range=_log_range(df["params"], 0.12)))
+                   xaxis=dict(type="log", title_text=f"{unit} (log scale)", range=xr, **log_ticks(*xr)),
+                   yaxis=dict(type="log", title_text="params (log scale)", range=yr, **log_ticks(*yr)))
 
 
 def _label_positions(x, y, names, near: float = 0.1) -> Dict[str, str]:
@@ -390,6 +389,23 @@ def _label_positions(x, y, names, near: float = 0.1) -> Dict[str, str]:
                     and (ly[i], i) < (ly[j], j):
                 position[names[i]] = "bottom center"
     return position
+
+
+def log_ticks(lo: float, hi: float) -> dict:
+    """Tick values and labels for a log axis spanning 10**lo .. 10**hi: 1, 2 and 5 of each decade,
+    every one written out with its prefix ("20M", not a bare "2" that reads as two), the 2 and 5
+    left out when the axis spans more than three decades."""
+    steps = (1, 2, 5) if hi - lo <= 3 else (1,)
+    vals = [m * 10 ** e for e in range(math.floor(lo), math.ceil(hi) + 1) for m in steps]
+    vals = [v for v in vals if 10 ** lo <= v <= 10 ** hi]
+    return dict(tickmode="array", tickvals=vals, ticktext=[_tick_text(v) for v in vals])
+
+
+def _tick_text(v: float) -> str:
+    for prefix, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if v >= size:
+            return f"{v / size:g}{prefix}"
+    return f"{v:g}"
 
 
 def _log_range(values, pad: float):
@@ -419,7 +435,8 @@ def accuracy_figure(df: pd.DataFrame, highlight: Optional[Sequence[int]] = None)
             hoverinfo="skip"))
     fig = go.Figure(traces)
     return _layout(fig, "Published top-1 against MACs", height=460,
-                   xaxis=dict(type="log", title_text="MACs (log scale)", dtick="D2"),
+                   xaxis=dict(type="log", title_text="MACs (log scale)",
+                              **log_ticks(*_log_range(df["macs"], 0.05))),
                    yaxis=dict(title_text="top-1 accuracy (%)"))
 
 

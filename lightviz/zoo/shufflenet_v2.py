@@ -123,7 +123,7 @@ def describe(b, facts) -> "str | None":
 
 ARCHS = (
     Arch(name="shufflenet_v2", family="ShuffleNet v2", paper="Ma et al., ShuffleNet V2, ECCV 2018",
-         spec=spec, colour="#2F7D32", describe=describe,
+         spec=spec, colour="#9D755D", describe=describe,
          units=(CalculatorUnit(
              "ShuffleV2Unit",
              "split C/2 | C/2, 1x1, 3x3 depthwise, 1x1 on one half, concat, shuffle",
