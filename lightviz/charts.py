@@ -216,8 +216,9 @@ def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
         if lo > 0:
             shapes.append(dict(type="line", xref="x", yref="paper", x0=lo - 0.5, x1=lo - 0.5,
                                y0=0, y1=1, line=dict(width=1, dash="dot", color="#888888")))
-        # two rows of names, so that short neighbouring stages do not overprint each other
-        notes.append(dict(x=(lo + hi) / 2, y=1.0 if i % 2 else 1.045, xref="x", yref="paper",
+        # three rows of names, so that short neighbouring stages ("stem", "stage1" of one or two
+        # bars) do not overprint each other on a phone ("stemstage2")
+        notes.append(dict(x=(lo + hi) / 2, y=1.0 + 0.045 * (i % 3), xref="x", yref="paper",
                           text=stage, showarrow=False, yanchor="bottom",
                           font=dict(size=11, color="#888888")))
     return _layout(
@@ -228,7 +229,7 @@ def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
         yaxis=dict(domain=[0.55, 0.92], title_text=unit, rangemode="tozero"),
         yaxis2=dict(domain=[0, 0.42], title_text="params", rangemode="tozero"),
         legend=dict(_LEGEND, y=-0.22, yanchor="top"),
-        margin=dict(_MARGIN, t=66),
+        margin=dict(_MARGIN, t=88),
     )
 
 
@@ -283,7 +284,7 @@ def stage_treemap(layers: pd.DataFrame, column: str = "macs", title: str = "") -
     unit = MEASURE_LABELS[column]
     fig = go.Figure(go.Treemap(
         ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
-        maxdepth=3, textinfo="label+percent root",
+        maxdepth=3, textinfo="label+percent root", sort=False,  # stages in network order
         customdata=[fmt_count(v) for v in values],
         hovertemplate="<b>%{label}</b><br>" + unit + " %{customdata} (%{value:,})<br>"
                       "%{percentRoot:.1%} of the network<extra></extra>",

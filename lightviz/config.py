@@ -69,7 +69,7 @@ class Config:
         return network_label(self, "page")
 
 
-def network_label(cfg: "Config", style: str = "page") -> str:
+def network_label(cfg: Config, style: str = "page") -> str:
     """One network's name, the one rule for every page, picture and command line.
 
     ``"page"`` (the app and the diagrams): ``MobileNet v2 \u03b1 1 \u00b7 224 px``,
