@@ -13,7 +13,7 @@ from .. import charts
 from ..accuracy import with_top1
 from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, make_config
 from ..counting import count
-from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
+from ..state import ALPHA_STOPS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
 from ..zoo import REGISTRY
 from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta
 
@@ -104,10 +104,9 @@ def render(cfg: Config) -> None:
     prof = cached_profile(cfg, elementwise)
     base = cached_profile(reference_config(cfg), elementwise)
     arch = REGISTRY[cfg.arch]
-    groups = f" \u00b7 g = {cfg.groups}" if cfg.groups is not None else ""
-    st.header(f"{ARCH_LABELS[cfg.arch]}{groups} \u00b7 \u03b1 {cfg.alpha:g} \u00b7 "
-              f"\u03c1 {cfg.rho:.3f} ({cfg.resolution} px)")
-    st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution}, batch 1, "
+    st.header(cfg.title)  # the pages' one name for a network (lightviz.config.network_label)
+    st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution} "
+               f"(\u03c1 {cfg.rho:.3f}), batch 1, "
                f"{cfg.classes:,} classes. Counted from the architecture itself, no weights "
                f"needed.")
     _headline(prof, base, cfg)
