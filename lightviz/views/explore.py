@@ -239,6 +239,13 @@ def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
         f"{ALPHA_MIN:g} to {ALPHA_MAX:g}; \u03c1 from 32 to 512 px.")
 
 
+def _conv_text(kernel: str, stride: str, groups: str) -> str:
+    """Kernel, stride and groups in one short cell: '3\u00d73 /2 g144', '1\u00d71', '' (no conv)."""
+    parts = [kernel, f"/{stride}" if stride not in ("", "1") else "",
+             f"g{groups}" if groups not in ("", "1") else ""]
+    return " ".join(p for p in parts if p)
+
+
 def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
     table = _layer_table(cfg, measure, elementwise)
     unit = UNIT_LABELS[measure]
@@ -269,13 +276,28 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
         "in_shape": st.column_config.TextColumn("input C\u00d7H\u00d7W"),
         "out_shape": st.column_config.TextColumn("output C\u00d7H\u00d7W"),
     }
+    order = None
     if by != "layer":
         shown = charts.group_table(shown, by, measure)
         config["ops"] = st.column_config.NumberColumn("ops", format="%d")
+    else:  # fits a 1400 px window without sideways scrolling: the path names the stage and block,
+        # kernel, stride and groups share one column; the CSV has every column apart
+        shown = shown.assign(conv=[_conv_text(*v) for v in zip(shown["kernel"], shown["stride"],
+                                                                shown["groups"])])
+        order = ["#", "path", "kind", "out_shape", "params", measure, "cost_share", "params_share",
+                 "conv"]
+        widths = {"#": 44, "path": 190, "kind": 110, "out_shape": 100, "params": 92, measure: 104,
+                  "cost_share": 80, "params_share": 80}
+        for col, w in widths.items():
+            config.setdefault(col, st.column_config.Column(col))["width"] = w
+        config["conv"] = st.column_config.TextColumn(
+            "kernel /stride g", width=96,
+            help="kernel size, stride (when not 1) and groups (when not 1): 3\u00d73 /2 g144")
     filt = " (filtered)" if stages or kinds else ""
     st.caption(f"{len(shown)} rows{filt}; shares are of the whole network: "
                f"{prof.params:,} params, {getattr(prof, measure):,} {unit}.")
-    st.dataframe(shown, hide_index=True, width="stretch", height=460, column_config=config)
+    st.dataframe(shown, hide_index=True, width="stretch", height=460, column_config=config,
+                 column_order=order)
     name = cfg.label.replace(" ", "_").replace("@", "")
     d1, d2 = st.columns(2)
     d1.download_button(
