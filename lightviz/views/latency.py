@@ -226,14 +226,14 @@ def _show_result(r, report) -> None:
     for n in r.notes:
         st.caption(n)
     if report is not None:
-        _show_layers(report)
+        _show_layers(report, said=r.notes)
     with st.expander("Passport: what this was measured on"):
         st.caption(summary(r.passport))
         st.json(r.passport, expanded=False)
     _downloads(r, report)
 
 
-def _show_layers(rep) -> None:
+def _show_layers(rep, said=()) -> None:
     st.markdown("#### Where the time goes")
     st.caption(
         f"Whole network {rep.whole_ms:.3f} ms (uninstrumented, just before). Blocks timed in place "
@@ -242,7 +242,7 @@ def _show_layers(rep) -> None:
         "and the probes themselves.")
     ops = rep.ops[rep.ops["kind"] != FOLDED_BN]
     for n in rep.notes:
-        if FOLDED_BN not in n:  # said once below, where those rows would be
+        if FOLDED_BN not in n and n not in said:  # each note once: the result's are above
             st.caption(n)
     if len(ops) < len(rep.ops):
         st.caption(f"Batch norm was folded into the convs, so its cost is in the conv rows; the "
