@@ -102,7 +102,8 @@ def render(cfg: Config) -> None:
     })
     st.dataframe(view, hide_index=True, width="stretch", height=min(36 * len(view) + 40, 640),
                  column_config={
-        "configuration": st.column_config.TextColumn("configuration", width="large", pinned=True),
+        "configuration": st.column_config.TextColumn("configuration", width=250),  # names whole;
+        # not pinned: a pinned column this wide would leave a phone no room to scroll the others
         "params_published": st.column_config.TextColumn("params, paper", alignment="right"),
         "params_lightviz": st.column_config.NumberColumn("params, lightviz", format="localized"),
         "params_diff": st.column_config.TextColumn("params \u0394 %", alignment="right"),
