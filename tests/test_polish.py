@@ -81,3 +81,28 @@ def test_memory_estimate_writes_bytes_like_every_page():
     est = estimate(lightviz.make_config("mobilenet_v2"), 1, "fp32", "cpu")
     text = est.describe()
     assert re.search(r"weights \d+\.\d+ MiB", text) and "9.19 MiB per image" in text, text
+
+
+def _luminance(hex_colour: str) -> float:
+    c = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    lo, hi = sorted((_luminance(a), _luminance(b)))
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_architecture_colours_read_on_both_themes_and_shufflenets_differ():
+    import colorsys
+
+    from lightviz.charts import ARCH_COLORS
+
+    for arch in ("resnet18", "resnet34", "resnet50", "shufflenet_v1", "shufflenet_v2"):
+        for page in ("#FFFFFF", "#0E1117"):  # Streamlit's light and dark backgrounds
+            assert _contrast(ARCH_COLORS[arch], page) >= 3.0, (arch, page)
+    hues = [colorsys.rgb_to_hsv(*(int(ARCH_COLORS[a][i:i + 2], 16) / 255 for i in (1, 3, 5)))[0]
+            for a in ("shufflenet_v1", "shufflenet_v2")]
+    gap = abs(hues[0] - hues[1]) * 360
+    assert min(gap, 360 - gap) > 60, hues  # not two greens

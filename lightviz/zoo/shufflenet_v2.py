@@ -123,6 +123,8 @@ def describe(b, facts) -> "str | None":
 
 ARCHS = (
     Arch(name="shufflenet_v2", family="ShuffleNet v2", paper="Ma et al., ShuffleNet V2, ECCV 2018",
+         # brown, not a second green: v1 (#54A24B) and v2 side by side in Compare must read apart
+         # (4.1:1 on white, 4.6:1 on the dark theme)
          spec=spec, colour="#9D755D", describe=describe,
          units=(CalculatorUnit(
              "ShuffleV2Unit",
