@@ -76,6 +76,13 @@ def test_phone_diagram_scrolls_rather_than_shrinks(new_page, streamlit_server, w
     box = slider.bounding_box()
     assert box is not None and 0 <= box["x"] < 390, box
     page.screenshot(path=str(artifacts / "phone_config_open.png"))
+    # plotly's toolbar would cover a chart's title on a phone (no hover there to need it)
+    page.goto(f"{streamlit_server}/?arch=mobilenet_v2")
+    wait_for_app(page)
+    page.locator(".js-plotly-plot .modebar-container").first.wait_for(state="attached")
+    shown = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot .modebar-container')]"
+                          ".map(e => getComputedStyle(e).display)")
+    assert shown and set(shown) == {"none"}, shown
 
 
 def test_desktop_has_no_phone_button_and_compare_ticks_carry_prefixes(new_page, streamlit_server,
