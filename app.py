@@ -25,6 +25,7 @@ import streamlit as st
 
 import lightviz.views.module_peeks  # noqa: F401
 from lightviz import state
+from lightviz.views import layout
 
 # The favicon is a local file: a ":material/...:" or emoji icon makes the browser fetch it from a
 # Google or CDN host, and the app must be complete on a network without internet.
@@ -68,6 +69,7 @@ def page(name: str, title: str):
 
 
 cfg, _, notices = state.sidebar()
+layout.page_chrome(cfg)  # diagrams scroll on a phone; there, a button opens the folded sidebar
 if notices:
     st.warning("Some values in the link could not be used as they were:\n\n"
                + "\n".join(f"- {n.message}" for n in notices), icon=":material/link:")

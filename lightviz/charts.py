@@ -216,8 +216,9 @@ def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
         if lo > 0:
             shapes.append(dict(type="line", xref="x", yref="paper", x0=lo - 0.5, x1=lo - 0.5,
                                y0=0, y1=1, line=dict(width=1, dash="dot", color="#888888")))
-        # two rows of names, so that short neighbouring stages do not overprint each other
-        notes.append(dict(x=(lo + hi) / 2, y=1.0 if i % 2 else 1.045, xref="x", yref="paper",
+        # three rows of names, so that short neighbouring stages ("stem", "stage1" of one or two
+        # bars) do not overprint each other on a phone ("stemstage2")
+        notes.append(dict(x=(lo + hi) / 2, y=1.0 + 0.045 * (i % 3), xref="x", yref="paper",
                           text=stage, showarrow=False, yanchor="bottom",
                           font=dict(size=11, color="#888888")))
     return _layout(
@@ -228,7 +229,7 @@ def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
         yaxis=dict(domain=[0.55, 0.92], title_text=unit, rangemode="tozero"),
         yaxis2=dict(domain=[0, 0.42], title_text="params", rangemode="tozero"),
         legend=dict(_LEGEND, y=-0.22, yanchor="top"),
-        margin=dict(_MARGIN, t=66),
+        margin=dict(_MARGIN, t=88),
     )
 
 
@@ -283,7 +284,7 @@ def stage_treemap(layers: pd.DataFrame, column: str = "macs", title: str = "") -
     unit = MEASURE_LABELS[column]
     fig = go.Figure(go.Treemap(
         ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
-        maxdepth=3, textinfo="label+percent root",
+        maxdepth=3, textinfo="label+percent root", sort=False,  # stages in network order
         customdata=[fmt_count(v) for v in values],
         hovertemplate="<b>%{label}</b><br>" + unit + " %{customdata} (%{value:,})<br>"
                       "%{percentRoot:.1%} of the network<extra></extra>",
@@ -367,12 +368,11 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
                           (f"<br>published top-1 {top1:.1f} %" if pd.notna(top1) else "") +
                           "<extra></extra>"))
     fig = go.Figure(traces)
+    xr, yr = _log_range(df[measure], 0.25), _log_range(df["params"], 0.12)
     return _layout(fig, f"{unit} against params",
                    height=480, margin=dict(_MARGIN, t=48),
-                   xaxis=dict(type="log", title_text=f"{unit} (log scale)", dtick="D2",
-                              range=_log_range(df[measure], 0.25)),
-                   yaxis=dict(type="log", title_text="params (log scale)", dtick="D2",
-                              range=_log_range(df["params"], 0.12)))
+                   xaxis=dict(type="log", title_text=f"{unit} (log scale)", range=xr, **log_ticks(*xr)),
+                   yaxis=dict(type="log", title_text="params (log scale)", range=yr, **log_ticks(*yr)))
 
 
 def _label_positions(x, y, names, near: float = 0.1) -> Dict[str, str]:
@@ -390,6 +390,23 @@ def _label_positions(x, y, names, near: float = 0.1) -> Dict[str, str]:
                     and (ly[i], i) < (ly[j], j):
                 position[names[i]] = "bottom center"
     return position
+
+
+def log_ticks(lo: float, hi: float) -> dict:
+    """Tick values and labels for a log axis spanning 10**lo .. 10**hi: 1, 2 and 5 of each decade,
+    every one written out with its prefix ("20M", not a bare "2" that reads as two), the 2 and 5
+    left out when the axis spans more than three decades."""
+    steps = (1, 2, 5) if hi - lo <= 3 else (1,)
+    vals = [m * 10 ** e for e in range(math.floor(lo), math.ceil(hi) + 1) for m in steps]
+    vals = [v for v in vals if 10 ** lo <= v <= 10 ** hi]
+    return dict(tickmode="array", tickvals=vals, ticktext=[_tick_text(v) for v in vals])
+
+
+def _tick_text(v: float) -> str:
+    for prefix, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if v >= size:
+            return f"{v / size:g}{prefix}"
+    return f"{v:g}"
 
 
 def _log_range(values, pad: float):
@@ -419,7 +436,8 @@ def accuracy_figure(df: pd.DataFrame, highlight: Optional[Sequence[int]] = None)
             hoverinfo="skip"))
     fig = go.Figure(traces)
     return _layout(fig, "Published top-1 against MACs", height=460,
-                   xaxis=dict(type="log", title_text="MACs (log scale)", dtick="D2"),
+                   xaxis=dict(type="log", title_text="MACs (log scale)",
+                              **log_ticks(*_log_range(df["macs"], 0.05))),
                    yaxis=dict(title_text="top-1 accuracy (%)"))
 
 

@@ -75,9 +75,34 @@ class Config:
 
     @property
     def label(self) -> str:
-        g = f" g={self.groups}" if self.groups is not None else ""
-        custom = " custom" if self.settings is not None else ""
-        return f"{self.arch}{custom} {self.alpha:g}x{g} @ {self.resolution}"
+        """The command line's name: ``mobilenet_v2 1x @ 224`` (see :func:`network_label`)."""
+        return network_label(self, "cli")
+
+    @property
+    def title(self) -> str:
+        """The pages' and pictures' name: ``MobileNet v2 \u03b1 1 \u00b7 224 px``."""
+        return network_label(self, "page")
+
+
+def network_label(cfg: Config, style: str = "page") -> str:
+    """One network's name, the one rule for every page, picture and command line.
+
+    ``"page"`` (the app and the diagrams): ``MobileNet v2 \u03b1 1 \u00b7 224 px``,
+    ``ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px``, with the family's label from its ``Arch``.
+    ``"cli"`` (terminal output and files, typed back as arguments): ``mobilenet_v2 1x @ 224``,
+    ``shufflenet_v1 0.5x g=3 @ 224``. An edited table adds ``custom`` to both.
+    """
+    g = f" g={cfg.groups}" if cfg.groups is not None else ""
+    custom = cfg.settings is not None  # an edited table (the Design page) says so in both
+    if style == "cli":
+        return f"{cfg.arch}{' custom' if custom else ''} {cfg.alpha:g}x{g} @ {cfg.resolution}"
+    if style == "page":
+        from .zoo import REGISTRY
+
+        name = REGISTRY[cfg.arch].label if cfg.arch in REGISTRY else cfg.arch
+        edited = " \u00b7 custom" if custom else ""
+        return f"{name}{g} \u03b1 {cfg.alpha:g} \u00b7 {cfg.resolution} px{edited}"
+    raise ValueError(f"style must be 'page' or 'cli', got {style!r}")
 
 
 def number(name: str, value, integer: bool = False) -> float:

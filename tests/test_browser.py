@@ -134,7 +134,7 @@ def test_pages_keep_the_configuration_in_the_url(page, streamlit_server, wait_fo
 
     page.get_by_test_id("stSidebarNav").get_by_text("Explore", exact=True).click()
     wait_for_app(page)
-    expect(page.get_by_role("heading", name=re.compile("ResNet-18 \u00b7 \u03b1 0.5"))
+    expect(page.get_by_role("heading", name=re.compile("ResNet-18 \u03b1 0.5 \u00b7"))
            ).to_be_visible()
 
 

@@ -456,8 +456,8 @@ def test_view_renders(arch):
     charts = at.get("graphviz_chart")
     assert len(charts) == 3  # block, overview, shuffle
     prof = profile(lightviz.make_config(arch, 0.5))
-    stage = at.selectbox(key=f"diagram_stage:{arch}:{prof.config.groups}")
-    block = stage.value + ".0" if stage.value not in ("stem", "head") else stage.value
+    block = D.default_block(prof)  # the page opens on the family's unit, shortcut and all
+    assert at.query_params["block"] in (block, [block])
     rows = block_rows(prof, block)
     assert at.metric[0].value == D.fmt_count(int(rows["macs"].sum()))
     for s in ("stem", "head"):
@@ -465,6 +465,21 @@ def test_view_renders(arch):
         assert not at.exception and not at.error
         assert f'digraph "{s}"' in at.get("graphviz_chart")[0].proto.spec
     assert len(at.latex) >= 5 and any("1/N" in m.value or "N}" in m.value for m in at.latex)
+
+
+@pytest.mark.parametrize("arch,block", [
+    ("resnet18", "conv2_x.0"), ("mobilenet_v2", "stage2.1"), ("shufflenet_v1", "stage2.1"),
+    ("ghostnet", "stage1.0"), ("shufflenet_v2", "stage2.1"), ("mobilenet_v1", "stage2.1")])
+def test_default_block_is_the_families_unit_whole(arch, block):
+    """The first block at stride 1 with its residual add (ShuffleNet v1's grouped unit, not the
+    paper's ungrouped stage2.0); without an add, the first stride-1 repeat."""
+    prof = profile(lightviz.make_config(arch, groups=3 if arch == "shufflenet_v1" else None))
+    assert D.default_block(prof) == block
+    rows = [r for r in prof.rows if r.block == block]
+    assert all((r.stride or 1) == 1 for r in rows)
+    assert any(r.op == "add" for r in rows) == (arch not in ("shufflenet_v2", "mobilenet_v1"))
+    if arch == "shufflenet_v1":
+        assert rows[0].op == "conv2d" and rows[0].groups == 3
 
 
 def test_view_follows_the_block_in_the_url():

@@ -362,6 +362,14 @@ def test_latency_page_measures_on_request(lock, tmp_path):
     captions = " ".join(c.value for c in at.caption)
     assert "queued" in captions and "behind another measurement" in captions
     assert "Blocks timed in place sum to" in captions
+    # batch norm folded: said once, and the rows that time the identity left in its place are
+    # explained and kept out of the page's tables (they stay in the CSV)
+    texts = [c.value for c in at.caption] + [m.value for m in at.markdown]
+    assert sum("folded into the convs" in t for t in texts) == 2, texts  # result note + rows' note
+    assert sum("batch norm (folded)" in t for t in texts) == 1
+    for df in at.dataframe:
+        if "kind" in df.value.columns:
+            assert "batch norm (folded)" not in set(df.value["kind"])
     assert len(at.get("plotly_chart")) >= 2  # time vs MACs, roofline
     assert at.get("json")  # the passport
     # a sweep, on request: latency against alpha beside the MACs

@@ -161,12 +161,12 @@ def _app(query, page=""):
 def test_app_pages(tinynet_installed):
     at = _app({"arch": "tinynet", "groups": "4"})
     assert at.selectbox(key="arch").value == "tinynet"
-    assert at.header[0].value.startswith("TinyNet \u00b7 g = 4")
+    assert at.header[0].value.startswith("TinyNet g=4 \u03b1")
     assert not at.warning
 
     at = _app({"arch": "tinynet", "groups": "3"})  # not a TinyNet group count: the nearest
     assert "groups 3 is not allowed for tinynet" in at.warning[0].value
-    assert at.header[0].value.startswith("TinyNet \u00b7 g = 2")
+    assert at.header[0].value.startswith("TinyNet g=2 \u03b1")
 
     at = _app({"arch": "tinynet", "groups": "4"}, "compare")
     labels = list(at.dataframe[0].value["label"])

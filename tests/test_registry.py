@@ -31,12 +31,12 @@ def test_builtin_names_labels_and_colours():
         "ResNet-18", "ResNet-34", "ResNet-50", "MobileNet v1", "MobileNet v2", "ShuffleNet v1",
         "ShuffleNet v2", "GhostNet"]
     assert dict(charts.ARCH_COLORS) == {
-        "resnet18": "#4C78A8", "resnet34": "#2E5A88", "resnet50": "#1B3B63",
+        "resnet18": "#4C78A8", "resnet34": "#3E64B0", "resnet50": "#6A5FB0",
         "mobilenet_v1": "#F58518", "mobilenet_v2": "#E45756", "shufflenet_v1": "#54A24B",
-        "shufflenet_v2": "#2F7D32", "ghostnet": "#B279A2"}
+        "shufflenet_v2": "#9D755D", "ghostnet": "#B279A2"}
     assert dict(charts.FAMILY_COLORS) == {
         "ResNet": "#4C78A8", "MobileNet v1": "#F58518", "MobileNet v2": "#E45756",
-        "ShuffleNet v1": "#54A24B", "ShuffleNet v2": "#2F7D32", "GhostNet": "#B279A2"}
+        "ShuffleNet v1": "#54A24B", "ShuffleNet v2": "#9D755D", "GhostNet": "#B279A2"}
     assert charts.ARCH_COLORS.get("nonet", "#888888") == "#888888"
 
 

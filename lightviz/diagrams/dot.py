@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from ..units import fmt_count
 from .fold import BlockSummary, Node, block_parts, block_rows, fold, parse_block, recipe, summaries
-from .naming import (ConfigOrProfile, as_profile, block_choices, block_names, child_type, op_title,
-                     spec_of, stages)
+from .naming import (ConfigOrProfile, as_profile, block_choices, block_names, child_type,
+                     default_block, op_title, spec_of, stages)
 from .palette import (CLUSTER_FILL, FONT, GROUP_COLORS, GROUP_INK, INK, IO_FILL, MIN_POINTS,
                       MOVE_FILL, PILL, RAMP, SHUFFLE_FILL, TEXT, ramp)
 from .render import WEIGHTS, GraphvizMissing, block_dot, dot_available, overview_dot, to_svg
@@ -27,7 +27,7 @@ __all__ = [
     "CLUSTER_FILL", "FONT", "GROUP_COLORS", "GROUP_INK", "INK", "IO_FILL", "MIN_POINTS",
     "MOVE_FILL", "PILL", "RAMP", "SHUFFLE_FILL", "TEXT", "WEIGHTS", "BlockSummary",
     "ConfigOrProfile", "GraphvizMissing", "Node", "as_profile", "block_choices", "block_dot",
-    "block_names", "block_parts", "block_rows", "child_type", "dot_available", "fmt_count", "fold",
-    "op_title", "overview_dot", "parse_block", "ramp", "recipe", "shuffle_dot",
+    "block_names", "block_parts", "block_rows", "child_type", "default_block", "dot_available",
+    "fmt_count", "fold", "op_title", "overview_dot", "parse_block", "ramp", "recipe", "shuffle_dot",
     "shuffle_permutation", "spec_of", "stages", "summaries", "to_svg",
 ]

@@ -40,6 +40,31 @@ def stages(source: ConfigOrProfile) -> List[Tuple[str, List[str]]]:
     return list(out.items())
 
 
+def default_block(source: ConfigOrProfile) -> str:
+    """The block a lesson opens on: the first that shows the family's characteristic unit whole,
+    with its shortcut, at stride 1 (MobileNetV2's inverted residual with its add, not the
+    stride-2 stage2.0; ShuffleNet v1's grouped unit, not stage2.0 whose first 1x1 conv the paper
+    leaves ungrouped; a ResNet basic block; a Ghost bottleneck). Families without an add
+    (MobileNet v1, ShuffleNet v2) open on their first stride-1 block that repeats a stage's
+    shape; a network of neither on its first block after the stem."""
+    prof = as_profile(source)
+    by_block: Dict[str, List[Row]] = {}
+    for r in prof.rows:
+        by_block.setdefault(r.block, []).append(r)
+    inner = [b for b in by_block if b not in ("stem", "head")]
+
+    def stride1(b: str) -> bool:
+        return all((r.stride or 1) == 1 for r in by_block[b])
+
+    for b in inner:
+        if stride1(b) and any(r.op == "add" for r in by_block[b]):
+            return b
+    for b in inner:
+        if stride1(b) and not b.endswith(".0"):
+            return b
+    return inner[0] if inner else next(iter(by_block))
+
+
 def _ranges(stage: str, blocks: List[str]) -> str:
     if blocks == [stage]:
         return stage

@@ -22,8 +22,10 @@ def _row(port: str, order: List[int], groups: int, n: int, caption: str, caption
             f'width="30" height="24" fixedsize="true"><font point-size="10" color="{TEXT}">'
             f"{order[pos]}</font></td>"
             for pos in range(g * n, (g + 1) * n))
-        cap = (f'<tr><td colspan="{n}" border="0"><font point-size="10" color="{TEXT}">'
-               f"{esc(caption.format(g + 1))}</font></td></tr>")
+        # a short caption with room around it: the browser's font is wider than Graphviz's
+        # estimate, and a caption as wide as its frame spilled out of it
+        cap = (f'<tr><td colspan="{n}" border="0" cellpadding="3"><font point-size="10" '
+               f'color="{TEXT}">{esc(caption.format(g + 1))}</font></td></tr>')
         inner = (f'<table border="1" cellborder="1" cellspacing="2" cellpadding="0" '
                  f'bgcolor="{CLUSTER_FILL}" color="{INK}" style="rounded">'
                  + (cap if caption_on_top else "") + f"<tr>{boxes}</tr>"
@@ -66,11 +68,13 @@ def shuffle_dot(groups: int, channels: Optional[int] = None, per_group: Optional
             real = f"this layer: {channels} channels = {groups} groups × {channels // groups}; "
         lines = [(f"channel shuffle, g = {groups}" + (f" · {where}" if where else ""), 13, True),
                  (f"{real}drawn: {groups} groups × {n} channels, the same rule", 11, False),
+                 ("top: the groups out of the last grouped conv; bottom: the groups into the next",
+                  10, False),
                  ("reshape to (g, n) → transpose to (n, g) → flatten:", 10, False),
                  ("each group of the next grouped conv gets channels from every group", 10, False)]
         out.append(f"  label={pill(lines)};")
-    before = _row("a", list(range(groups * n)), groups, n, "group {} out of the last grouped conv", True)
-    after = _row("b", perm, groups, n, "group {} into the next grouped conv", False)
+    before = _row("a", list(range(groups * n)), groups, n, "out, group {}", True)
+    after = _row("b", perm, groups, n, "in, group {}", False)
     out.append(f'  before [shape=none, margin=0, style="", label={before}];')
     out.append(f'  after [shape=none, margin=0, style="", label={after}];')
     out.append("  edge [arrowsize=0.5, penwidth=1.2];")

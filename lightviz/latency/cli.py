@@ -204,6 +204,7 @@ def _json_default(obj):
 
 
 def render_result(r) -> str:
+    from ..units import fmt_count
     from .passport import summary
 
     s = r.setup
@@ -216,7 +217,7 @@ def render_result(r) -> str:
         f"median      {r.median_ms:10.3f} ms   p10 {r.p10_ms:.3f}  p90 {r.p90_ms:.3f}  "
         f"IQR {r.iqr_ms:.3f} ms ({r.spread:.1%} of the median)",
         f"throughput  {r.throughput_ips:10.1f} images/s   {r.gmacs_per_s:.2f} GMAC/s achieved "
-        f"({r.macs / 1e6:.1f} M MACs per image)",
+        f"({fmt_count(r.macs)} MACs per image)",
         f"runs        {r.runs:10d}       in {r.timed_s:.2f} s after {r.warmup_runs} warm-up calls",
     ]
     if r.cold_ms is not None:
@@ -238,11 +239,13 @@ def _runtime_line(r) -> str:
 
 
 def render_layers(rep) -> str:
+    from ..units import fmt_count
+
     df = rep.blocks
     lines = [f"{'block':<12} {'type':<18} {'MACs':>9} {'time ms':>9} {'time %':>7} {'MACs %':>7} "
              f"{'GMAC/s':>8} {'MAC/B':>6}  MACs in"]
     for row in df.itertuples():
-        lines.append(f"{row.block:<12} {row.block_type:<18} {row.macs / 1e6:8.2f}M {row.time_ms:9.3f} "
+        lines.append(f"{row.block:<12} {row.block_type:<18} {fmt_count(row.macs):>9} {row.time_ms:9.3f} "
                      f"{row.time_share:7.1%} {row.mac_share:7.1%} {row.gmacs_per_s:8.2f} "
                      f"{row.intensity:6.2f}  {row.mac_kinds}")
     kinds = rep.ops.groupby("kind", sort=False).agg(time_ms=("time_ms", "sum"), macs=("macs", "sum"))

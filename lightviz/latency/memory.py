@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 
 from ..config import Config
 from ..counting import count
+from ..units import fmt_bytes  # one rule for sizes: binary units, 3 significant digits
 from .sysfs import Root, read_file
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
@@ -47,13 +48,6 @@ class Estimate:
         return (f"weights {fmt_bytes(self.weights)} + activations {fmt_bytes(self.activations)} "
                 f"({fmt_bytes(self.activations_per_image)} per image x {self.batch}) + workspace "
                 f"{fmt_bytes(self.workspace)}")
-
-
-def fmt_bytes(n: float) -> str:
-    for unit, div in (("GiB", GiB), ("MiB", MiB), ("KiB", 1024)):
-        if n >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{n:.0f} B"
 
 
 def _workspace(device: str, activations: int) -> int:

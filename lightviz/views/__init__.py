@@ -13,7 +13,6 @@ import streamlit as st
 
 from ..config import Config
 from ..counting import Profile, count
-from ..state import ARCH_LABELS
 from ..units import fmt_bytes, fmt_count
 
 if TYPE_CHECKING:  # the first page (Explore's headline and bars) needs no pandas
@@ -47,11 +46,9 @@ def fmt_delta(value: float, base: float) -> str | None:
 
 
 def nice_label(cfg: Config) -> str:
-    """A configuration for people: "ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px" (with
-    " \u00b7 custom" when its table is edited)."""
-    groups = f" g={cfg.groups}" if cfg.groups is not None else ""
-    custom = " \u00b7 custom" if getattr(cfg, "settings", None) is not None else ""
-    return f"{ARCH_LABELS[cfg.arch]}{groups} \u03b1 {cfg.alpha:g} \u00b7 {cfg.resolution} px{custom}"
+    """A configuration for people: "ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px" (``cfg.title``,
+    :func:`lightviz.config.network_label`; " \u00b7 custom" when its table is edited)."""
+    return cfg.title
 
 
 def as_text(values, fmt: str = "{:,.0f}", missing: str = "\u2013") -> list:

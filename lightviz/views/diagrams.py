@@ -18,7 +18,7 @@ from ..counting import Profile
 from ..diagrams import calculator, dot, notes
 from ..state import show_value
 from ..units import fmt_count
-from . import cached_profile
+from . import cached_profile, nice_label
 
 TABLE3 = {"dsc_kernel": 3, "dsc_in": 512, "dsc_out": 512, "dsc_size": 14,
           "dsc_alpha": 0.75, "dsc_rho": 0.714}
@@ -103,12 +103,12 @@ def _choose_block(cfg: Config, prof: Profile) -> Tuple[str, Optional[str]]:
     stage_names = [s for s, _ in by_stage]
     blocks_of = dict(by_stage)
     wanted, unknown = _block_from_url(by_stage)
-    default_stage = next((s for s, bl in by_stage if wanted in bl), None)
-    if default_stage is None:  # the first real stage with a stride-1 repeat, else the first stage
-        default_stage = next((s for s, bl in by_stage if len(bl) > 1), stage_names[min(1, len(stage_names) - 1)])
+    if wanted is None:  # the first block showing the family's unit whole (shortcut, stride 1)
+        wanted = dot.default_block(prof)
+    default_stage = next(s for s, bl in by_stage if wanted in bl)
     if unknown is not None:
-        st.warning(f"block {show_value(unknown)} is not a block of {cfg.label}: showing the first "
-                   f"block of {default_stage}. Blocks are named STAGE.INDEX, e.g. "
+        st.warning(f"block {show_value(unknown)} is not a block of {nice_label(cfg)}: showing "
+                   f"{wanted}. Blocks are named STAGE.INDEX, e.g. "
                    f"{by_stage[min(1, len(by_stage) - 1)][1][0]}.", icon=":material/link:")
 
     sig = f"{cfg.arch}:{cfg.groups}"
@@ -186,7 +186,7 @@ def _overview_tab(cfg: Config, prof: Profile) -> None:
     items = dot.summaries(prof)
     n_blocks = sum(len(s.blocks) for s in items if s.stage not in ("stem", "head"))
     folded = sum(1 for s in items if len(s.blocks) > 1)
-    st.markdown(f"{cfg.label}: {n_blocks} blocks in {len(dot.stages(prof)) - 2} stages, "
+    st.markdown(f"{nice_label(cfg)}: {n_blocks} blocks in {len(dot.stages(prof)) - 2} stages, "
                 f"{len(prof.rows)} ops. Stages are frames; consecutive blocks with identical "
                 f"shapes and counts are folded into one node \"× n\" ({folded} folds here).")
     weight = COLOR_BY[st.radio("Color by share of", list(COLOR_BY), horizontal=True,
@@ -201,7 +201,7 @@ def _shuffle_tab(cfg: Config, prof: Profile) -> None:
     if shuffles:
         r = shuffles[0]
         g_cfg, channels, where = r.groups, r.out_c, r.path
-        st.markdown(f"In {cfg.label}, the first channel shuffle is `{where}`: {channels} channels in "
+        st.markdown(f"In {nice_label(cfg)}, the first channel shuffle is `{where}`: {channels} channels in "
                     f"{g_cfg} groups ({len(shuffles)} shuffles in the network).")
     else:
         g_cfg, channels, where = 3, None, ""

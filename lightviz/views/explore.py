@@ -13,7 +13,7 @@ from .. import charts
 from ..accuracy import with_top1
 from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, make_config
 from ..counting import count
-from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
+from ..state import ALPHA_STOPS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
 from ..zoo import REGISTRY
 from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta, predicted
 
@@ -131,10 +131,9 @@ def render(cfg: Config) -> None:
     prof = cached_profile(cfg, elementwise)
     base = cached_profile(reference_config(cfg), elementwise)
     arch = REGISTRY[cfg.arch]
-    groups = f" \u00b7 g = {cfg.groups}" if cfg.groups is not None else ""
-    st.header(f"{ARCH_LABELS[cfg.arch]}{groups} \u00b7 \u03b1 {cfg.alpha:g} \u00b7 "
-              f"\u03c1 {cfg.rho:.3f} ({cfg.resolution} px)")
-    st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution}, batch 1, "
+    st.header(cfg.title)  # the pages' one name for a network (lightviz.config.network_label)
+    st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution} "
+               f"(\u03c1 {cfg.rho:.3f}), batch 1, "
                f"{cfg.classes:,} classes. Counted from the architecture itself, no weights "
                f"needed.")
     if cfg.settings is not None:  # an edited table (the Design page)
@@ -305,6 +304,13 @@ def _with_predicted_latency(cfg: Config, alpha_fig, rho_fig):
                                       res.index(BASE_RESOLUTION)))
 
 
+def _conv_text(kernel: str, stride: str, groups: str) -> str:
+    """Kernel, stride and groups in one short cell: '3\u00d73 /2 g144', '1\u00d71', '' (no conv)."""
+    parts = [kernel, f"/{stride}" if stride not in ("", "1") else "",
+             f"g{groups}" if groups not in ("", "1") else ""]
+    return " ".join(p for p in parts if p)
+
+
 def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
     table = _layer_table(cfg, measure, elementwise)
     unit = UNIT_LABELS[measure]
@@ -335,13 +341,28 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
         "in_shape": st.column_config.TextColumn("input C\u00d7H\u00d7W"),
         "out_shape": st.column_config.TextColumn("output C\u00d7H\u00d7W"),
     }
+    order = None
     if by != "layer":
         shown = charts.group_table(shown, by, measure)
         config["ops"] = st.column_config.NumberColumn("ops", format="%d")
+    else:  # fits a 1400 px window without sideways scrolling: the path names the stage and block,
+        # kernel, stride and groups share one column; the CSV has every column apart
+        shown = shown.assign(conv=[_conv_text(*v) for v in zip(shown["kernel"], shown["stride"],
+                                                                shown["groups"])])
+        order = ["#", "path", "kind", "out_shape", "params", measure, "cost_share", "params_share",
+                 "conv"]
+        widths = {"#": 44, "path": 190, "kind": 110, "out_shape": 100, "params": 92, measure: 104,
+                  "cost_share": 80, "params_share": 80}
+        for col, w in widths.items():
+            config.setdefault(col, st.column_config.Column(col))["width"] = w
+        config["conv"] = st.column_config.TextColumn(
+            "kernel /stride g", width=96,
+            help="kernel size, stride (when not 1) and groups (when not 1): 3\u00d73 /2 g144")
     filt = " (filtered)" if stages or kinds else ""
     st.caption(f"{len(shown)} rows{filt}; shares are of the whole network: "
                f"{prof.params:,} params, {getattr(prof, measure):,} {unit}.")
-    st.dataframe(shown, hide_index=True, width="stretch", height=460, column_config=config)
+    st.dataframe(shown, hide_index=True, width="stretch", height=460, column_config=config,
+                 column_order=order)
     name = cfg.label.replace(" ", "_").replace("@", "")
     d1, d2 = st.columns(2)
     d1.download_button(

@@ -25,7 +25,7 @@ from ..charts_latency import roofline_figure, share_figure, sweep_figure, zoo_fi
 from ..config import ALPHA_MAX, ALPHA_MIN, Config, arch_names, make_config
 from ..latency import jetson
 from ..latency.hold import HoldRefused, check_hold
-from ..latency.layers import report_csv
+from ..latency.layers import FOLDED_BN, report_csv
 from ..latency.lock import LockTimeout
 from ..latency.memory import MemoryRefused, available, check_fits
 from ..latency.passport import summary, usable_cores
@@ -91,9 +91,8 @@ def _controls() -> Optional[Setup]:
                             key=K + "fold_bn",
                             help="each BN's scale and shift merged into the conv before it, as "
                                  "TensorRT, ONNX Runtime or TFLite do; MACs and params stay the "
-                                 "unfolded network's")
-    st.caption("Deployments fold batch norm into the convs: eager timings without folding "
-               "overstate BN's cost (a fifth to a quarter of the CPU time here).")
+                                 "unfolded network's. Eager timings without folding overstate "
+                                 "BN's cost (a fifth to a quarter of the CPU time here).")
     runtime = _runtime_select(device)
     try:
         return make_setup(device, dtype, batch, threads, channels_last, mode, budget, fold_bn, runtime)
@@ -153,7 +152,7 @@ def _measure_panel(cfg: Config) -> None:
 
 
 def _measure(cfg: Config) -> None:
-    st.subheader(f"Measure {cfg.label}")
+    st.subheader(f"Measure {cfg.title}")
     setup = _controls()
     fits = setup is not None and _memory_line(cfg, setup)
     clicked = st.button("Measure", type="primary", key=K + "measure", disabled=not fits,
@@ -173,8 +172,8 @@ def _measure(cfg: Config) -> None:
         st.info("Press **Measure** to time this configuration here. Nothing runs until you do.")
         return
     if last["config"] != cfg:
-        st.caption(f"Showing the last measurement, of {last['config'].label}: the sidebar now "
-                   f"shows {cfg.label}. Press Measure to time it.")
+        st.caption(f"Showing the last measurement, of {last['config'].title}: the sidebar now "
+                   f"shows {cfg.title}. Press Measure to time it.")
     _show_result(last["result"], last["report"])
 
 
@@ -203,10 +202,11 @@ def _run_measurement(cfg: Config, setup: Setup) -> None:
 
     def measure():
         bench.check(cfg, setup, whole=True, layers=per_layer)  # before queueing
-        with st.spinner(f"Measuring {cfg.label} on {setup.device}..."):
-            label = f"{cfg.label} on {setup.label} (app)"
-            with bench.lock.hold(label, LOCK_TIMEOUT_S, _queued_notice(notice)) as waited:
-                notice.empty()
+        label = f"{cfg.label} on {setup.label} (app)"
+        # "Queued" while waiting for the host, then "Measuring" once it is ours: never both
+        with bench.lock.hold(label, LOCK_TIMEOUT_S, _queued_notice(notice)) as waited:
+            notice.empty()
+            with st.spinner(f"Measuring {cfg.title} on {setup.device}..."):
                 result = bench.run(cfg, setup)
                 result.lock_wait_s = waited
                 return {"config": cfg, "result": result,
@@ -222,7 +222,7 @@ def _run_measurement(cfg: Config, setup: Setup) -> None:
 
 def _show_result(r, report) -> None:
     s = r.setup
-    st.markdown(f"**{r.config.label}** on **{r.passport['device']['name']}** · {s.dtype} · "
+    st.markdown(f"**{r.config.title}** on **{r.passport['device']['name']}** · {s.dtype} · "
                 f"batch {s.batch} · {s.threads} threads · {s.mode}"
                 + (" · channels-last" if s.channels_last else ""))
     c = st.columns(6)
@@ -246,27 +246,33 @@ def _show_result(r, report) -> None:
     for n in r.notes:
         st.caption(n)
     if report is not None:
-        _show_layers(report)
+        _show_layers(report, said=r.notes)
     with st.expander("Passport: what this was measured on"):
         st.caption(summary(r.passport))
         st.json(r.passport, expanded=False)
     _downloads(r, report)
 
 
-def _show_layers(rep) -> None:
+def _show_layers(rep, said=()) -> None:
     st.markdown("#### Where the time goes")
     st.caption(
         f"Whole network {rep.whole_ms:.3f} ms (uninstrumented, just before). Blocks timed in place "
         f"sum to {rep.blocks_sum_ms:.3f} ms ({rep.gap('blocks'):+.1%}); single ops to "
         f"{rep.ops_sum_ms:.3f} ms ({rep.gap('ops'):+.1%}). The gap is the Python between the parts "
         "and the probes themselves.")
+    ops = rep.ops[rep.ops["kind"] != FOLDED_BN]
     for n in rep.notes:
-        st.caption(n)
+        if FOLDED_BN not in n and n not in said:  # each note once: the result's are above
+            st.caption(n)
+    if len(ops) < len(rep.ops):
+        st.caption(f"Batch norm was folded into the convs, so its cost is in the conv rows; the "
+                   f"{len(rep.ops) - len(ops)} \"{FOLDED_BN}\" rows, which only time the identity "
+                   f"left in each one's place, are left out of the tables here (they are in the CSV).")
     tab_share, tab_roof, tab_blocks, tab_ops = st.tabs(
         ["Time vs MACs per block", "Roofline", "Block table", "Op table"])
     with tab_share:
         st.plotly_chart(share_figure(rep.blocks), width="stretch", key=K + "share_fig", config={"displaylogo": False})
-        kinds = rep.ops.groupby("kind", sort=False).agg(time_ms=("time_ms", "sum"), macs=("macs", "sum"))
+        kinds = ops.groupby("kind", sort=False).agg(time_ms=("time_ms", "sum"), macs=("macs", "sum"))
         kinds["time %"] = kinds["time_ms"] / kinds["time_ms"].sum() * 100
         kinds["MACs %"] = kinds["macs"] / kinds["macs"].sum() * 100
         st.dataframe(kinds[["time_ms", "time %", "MACs %"]].sort_values("time_ms", ascending=False),
@@ -291,7 +297,7 @@ def _show_layers(rep) -> None:
                                  "gmacs_per_s", "intensity", "mac_kinds"]],
                      column_config=cols, hide_index=True)
     with tab_ops:
-        st.dataframe(rep.ops[["path", "kind", "out_shape", "macs", "bytes", "time_ms", "time_share",
+        st.dataframe(ops[["path", "kind", "out_shape", "macs", "bytes", "time_ms", "time_share",
                               "gmacs_per_s", "intensity"]], column_config=cols, hide_index=True)
 
 
@@ -328,7 +334,7 @@ def _model_panel(cfg: Config) -> None:
         return
     p = predicted.safe_predict(cfg, setup)
     if p is not None:
-        st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {cfg.label} on "
+        st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {cfg.title} on "
                     f"{p.setup.label} ({predicted.interval_text(p)}); model: "
                     f"{predicted.model_text(p)}.")
     else:
@@ -387,7 +393,7 @@ def _sweep_panel(cfg: Config) -> None:
         bar = st.progress(0.0)
 
         def on_point(i, c_):
-            bar.progress(i / len(configs), text=f"{c_.label} ({i + 1} of {len(configs)})")
+            bar.progress(i / len(configs), text=f"{c_.title} ({i + 1} of {len(configs)})")
 
         bench = Bench(should_stop=_tab_closed())
         rows = _attempt("sweep", notice, lambda: sweep(configs, setup, bench, on_point=on_point,
@@ -401,7 +407,7 @@ def _sweep_panel(cfg: Config) -> None:
     if not done:
         return
     rows = done["rows"]
-    st.caption(f"{done['kind']} sweep around {done['config'].label} on {done['setup'].label}")
+    st.caption(f"{done['kind']} sweep around {done['config'].title} on {done['setup'].label}")
     if done["kind"] == SWEEPS[0]:
         st.plotly_chart(sweep_figure(rows, "alpha", "width multiplier \u03b1"), width="stretch",
                         key=K + "sweep_fig")

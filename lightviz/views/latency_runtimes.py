@@ -53,7 +53,7 @@ def runtimes_panel(cfg: Config) -> None:
             rows = []
             for rt in present:
                 setup = _replace_runtime(base, rt)
-                with st.spinner(f"{cfg.label} on {rt}..."):
+                with st.spinner(f"{cfg.title} on {rt}..."):
                     try:
                         r = bench.run(cfg, setup, on_wait=_queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
                     except (ValueError, MeasurementError) as exc:
@@ -79,7 +79,7 @@ def runtimes_panel(cfg: Config) -> None:
     done = st.session_state.get(K + "runtimes")
     if not done:
         return
-    st.caption(f"{done['config'].label} on {done['setup'].device}, {done['setup'].dtype}, batch "
+    st.caption(f"{done['config'].title} on {done['setup'].device}, {done['setup'].dtype}, batch "
                f"{done['setup'].batch}, {done['setup'].threads} threads")
     st.plotly_chart(runtime_figure(done["rows"]), width="stretch", key=K + "runtimes_fig",
                     config={"displaylogo": False})

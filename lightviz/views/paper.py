@@ -41,6 +41,23 @@ def explore_link(row) -> str:
     return "./?" + urlencode(q)
 
 
+RULE = (
+    "**How the status is decided.** A printed figure stands for a range: half a unit of its last "
+    "printed digit either side. *0.5M* covers 0.45M to 0.55M, *4.2M* covers 4.15M to 4.25M, "
+    "*569M* covers 568.5M to 569.5M. A count inside the range is a **match** whatever its "
+    "\u0394 %: MobileNet v1 0.25-224's 470,072 params against the printed 0.5M are \u22126.0 % "
+    "and a match. A count outside it is **close** when under "
+    f"{CLOSE * 100:.0f} % apart and no cause is known, however small the \u0394 % (+0.8 % "
+    "against a figure printed to three digits is outside its range). The status compares the "
+    "count made the source's way (the \"source's way\" columns); \u0394 % is lightviz's own "
+    "count against the paper.")
+
+
+def _pct(diff: pd.Series) -> pd.Series:
+    """A relative difference in percent, rounded to the one decimal shown, without a "-0.0"."""
+    return (diff * 100).round(1) + 0.0
+
+
 def render(cfg: Config) -> None:
     st.header("Paper check")
     st.caption(
@@ -54,6 +71,7 @@ def render(cfg: Config) -> None:
         f":{BADGE_COLORS[s]}-badge[{ICONS[s]} {int(counts.get(s, 0))} {s}] {MEANING[s]}."
         for s in STATUS_ORDER))
 
+    st.markdown(RULE)
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     statuses = c1.multiselect("Status", STATUS_ORDER, key="paper_status",
                               placeholder="every status")
@@ -68,10 +86,10 @@ def render(cfg: Config) -> None:
         "status": shown["status"],
         "params_published": as_text(shown["params_published"]),
         "params_lightviz": shown["params_lightviz"],
-        "params_diff": as_text(shown["params_diff"] * 100, "{:+.1f}"),
+        "params_diff": as_text(_pct(shown["params_diff"]), "{:+.1f}"),
         "macs_published": as_text(shown["macs_published"]),
         "macs_lightviz": shown["macs_lightviz"],
-        "macs_diff": as_text(shown["macs_diff"] * 100, "{:+.1f}"),
+        "macs_diff": as_text(_pct(shown["macs_diff"]), "{:+.1f}"),
         "params_source": shown["params_convention"],
         "macs_source": shown["macs_convention"],
         "convention": shown["convention"],
@@ -84,7 +102,8 @@ def render(cfg: Config) -> None:
     })
     st.dataframe(view, hide_index=True, width="stretch", height=min(36 * len(view) + 40, 640),
                  column_config={
-        "configuration": st.column_config.TextColumn("configuration"),
+        "configuration": st.column_config.TextColumn("configuration", width=250),  # names whole;
+        # not pinned: a pinned column this wide would leave a phone no room to scroll the others
         "params_published": st.column_config.TextColumn("params, paper", alignment="right"),
         "params_lightviz": st.column_config.NumberColumn("params, lightviz", format="localized"),
         "params_diff": st.column_config.TextColumn("params \u0394 %", alignment="right"),
@@ -119,10 +138,10 @@ def render(cfg: Config) -> None:
         diffs = []
         if pd.notna(row.params_published):
             diffs.append(f"params {row.params_lightviz:,} vs {row.params_published:,.0f} "
-                         f"({row.params_diff * 100:+.1f} %)")
+                         f"({round(row.params_diff * 100, 1) + 0.0:+.1f} %)")
         if pd.notna(row.macs_published):
             diffs.append(f"MACs {row.macs_lightviz:,} vs {row.macs_published:,.0f} "
-                         f"({row.macs_diff * 100:+.1f} %)")
+                         f"({round(row.macs_diff * 100, 1) + 0.0:+.1f} %)")
         why = row.explanation or MEANING[row.status].capitalize() + "."
         if row.note:
             why += f" Source's note: {row.note}."
