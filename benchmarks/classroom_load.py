@@ -59,10 +59,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import conftest as fx  # noqa: E402  (the test fixtures' server and browser helpers)
-
-from lightviz import count, make_config  # noqa: E402
 from app_speed import pct  # noqa: E402  (benchmarks/app_speed.py: one percentile rule)
 from st_session import open_session  # noqa: E402  (benchmarks/st_session.py)
+
+from lightviz import count, make_config  # noqa: E402
 from lightviz.state import ALPHA_STOPS, RHO_STOPS  # noqa: E402
 
 MB = 2**20
@@ -640,7 +640,8 @@ def report_class(out: dict, args) -> bool:
                   f"p95 {pct(a, 95) * 1e3:.0f} ms  -> p95 under load x{pct(updates, 95) / pct(a, 95):.1f}")
     pr, pa = c["probe"], idle["probe_alone"]
     if pr:
-        print(f"  server answer (new session, full page run)  n={len(pr)}  median {statistics.median(pr) * 1e3:.0f} ms  "
+        print(f"  server answer (new session, full page run)  n={len(pr)}  "
+              f"median {statistics.median(pr) * 1e3:.0f} ms  "
               f"p95 {pct(pr, 95) * 1e3:.0f} ms  max {max(pr) * 1e3:.0f} ms")
         if pa:
             print(f"    peer: the same, server alone n={len(pa)}  median {statistics.median(pa) * 1e3:.0f} ms  "

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -54,7 +54,7 @@ EPS = 1e-9
 NOTE = ("An estimate of ImageNet top-1 for a network of this shape trained as in its paper "
         "(or its checkpoint table), from the published points; not a measurement of any weights.")
 
-Key = Tuple[str, Optional[int]]
+Key = tuple[str, int | None]
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ class Point:
     """One published checkpoint (a row of ``published_accuracy.csv``)."""
 
     arch: str
-    groups: Optional[int]
+    groups: int | None
     alpha: float
     resolution: int
     top1: float
-    top5: Optional[float]
+    top5: float | None
     macs: int
     params: int
     variant: str
@@ -74,7 +74,7 @@ class Point:
     convention: str
 
     @property
-    def xy(self) -> Tuple[float, float]:
+    def xy(self) -> tuple[float, float]:
         return math.log(self.alpha), math.log(self.resolution / BASE_RESOLUTION)
 
 
@@ -82,11 +82,11 @@ class Point:
 class Top1Estimate:
     """Estimated top-1 (%) with its interval, status (:data:`STATUSES`), sources and method."""
 
-    value: Optional[float]
-    low: Optional[float]
-    high: Optional[float]
+    value: float | None
+    low: float | None
+    high: float | None
     status: str
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
     method: str
 
     def to_dict(self) -> dict:
@@ -102,7 +102,7 @@ def _opt(text: str, kind=float):
 
 
 @lru_cache(maxsize=4)
-def load_points(path: Path = ACCURACY_CSV) -> Tuple[Point, ...]:
+def load_points(path: Path = ACCURACY_CSV) -> tuple[Point, ...]:
     """Every published checkpoint, in the file's order."""
     if not Path(path).exists():
         raise FileNotFoundError(f"published accuracy table not found at {path} (the app ships "
@@ -156,7 +156,7 @@ def constrained_lstsq(X: np.ndarray, t: np.ndarray, A: np.ndarray) -> np.ndarray
     return best if best is not None else np.zeros(n)
 
 
-def convex_hull(pts: Sequence[Tuple[float, float]]) -> List[Tuple[float, float]]:
+def convex_hull(pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """Counter-clockwise hull vertices (Andrew's monotone chain), collinear points dropped."""
     p = sorted(set(pts))
     if len(p) <= 2:
@@ -253,7 +253,7 @@ class Family:
                    - (h[(i + 1) % len(h)][1] - h[i][1]) * (x - h[i][0]) >= -EPS
                    for i in range(len(h)))
 
-    def project(self, x: float, y: float) -> Tuple[float, float]:
+    def project(self, x: float, y: float) -> tuple[float, float]:
         """The nearest point of the hull (for a line: of its α range, at its resolution)."""
         if self.dims == 1:
             return float(np.clip(x, self.xy[:, 0].min(), self.xy[:, 0].max())), float(self.xy[0, 1])
@@ -263,7 +263,7 @@ class Family:
         cands = [_closest_on_segment((x, y), h[i], h[(i + 1) % len(h)]) for i in range(len(h))]
         return min(cands, key=lambda q: (q[0] - x) ** 2 + (q[1] - y) ** 2)
 
-    def bounds(self, x: float, y: float, keep=None) -> Tuple[float, float]:
+    def bounds(self, x: float, y: float, keep=None) -> tuple[float, float]:
         """(best published top-1 this point dominates, worst one dominating it): what
         monotonicity alone says; -inf / inf where there is none."""
         keep = np.ones(len(self.points), bool) if keep is None else keep
@@ -292,9 +292,9 @@ class Family:
 
 
 @lru_cache(maxsize=1)
-def families() -> Dict[Key, Family]:
+def families() -> dict[Key, Family]:
     """Every (arch, groups) with published points, fitted once per process."""
-    grouped: Dict[Key, List[Point]] = {}
+    grouped: dict[Key, list[Point]] = {}
     for p in load_points():
         grouped.setdefault((p.arch, p.groups), []).append(p)
     return {k: Family(k, v) for k, v in grouped.items()}
@@ -310,7 +310,7 @@ def _none(reason: str, sources=()) -> Top1Estimate:
     return Top1Estimate(None, None, None, NONE, tuple(sources), reason)
 
 
-def _borrowed(x: float, y: float) -> Tuple[float, Family]:
+def _borrowed(x: float, y: float) -> tuple[float, Family]:
     """The donor's resolution term at ln ρ = y: its fit's change from 224 px, at the donor's α
     nearest to x among those it published at every resolution (the fit, not the envelope, which
     pins it to the donor's own published points)."""
@@ -377,7 +377,7 @@ def estimate(cfg: Config) -> Top1Estimate:
                         method + ".")
 
 
-def published_points(arch: Optional[str] = None, groups: Optional[int] = None) -> List[Point]:
+def published_points(arch: str | None = None, groups: int | None = None) -> list[Point]:
     """The published checkpoints, of one arch (and groups, for ShuffleNet v1) when given."""
     return [p for p in load_points()
             if arch is None or (p.arch == arch and (groups is None or p.groups == groups))]
@@ -389,7 +389,7 @@ def with_top1(profile_dict: dict, cfg: Config) -> dict:
     return {**profile_dict, "top1": estimate(cfg).to_dict()}
 
 
-def loo_summary() -> List[dict]:
+def loo_summary() -> list[dict]:
     """Per fitted family: leave-one-out mean and worst |error| of the shipped estimator and
     of a straight line in ln(published MACs) (the usual "accuracy vs cost" baseline)."""
     out = []

@@ -3,7 +3,8 @@ the Pareto chart of top-1 against a cost. Plotly only (no Streamlit), like light
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
@@ -24,7 +25,7 @@ _FALLBACK = ("#4C78A8", "#F58518", "#E45756", "#54A24B", "#2F7D32", "#B279A2", "
 
 def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
                   published_x: Sequence[float] = (), published_y: Sequence[float] = (),
-                  current_x: Optional[float] = None) -> go.Figure:
+                  current_x: float | None = None) -> go.Figure:
     """Draw the estimated top-1 on a right-hand axis of a sweep figure: the value (solid where
     interpolated, dotted where extrapolated), its interval as a band, and the published points as
     diamonds. ``top1`` has one row per x with value, low, high and status (value NaN where there
@@ -74,7 +75,7 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
 
 
 def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
-                  current: Optional[dict] = None, colors: Optional[dict] = None) -> go.Figure:
+                  current: dict | None = None, colors: dict | None = None) -> go.Figure:
     """Estimated top-1 against ``cost`` (log x) for every candidate configuration, one colour per
     family, the symbol saying published / interpolated / extrapolated (and, for latency, open
     squares where the latency is predicted rather than measured), the front as a line and the

@@ -178,5 +178,5 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
                                      requires_grad=w.requires_grad)
         else:
             conv.bias.copy_(bias.to(conv.bias.dtype))
-        setattr(unit, "bn", nn.Identity())
+        unit.bn = nn.Identity()
     return model

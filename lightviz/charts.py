@@ -11,7 +11,8 @@ the profile column the cost is counted in: ``"macs"`` or ``"flops"``. Counts are
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Dict, Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
@@ -22,7 +23,7 @@ from .zoo import ArchField, FamilyColours
 if TYPE_CHECKING:  # imported by the functions that need it: the first page does not
     import pandas as pd
 
-KIND_COLORS: Dict[str, str] = {
+KIND_COLORS: dict[str, str] = {
     "standard conv": "#4C78A8",
     "depthwise conv": "#F58518",
     "pointwise conv": "#54A24B",
@@ -207,7 +208,7 @@ def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
                              **common))
     fig = go.Figure(traces)
     # stage boundaries: a faint line before each stage and its name above the top panel
-    spans: Dict[str, list] = {}
+    spans: dict[str, list] = {}
     for b in bars:
         spans.setdefault(b[3], []).append(b[0])
     shapes, notes = [], []
@@ -375,7 +376,7 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
                    yaxis=dict(type="log", title_text="params (log scale)", range=yr, **log_ticks(*yr)))
 
 
-def _label_positions(x, y, names, near: float = 0.1) -> Dict[str, str]:
+def _label_positions(x, y, names, near: float = 0.1) -> dict[str, str]:
     """Text positions for labelled dots on log-log axes: above the dot, except that of two dots
     closer than ``near`` (a fraction of each axis' span) the lower one puts its label below."""
     lx = [math.log10(max(float(v), 1.0)) for v in x]
@@ -415,7 +416,7 @@ def _log_range(values, pad: float):
     return [lo - pad, hi + pad]
 
 
-def accuracy_figure(df: pd.DataFrame, highlight: Optional[Sequence[int]] = None) -> go.Figure:
+def accuracy_figure(df: pd.DataFrame, highlight: Sequence[int] | None = None) -> go.Figure:
     """Published top-1 against lightviz's MACs for the published configurations, one line per
     family. ``df`` columns: family, variant, macs, params, top1 (rows with top1 only)."""
     traces = []

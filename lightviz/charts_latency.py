@@ -12,8 +12,6 @@ Counts in hover texts are written by :func:`lightviz.units.fmt_count`.
 
 from __future__ import annotations
 
-from typing import List
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -63,7 +61,7 @@ def roofline_figure(ops: pd.DataFrame, roof: dict) -> go.Figure:
     return fig
 
 
-def sweep_figure(rows: List[dict], x: str, x_title: str) -> go.Figure:
+def sweep_figure(rows: list[dict], x: str, x_title: str) -> go.Figure:
     """Measured latency (with p10–p90) and MACs against alpha or rho, on two axes."""
     ok = [r for r in rows if "median_ms" in r]
     fig = go.Figure()
@@ -89,7 +87,7 @@ def sweep_figure(rows: List[dict], x: str, x_title: str) -> go.Figure:
     return fig
 
 
-def zoo_figure(rows: List[dict]) -> go.Figure:
+def zoo_figure(rows: list[dict]) -> go.Figure:
     """The zoo on MACs (x) against measured latency (y)."""
     ok = [r for r in rows if "median_ms" in r]
     fig = go.Figure()
@@ -111,7 +109,7 @@ RUNTIME_COLORS = {"torch": "#4C78A8", "torch-compile": "#F58518", "onnxruntime":
                   "tensorrt": "#76B900"}
 
 
-def runtime_figure(rows: List[dict]) -> go.Figure:
+def runtime_figure(rows: list[dict]) -> go.Figure:
     """One configuration on every runtime: median latency (bar, p10–p90 whiskers) per runtime,
     each labelled with its speed-up over eager PyTorch (``rows``: ``runtime``, ``median_ms``,
     ``p10_ms``, ``p90_ms``, ``speedup``, ``version``, ``provider``)."""

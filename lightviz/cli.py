@@ -12,7 +12,6 @@ import argparse
 import importlib
 import json
 import sys
-from typing import List, Optional
 
 from .config import make_config
 
@@ -212,7 +211,7 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         parser = build_parser()

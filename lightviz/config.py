@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 # The Config fields an architecture may declare as a variant (lightviz.zoo.Variant); each is
 # also a make_config keyword, a CLI option and a URL parameter of the same name.
@@ -26,7 +25,7 @@ RHO_MIN, RHO_MAX = RESOLUTION_MIN / BASE_RESOLUTION, RESOLUTION_MAX / BASE_RESOL
 CLASSES_MIN, CLASSES_MAX = 1, 100_000
 
 
-def arch_names() -> Tuple[str, ...]:
+def arch_names() -> tuple[str, ...]:
     """Every registered architecture name, built-in ones first, in the registry's order."""
     from .zoo import REGISTRY
 
@@ -51,9 +50,9 @@ class Config:
     arch: str
     alpha: float = 1.0
     resolution: int = BASE_RESOLUTION
-    groups: Optional[int] = None
+    groups: int | None = None
     classes: int = 1000
-    settings: Optional[tuple] = None  # the edited table as nested tuples; None = the paper's
+    settings: tuple | None = None  # the edited table as nested tuples; None = the paper's
 
     @property
     def rho(self) -> float:
@@ -178,7 +177,7 @@ def make_config(
     return Config(arch, alpha, int(res), groups, int(classes), check_settings(settings, cfg))
 
 
-def _variant(registry, arch: str, option: str, value) -> Optional[int]:
+def _variant(registry, arch: str, option: str, value) -> int | None:
     """``value`` of variant ``option`` checked against ``arch``'s declared values (its default
     when None), or None for an architecture without that variant (where a value is an error)."""
     v = registry[arch].variant(option)

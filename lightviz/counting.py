@@ -25,9 +25,10 @@ Conventions (also in every JSON export, under ``conventions``):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import spec as S
 from .config import Config
@@ -96,10 +97,10 @@ class Row(NamedTuple):
     op_name: str
     kind: str
     op: str
-    kernel: Optional[int]
-    stride: Optional[int]
-    groups: Optional[int]
-    in_shapes: Tuple[Tuple[int, int, int], ...]
+    kernel: int | None
+    stride: int | None
+    groups: int | None
+    in_shapes: tuple[tuple[int, int, int], ...]
     out_c: int
     out_h: int
     out_w: int
@@ -107,7 +108,7 @@ class Row(NamedTuple):
     macs: int
     elementwise_flops: int
     out_bytes: int
-    inputs: Tuple[int, ...]
+    inputs: tuple[int, ...]
     index: int
 
     @property
@@ -149,7 +150,7 @@ class _Recorder:
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
-        self.rows: List[Row] = []
+        self.rows: list[Row] = []
         self.stage = self.block = self.block_type = ""
 
     def _emit(self, path, kind, op, inputs, out, kernel=None, stride=None, groups=None,
@@ -277,7 +278,7 @@ def _same(path, a: Shape, b: Shape):
         raise ValueError(f"{path}: cannot add {_fmt(a)} and {_fmt(b)}")
 
 
-def trace(network, cfg: Config) -> List[Row]:
+def trace(network, cfg: Config) -> list[Row]:
     """Run ``network``'s flow on shapes; return its rows in execution order."""
     rec = _Recorder(cfg)
     image = Shape(-1, 3, cfg.resolution, cfg.resolution)
@@ -346,7 +347,7 @@ class Profile:
     that need only totals stay cheap)."""
 
     config: Config
-    rows: Tuple[Row, ...] = field(repr=False, compare=False)
+    rows: tuple[Row, ...] = field(repr=False, compare=False)
     elementwise: bool = False
 
     @cached_property
@@ -401,7 +402,7 @@ class Profile:
 
     def to_dict(self) -> dict:
         """Totals, conventions and every row, ready for ``json.dumps`` (no NaN)."""
-        from .zoo.table import table_of, current
+        from .zoo.table import current, table_of
 
         layers = self.layers.astype(object).where(self.layers.notna(), None)
         # the table the network was built from (the paper's, or the edited one: "custom"),

@@ -34,7 +34,6 @@ import json
 import os
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Optional, Tuple
 
 FORMATS = ("onnx", "pt2")
 DEFAULT_OPSET = 17
@@ -57,12 +56,12 @@ class Exported:
     path: str
     format: str
     bytes: int
-    input_shape: Tuple[int, ...]
-    output_shape: Tuple[int, ...]
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
     label: str
-    seed: Optional[int]
+    seed: int | None
     fold_bn: bool
-    opset: Optional[int] = None
+    opset: int | None = None
     exporter: str = ""
     config: dict = field(default_factory=dict)
 
@@ -95,7 +94,7 @@ def require(package: str, why: str) -> None:
         raise MissingPackage(f"{why} needs the {package} package, which is not installed: {INSTALL_ONNX}")
 
 
-def deployable(cfg, seed: Optional[int] = 0, fold_bn: bool = True):
+def deployable(cfg, seed: int | None = 0, fold_bn: bool = True):
     """The module of ``cfg`` as deployed and timed: built with weights from ``seed`` (``None``:
     the global generator, unseeded), batch norms calibrated on one random batch and folded
     (unless ``fold_bn=False``), eval mode, no gradients. Seeding happens in a forked generator,
@@ -125,7 +124,7 @@ def example_input(resolution: int, batch: int = 1, seed: int = 0):
     return torch.randn(batch, 3, resolution, resolution, generator=g)
 
 
-def _check(fmt: str, batch, opset) -> Tuple[str, int, int]:
+def _check(fmt: str, batch, opset) -> tuple[str, int, int]:
     from .config import in_range, number
     from .latency.setup import BATCH_MAX, BATCH_MIN
 
@@ -211,7 +210,7 @@ def _quiet():
         yield
 
 
-def write_onnx(model, x, path: str, opset: int = DEFAULT_OPSET, meta: Optional[dict] = None) -> str:
+def write_onnx(model, x, path: str, opset: int = DEFAULT_OPSET, meta: dict | None = None) -> str:
     """Export ``model`` at input ``x`` to an ONNX file (fixed shapes), its metadata in
     ``metadata_props``; returns the exporter used (see the module doc). The graph is the
     module's own: the TorchScript exporter would fold eval-mode batch norms into the convs by
@@ -242,7 +241,7 @@ def write_onnx(model, x, path: str, opset: int = DEFAULT_OPSET, meta: Optional[d
     return "torch.onnx dynamo" if dynamo else "torch.onnx TorchScript"
 
 
-def onnx_opset(path: str) -> Optional[int]:
+def onnx_opset(path: str) -> int | None:
     """The default-domain opset an ONNX file declares."""
     import onnx
 
@@ -257,7 +256,7 @@ def onnx_metadata(path: str) -> dict:
     return {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
 
 
-def write_pt2(model, x, path: str, meta: Optional[dict] = None) -> str:
+def write_pt2(model, x, path: str, meta: dict | None = None) -> str:
     """``torch.export.export(model, (x,))`` saved to ``path`` with ``lightviz.json`` beside it in
     the archive; returns the exporter's name."""
     import torch

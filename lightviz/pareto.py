@@ -20,8 +20,8 @@ import json
 import math
 import re
 import sys
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -29,11 +29,11 @@ from .accuracy import EXTRAPOLATED, INTERPOLATED, NOTE, PUBLISHED, REACH, estima
 from .config import (
     ALPHA_MAX,
     ALPHA_MIN,
-    arch_names,
     BASE_RESOLUTION,
     RESOLUTION_MAX,
     RESOLUTION_MIN,
     Config,
+    arch_names,
     make_config,
     number,
 )
@@ -57,12 +57,12 @@ def parse_count(name: str, text) -> float:
     return value
 
 
-def keys() -> List[Tuple[str, Optional[int]]]:
+def keys() -> list[tuple[str, int | None]]:
     """Every (arch, groups) the grid covers: each registered architecture, with every value of
     its ``groups`` variant where it has one."""
     from .zoo import REGISTRY
 
-    out: List[Tuple[str, Optional[int]]] = []
+    out: list[tuple[str, int | None]] = []
     for a in arch_names():
         v = REGISTRY[a].variant("groups")
         out += [(a, g) for g in (v.values if v else (None,))]
@@ -70,7 +70,7 @@ def keys() -> List[Tuple[str, Optional[int]]]:
 
 
 @lru_cache(maxsize=8192)
-def totals(arch: str, alpha: float, resolution: int, groups: Optional[int]) -> Tuple[int, int]:
+def totals(arch: str, alpha: float, resolution: int, groups: int | None) -> tuple[int, int]:
     """(MACs, params) of one configuration, cached."""
     from .counting import count
 
@@ -78,7 +78,7 @@ def totals(arch: str, alpha: float, resolution: int, groups: Optional[int]) -> T
     return p.macs, p.params
 
 
-def allowed_statuses(extrapolate: bool) -> Tuple[str, ...]:
+def allowed_statuses(extrapolate: bool) -> tuple[str, ...]:
     return (PUBLISHED, INTERPOLATED, EXTRAPOLATED) if extrapolate else (PUBLISHED, INTERPOLATED)
 
 
@@ -90,8 +90,8 @@ def _row(cfg: Config, est, macs: int, params: int) -> dict:
 
 
 def candidates(extrapolate: bool = False,
-               fits: Optional[Callable[[Config, int, int], Optional[dict]]] = None,
-               monotone_cost: bool = True, stride: Tuple[int, int] = (1, 1)) -> List[dict]:
+               fits: Callable[[Config, int, int], dict | None] | None = None,
+               monotone_cost: bool = True, stride: tuple[int, int] = (1, 1)) -> list[dict]:
     """Every grid configuration with an allowed estimate, counted; ``fits(cfg, macs, params)``
     returns the extra columns of a configuration within the budget, or None to drop it (and,
     when ``monotone_cost``, every larger resolution at the same α). ``stride`` thins the grid
@@ -127,7 +127,7 @@ def candidates(extrapolate: bool = False,
     return out
 
 
-def front(rows: Sequence[dict], cost: str) -> List[dict]:
+def front(rows: Sequence[dict], cost: str) -> list[dict]:
     """The rows no other row dominates (costs no more and has a higher top-1), best first."""
     ordered = sorted(rows, key=lambda r: (r[cost], -r["top1"]))
     out, best = [], -math.inf
@@ -149,9 +149,9 @@ def latency_predictor(setup):
         raise ValueError("latency prediction is not available in this installation "
                          "(lightviz.latency.model is missing): use --max-macs or --max-params"
                          ) from None
-    cache: Dict[Config, Tuple[float, float, float]] = {}
+    cache: dict[Config, tuple[float, float, float]] = {}
 
-    def at(cfg: Config) -> Tuple[float, float, float]:
+    def at(cfg: Config) -> tuple[float, float, float]:
         if cfg not in cache:
             p = predict(cfg, setup)
             cache[cfg] = (float(p.predicted_ms), float(p.low_ms), float(p.high_ms))
@@ -159,8 +159,8 @@ def latency_predictor(setup):
     return at
 
 
-def pareto(max_macs: Optional[float] = None, max_params: Optional[float] = None,
-           max_ms: Optional[float] = None, setup=None, extrapolate: bool = False) -> List[dict]:
+def pareto(max_macs: float | None = None, max_params: float | None = None,
+           max_ms: float | None = None, setup=None, extrapolate: bool = False) -> list[dict]:
     """The front under one budget (exactly one of ``max_macs``, ``max_params``, ``max_ms``;
     ``max_ms`` needs a latency ``setup``), best first."""
     given = [n for n, v in (("macs", max_macs), ("params", max_params), ("ms", max_ms))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Tuple
 
 import pandas as pd
 
@@ -33,7 +32,7 @@ STATUS_ORDER = (MATCH, EXPLAINED, CLOSE_STATUS, DIFFERS, OTHER)
 
 # (arch, variant) -> why lightviz's count differs from the published one. Each was checked by
 # recomputing (see the text); a gap without an entry here is reported as "close" or "differs".
-EXPLANATIONS: Dict[Tuple[str, str], str] = {
+EXPLANATIONS: dict[tuple[str, str], str] = {
     ("mobilenet_v1", "conv-mobilenet-224"):
         "The paper's Table 4 baseline with full 3x3 convolutions instead of depthwise-separable "
         "ones: not the network lightviz builds. Its point is the ratio: the standard-conv "
@@ -88,14 +87,14 @@ class Convention:
     digits: str = "round"
     macs_layout: str = "torchvision"
     params_layout: str = "torchvision"
-    no_stem_alphas: Tuple[float, ...] = ()
+    no_stem_alphas: tuple[float, ...] = ()
 
 
 LIGHTVIZ = Convention("lightviz: nn.Module.parameters(), torchvision layout, rounded")
 _TF_V2 = Convention("TF-slim checkpoints: 1001 classes, params without BN, figures truncated",
                     classes=1001, params="no_bn", digits="truncate")
 # source (a prefix of the ``source`` column) -> its convention; others count as lightviz does
-SOURCE_CONVENTIONS: Dict[str, Convention] = {
+SOURCE_CONVENTIONS: dict[str, Convention] = {
     "MobileNetV2 paper": Convention("MobileNetV2 paper: params without BN, figures truncated",
                                     params="no_bn", digits="truncate"),
     "TF-slim MobileNetV2 README": _TF_V2,
@@ -124,7 +123,7 @@ MEGVII_V1_STEM = 24  # megvii ShuffleNetV1/network.py: 24 at 1.0x and 1.5x
 
 
 def _authors_layout(arch: str, layers: pd.DataFrame, classes: int,
-                    alpha: float = 1.0) -> Tuple[int, int]:
+                    alpha: float = 1.0) -> tuple[int, int]:
     """(params, MACs) that megvii's ShuffleNet code adds to lightviz's (torchvision) layout.
 
     ShuffleNet V2 (megvii ShuffleNetV2/blocks.py): each stage's first unit keeps all ``in``
@@ -160,7 +159,7 @@ def _authors_layout(arch: str, layers: pd.DataFrame, classes: int,
 
 
 def counts_in(conv: Convention, arch: str, alpha: float, resolution: int,
-              groups: Optional[int]) -> Tuple[int, int]:
+              groups: int | None) -> tuple[int, int]:
     """(params, MACs) of a configuration counted in the convention ``conv``."""
     prof = count(make_config(arch, alpha, resolution=resolution, groups=groups,
                              classes=conv.classes))
@@ -245,7 +244,7 @@ def with_checkpoints(published: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([kept, extra], ignore_index=True)
 
 
-def _status(row, ours: Dict[str, int], conv: Convention = LIGHTVIZ) -> str:
+def _status(row, ours: dict[str, int], conv: Convention = LIGHTVIZ) -> str:
     """``ours``: the counts in the row's source's convention ``conv``."""
     key = (row.arch, row.variant)
     if key in OTHER_NETWORK:
@@ -265,7 +264,7 @@ def _status(row, ours: Dict[str, int], conv: Convention = LIGHTVIZ) -> str:
     return CLOSE_STATUS if max(rel) < CLOSE else DIFFERS
 
 
-def paper_check(published: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+def paper_check(published: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per published configuration: the published params/MACs/top-1, lightviz's counts
     at the same arch, alpha, resolution and groups (1000 classes), the relative differences, a
     status (see the module doc), the explanation (:data:`EXPLANATIONS`, or "") and the source's
@@ -300,7 +299,7 @@ def paper_check(published: Optional[pd.DataFrame] = None) -> pd.DataFrame:
 
 
 def same_configuration(table: pd.DataFrame, arch: str, alpha: float, resolution: int,
-                       groups: Optional[int]) -> pd.Series:
+                       groups: int | None) -> pd.Series:
     """The rows of a :func:`paper_check` table that describe exactly this configuration."""
     same_groups = (table["groups"] == groups).fillna(False) if groups is not None \
         else table["groups"].isna()
@@ -309,7 +308,7 @@ def same_configuration(table: pd.DataFrame, arch: str, alpha: float, resolution:
 
 
 def published_top1(table: pd.DataFrame, arch: str, alpha: float, resolution: int,
-                   groups: Optional[int]) -> Optional[float]:
+                   groups: int | None) -> float | None:
     """The published top-1 of exactly this configuration (the paper's row first), or None."""
     rows = table[same_configuration(table, arch, alpha, resolution, groups)
                  & table["top1"].notna() & (table["status"] != OTHER)]

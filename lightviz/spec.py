@@ -31,8 +31,9 @@ sub-layers, in construction order) and ``flow(f, x)`` (written only with the ope
 
 from __future__ import annotations
 
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
-from typing import Any, List, Protocol, Sequence as Seq, Tuple, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 X = TypeVar("X")
 
@@ -127,7 +128,7 @@ class Flow(Protocol[X]):
         """Elementwise product, ``b`` broadcast over ``a`` (squeeze-excite scaling)."""
         ...
 
-    def cat(self, name: str, xs: List[X]) -> X:
+    def cat(self, name: str, xs: list[X]) -> X:
         """Concatenate along channels (equal spatial sizes)."""
         ...
 
@@ -150,7 +151,7 @@ class Unit:
     Subclass it as a frozen dataclass whose fields are the block's hyperparameters (widths,
     stride, ...); every field must be hashable, so specs can be cached and compared."""
 
-    def children(self) -> Tuple[Tuple[str, Any], ...]:
+    def children(self) -> tuple[tuple[str, Any], ...]:
         """The named sub-layers (leaves or units), in construction order: the module's
         children, the profile's row paths and the diagram's nodes use these names."""
         raise NotImplementedError
@@ -164,7 +165,7 @@ class Unit:
 class Sequence(Unit):
     """Children run one after the other (a stage, or a whole network)."""
 
-    items: Tuple[Tuple[str, Any], ...]
+    items: tuple[tuple[str, Any], ...]
 
     def children(self):
         return self.items
@@ -184,7 +185,7 @@ class ConvBNAct(Unit):
     kernel: int = 1
     stride: int = 1
     groups: int = 1
-    act: "str | None" = "relu"
+    act: str | None = "relu"
 
     def children(self):
         layers = [

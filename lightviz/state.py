@@ -19,8 +19,12 @@ from __future__ import annotations
 import math
 import re
 import sys
-from dataclasses import asdict, dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping, Sequence
+from dataclasses import (
+    asdict,
+    dataclass,
+    replace,  # noqa: I001  (kept apart: a separate line merges cleanly)
+)
 
 from .config import (
     ALPHA_MAX,
@@ -35,7 +39,6 @@ from .config import (
 )
 from .zoo import REGISTRY, ArchField
 from .zoo.table import decode_url, encode_url
-from dataclasses import replace  # noqa: I001  (kept apart: a separate line merges cleanly)
 
 # Zoo name -> display name ("ResNet-50"), read from each Arch (plugins included).
 ARCH_LABELS = ArchField("label")
@@ -78,11 +81,11 @@ class AppState:
     arch: str = DEFAULT_ARCH
     alpha: float = 1.0
     rho: float = 1.0
-    groups: Optional[int] = None  # a variant: only for the archs that declare it
+    groups: int | None = None  # a variant: only for the archs that declare it
     classes: int = 1000
     unit: str = "macs"
     elementwise: bool = False
-    settings: Optional[tuple] = None  # the edited table (Config.settings); None = the paper's
+    settings: tuple | None = None  # the edited table (Config.settings); None = the paper's
 
     @property
     def resolution(self) -> int:
@@ -92,7 +95,7 @@ class AppState:
         return make_config(self.arch, self.alpha, self.rho, groups=self.groups,
                            classes=self.classes, settings=self.settings)
 
-    def to_query(self) -> Dict[str, str]:
+    def to_query(self) -> dict[str, str]:
         """The query parameters of this state (options at their default are left out)."""
         q = {"arch": self.arch, "alpha": _num(self.alpha), "rho": _num(self.rho)}
         if self.groups is not None:
@@ -107,7 +110,7 @@ class AppState:
             q["elementwise"] = "1"
         return q
 
-    def widget_values(self) -> Dict[str, object]:
+    def widget_values(self) -> dict[str, object]:
         values = asdict(self)
         if values["groups"] is None:
             values.pop("groups")
@@ -133,14 +136,14 @@ def _plain(raw: str) -> bool:
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _float(raw: str) -> Optional[float]:
+def _float(raw: str) -> float | None:
     try:
         return float(raw)
     except (TypeError, ValueError, OverflowError):
         return None
 
 
-def _check(**kwargs) -> Optional[str]:
+def _check(**kwargs) -> str | None:
     """make_config's message for these values, or None if they are valid."""
     arch = kwargs.pop("arch", DEFAULT_ARCH)
     try:
@@ -167,7 +170,7 @@ def nearest(value: float, stops) -> float:
 
 
 def _number_param(name: str, raw: str, default: float, stops, check, describe
-                  ) -> Tuple[float, Optional[str]]:
+                  ) -> tuple[float, str | None]:
     """A number from the URL, checked by make_config (``check(raw)`` gives its message or None).
 
     Not a finite number (nan, inf) -> the default. Rejected by make_config (out of range, not
@@ -201,12 +204,12 @@ def _describe_rho(rho: float) -> str:
     return f"{rho:g} ({round(BASE_RESOLUTION * rho)} px)"
 
 
-def _shorten(message: Optional[str], raw: str) -> Optional[str]:
+def _shorten(message: str | None, raw: str) -> str | None:
     """make_config's message with a long raw value shortened (a URL can carry kilobytes)."""
     return message.replace(repr(raw), show_value(raw)) if message else message
 
 
-def _arch_param(raw: str, default: str) -> Tuple[str, Optional[str]]:
+def _arch_param(raw: str, default: str) -> tuple[str, str | None]:
     problem = _shorten(_check(arch=raw), raw)
     if problem is None:
         return raw, None
@@ -218,7 +221,7 @@ def _arch_param(raw: str, default: str) -> Tuple[str, Optional[str]]:
     return default, f"{problem}: using the default, {default}"
 
 
-def _last(params: Mapping[str, Sequence[str]], name: str, notices: List[Notice]) -> Optional[str]:
+def _last(params: Mapping[str, Sequence[str]], name: str, notices: list[Notice]) -> str | None:
     values = list(params.get(name) or ())
     if not values:
         return None
@@ -229,12 +232,12 @@ def _last(params: Mapping[str, Sequence[str]], name: str, notices: List[Notice])
 
 
 def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
-                defaults: AppState = AppState()) -> Tuple[AppState, List[Notice]]:
+                defaults: AppState = AppState()) -> tuple[AppState, list[Notice]]:
     """A valid :class:`AppState` from query parameters (``name -> every value given``) and a
     notice for each value that was replaced. Only the names in :data:`PARAMS` (and
     ``resolution``, the CLI's alternative to ``rho``), each with ``prefix``, are read: other
     parameters belong to other pages and are left alone."""
-    notices: List[Notice] = []
+    notices: list[Notice] = []
 
     def get(name):
         return _last(params, prefix + name, notices)
@@ -321,7 +324,7 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
 
 # ----------------------------------------------------------------------------- Streamlit part
 
-def query_lists(query_params) -> Dict[str, List[str]]:
+def query_lists(query_params) -> dict[str, list[str]]:
     """``st.query_params`` as ``name -> every value given``."""
     return {name: list(query_params.get_all(name)) for name in query_params}
 
@@ -354,7 +357,7 @@ def state_from_widgets(ss, prefix: str = "") -> AppState:
     return _with_settings(state, ss, prefix)
 
 
-def set_settings(ss, settings: Optional[tuple], arch: str, groups: Optional[int],
+def set_settings(ss, settings: tuple | None, arch: str, groups: int | None,
                  prefix: str = "") -> None:
     """Keep an edited table (a Config's ``settings``) in session state, for ``arch`` and
     ``groups``: another architecture, or another group count, starts from the paper's table."""
@@ -378,7 +381,7 @@ def _with_settings(state: AppState, ss, prefix: str) -> AppState:
 
 
 def seed_from_url(ss, st_query_params, prefix: str = "", defaults: AppState = AppState()
-                  ) -> List[Notice]:
+                  ) -> list[Notice]:
     """Once per session (per ``prefix``): read the URL into the widgets' session state; return
     the notices (also kept in session state, with the state they describe)."""
     flag = f"_lightviz_url_read{prefix}"
@@ -392,7 +395,7 @@ def seed_from_url(ss, st_query_params, prefix: str = "", defaults: AppState = Ap
     return ss[f"_lightviz_notices{prefix}"][1]
 
 
-def pending_notices(ss, current: AppState, prefix: str = "") -> List[Notice]:
+def pending_notices(ss, current: AppState, prefix: str = "") -> list[Notice]:
     """The URL notices, while the state is still the one they describe: once the user moves a
     widget the notices have done their job and disappear."""
     first, notices = ss.get(f"_lightviz_notices{prefix}", (None, []))
@@ -403,7 +406,7 @@ def _rho_label(rho: float) -> str:
     return f"{rho:.3f} \u00b7 {round(BASE_RESOLUTION * rho)} px"
 
 
-def config_widgets(prefix: str = "", persist: Optional[str] = None) -> None:
+def config_widgets(prefix: str = "", persist: str | None = None) -> None:
     """The architecture, groups, alpha and rho widgets (keys ``prefix + name``), in the current
     container. Their values must already be in session state (see :func:`seed_from_url`)."""
     import streamlit as st
@@ -438,7 +441,7 @@ def config_widgets(prefix: str = "", persist: Optional[str] = None) -> None:
     st.caption(f"Input image: 3 \u00d7 {res} \u00d7 {res} pixels (\u03c1 \u00d7 224).")
 
 
-def sidebar() -> Tuple[Config, AppState, List[Notice]]:
+def sidebar() -> tuple[Config, AppState, list[Notice]]:
     """The sidebar's widgets, seeded from the URL on a session's first run and written back to
     it on every run. Returns the Config, the state and the notices still to show."""
     import streamlit as st
@@ -467,7 +470,7 @@ def sidebar() -> Tuple[Config, AppState, List[Notice]]:
     return state.config(), state, pending_notices(ss, state)
 
 
-def counting_options() -> Tuple[str, bool]:
+def counting_options() -> tuple[str, bool]:
     """The sidebar's counting options for any view: ("macs" | "flops", elementwise)."""
     import streamlit as st
 

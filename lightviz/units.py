@@ -3,8 +3,9 @@ command line, so a number reads the same wherever it appears.
 
 * **Counts** (params, MACs, FLOPs, channels x pixels): decimal SI prefixes, K = 10^3, M = 10^6,
   G = 10^9, T = 10^12, after a space, to three significant digits with trailing zeros kept
-  (a whole number under 1000 as it is): ``96``, ``3.46 K``, ``4.36 M``, ``3.50 M``, ``301 M``, ``4.09 G``. The papers count MACs and
-  parameters in decimal millions and billions, so the rounded figure compares with theirs.
+  (a whole number under 1000 as it is): ``96``, ``3.46 K``, ``4.36 M``, ``3.50 M``, ``301 M``,
+  ``4.09 G``. The papers count MACs and parameters in decimal millions and billions, so the
+  rounded figure compares with theirs.
   (:func:`fmt_count`)
 * **Bytes** (activations, weights, free memory): binary IEC units, KiB = 2^10, MiB = 2^20,
   GiB = 2^30 bytes, to three significant digits: ``812 KiB``, ``9.19 MiB``, ``16.8 GiB``.
@@ -19,12 +20,12 @@ Rounding that reaches the next prefix moves to it: 999,999 is ``1.00 M``, not ``
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from collections.abc import Sequence
 
-COUNT_PREFIXES: Tuple[Tuple[str, float], ...] = (
+COUNT_PREFIXES: tuple[tuple[str, float], ...] = (
     ("", 1.0), ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12))
 KiB, MiB, GiB = 2 ** 10, 2 ** 20, 2 ** 30
-BYTE_UNITS: Tuple[Tuple[str, float], ...] = (
+BYTE_UNITS: tuple[tuple[str, float], ...] = (
     ("B", 1.0), ("KiB", KiB), ("MiB", MiB), ("GiB", GiB), ("TiB", 2.0 ** 40))
 DIGITS = 3
 
@@ -62,7 +63,7 @@ def fmt_ms(x: float) -> str:
     return f"{x:.3f}"
 
 
-def _scaled(n: float, units: Sequence[Tuple[str, float]], base: float, digits: int) -> str:
+def _scaled(n: float, units: Sequence[tuple[str, float]], base: float, digits: int) -> str:
     i = 0
     while i + 1 < len(units) and abs(n) >= units[i + 1][1]:
         i += 1

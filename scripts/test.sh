@@ -30,6 +30,9 @@ if ! python -c "import torch" >/dev/null 2>&1; then
 fi
 python -m pip install -q -e '.[test]'
 
+# Lint first (configuration in pyproject.toml): a new finding fails the run like a failed test.
+python -m ruff check --no-cache .
+
 set +e
 python -m pytest "$@"
 rc=$?

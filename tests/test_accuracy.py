@@ -5,12 +5,11 @@ import json
 import math
 
 import pytest
+from cli_support import run_cli
 
 from lightviz import accuracy as A
 from lightviz.config import make_config
 from lightviz.pareto import GRID_ALPHAS, GRID_RESOLUTIONS
-
-from cli_support import run_cli
 
 POINTS = A.load_points()
 
@@ -48,7 +47,7 @@ def test_estimate_is_the_published_value_at_every_published_point(p):
 @pytest.mark.parametrize("key", [k for k, f in A.families().items() if f.dims])
 def test_published_points_are_monotone_and_the_fit_agrees_with_them(key):
     fam = A.families()[key]
-    for i, a in enumerate(fam.points):
+    for a in fam.points:
         for b in fam.points:
             if b.alpha >= a.alpha and b.resolution >= a.resolution:
                 assert b.top1 >= a.top1, (a, b)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
+from test_app import assert_clean, run_app
+
 from lightviz.accuracy import estimate
 from lightviz.config import make_config
 from lightviz.views.explore import TABS
-
-from test_app import assert_clean, run_app
 
 
 def chart_specs(at) -> list:

@@ -16,7 +16,6 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from lightviz import ARCHS, make_config
-from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 from lightviz.state import (
     ALPHA_STOPS,
     PARAMS,
@@ -27,6 +26,7 @@ from lightviz.state import (
 )
 from lightviz.views import fmt_count
 from lightviz.views.explore import TABS
+from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

@@ -98,4 +98,7 @@ def test_desktop_has_no_phone_button_and_compare_ticks_carry_prefixes(new_page, 
                           ".map(t => t.textContent)")
     assert ticks, "no tick labels found"
     bare = [t for t in ticks if re.fullmatch(r"[2-9]", t.strip())]
-    assert not bare, page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => (p.querySelector('.gtitle') || {}).textContent + ': ' + [...p.querySelectorAll('.xtick text, .ytick text')].map(t => t.textContent).join(','))")
+    assert not bare, page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].map(p => "
+        "(p.querySelector('.gtitle') || {}).textContent + ': ' + "
+        "[...p.querySelectorAll('.xtick text, .ytick text')].map(t => t.textContent).join(','))")

@@ -1,5 +1,6 @@
 """Every door (Python API, CLI) gets the same checks and the same one-line messages."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -21,7 +22,8 @@ BAD = [
     (["profile", "resnet18", "--resolution", "100.5"], "resolution must be a whole number"),
     (["profile", "resnet18", "--rho", "0.01"], "collapse"),
     (["profile", "resnet18", "--rho", "1e308"], "rho 1e+308 is out of range"),
-    (["profile", "shufflenet_v1", "--groups", "5"], "groups 5 is not allowed for shufflenet_v1: choose one of 1, 2, 3, 4, 8"),
+    (["profile", "shufflenet_v1", "--groups", "5"],
+     "groups 5 is not allowed for shufflenet_v1: choose one of 1, 2, 3, 4, 8"),
     (["profile", "resnet18", "--groups", "3"], "groups applies only to shufflenet_v1"),
     (["profile", "resnet18", "--classes", "0"], "classes 0 is out of range"),
     (["profile", "resnet18", "--format", "xml"], "invalid choice: 'xml'"),
@@ -70,7 +72,7 @@ def test_config_is_frozen_hashable_and_resolution_wins_over_rho():
     b = lightviz.make_config("mobilenet_v2", "0.5", resolution=112)
     assert a == b and hash(a) == hash(b) and a.resolution == 112 and a.rho == 0.5
     assert lightviz.make_config("shufflenet_v1").groups == 3
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         a.alpha = 1.0
 
 

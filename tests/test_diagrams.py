@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -67,7 +67,7 @@ def parse_svg(svg):
     return nodes, edges
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile(cfg):
     return lightviz.count(cfg)
 

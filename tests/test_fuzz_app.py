@@ -24,20 +24,19 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
+from cli_support import run_cli
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from cli_support import run_cli
 from lightviz import ARCHS, count, make_config
 from lightviz.config import CLASSES_MAX, CLASSES_MIN
-from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 from lightviz.state import ALPHA_STOPS, ARCH_LABELS, PARAMS, RHO_STOPS, parse_query
 from lightviz.views import fmt_count
+from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -104,7 +103,7 @@ def urls(draw):
                           unique=True))
     if draw(hs.booleans()):
         names += draw(hs.lists(hs.text(max_size=12), max_size=2, unique=True))
-    query: Dict[str, List[str]] = {}
+    query: dict[str, list[str]] = {}
     for name in names:
         if name in query:
             continue
@@ -128,7 +127,7 @@ def scan_components_once():
 
 # ----------------------------------------------------------------------------- the oracle
 
-def _plain_float(raw: str) -> Optional[float]:
+def _plain_float(raw: str) -> float | None:
     """``raw`` as a number the way a URL may write one (ASCII, no underscores), else None."""
     if not raw.isascii() or "_" in raw:
         return None
@@ -147,7 +146,7 @@ def _same_number(raw: str, used: float) -> bool:
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on", ""}, {"0", "false", "no", "off"}
 
 
-def replaced(query: Dict[str, List[str]], state, prefix: str = "") -> List[str]:
+def replaced(query: dict[str, list[str]], state, prefix: str = "") -> list[str]:
     """The parameters whose value the app could not use as given, judged from the URL and the
     configuration the page ended with (not from the app's own notices)."""
     out = []
@@ -211,7 +210,7 @@ def widget_state(at: AppTest, prefix: str = ""):
     return AppState(arch, alpha, rho, groups, int(classes), unit, bool(elementwise))
 
 
-def run_url(page: str, query: Dict[str, List[str]]) -> AppTest:
+def run_url(page: str, query: dict[str, list[str]]) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for name, values in query.items():
         at.query_params[name] = values if len(values) > 1 else values[0]
@@ -221,7 +220,7 @@ def run_url(page: str, query: Dict[str, List[str]]) -> AppTest:
     return at.run()
 
 
-def check_page(page: str, query: Dict[str, List[str]], at: AppTest) -> None:
+def check_page(page: str, query: dict[str, list[str]], at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     warnings = [w.value for w in at.warning]

@@ -2,11 +2,11 @@
 result (exit 0) or one line on stderr and exit status 2, never a traceback."""
 
 import pytest
+from cli_support import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lightviz
-from cli_support import run_cli
 
 NASTY_NUMBERS = ["nan", "NaN", "inf", "-inf", "1e308", "-1e308", "1e-320", "0", "-0", "-1", "0x10",
                  "1_000", "  2 ", "", "٣", "½", "1e", "--", "9" * 400, "0.2499999", "2.0000001",

@@ -19,17 +19,17 @@ import math
 import random
 
 import pytest
+from cli_support import run_cli
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
+from test_fuzz_app import APP, TIMEOUT, scan_components_once  # noqa: F401  (fixture)
 
 import lightviz
-from cli_support import run_cli
 from lightviz.config import make_config
 from lightviz.state import parse_query
 from lightviz.views.design import editor_key
 from lightviz.zoo import REGISTRY
 from lightviz.zoo.table import encode_url
-from test_fuzz_app import APP, TIMEOUT, scan_components_once  # noqa: F401  (fixture)
 
 N_CASES = 500
 ARCHS = list(REGISTRY.builtin)

@@ -18,11 +18,10 @@ import torch
 from lightviz import make_config
 from lightviz.cli import main
 from lightviz.counting import count
-from lightviz.latency import (Bench, HostLock, MemoryRefused, OutOfMemory, Result, check_fits,
-                              make_setup, measure, sweep)
+from lightviz.latency import Bench, HostLock, MemoryRefused, OutOfMemory, Result, check_fits, make_setup, measure, sweep
 from lightviz.latency import protocol as M
-from lightviz.latency.layers import report_csv
 from lightviz.latency import setup as SETUP
+from lightviz.latency.layers import report_csv
 from lightviz.latency.setup import usable_cores
 
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import run_cli
 
 from lightviz import make_config
 from lightviz.config import ARCHS
@@ -26,8 +27,6 @@ from lightviz.latency import model as M
 from lightviz.latency import store
 from lightviz.latency.calibrate import calibrate, design
 from lightviz.latency.setup import Setup
-
-from cli_support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
@@ -202,7 +201,8 @@ def test_prediction_carries_its_model_and_blocks(cache):
     assert p.breakdown[0][0] == M.FIXED and [b for b, _ in p.breakdown[1:4]] == ["stem", "conv2_x.0", "conv2_x.1"]
     assert {"method", "calibrated_at", "measurements", "heldout_rmspe"} <= set(p.model)
     assert p.setup.threads == 1
-    with pytest.raises(M.NotCalibrated, match=r"run `lightviz calibrate --device cpu --dtype fp32 --threads 2 --batch 1`"):
+    with pytest.raises(M.NotCalibrated,
+                       match=r"run `lightviz calibrate --device cpu --dtype fp32 --threads 2 --batch 1`"):
         M.predict(TINY, Setup(threads=2))
     assert "\n" not in str(M.not_calibrated(Setup(threads=2)))
 

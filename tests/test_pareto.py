@@ -4,10 +4,9 @@ suffixes; --max-ms without a calibration is a one-line usage error."""
 import json
 
 import pytest
+from cli_support import run_cli
 
 from lightviz.pareto import front, parse_count
-
-from cli_support import run_cli
 
 
 def pareto_json(*args):

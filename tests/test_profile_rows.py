@@ -34,7 +34,8 @@ def test_kinds_name_what_the_papers_talk_about():
     assert {"depthwise conv", "pointwise conv", "residual add"} <= kinds("mobilenet_v2")
     assert {"grouped conv", "channel shuffle", "concat", "pooling"} <= kinds("shufflenet_v1")
     assert {"channel split", "channel shuffle", "concat"} <= kinds("shufflenet_v2")
-    assert {"squeeze-excite", "concat", "depthwise conv"} <= kinds("ghostnet")  # widths are multiples of 4: no slice needed
+    # widths are multiples of 4: no slice needed
+    assert {"squeeze-excite", "concat", "depthwise conv"} <= kinds("ghostnet")
     assert "grouped conv" not in kinds("shufflenet_v1", groups=1)
 
 

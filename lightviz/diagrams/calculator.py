@@ -18,7 +18,6 @@ Units: **MACs** are multiply-accumulates ("Mult-Adds" in the paper; 1 MAC = 2 FL
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional
 
 from ..config import ALPHA_MAX, ALPHA_MIN, RHO_MAX, RHO_MIN, Config
 
@@ -86,14 +85,14 @@ def _round(x: float) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def standard_conv(kernel: int, in_ch: int, out_ch: int, size: int) -> Dict[str, int]:
+def standard_conv(kernel: int, in_ch: int, out_ch: int, size: int) -> dict[str, int]:
     """A K x K convolution, M -> N channels, D_F x D_F output: K*K*M*N weights,
     K*K*M*N*D_F*D_F MACs."""
     params = kernel * kernel * in_ch * out_ch
     return {"params": params, "macs": params * size * size}
 
 
-def separable_conv(kernel: int, in_ch: int, out_ch: int, size: int) -> Dict:
+def separable_conv(kernel: int, in_ch: int, out_ch: int, size: int) -> dict:
     """A K x K depthwise conv (one filter per input channel) then a 1x1 pointwise conv M -> N."""
     dw = kernel * kernel * in_ch
     pw = in_ch * out_ch
@@ -106,7 +105,7 @@ def separable_conv(kernel: int, in_ch: int, out_ch: int, size: int) -> Dict:
     }
 
 
-def dsc(kernel, in_ch, out_ch, size, alpha=1.0, rho=1.0) -> Dict:
+def dsc(kernel, in_ch, out_ch, size, alpha=1.0, rho=1.0) -> dict:
     """Standard against depthwise separable for one layer (MobileNets section 3, Table 3).
 
     ``alpha`` thins both channel counts (alpha*M, alpha*N), ``rho`` shrinks the map (rho*D_F); each
@@ -158,7 +157,7 @@ def _n(v: int) -> str:
     return f"{v:,}".replace(",", "{,}")
 
 
-def dsc_latex(result: Dict) -> List[str]:
+def dsc_latex(result: dict) -> list[str]:
     """The formulas of :func:`dsc` with this result's numbers put in: one LaTeX block each,
     broken over short lines so that they fit a narrow page or a projector."""
     e, i = result["effective"], result["inputs"]
@@ -199,7 +198,7 @@ def dsc_latex(result: Dict) -> List[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def ghost_module(in_ch, out_ch, size, kernel=3, cheap_kernel=3, ratio=2) -> Dict:
+def ghost_module(in_ch, out_ch, size, kernel=3, cheap_kernel=3, ratio=2) -> dict:
     """An ordinary k x k conv c -> n against a Ghost module (GhostNet eq. 2-5): a primary k x k
     conv makes m = ceil(n / s) intrinsic maps, a cheap d x d depthwise op makes m (s - 1) ghosts,
     the concat is cut to n. Speed-up ~ s*c / (s + c - 1) ~ s when d ~ k (eq. 4)."""
@@ -257,7 +256,7 @@ def calculator_units():
     return out
 
 
-def _count_unit(unit, width: int, size: int) -> Dict[str, int]:
+def _count_unit(unit, width: int, size: int) -> dict[str, int]:
     """Params and MACs of one block spec on a width x size x size input, by the same counter as
     the networks (:func:`lightviz.counting.trace`)."""
     from ..counting import ROW_FIELDS, trace
@@ -274,7 +273,7 @@ def _count_unit(unit, width: int, size: int) -> Dict[str, int]:
             "ops": len(mine), "convs": sum(1 for r in mine if r[ROW_FIELDS.index("op")] == "conv2d")}
 
 
-def family_units(width, size, expansion=6, groups=3) -> List[Dict]:
+def family_units(width, size, expansion=6, groups=3) -> list[dict]:
     """One stride-1 unit of each family with C input and C output channels on a D_F x D_F map:
     ``[{"family", "unit", "description", "params", "macs", "relative_macs", "note"}, ...]``,
     relative to one standard 3x3 conv C -> C. ``expansion`` t is used by MobileNetV2 and the
@@ -295,7 +294,7 @@ def family_units(width, size, expansion=6, groups=3) -> List[Dict]:
         rows.append((family, unit.name, unit.description.format(hidden=hidden, t=t, g=g),
                      None if note else unit.build(c, t, g), note))
     out = []
-    base: Optional[Dict[str, int]] = None
+    base: dict[str, int] | None = None
     for family, name, desc, unit, note in rows:
         row = {"family": family, "unit": name, "description": desc, "width": c, "size": d,
                "params": None, "macs": None, "relative_macs": None, "relative_params": None,

@@ -16,10 +16,32 @@ from __future__ import annotations
 
 from ..units import fmt_count
 from .fold import BlockSummary, Node, block_parts, block_rows, fold, parse_block, recipe, summaries
-from .naming import (ConfigOrProfile, as_profile, block_choices, block_names, child_type,
-                     default_block, op_title, spec_of, stages)
-from .palette import (CLUSTER_FILL, FONT, GROUP_COLORS, GROUP_INK, INK, IO_FILL, MIN_POINTS,
-                      MOVE_FILL, PILL, RAMP, SHUFFLE_FILL, TEXT, ramp)
+from .naming import (
+                     ConfigOrProfile,
+                     as_profile,
+                     block_choices,
+                     block_names,
+                     child_type,
+                     default_block,
+                     op_title,
+                     spec_of,
+                     stages,
+)
+from .palette import (
+                     CLUSTER_FILL,
+                     FONT,
+                     GROUP_COLORS,
+                     GROUP_INK,
+                     INK,
+                     IO_FILL,
+                     MIN_POINTS,
+                     MOVE_FILL,
+                     PILL,
+                     RAMP,
+                     SHUFFLE_FILL,
+                     TEXT,
+                     ramp,
+)
 from .render import WEIGHTS, GraphvizMissing, block_dot, dot_available, overview_dot, to_svg
 from .shuffle import shuffle_dot, shuffle_permutation
 

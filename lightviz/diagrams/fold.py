@@ -9,7 +9,6 @@ The overview folds equal consecutive blocks of a stage into one :class:`BlockSum
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
 
 from ..config import Config
 from ..counting import Profile, Row, shape_text
@@ -23,8 +22,8 @@ NO_FOLD_AFTER = ("split", "channel_shuffle", "narrow", "flatten")  # views and m
 class Node:
     """One drawn node: a head row and the BN / activation rows folded into it."""
 
-    rows: List[Row]
-    consumers: List[int] = field(default_factory=list)  # row indices reading its output
+    rows: list[Row]
+    consumers: list[int] = field(default_factory=list)  # row indices reading its output
 
     @property
     def head(self) -> Row:
@@ -56,7 +55,7 @@ class Node:
         return parts[0] if len(parts) >= 2 else ""
 
 
-def block_rows(prof: Profile, block: str, part: Optional[str] = None) -> List[Row]:
+def block_rows(prof: Profile, block: str, part: str | None = None) -> list[Row]:
     """The rows of ``block`` (or of its sub-unit ``part``), in order; ValueError if none."""
     prefix = part + "." if part else ""
     rows = [r for r in prof.rows if r.block == block and r.op_name.startswith(prefix)]
@@ -66,15 +65,15 @@ def block_rows(prof: Profile, block: str, part: Optional[str] = None) -> List[Ro
     return rows
 
 
-def fold(rows: List[Row], ops: bool) -> List[Node]:
+def fold(rows: list[Row], ops: bool) -> list[Node]:
     """Nodes in execution order. Unless ``ops``, a BN or activation whose only input is the
     output of the node before it (read by nothing else) joins that node."""
-    consumers: Dict[int, List[int]] = {}
+    consumers: dict[int, list[int]] = {}
     for r in rows:
         for src in r.inputs:
             consumers.setdefault(src, []).append(r.index)
-    nodes: List[Node] = []
-    owner: Dict[int, Node] = {}
+    nodes: list[Node] = []
+    owner: dict[int, Node] = {}
     for r in rows:
         if not ops and r.op in FOLDABLE and len(r.inputs) == 1:
             src = r.inputs[0]
@@ -92,9 +91,9 @@ def fold(rows: List[Row], ops: bool) -> List[Node]:
     return nodes
 
 
-def clusterable(cfg: Config, block: str, nodes: List[Node]) -> List[str]:
+def clusterable(cfg: Config, block: str, nodes: list[Node]) -> list[str]:
     """Sub-units worth a frame: two or more drawn nodes, and not a conv-BN-act triple."""
-    seen: Dict[str, int] = {}
+    seen: dict[str, int] = {}
     for n in nodes:
         comp = n.component
         if comp:
@@ -102,14 +101,14 @@ def clusterable(cfg: Config, block: str, nodes: List[Node]) -> List[str]:
     return [c for c, k in seen.items() if k >= 2 and child_type(cfg, block, c) != "ConvBNAct"]
 
 
-def block_parts(source: ConfigOrProfile, block: str) -> List[str]:
+def block_parts(source: ConfigOrProfile, block: str) -> list[str]:
     """The sub-units of a block that hold two or more ops after folding (a ghost module, the SE,
     a ShuffleNet v2 branch, a shortcut): what ``part=`` of ``block_dot`` accepts."""
     prof = as_profile(source)
     return clusterable(prof.config, block, fold(block_rows(prof, block), ops=False))
 
 
-def parse_block(source: ConfigOrProfile, text: str) -> Tuple[str, Optional[str]]:
+def parse_block(source: ConfigOrProfile, text: str) -> tuple[str, str | None]:
     """``"stage2.0"`` -> ``("stage2.0", None)``; ``"stage3.0.ghost1"`` -> ``("stage3.0", "ghost1")``.
     Also accepts ``2.0`` for ``stage2.0``. ValueError naming the valid blocks otherwise."""
     prof = as_profile(source)
@@ -129,13 +128,13 @@ def parse_block(source: ConfigOrProfile, text: str) -> Tuple[str, Optional[str]]
                      f"{block_choices(prof)}")
 
 
-def recipe(nodes: List[Node]) -> str:
+def recipe(nodes: list[Node]) -> str:
     """A one-line summary of a block's ops in order; a sub-unit of 2+ nodes is named once."""
-    counts: Dict[str, int] = {}
+    counts: dict[str, int] = {}
     for n in nodes:
         if n.component:
             counts[n.component] = counts.get(n.component, 0) + 1
-    parts: List[str] = []
+    parts: list[str] = []
     for n in nodes:
         comp = n.component
         if comp and counts[comp] >= 2:
@@ -151,7 +150,7 @@ class BlockSummary:
     """One block (or a run of equal blocks) in the overview."""
 
     stage: str
-    blocks: List[str]
+    blocks: list[str]
     block_type: str
     in_shape: str
     out_shape: str
@@ -161,7 +160,7 @@ class BlockSummary:
     signature: tuple
 
 
-def _summary(stage: str, block: str, rows: List[Row]) -> BlockSummary:
+def _summary(stage: str, block: str, rows: list[Row]) -> BlockSummary:
     sig = tuple((r.op_name, r.kind, r.op, r.kernel, r.stride, r.groups,
                  tuple(map(shape_text, r.in_shapes)), r.out_shape, r.params, r.macs) for r in rows)
     first, own = rows[0], {r.index for r in rows}
@@ -172,13 +171,13 @@ def _summary(stage: str, block: str, rows: List[Row]) -> BlockSummary:
                         recipe(fold(rows, ops=False)), sig)
 
 
-def summaries(source: ConfigOrProfile) -> List[BlockSummary]:
+def summaries(source: ConfigOrProfile) -> list[BlockSummary]:
     """Per block, in order, with consecutive equal blocks of a stage folded together."""
     prof = as_profile(source)
-    by_block: Dict[str, List[Row]] = {}
+    by_block: dict[str, list[Row]] = {}
     for r in prof.rows:
         by_block.setdefault(r.block, []).append(r)
-    out: List[BlockSummary] = []
+    out: list[BlockSummary] = []
     for stage, blocks in stages(prof):
         for block in blocks:
             s = _summary(stage, block, by_block[block])

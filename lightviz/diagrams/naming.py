@@ -7,8 +7,6 @@ resolved spec.
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
-
 from ..config import Config
 from ..counting import Profile, Row, count
 from ..zoo import resolve
@@ -27,14 +25,14 @@ def as_profile(source: ConfigOrProfile) -> Profile:
     raise TypeError(f"expected a lightviz Config or Profile, got {type(source).__name__}")
 
 
-def block_names(source: ConfigOrProfile) -> List[str]:
+def block_names(source: ConfigOrProfile) -> list[str]:
     """Every block in execution order: ``stem``, ``stage1.0``, ..., ``head``."""
     return list(dict.fromkeys(r.block for r in as_profile(source).rows))
 
 
-def stages(source: ConfigOrProfile) -> List[Tuple[str, List[str]]]:
+def stages(source: ConfigOrProfile) -> list[tuple[str, list[str]]]:
     """``[(stage, [block, ...]), ...]`` in order, stem and head included."""
-    out: Dict[str, List[str]] = {}
+    out: dict[str, list[str]] = {}
     for stage, block in dict.fromkeys((r.stage, r.block) for r in as_profile(source).rows):
         out.setdefault(stage, []).append(block)
     return list(out.items())
@@ -48,7 +46,7 @@ def default_block(source: ConfigOrProfile) -> str:
     (MobileNet v1, ShuffleNet v2) open on their first stride-1 block that repeats a stage's
     shape; a network of neither on its first block after the stem."""
     prof = as_profile(source)
-    by_block: Dict[str, List[Row]] = {}
+    by_block: dict[str, list[Row]] = {}
     for r in prof.rows:
         by_block.setdefault(r.block, []).append(r)
     inner = [b for b in by_block if b not in ("stem", "head")]
@@ -65,7 +63,7 @@ def default_block(source: ConfigOrProfile) -> str:
     return inner[0] if inner else next(iter(by_block))
 
 
-def _ranges(stage: str, blocks: List[str]) -> str:
+def _ranges(stage: str, blocks: list[str]) -> str:
     if blocks == [stage]:
         return stage
     idx = [b.rsplit(".", 1)[1] for b in blocks]

@@ -8,7 +8,7 @@ light pill for the same reason. ``background="white"`` gives slides a solid page
 from __future__ import annotations
 
 import html
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 FONT = "Helvetica,Arial,sans-serif"
 TEXT = "#1f2933"        # dark text, only ever drawn on light fills
@@ -29,7 +29,7 @@ GROUP_INK = ("#e0605a", "#4f8fd1", "#3c9a3a", "#a05ec9", "#d9741a", "#9a8c0a", "
 # the text overflow its box in the app: no label is written below this.
 MIN_POINTS = 10
 
-Line = Tuple[str, int, bool]  # one line of a label: text, point size, bold
+Line = tuple[str, int, bool]  # one line of a label: text, point size, bold
 
 
 def ramp(t: float) -> str:
@@ -84,7 +84,7 @@ def edge_label(shape: str, note: str = "") -> str:
     return pill(lines)
 
 
-def header(name: str, background: Optional[str]) -> List[str]:
+def header(name: str, background: str | None) -> list[str]:
     """The first lines of a digraph: graph, node and edge defaults in this palette."""
     bg = background or "transparent"
     return [

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import Dict, List, Optional
 
 from ..config import Config
 from ..counting import Profile, Row, shape_text
 from ..units import fmt_count
 from .fold import BlockSummary, Node, block_rows, clusterable, fold, parse_block, summaries
 from .naming import ACT_NAMES, ConfigOrProfile, as_profile, block_names, child_type, op_title
-from .palette import (IO_FILL, MOVE_FILL, SHUFFLE_FILL, Line, cluster, edge_label, header,
-                      html_lines, pill, quote, ramp)
+from .palette import IO_FILL, MOVE_FILL, SHUFFLE_FILL, Line, cluster, edge_label, header, html_lines, pill, quote, ramp
 
 WEIGHTS = ("macs", "params")
 WEIGHT_NAMES = {"macs": "MACs", "params": "params"}
@@ -61,7 +59,7 @@ def _suffix(node: Node) -> str:
     return text
 
 
-def _shape_line(node: Node, rows_by_index: Dict[int, Row]) -> Optional[str]:
+def _shape_line(node: Node, rows_by_index: dict[int, Row]) -> str | None:
     """Channels and spatial size of a node, the way its op changes them ('32→64 ch · 56x56')."""
     h, last = node.head, node.last
     size = f"{last.out_h}x{last.out_w}"
@@ -84,11 +82,11 @@ def _shape_line(node: Node, rows_by_index: Dict[int, Row]) -> Optional[str]:
     return f"{last.out_c} ch · {size}"
 
 
-def _node_lines(node: Node, rows_by_index: Dict[int, Row], weight: str, total: float) -> List[Line]:
+def _node_lines(node: Node, rows_by_index: dict[int, Row], weight: str, total: float) -> list[Line]:
     h = node.head
     where = h.op_name.rsplit(".", 1)[0] if h.op == "conv2d" and "." in h.op_name else h.op_name
     title = op_title(h) + _suffix(node)
-    lines: List[Line] = [(title, 12, True)]
+    lines: list[Line] = [(title, 12, True)]
     if where.rsplit(".", 1)[-1].lower() not in title.lower():
         lines.insert(0, (where, 9, False))  # the name in the profile table (conv_pw, downsample)
     if h.op == "conv2d":
@@ -117,8 +115,8 @@ def _node_style(node: Node, value: float, top: float) -> str:
     return f'fillcolor="{ramp(t)}", penwidth={1.2 + 1.6 * t:.2f}'
 
 
-def _block_title(prof: Profile, name: str, block: str, part: Optional[str], block_type: str,
-                 nodes: List[Node], weight: str) -> str:
+def _block_title(prof: Profile, name: str, block: str, part: str | None, block_type: str,
+                 nodes: list[Node], weight: str) -> str:
     cfg = prof.config
     bm = sum(n.macs for n in nodes)
     bp = sum(n.params for n in nodes)
@@ -136,7 +134,7 @@ def _block_title(prof: Profile, name: str, block: str, part: Optional[str], bloc
     ]) + ";"
 
 
-def _block_inputs(rows: List[Row]) -> Dict[int, str]:
+def _block_inputs(rows: list[Row]) -> dict[int, str]:
     """``{source row: node id}`` of every edge from outside the rows (the previous block, or the
     image): "in", or "in0", "in1", ... when there are several."""
     own = {r.index for r in rows}
@@ -144,7 +142,7 @@ def _block_inputs(rows: List[Row]) -> Dict[int, str]:
     return {src: ("in" if len(ext_in) == 1 else f"in{k}") for k, src in enumerate(ext_in)}
 
 
-def _input_lines(rows: List[Row], in_ids: Dict[int, str], name: str) -> List[str]:
+def _input_lines(rows: list[Row], in_ids: dict[int, str], name: str) -> list[str]:
     out = []
     for src, nid in in_ids.items():
         shape = next(shape_text(r.in_shapes[r.inputs.index(src)]) for r in rows if src in r.inputs)
@@ -154,13 +152,13 @@ def _input_lines(rows: List[Row], in_ids: Dict[int, str], name: str) -> List[str
     return out
 
 
-def _node_statements(cfg: Config, block: str, nodes: List[Node], framed: set,
-                     rows_by_index: Dict[int, Row], weight: str) -> List[str]:
+def _node_statements(cfg: Config, block: str, nodes: list[Node], framed: set,
+                     rows_by_index: dict[int, Row], weight: str) -> list[str]:
     """The nodes, grouped into dashed clusters by sub-unit."""
     values = [(n.macs if weight == "macs" else n.params) for n in nodes]
     total = float(sum(values))
     top = float(max(values)) if values else 0.0
-    clusters: Dict[str, List[Node]] = {}
+    clusters: dict[str, list[Node]] = {}
     for n in nodes:
         clusters.setdefault(n.component if n.component in framed else "", []).append(n)
     out = []
@@ -182,7 +180,7 @@ def _node_statements(cfg: Config, block: str, nodes: List[Node], framed: set,
     return out
 
 
-def _edge_statements(nodes: List[Node], in_ids: Dict[int, str]) -> List[str]:
+def _edge_statements(nodes: list[Node], in_ids: dict[int, str]) -> list[str]:
     """Each input of each node's head row, labelled with the shape that node reads."""
     owner = {r.index: n for n in nodes for r in n.rows}
     out = []
@@ -200,8 +198,8 @@ def _edge_statements(nodes: List[Node], in_ids: Dict[int, str]) -> List[str]:
     return out
 
 
-def block_dot(source: ConfigOrProfile, block: str, part: Optional[str] = None, *,
-              weight: str = "macs", ops: bool = False, background: Optional[str] = None,
+def block_dot(source: ConfigOrProfile, block: str, part: str | None = None, *,
+              weight: str = "macs", ops: bool = False, background: str | None = None,
               title: bool = True) -> str:
     """The DOT of one block (``stage2.0``, ``stem``, ``head``) or of one of its sub-units
     (``part="ghost1"``), drawn from its profile rows.
@@ -239,7 +237,7 @@ def block_dot(source: ConfigOrProfile, block: str, part: Optional[str] = None, *
 # ---------------------------------------------------------------------------------------------
 
 
-def _overview_title(prof: Profile, items: List[BlockSummary], weight: str) -> str:
+def _overview_title(prof: Profile, items: list[BlockSummary], weight: str) -> str:
     n_blocks = sum(len(s.blocks) for s in items if s.stage not in ("stem", "head"))
     convs = sum(1 for r in prof.rows if r.op in ("conv2d", "linear"))
     return "  label=" + pill([
@@ -251,7 +249,7 @@ def _overview_title(prof: Profile, items: List[BlockSummary], weight: str) -> st
     ]) + ";"
 
 
-def _stage_cluster(stage: str, items: List[BlockSummary], weight: str, total: float) -> List[str]:
+def _stage_cluster(stage: str, items: list[BlockSummary], weight: str, total: float) -> list[str]:
     members = [x for x in items if x.stage == stage]
     nb = sum(len(x.blocks) for x in members)
     sm = sum(len(x.blocks) * (x.macs if weight == "macs" else x.params) for x in members)
@@ -261,7 +259,7 @@ def _stage_cluster(stage: str, items: List[BlockSummary], weight: str, total: fl
 
 
 def _summary_lines(s: BlockSummary, value: int, total: float, network_macs: int,
-                   weight: str) -> List[Line]:
+                   weight: str) -> list[Line]:
     n = len(s.blocks)
     if s.stage in ("stem", "head"):
         head = s.stage
@@ -284,7 +282,7 @@ def _summary_lines(s: BlockSummary, value: int, total: float, network_macs: int,
 
 
 def overview_dot(source: ConfigOrProfile, *, weight: str = "macs",
-                 background: Optional[str] = None, title: bool = True) -> str:
+                 background: str | None = None, title: bool = True) -> str:
     """The whole network: stem, stages as clusters, head; equal consecutive blocks folded "x n";
     node fill = share of the network's MACs (or params), deepest = largest node."""
     _check_weight(weight)

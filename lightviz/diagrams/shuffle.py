@@ -3,17 +3,15 @@ reshape to (g, n), transpose, flatten), drawn as an exact miniature."""
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 from .palette import CLUSTER_FILL, GROUP_COLORS, GROUP_INK, INK, TEXT, esc, header, pill
 
 
-def shuffle_permutation(groups: int, per_group: int) -> List[int]:
+def shuffle_permutation(groups: int, per_group: int) -> list[int]:
     """Output position j holds input channel ``perm[j]``: reshape (g, n), transpose, flatten."""
     return [(j % groups) * per_group + j // groups for j in range(groups * per_group)]
 
 
-def _row(port: str, order: List[int], groups: int, n: int, caption: str, caption_on_top: bool) -> str:
+def _row(port: str, order: list[int], groups: int, n: int, caption: str, caption_on_top: bool) -> str:
     """One row of channel boxes (an HTML table with a port per channel), framed by group."""
     cells = []
     for g in range(groups):
@@ -34,7 +32,7 @@ def _row(port: str, order: List[int], groups: int, n: int, caption: str, caption
     return f'<<table border="0" cellborder="0" cellspacing="6">{"<tr>" + "".join(cells) + "</tr>"}</table>>'
 
 
-def _check(groups: int, channels: Optional[int], per_group: Optional[int]) -> int:
+def _check(groups: int, channels: int | None, per_group: int | None) -> int:
     """ValueError unless the picture can be drawn; the channels drawn per group otherwise."""
     if not 1 <= groups <= 16:
         raise ValueError(f"groups must be 1 to 16 for the picture, got {groups}")
@@ -46,8 +44,8 @@ def _check(groups: int, channels: Optional[int], per_group: Optional[int]) -> in
     return n
 
 
-def shuffle_dot(groups: int, channels: Optional[int] = None, per_group: Optional[int] = None, *,
-                background: Optional[str] = None, where: str = "", title: bool = True) -> str:
+def shuffle_dot(groups: int, channels: int | None = None, per_group: int | None = None, *,
+                background: str | None = None, where: str = "", title: bool = True) -> str:
     """How ``groups`` groups of channels interleave in a channel shuffle (reshape to (g, n),
     transpose, flatten): the input channels coloured by group, the output order, and the groups
     of the next grouped conv, each of which now gets channels from every group.

@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import importlib
 
-from .setup import (MODES, MeasurementError, OutOfMemory, Setup, Stopped, available_devices,
-                    dtype_support, make_setup)
+from .setup import MODES, MeasurementError, OutOfMemory, Setup, Stopped, available_devices, dtype_support, make_setup
 
 _LAZY = {
     "DTYPES": ".protocol", "Bench": ".protocol", "Result": ".protocol", "measure": ".protocol",

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def _groups(arch: str, i: int):
     return order[i % len(order)]
 
 
-def design(per_arch: int = 64, seed: int = 0, archs=None) -> List[Config]:
+def design(per_arch: int = 64, seed: int = 0, archs=None) -> list[Config]:
     """Candidate configurations in the order they are measured (see the module doc); ``archs``
     defaults to the built-in architectures (plugins are predicted from the same per-op terms)."""
     if archs is None:
@@ -99,13 +99,13 @@ class Calibration:
     """What a campaign did: the points measured, the model fitted, the time it took."""
 
     setup: Setup
-    measured: List[Tuple[Config, float]] = field(default_factory=list)
+    measured: list[tuple[Config, float]] = field(default_factory=list)
     skipped: int = 0
     elapsed_s: float = 0.0
     fit_s: float = 0.0
     interrupted: bool = False
-    model: Optional[dict] = None
-    errors: List[str] = field(default_factory=list)
+    model: dict | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 class _CostGuess:
@@ -132,12 +132,12 @@ class _CostGuess:
 
 
 def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
-              point_budget_s: Optional[float] = None,
-              measure: Optional[Callable[[Config, Setup], float]] = None,
-              on_progress: Optional[Callable[[int, float, Config, Optional[float]], None]] = None,
-              should_stop: Optional[Callable[[], bool]] = None, seed: int = 0,
-              lock_timeout: Optional[float] = None, archs=None,
-              max_points: Optional[int] = None, on_wait=None) -> Calibration:
+              point_budget_s: float | None = None,
+              measure: Callable[[Config, Setup], float] | None = None,
+              on_progress: Callable[[int, float, Config, float | None], None] | None = None,
+              should_stop: Callable[[], bool] | None = None, seed: int = 0,
+              lock_timeout: float | None = None, archs=None,
+              max_points: int | None = None, on_wait=None) -> Calibration:
     """Measure a design within ``budget_s`` seconds and fit the model on everything stored for
     ``setup`` on this host. ``measure(cfg, setup) -> median ms`` replaces the protocol (tests
     use a fake timer); its results are stored the same way. ``on_progress(points, elapsed_s,

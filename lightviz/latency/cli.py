@@ -279,8 +279,10 @@ def render_energy(e: dict) -> str:
         f"  total = {e['covers']}",
     ]
     for r in e["rails"]:
-        lines.append(f"  {r['rail']:<18} idle {_fmt(r['idle_mw'], '.0f'):>6} mW  load {_fmt(r['load_mw'], '.0f'):>6} mW  "
-                     f"{_fmt(r['full_mj_per_image'], '.3f'):>8} mJ/image, rise {_fmt(r['rise_mj_per_image'], '.3f'):>8}  "
+        lines.append(f"  {r['rail']:<18} idle {_fmt(r['idle_mw'], '.0f'):>6} mW  "
+                     f"load {_fmt(r['load_mw'], '.0f'):>6} mW  "
+                     f"{_fmt(r['full_mj_per_image'], '.3f'):>8} mJ/image, "
+                     f"rise {_fmt(r['rise_mj_per_image'], '.3f'):>8}  "
                      f"({r['role']})")
     lines += [f"WARNING {w}" for w in e["warnings"]]
     return "\n".join(lines)

@@ -22,7 +22,6 @@ moves nothing.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import List, Tuple
 
 import numpy as np
 
@@ -41,7 +40,7 @@ CLASSES = (
     ("cat", "cb"), ("shuffle", "cb"), ("pool", "cb"), ("view", "c"),
 )
 SHARED = ("launches", "dense_macs", "moved_bytes", "weight_bytes")
-NAMES: Tuple[str, ...] = SHARED + tuple(
+NAMES: tuple[str, ...] = SHARED + tuple(
     f"{cls}_{ {'c': 'count', 'm': 'macs', 'b': 'bytes'}[t]}" for cls, ts in CLASSES for t in ts)
 N_SHARED = len(SHARED)
 _INDEX = {name: i for i, name in enumerate(NAMES)}
@@ -111,12 +110,12 @@ def op_features(row, batch: int, value_bytes: int, fold_bn: bool) -> np.ndarray:
 
 @lru_cache(maxsize=1024)
 def features(cfg: Config, batch: int = 1, dtype: str = "fp32",
-             fold_bn: bool = True) -> Tuple[np.ndarray, Tuple[str, ...], np.ndarray]:
+             fold_bn: bool = True) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
     """(totals over the network, block names in order, per-block sums) of the features."""
     rows = count(cfg).rows
     vb = VALUE_BYTES.get(dtype, 4)
     per_op = np.stack([op_features(r, batch, vb, fold_bn) for r in rows])
-    blocks: List[str] = []
+    blocks: list[str] = []
     index = {}
     which = np.empty(len(rows), dtype=np.int64)
     for i, r in enumerate(rows):

@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
 
 from ..config import Config
 from ..counting import count
@@ -44,7 +43,7 @@ CAPTURE_CALLS = 4          # _capture: three eager calls on a side stream, then 
 LAYER_PASSES = 3 + 1       # layers.MIN_PASSES instrumented passes after one discarded pass
 GENEROSITY = 2.0           # the rate assumed: this many times the probe's matmul rate
 
-_rates: Dict[Tuple[str, str], Tuple[float, int]] = {}  # (device, dtype) -> (MACs/s, threads)
+_rates: dict[tuple[str, str], tuple[float, int]] = {}  # (device, dtype) -> (MACs/s, threads)
 
 
 class HoldRefused(ValueError):
@@ -67,7 +66,7 @@ def max_hold_s() -> float:
     return value
 
 
-def device_rate(device: str, dtype: str, threads: Optional[int] = None) -> float:
+def device_rate(device: str, dtype: str, threads: int | None = None) -> float:
     """MACs per second of a large matrix product on ``device`` in ``dtype`` with ``threads``
     CPU threads: the best of five runs, measured once per process at torch's current thread
     count (setting threads is process-wide, and a measurement may be running in another of the
@@ -81,7 +80,7 @@ def device_rate(device: str, dtype: str, threads: Optional[int] = None) -> float
     return rate
 
 
-def _probe(device: str, dtype: str) -> Tuple[float, int]:
+def _probe(device: str, dtype: str) -> tuple[float, int]:
     """(MACs/s, threads used) of an n x n x n matmul: n = 1024 on a CPU, 4096 on a GPU. On CUDA
     an fp32 network's convolutions run in TF32 (cuDNN's default), so fp32 is probed in fp16,
     whose tensor-core rate bounds TF32's from above; no global switch is touched."""
@@ -114,7 +113,7 @@ class Hold:
     rate: float  # MACs per second
     device: str
     dtype: str
-    threads: Optional[int]
+    threads: int | None
 
     @property
     def per_call_s(self) -> float:
@@ -158,7 +157,7 @@ def forced_calls(setup: Setup, whole: bool = True, layers: bool = False) -> int:
 
 
 def estimate_hold(cfg: Config, setup: Setup, whole: bool = True, layers: bool = False,
-                  rate: Optional[float] = None) -> Hold:
+                  rate: float | None = None) -> Hold:
     """The forced hold of measuring ``cfg`` with ``setup`` (see the module doc); ``rate``
     (MACs/s) replaces the probe."""
     if rate is None:
@@ -169,7 +168,7 @@ def estimate_hold(cfg: Config, setup: Setup, whole: bool = True, layers: bool = 
 
 
 def check_hold(cfg: Config, setup: Setup, whole: bool = True, layers: bool = False,
-               limit_s: Optional[float] = None, rate: Optional[float] = None) -> Optional[Hold]:
+               limit_s: float | None = None, rate: float | None = None) -> Hold | None:
     """The estimate (None when the limit is off), or :class:`HoldRefused` (one line: the limit, the estimate, what to
     change) when it exceeds ``limit_s`` (default ``$LIGHTVIZ_MAX_HOLD_S``, 60 s)."""
     limit = max_hold_s() if limit_s is None else limit_s

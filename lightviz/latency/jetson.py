@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import subprocess
-from typing import Dict, List, Optional
 
 from .jetson_power import (  # noqa: F401  (re-exported: the rails and energy API)
     DEFAULT_SETTLE_S,
@@ -66,10 +65,10 @@ JETPACK_FAMILY = {32: "4", 34: "5.0 DP", 35: "5", 36: "6", 38: "7", 39: "7"}
 
 
 
-def thermal_zones(root=None) -> Dict[str, Optional[float]]:
+def thermal_zones(root=None) -> dict[str, float | None]:
     """Degrees C per thermal zone type (None for a zone that cannot be read, e.g. a powered-down
     engine). Duplicate types get a ``#N`` suffix."""
-    temps: Dict[str, Optional[float]] = {}
+    temps: dict[str, float | None] = {}
     for _, zone in Root(root).glob_unique(THERMAL_GLOBS):
         name = read_file(os.path.join(zone, "type")) or os.path.basename(zone)
         milli = read_int(os.path.join(zone, "temp"))
@@ -88,14 +87,14 @@ def is_jetson(root=None) -> bool:
     return "jetson" in model.lower() or root.exists("/etc/nv_tegra_release")
 
 
-def l4t_version(root=None) -> Optional[str]:
+def l4t_version(root=None) -> str | None:
     """``"36.4.3"`` from ``/etc/nv_tegra_release``, or None when missing or unrecognised."""
     text = Root(root).read("/etc/nv_tegra_release") or ""
     m = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
     return f"{m.group(1)}.{m.group(2).rstrip('.')}" if m else None
 
 
-def jetpack_for(version: str) -> Optional[str]:
+def jetpack_for(version: str) -> str | None:
     """The JetPack that ships L4T ``version`` ("36.4.7" -> "6.2.1"), or its family
     ("36.9.0" -> "6.x") for a point release missing from the table."""
     if version in JETPACK:
@@ -106,7 +105,7 @@ def jetpack_for(version: str) -> Optional[str]:
     return f"{family}.x" if family and "." not in family else family
 
 
-def l4t_release(root=None) -> Optional[str]:
+def l4t_release(root=None) -> str | None:
     """``R36.4.3 (JetPack 6.2)`` from ``/etc/nv_tegra_release``."""
     text = Root(root).read("/etc/nv_tegra_release")
     if not text:
@@ -118,7 +117,7 @@ def l4t_release(root=None) -> Optional[str]:
     return f"R{version}" + (f" (JetPack {jp})" if jp else "")
 
 
-def unsupported_reason(root=None) -> Optional[str]:
+def unsupported_reason(root=None) -> str | None:
     """One line when this board cannot run lightviz or its sensors are not supported: L4T R32
     (JetPack 4: Jetson Nano, TX1, TX2) ships Python 3.6 and the older ``ina3221x`` iio sensor
     driver; lightviz needs Python 3.10 and reads the hwmon driver of L4T R35 and later."""
@@ -136,7 +135,7 @@ def unsupported_reason(root=None) -> Optional[str]:
     return None
 
 
-def nvpmodel_mode(root=None) -> Optional[str]:
+def nvpmodel_mode(root=None) -> str | None:
     """The active power mode, ``"MAXN_SUPER (mode 2)"``: from the status file nvpmodel writes
     and the names in its configuration; ``nvpmodel -q`` only on the real root as a fallback."""
     root = Root(root)
@@ -162,7 +161,7 @@ def _mhz(khz: int) -> str:
     return f"{khz / 1e3:.1f}".rstrip("0").rstrip(".")
 
 
-def _cpu_range(names: List[str]) -> str:
+def _cpu_range(names: list[str]) -> str:
     nums = sorted(int(n[3:]) for n in names)
     runs, start = [], nums[0]
     for a, b in zip(nums, nums[1:] + [None]):
@@ -236,7 +235,7 @@ def clocks_state(root=None) -> dict:
             "cpu": cpu, "gpu": gpu}
 
 
-def jetson_info(root=None) -> Optional[dict]:
+def jetson_info(root=None) -> dict | None:
     """The Jetson part of a passport, or None on another machine: the model, release, power
     mode, the clocks' state with its figures, and which rails the power total covers."""
     root = Root(root)

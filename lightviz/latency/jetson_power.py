@@ -35,8 +35,8 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
 
 from .sysfs import Root, read_file, read_int
 
@@ -76,8 +76,8 @@ class Rail:
 class RailScan:
     """The rails found under a root, and what was skipped and why."""
 
-    rails: List[Rail] = field(default_factory=list)
-    notes: List[str] = field(default_factory=list)
+    rails: list[Rail] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def find_rails(root=None) -> RailScan:
@@ -103,7 +103,7 @@ def find_rails(root=None) -> RailScan:
     return scan
 
 
-def iio_sensors(root=None) -> List[str]:
+def iio_sensors(root=None) -> list[str]:
     """The ``ina3221x`` iio devices of L4T R32 (``6-0040/iio:device0``), which lightviz does not read."""
     return [os.path.relpath(p, os.path.dirname(os.path.dirname(p)))
             for p in Root(root).glob(IIO_GLOB)]
@@ -114,7 +114,7 @@ def _device_name(hwmon_dir: str) -> str:
     return parent if re.match(r"^\d+-[0-9a-fA-F]{4}$", parent) else os.path.basename(hwmon_dir)
 
 
-def read_rail(rail: Rail) -> Tuple[Optional[float], str]:
+def read_rail(rail: Rail) -> tuple[float | None, str]:
     """``(milliwatts, "")``, or ``(None, why)`` when a value is missing or malformed."""
     mv = read_int(rail.voltage_path)
     ma = read_int(rail.current_path)
@@ -125,7 +125,7 @@ def read_rail(rail: Rail) -> Tuple[Optional[float], str]:
     return mv * ma / 1000.0, ""
 
 
-def read_power(rails: List[Rail]) -> Dict[str, Optional[float]]:
+def read_power(rails: list[Rail]) -> dict[str, float | None]:
     """Milliwatts per rail label now (None where the reading failed)."""
     return {r.label: read_rail(r)[0] for r in rails}
 
@@ -139,8 +139,8 @@ def read_power(rails: List[Rail]) -> Dict[str, Optional[float]]:
 class TotalPlan:
     """The rails summed into the module total, every rail's role, and what the total covers."""
 
-    summed: Tuple[str, ...]
-    roles: Dict[str, str]
+    summed: tuple[str, ...]
+    roles: dict[str, str]
     covers: str
 
 
@@ -169,7 +169,8 @@ def total_plan(labels) -> TotalPlan:
             if x in roles:
                 continue
             parent = AGX_ORIN_INSIDE.get(x)
-            roles[x] = f"inside {parent}: not added (it would count twice)" if parent else "left out (not in the AGX Orin rail map)"
+            roles[x] = (f"inside {parent}: not added (it would count twice)" if parent
+                        else "left out (not in the AGX Orin rail map)")
             extra.append(x)
         nested = "; VDDQ_VDD2_1V8AO is fed from VIN_SYS_5V0, so it is not added again" \
             if "VDDQ_VDD2_1V8AO" in labels else ""
@@ -188,7 +189,7 @@ def total_plan(labels) -> TotalPlan:
                                            "for; if one rail feeds another it is counted twice" + apart)
 
 
-def rails_total(labels) -> Tuple[Optional[str], str]:
+def rails_total(labels) -> tuple[str | None, str]:
     """``(input rail label, covers)``; the label is None when the total is a sum of rails."""
     plan = total_plan(labels)
     single = plan.summed[0] if len(plan.summed) == 1 and plan.summed[0] in INPUT_RAILS else None
@@ -224,10 +225,10 @@ def require_rails(root=None) -> RailScan:
 class _Sampler(threading.Thread):
     """Reads every rail every ``interval`` seconds until stopped."""
 
-    def __init__(self, rails: List[Rail], interval: float):
+    def __init__(self, rails: list[Rail], interval: float):
         super().__init__(name="lightviz-power-sampler", daemon=True)
         self.rails, self.interval = rails, interval
-        self.samples: List[Tuple[float, Dict[str, Optional[float]]]] = []
+        self.samples: list[tuple[float, dict[str, float | None]]] = []
         self._stop_event = threading.Event()
 
     def run(self):
@@ -236,13 +237,13 @@ class _Sampler(threading.Thread):
             if self._stop_event.wait(self.interval):
                 break
 
-    def stop(self) -> List[Tuple[float, Dict[str, Optional[float]]]]:
+    def stop(self) -> list[tuple[float, dict[str, float | None]]]:
         self._stop_event.set()
         self.join()
         return self.samples
 
 
-def _mean_by_rail(samples, labels) -> Tuple[Dict[str, Optional[float]], Dict[str, int]]:
+def _mean_by_rail(samples, labels) -> tuple[dict[str, float | None], dict[str, int]]:
     means, distinct = {}, {}
     for label in labels:
         values = [s[label] for _, s in samples if s.get(label) is not None]
@@ -251,10 +252,13 @@ def _mean_by_rail(samples, labels) -> Tuple[Dict[str, Optional[float]], Dict[str
     return means, distinct
 
 
-def _figures(idle: Optional[float], load: Optional[float], seconds: float, images: int) -> dict:
+def _figures(idle: float | None, load: float | None, seconds: float, images: int) -> dict:
     """Full (load power x time / images) and rise over idle ((load - idle) x time / images)."""
     rise = None if idle is None or load is None else load - idle
-    per = (lambda mw: None if mw is None or not images else mw * seconds / images)
+
+    def per(mw):
+        return None if mw is None or not images else mw * seconds / images
+
     return {"idle_mw": idle, "load_mw": load, "rise_mw": rise,
             "full_mj_per_image": per(load), "rise_mj_per_image": per(rise)}
 

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import pandas as pd
@@ -53,9 +53,9 @@ MAX_PASSES = 5000
 _F = {name: i for i, name in enumerate(ROW_FIELDS)}
 
 
-def block_paths(cfg: Config) -> List[str]:
+def block_paths(cfg: Config) -> list[str]:
     """The blocks of a configuration in execution order (module names)."""
-    seen: Dict[str, None] = {}
+    seen: dict[str, None] = {}
     for row in count(cfg).rows:
         seen.setdefault(row[_F["block"]], None)
     return list(seen)
@@ -67,10 +67,10 @@ class _Probe:
     def __init__(self, timer: Timer):
         self.kind = timer.kind
         self.timer = timer
-        self.samples: Dict[str, List[float]] = defaultdict(list)
-        self._open: Dict[str, object] = {}
-        self._pass: Dict[str, float] = defaultdict(float)
-        self._events: List[tuple] = []
+        self.samples: dict[str, list[float]] = defaultdict(list)
+        self._open: dict[str, object] = {}
+        self._pass: dict[str, float] = defaultdict(float)
+        self._events: list[tuple] = []
 
     def start(self, key: str) -> None:
         if self.kind == "cuda":
@@ -109,7 +109,7 @@ class _Probe:
 
 
 @contextmanager
-def _instrumented(model: torch.nn.Module, probe: _Probe, level: str, blocks: Optional[List[str]]):
+def _instrumented(model: torch.nn.Module, probe: _Probe, level: str, blocks: list[str] | None):
     """Probes around the blocks (``level="blocks"``) or around every op (``"ops"``)."""
     handles, patched = [], []
 
@@ -152,7 +152,7 @@ class PartTimes:
     """Per-part samples (ms) from ``passes`` instrumented passes."""
 
     level: str
-    samples: Dict[str, List[float]]
+    samples: dict[str, list[float]]
     passes: int
     pass_ms: float  # median wall time of one instrumented pass
 
@@ -165,7 +165,7 @@ class PartTimes:
         return float(np.percentile(s, q)) if s else float("nan")
 
 
-def time_instrumented(model, x, timer: Timer, level: str, blocks: Optional[List[str]],
+def time_instrumented(model, x, timer: Timer, level: str, blocks: list[str] | None,
                       budget_s: float, stop: Callable[[], None] = no_stop) -> PartTimes:
     """Run ``model(x)`` with probes at ``level`` ("blocks" or "ops") for ``budget_s`` seconds
     (at least 3 passes, after one discarded pass); call under ``torch.inference_mode()``.
@@ -317,7 +317,7 @@ class LayerReport:
     block_passes: int
     op_passes: int
     roof: dict
-    notes: List[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def whole_ms(self) -> float:
@@ -344,7 +344,7 @@ class LayerReport:
 
 
 def build_report(profile: Profile, whole, blocks: PartTimes, ops: PartTimes, roof: dict,
-                 notes: List[str]) -> LayerReport:
+                 notes: list[str]) -> LayerReport:
     setup = whole.setup
     value_bytes = {"fp32": 4, "fp16": 2, "bf16": 2}[setup.dtype]
     folded = bool(getattr(setup, "fold_bn", False))

@@ -28,9 +28,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional
 
 try:
     import fcntl
@@ -50,7 +50,7 @@ STALE_TICKET_S = 10.0
 
 _HOST = socket.gethostname()
 _local = threading.local()  # .held: {lock path: [fd, depth]} for this thread
-_fallback_locks: Dict[str, threading.Lock] = {}
+_fallback_locks: dict[str, threading.Lock] = {}
 _fallback_guard = threading.Lock()
 
 
@@ -62,7 +62,7 @@ class LockTimeout(TimeoutError):
 class QueueStatus:
     """What a waiting caller knows: who holds the host, how many wait before it, for how long."""
 
-    holder: Optional[dict]
+    holder: dict | None
     ahead: int
     waited_s: float
 
@@ -107,8 +107,8 @@ class HostLock:
     # -- public API ------------------------------------------------------------------------
 
     @contextmanager
-    def hold(self, label: str = "", timeout: Optional[float] = None,
-             on_wait: Optional[Callable[[QueueStatus], None]] = None) -> Iterator[float]:
+    def hold(self, label: str = "", timeout: float | None = None,
+             on_wait: Callable[[QueueStatus], None] | None = None) -> Iterator[float]:
         """Hold the lock for the ``with`` body; yields the seconds spent waiting."""
         waited = self.acquire(label, timeout, on_wait)
         try:
@@ -120,8 +120,8 @@ class HostLock:
         """Whether the calling thread holds this lock."""
         return self.path in self._held()
 
-    def acquire(self, label: str = "", timeout: Optional[float] = None,
-                on_wait: Optional[Callable[[QueueStatus], None]] = None) -> float:
+    def acquire(self, label: str = "", timeout: float | None = None,
+                on_wait: Callable[[QueueStatus], None] | None = None) -> float:
         """Take the lock (re-entrant per thread); return the seconds waited. ``on_wait`` is
         called when the lock is busy and then every half second while waiting; it may raise
         to abandon the wait (the ticket is withdrawn)."""
@@ -153,7 +153,8 @@ class HostLock:
                     waited = now - t0
                     if waited > timeout:
                         holder = self.holder()
-                        who = f" by {holder.get('label') or 'a measurement'} (pid {holder.get('pid')})" if holder else ""
+                        who = (f" by {holder.get('label') or 'a measurement'} (pid {holder.get('pid')})"
+                               if holder else "")
                         raise LockTimeout(
                             f"the host stayed busy{who} for {timeout:g} s; no measurement was made "
                             f"(lock {self.path})")
@@ -192,7 +193,7 @@ class HostLock:
         finally:
             os.close(fd)
 
-    def holder(self, check_alive: bool = True) -> Optional[dict]:
+    def holder(self, check_alive: bool = True) -> dict | None:
         """Who holds the lock now, as written by the holder (None when free or unknown)."""
         try:
             with open(self.holder_path, encoding="utf-8") as fh:
@@ -276,7 +277,7 @@ class HostLock:
             except OSError:
                 pass
 
-    def _queue_live(self) -> List[str]:
+    def _queue_live(self) -> list[str]:
         """Live tickets, oldest first; tickets of dead waiters are removed."""
         try:
             names = sorted(os.listdir(self.queue_path))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 from ..config import Config
 from ..counting import count
@@ -64,7 +63,7 @@ def estimate(cfg: Config, batch: int, dtype: str = "fp32", device: str = "cpu") 
     return Estimate(prof.params * size, per_image, batch, _workspace(device, act))
 
 
-def _cgroup_free(root: Root) -> Optional[int]:
+def _cgroup_free(root: Root) -> int | None:
     """Bytes left under a cgroup v2 (or v1) memory limit, None when unlimited or unknown."""
     for limit_path, usage_path in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
                                    ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
@@ -78,7 +77,7 @@ def _cgroup_free(root: Root) -> Optional[int]:
     return None
 
 
-def available(device: str, root=None) -> Tuple[Optional[int], str]:
+def available(device: str, root=None) -> tuple[int | None, str]:
     """Free bytes for a measurement on ``device`` and where the figure comes from
     (``(None, why)`` when unknown: nothing is refused then)."""
     root = Root(root)

@@ -7,9 +7,10 @@ class of op its own count / MACs / bytes corrections). The fit minimises the *re
 (each measurement weighs 1/latency, so a 1 ms network counts as much as a 100 ms one), with the
 per-class corrections ridge-shrunk toward zero, and Huber weights (iteratively reweighted,
 at 10% relative error) so that a measurement another process slowed down pulls less; the
-ridge strength is chosen by 5-fold cross-validation. The prediction is the sum of per-op contributions, so it comes with a
-per-block breakdown. (FACTS.md, "Latency prediction": on this machine's prototype, these terms
-gave 8.8% in 5-fold CV against 44% for a global ln(ms) ~ ln(MACs) fit.)
+ridge strength is chosen by 5-fold cross-validation. The prediction is the sum of per-op
+contributions, so it comes with a per-block breakdown. (FACTS.md, "Latency prediction": on this
+machine's prototype, these terms gave 8.8% in 5-fold CV against 44% for a global ln(ms) ~
+ln(MACs) fit.)
 
 **Interval.** The model's own held-out error: each calibration measurement is predicted by a
 fit that did not see it (5-fold), and the interval spans the 5th to 95th percentile of
@@ -30,9 +31,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -151,12 +152,12 @@ def _floor(pred: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.maximum(pred, 2e-3 * X[:, 1 + F.NAMES.index("launches")])
 
 
-def _folds(n: int, k: int, seed: int = 0) -> List[np.ndarray]:
+def _folds(n: int, k: int, seed: int = 0) -> list[np.ndarray]:
     idx = np.random.default_rng(seed).permutation(n)
     return [idx[i::k] for i in range(k)]
 
 
-def _cv_predictions(X, y, lam, groups: Optional[List[np.ndarray]] = None) -> np.ndarray:
+def _cv_predictions(X, y, lam, groups: list[np.ndarray] | None = None) -> np.ndarray:
     out = np.empty_like(y)
     for test in groups or _folds(len(y), min(FOLDS, len(y))):
         train = np.setdiff1d(np.arange(len(y)), test)
@@ -170,7 +171,7 @@ def rmspe(pred, meas) -> float:
     return float(np.sqrt(np.mean(((pred - meas) / meas) ** 2)))
 
 
-def conformal_bounds(log_ratios: np.ndarray, coverage: float = COVERAGE) -> Tuple[float, float]:
+def conformal_bounds(log_ratios: np.ndarray, coverage: float = COVERAGE) -> tuple[float, float]:
     """The split-conformal ranks of ln(measured / predicted) for a two-sided interval."""
     r = np.sort(np.asarray(log_ratios, float))
     n = len(r)
@@ -225,17 +226,17 @@ def target_ms(rec: dict) -> float:
     return float(min(med, 1.05 * p10)) if p10 else float(med)
 
 
-def training_set(setup: Setup) -> Tuple[List[Config], List[float]]:
+def training_set(setup: Setup) -> tuple[list[Config], list[float]]:
     """Every stored measurement of ``setup``, one point per configuration (the median of its
     measurements' targets, :func:`target_ms`)."""
-    by_cfg: Dict[Config, List[float]] = {}
+    by_cfg: dict[Config, list[float]] = {}
     for rec in store.measurements(resolve(setup)):
         by_cfg.setdefault(store.config_from_dict(rec["config"]), []).append(target_ms(rec))
     cfgs = list(by_cfg)
     return cfgs, [float(np.median(by_cfg[c])) for c in cfgs]
 
 
-def refit(setup: Setup, calibrated_at: Optional[float] = None, extra: Optional[dict] = None) -> dict:
+def refit(setup: Setup, calibrated_at: float | None = None, extra: dict | None = None) -> dict:
     """Fit on everything stored for ``setup`` and save the model; returns it."""
     s = resolve(setup)
     cfgs, medians = training_set(s)
@@ -287,7 +288,7 @@ def learn(result, source: str = "") -> None:
 # Predicting
 # ---------------------------------------------------------------------------------------------
 
-_coef_cache: Dict[int, tuple] = {}
+_coef_cache: dict[int, tuple] = {}
 
 
 def model_info(model: dict) -> dict:
@@ -325,6 +326,6 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
     return Prediction(pred, low, high, breakdown, model_info(model), s)
 
 
-def calibrated_setups(device: str = "cpu") -> List[Setup]:
+def calibrated_setups(device: str = "cpu") -> list[Setup]:
     """The setups this host has a model for, newest calibration first."""
     return [store.setup_from_dict(m["setup"]) for m in store.models(device)]

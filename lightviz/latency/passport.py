@@ -4,7 +4,8 @@ A latency without its machine is not a number an engineer can use: the same netw
 10x between thread counts, power modes and clock settings. The passport records the CPU, the
 cores and threads, torch and its backends, the accelerator and its driver, the load on the
 host, and on a Jetson its model, L4T release, nvpmodel mode, ``jetson_clocks`` state (with the
-frequencies it was judged on), which power rails make the total, and temperatures. Files are read through a configurable root (see :mod:`lightviz.latency.sysfs`).
+frequencies it was judged on), which power rails make the total, and temperatures. Files are
+read through a configurable root (see :mod:`lightviz.latency.sysfs`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import platform
 import re
 import sys
 import time
-from typing import Optional
 
 import torch
 
@@ -84,14 +84,14 @@ def device_info(device: str, root=None) -> dict:
             "isa": _cpu_capability()}
 
 
-def _cpu_capability() -> Optional[str]:
+def _cpu_capability() -> str | None:
     try:
         return torch.backends.cpu.get_cpu_capability()
     except Exception:  # older torch
         return None
 
 
-def host_load(root=None) -> Optional[float]:
+def host_load(root=None) -> float | None:
     text = Root(root).read("/proc/loadavg")
     try:
         return float(text.split()[0]) if text else None
@@ -99,7 +99,7 @@ def host_load(root=None) -> Optional[float]:
         return None
 
 
-def passport(device: str = "cpu", threads: Optional[int] = None, root=None) -> dict:
+def passport(device: str = "cpu", threads: int | None = None, root=None) -> dict:
     """Everything a latency figure depends on, as a JSON-ready dict."""
     root = Root(root)
     from .. import __version__

@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Iterable, Iterator, List, Optional
 
 import torch
 
@@ -59,10 +59,29 @@ from .oom import free_memory, is_oom, oom_reason
 from .passport import passport as make_passport
 from .remarks import notes_for as _notes
 from .remarks import warnings_for as _warnings
-from .setup import (BATCH_MAX, BATCH_MIN, BUDGET_DEFAULT_S, BUDGET_MAX_S, BUDGET_MIN_S,  # noqa: F401
-                    DTYPE_ALIASES, DTYPE_NAMES, MAX_RUNS, MIN_RUNS, MODES, SPREAD_LIMIT, WARMUP_FRACTION,
-                    WARMUP_MIN, MeasurementError, OutOfMemory, Setup, Stopped, available_devices,
-                    dtype_support, make_setup, parse_device)
+from .setup import (  # noqa: F401
+    BATCH_MAX,
+    BATCH_MIN,
+    BUDGET_DEFAULT_S,
+    BUDGET_MAX_S,
+    BUDGET_MIN_S,
+    DTYPE_ALIASES,
+    DTYPE_NAMES,
+    MAX_RUNS,
+    MIN_RUNS,
+    MODES,
+    SPREAD_LIMIT,
+    WARMUP_FRACTION,
+    WARMUP_MIN,
+    MeasurementError,
+    OutOfMemory,
+    Setup,
+    Stopped,
+    available_devices,
+    dtype_support,
+    make_setup,
+    parse_device,
+)
 from .timing import StopCheck, Timer, stats, timed_runs, warm_up
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -79,7 +98,7 @@ class Result:
 
     config: Config
     setup: Setup
-    samples_ms: List[float]
+    samples_ms: list[float]
     median_ms: float
     p10_ms: float
     p90_ms: float
@@ -91,10 +110,10 @@ class Result:
     max_ms: float
     runs: int
     throughput_ips: float
-    cold_ms: Optional[float]
-    capture_ms: Optional[float]
+    cold_ms: float | None
+    capture_ms: float | None
     warmup_runs: int
-    rewarmed: Optional[str]
+    rewarmed: str | None
     started_at: float
     finished_at: float
     timed_s: float
@@ -102,8 +121,8 @@ class Result:
     macs: int
     params: int
     timer: str
-    warnings: List[str] = field(default_factory=list)
-    notes: List[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     passport: dict = field(default_factory=dict)
 
     @property
@@ -169,7 +188,7 @@ class _Signature:
         return f"{self.batch}x3x{r}x{r}"
 
 
-def _describe_change(old: Optional[_Signature], new: _Signature) -> str:
+def _describe_change(old: _Signature | None, new: _Signature) -> str:
     if old is None:
         return "first run"
     changes = []
@@ -191,13 +210,13 @@ class _State:
     x: torch.Tensor
     fn: Callable[[], object]
     cold_ms: float
-    capture_ms: Optional[float]
+    capture_ms: float | None
     graph: object = None
     runtime: object = None  # the adapter (lightviz.latency.runtimes.base.Runtime)
 
 
 @contextmanager
-def pinned_threads(n: Optional[int]) -> Iterator[int]:
+def pinned_threads(n: int | None) -> Iterator[int]:
     """``torch.set_num_threads(n)`` for the block, restored afterwards; yields the count."""
     old = torch.get_num_threads()
     n = n or old
@@ -238,21 +257,21 @@ class Bench:
     withdrawn (the app: its tab was closed): the measurement then raises :class:`Stopped`.
     ``max_hold_s`` replaces ``$LIGHTVIZ_MAX_HOLD_S`` for this bench (``float("inf")``: no limit)."""
 
-    def __init__(self, lock: Optional[HostLock] = None, root=None,
-                 should_stop: Optional[Callable[[], object]] = None,
-                 max_hold_s: Optional[float] = None):
+    def __init__(self, lock: HostLock | None = None, root=None,
+                 should_stop: Callable[[], object] | None = None,
+                 max_hold_s: float | None = None):
         self.lock = lock if lock is not None else HostLock()
         self.root = root
         self.max_hold_s = max_hold_s
         self._stop = StopCheck(should_stop)
-        self._state: Optional[_State] = None
-        self._last_sig: Optional[_Signature] = None
+        self._state: _State | None = None
+        self._last_sig: _Signature | None = None
 
     # -- public ----------------------------------------------------------------------------
 
     def run(self, cfg: Config, setup: Setup,
-            on_wait: Optional[Callable[[QueueStatus], None]] = None,
-            lock_timeout: Optional[float] = None) -> Result:
+            on_wait: Callable[[QueueStatus], None] | None = None,
+            lock_timeout: float | None = None) -> Result:
         """Measure ``cfg`` with ``setup`` (see the module doc for the protocol)."""
         return self._locked(cfg, setup, f"{cfg.label} on {setup.label}", on_wait, lock_timeout,
                             lambda s, waited: self._with_runtime_notes(self._run_locked(cfg, s, waited)))
@@ -272,7 +291,7 @@ class Bench:
         check_hold(cfg, setup, whole, layers, self.max_hold_s)
 
     @property
-    def forward(self) -> Optional[Callable[[], object]]:
+    def forward(self) -> Callable[[], object] | None:
         """The prepared call of the last measurement (eager forward or graph replay), for
         cross-checks against other timers; call it under ``torch.inference_mode()``."""
         return self._state.fn if self._state is not None else None
@@ -286,9 +305,9 @@ class Bench:
             self._state = None
             free_device_memory(device)
 
-    def layers(self, cfg: Config, setup: Setup, budget_s: Optional[float] = None,
-               on_wait: Optional[Callable[[QueueStatus], None]] = None,
-               lock_timeout: Optional[float] = None):
+    def layers(self, cfg: Config, setup: Setup, budget_s: float | None = None,
+               on_wait: Callable[[QueueStatus], None] | None = None,
+               lock_timeout: float | None = None):
         """Per-block and per-op latency beside MACs (see :mod:`lightviz.latency.layers`):
         the whole network, then each block, then each op, timed in one hold of the lock,
         eagerly (a CUDA graph is one opaque launch). Returns a ``LayerReport``."""
@@ -318,8 +337,8 @@ class Bench:
                             lock_timeout, body, whole=False, layers=True)
 
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
-               on_wait: Optional[Callable[[QueueStatus], None]] = None,
-               lock_timeout: Optional[float] = None, settle_s: Optional[float] = None) -> dict:
+               on_wait: Callable[[QueueStatus], None] | None = None,
+               lock_timeout: float | None = None, settle_s: float | None = None) -> dict:
         """Energy per image on a Jetson (see :func:`lightviz.latency.jetson.measure_energy`): a
         settle wait of ``settle_s`` seconds after the latency run (default
         ``jetson.DEFAULT_SETTLE_S``), an idle baseline, then a steady run of ``run_s`` seconds,
@@ -469,9 +488,9 @@ def _learn(result: Result) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def sweep(configs: Iterable[Config], setup: Setup, bench: Optional[Bench] = None,
-          on_point: Optional[Callable[[int, Config], None]] = None,
-          on_wait: Optional[Callable[[QueueStatus], None]] = None) -> List[dict]:
+def sweep(configs: Iterable[Config], setup: Setup, bench: Bench | None = None,
+          on_point: Callable[[int, Config], None] | None = None,
+          on_wait: Callable[[QueueStatus], None] | None = None) -> list[dict]:
     """Measure each configuration in turn (each one re-warms); one row per point with MACs
     beside the latency. A point that is refused or runs out of memory gets its ``error`` and
     the sweep goes on; a stopped one (:class:`Stopped`) ends the sweep."""
@@ -502,8 +521,8 @@ def sweep(configs: Iterable[Config], setup: Setup, bench: Optional[Bench] = None
     return rows
 
 
-def measure(cfg: Config, setup: Optional[Setup] = None, lock: Optional[HostLock] = None,
-            on_wait: Optional[Callable[[QueueStatus], None]] = None, root=None) -> Result:
+def measure(cfg: Config, setup: Setup | None = None, lock: HostLock | None = None,
+            on_wait: Callable[[QueueStatus], None] | None = None, root=None) -> Result:
     """Measure one configuration with a fresh :class:`Bench` (cold call included)."""
     bench = Bench(lock, root)
     try:

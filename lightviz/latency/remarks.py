@@ -4,16 +4,15 @@ cuDNN autotuning, TF32, the CUDA graph's static input)."""
 
 from __future__ import annotations
 
-from typing import List
-
 from .setup import SPREAD_LIMIT, Setup
 
 
-def warnings_for(r) -> List[str]:
+def warnings_for(r) -> list[str]:
     out = []
     if r.spread > SPREAD_LIMIT:
         load = r.passport.get("cpu", {}).get("load_1min")
-        load_txt = f" (1-minute load {load:.1f} on {r.passport['cpu'].get('usable_cores')} cores)" if load is not None else ""
+        cores = r.passport["cpu"].get("usable_cores")
+        load_txt = f" (1-minute load {load:.1f} on {cores} cores)" if load is not None else ""
         out.append(
             f"spread too wide to trust: the IQR ({r.iqr_ms:.3g} ms) is {r.spread:.0%} of the median "
             f"(limit {SPREAD_LIMIT:.0%}). Something else is using this host{load_txt}, the clocks "
@@ -33,7 +32,7 @@ def warnings_for(r) -> List[str]:
     return out
 
 
-def notes_for(setup: Setup) -> List[str]:
+def notes_for(setup: Setup) -> list[str]:
     notes = []
     if setup.fold_bn:
         notes.append("batch norms folded into the convs, as deployed; MACs and params are the "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional
 
 from ..config import in_range, number
 
@@ -44,7 +43,7 @@ class Stopped(MeasurementError):
 # ---------------------------------------------------------------------------------------------
 
 
-def available_devices() -> List[str]:
+def available_devices() -> list[str]:
     """The devices this host can measure on: ``cpu``, ``cuda`` (``cuda:N`` beyond the first
     GPU), ``mps``."""
     import torch
@@ -105,7 +104,7 @@ def _cpu_native(dtype: str) -> bool:
         return False
 
 
-def dtype_support(device: str) -> Dict[str, Optional[str]]:
+def dtype_support(device: str) -> dict[str, str | None]:
     """For each dtype, None when ``device`` supports it, else the reason it is refused.
 
     On the CPU, fp16 and bf16 are offered only where oneDNN has native kernels for them: on
@@ -115,7 +114,7 @@ def dtype_support(device: str) -> Dict[str, Optional[str]]:
     import torch
 
     kind = device.split(":")[0]
-    out: Dict[str, Optional[str]] = {"fp32": None}
+    out: dict[str, str | None] = {"fp32": None}
     if kind == "cpu":
         for dt, isa in (("bf16", "AVX512-BF16 or AMX"), ("fp16", "AVX512-FP16 or AMX-FP16")):
             out[dt] = None if _cpu_native(dt) else (
@@ -152,7 +151,7 @@ class Setup:
     device: str = "cpu"
     dtype: str = "fp32"
     batch: int = 1
-    threads: Optional[int] = None
+    threads: int | None = None
     channels_last: bool = False
     mode: str = "eager"
     budget_s: float = BUDGET_DEFAULT_S

@@ -37,9 +37,9 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional
 
 from ..config import Config
 from .setup import Setup
@@ -85,7 +85,7 @@ def _cpu_model(root: Root) -> str:
     return " ".join(parts) or platform.processor() or platform.machine() or "unknown CPU"
 
 
-def _gpu(device: str, root: Root) -> Dict[str, Optional[str]]:
+def _gpu(device: str, root: Root) -> dict[str, str | None]:
     """Name and driver of a CUDA device from procfs (torch-free)."""
     from . import jetson
 
@@ -105,7 +105,7 @@ def _gpu(device: str, root: Root) -> Dict[str, Optional[str]]:
     return {"name": name or "unknown GPU", "driver": driver}
 
 
-def _machine_id(root: Root) -> Optional[str]:
+def _machine_id(root: Root) -> str | None:
     return root.read("/etc/machine-id") or root.read("/var/lib/dbus/machine-id")
 
 
@@ -204,7 +204,7 @@ def warn_once(path: str, why: str) -> None:
         log.warning("lightviz: ignoring %s: %s", path, why)
 
 
-def read_json(path: str, host: str, kind: str) -> Optional[dict]:
+def read_json(path: str, host: str, kind: str) -> dict | None:
     """A stored file of ``kind`` ("measurement" or "model") for host key ``host``, or None
     (with one warning line) when it is unreadable, corrupt, or another host's or schema's."""
     try:
@@ -232,7 +232,7 @@ def read_json(path: str, host: str, kind: str) -> Optional[dict]:
 # ---------------------------------------------------------------------------------------------
 
 
-def load_1min() -> Optional[float]:
+def load_1min() -> float | None:
     text = Root().read("/proc/loadavg")
     try:
         return float(text.split()[0]) if text else None
@@ -259,8 +259,8 @@ def config_from_dict(d: dict) -> Config:
 
 
 def add(cfg: Config, setup: Setup, median_ms: float, *, p10_ms=None, p90_ms=None, iqr_ms=None,
-        runs=None, taken_at: Optional[float] = None, load: Optional[float] = None,
-        source: str = "", extra: Optional[dict] = None) -> str:
+        runs=None, taken_at: float | None = None, load: float | None = None,
+        source: str = "", extra: dict | None = None) -> str:
     """Store one measurement; return its path. ``setup.threads`` must be the resolved count."""
     host = host_key(setup.device)
     taken_at = time.time() if taken_at is None else taken_at
@@ -279,7 +279,7 @@ def add(cfg: Config, setup: Setup, median_ms: float, *, p10_ms=None, p90_ms=None
     return path
 
 
-def add_result(result, source: str = "") -> Optional[str]:
+def add_result(result, source: str = "") -> str | None:
     """Store a :class:`~lightviz.latency.protocol.Result` (the hook the protocol calls after
     every measurement). Never raises: a store that cannot be written must not lose the
     measurement itself (the reason is logged)."""
@@ -296,7 +296,7 @@ def add_result(result, source: str = "") -> Optional[str]:
         return None
 
 
-def measurements(setup: Setup, cfg: Optional[Config] = None) -> List[dict]:
+def measurements(setup: Setup, cfg: Config | None = None) -> list[dict]:
     """Every stored measurement for ``setup`` on this host (of ``cfg`` only, when given),
     oldest first."""
     host = host_key(setup.device)
@@ -324,7 +324,7 @@ def _valid_measurement(rec: dict, path: str) -> bool:
     return ok
 
 
-def measured(cfg: Config, setup: Setup, max_age_s: Optional[float] = None) -> Optional[dict]:
+def measured(cfg: Config, setup: Setup, max_age_s: float | None = None) -> dict | None:
     """The latest stored measurement of ``cfg`` with ``setup`` on this host (``median_ms``,
     ``p10_ms``, ``p90_ms``, ``taken_at``, ``load_1min``, ``age_s``, ...), or None; with
     ``max_age_s``, only one at most that old."""
@@ -338,7 +338,7 @@ def measured(cfg: Config, setup: Setup, max_age_s: Optional[float] = None) -> Op
     return rec
 
 
-def shared(cfg: Config, setup: Setup, max_age_s: float = FRESH_S) -> Optional[dict]:
+def shared(cfg: Config, setup: Setup, max_age_s: float = FRESH_S) -> dict | None:
     """A measurement to reuse instead of measuring again: fresh (within ``max_age_s``) and
     taken when the host was at least as busy as now (1-minute load now at most
     ``LOAD_SLACK`` above the record's), else None."""
@@ -378,10 +378,10 @@ def save_model(setup: Setup, data: dict) -> str:
     return path
 
 
-_model_cache: Dict[str, tuple] = {}
+_model_cache: dict[str, tuple] = {}
 
 
-def load_model(setup: Setup) -> Optional[dict]:
+def load_model(setup: Setup) -> dict | None:
     """The stored model for ``setup`` on this host, or None; cached on the file's mtime, so a
     warm call costs one ``stat``."""
     path = model_path(setup)
@@ -398,7 +398,7 @@ def load_model(setup: Setup) -> Optional[dict]:
     return data
 
 
-def models(device: str = "cpu") -> List[dict]:
+def models(device: str = "cpu") -> list[dict]:
     """Every model stored for this host and device kind, newest calibration first."""
     host = host_key(device)
     out = []

@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-from typing import List, Optional, Tuple
 
 ENV_ROOT = "LIGHTVIZ_SYSFS_ROOT"
 
@@ -36,12 +35,12 @@ class Root:
         """``path`` (absolute, as on the real system) under this root."""
         return os.path.join(self.path, path.lstrip("/"))
 
-    def glob(self, pattern: str) -> List[str]:
+    def glob(self, pattern: str) -> list[str]:
         """Matches of an absolute ``pattern`` under this root in natural order
         (``thermal_zone2`` before ``thermal_zone10``)."""
         return sorted(glob.glob(self.join(pattern)), key=_natural)
 
-    def glob_unique(self, patterns) -> List[Tuple[str, str]]:
+    def glob_unique(self, patterns) -> list[tuple[str, str]]:
         """``(pattern, path)`` for the matches of several patterns, each real directory once
         (sysfs reaches one device through several links: /sys/class/... and /sys/devices/...)."""
         seen, out = set(), []
@@ -56,7 +55,7 @@ class Root:
     def exists(self, path: str) -> bool:
         return os.path.exists(self.join(path))
 
-    def read(self, path: str, limit: int = 1 << 16) -> Optional[str]:
+    def read(self, path: str, limit: int = 1 << 16) -> str | None:
         """The text of ``path`` stripped of surrounding whitespace and NULs (device-tree
         strings end in one), or None when it is missing or unreadable."""
         return read_file(self.join(path), limit)
@@ -69,7 +68,7 @@ def _natural(path: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
 
 
-def read_file(full_path: str, limit: int = 1 << 16) -> Optional[str]:
+def read_file(full_path: str, limit: int = 1 << 16) -> str | None:
     """The stripped text of a file at a full path, or None when it cannot be read."""
     try:
         with open(full_path, "rb") as fh:
@@ -79,7 +78,7 @@ def read_file(full_path: str, limit: int = 1 << 16) -> Optional[str]:
     return data.decode("utf-8", "replace").strip().strip("\x00").strip()
 
 
-def read_int(full_path: str) -> Optional[int]:
+def read_int(full_path: str) -> int | None:
     """A sysfs integer attribute, or None when missing, unreadable or malformed."""
     text = read_file(full_path, 64)
     if text is None:

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -68,7 +68,7 @@ class StopCheck:
     the caller has withdrawn, e.g. closed the page; a true answer (a reason) raises
     :class:`~lightviz.latency.setup.Stopped` naming the phase it stopped in."""
 
-    def __init__(self, should_stop: Optional[Callable[[], object]] = None, every_s: float = 0.05):
+    def __init__(self, should_stop: Callable[[], object] | None = None, every_s: float = 0.05):
         self.should_stop = should_stop
         self.every_s = every_s
         self.phase = ""
@@ -108,7 +108,7 @@ def warm_up(timer: Timer, fn: Callable[[], object], min_iters: int, seconds: flo
 
 @dataclass(frozen=True)
 class Timed:
-    samples_ms: List[float]
+    samples_ms: list[float]
     started_at: float   # epoch seconds, just before the first timed run
     finished_at: float  # epoch seconds, just after the last timed run
     elapsed_s: float
@@ -120,7 +120,7 @@ def timed_runs(timer: Timer, fn: Callable[[], object], budget_s: float, min_runs
     (predicted from the median of the last 9 runs), with at least ``min_runs`` runs: the
     elapsed time exceeds the budget by at most one run's deviation from that median, unless
     ``min_runs`` runs alone take longer. ``stop()`` runs between runs, outside the timed call."""
-    samples: List[float] = []
+    samples: list[float] = []
     append = samples.append
     started_at = time.time()
     t0 = time.perf_counter()

@@ -13,8 +13,8 @@ from ..reference import OTHER, published_top1, same_configuration
 from ..state import (
     ARCH_LABELS,
     RHO_STOPS,
-    AppState,
     UNIT_LABELS,
+    AppState,
     config_widgets,
     counting_options,
     nearest,
@@ -24,8 +24,16 @@ from ..state import (
     sync_query_params,
 )
 from ..zoo import REGISTRY
-from . import accuracy_ui  # the Pareto view (issue 10)
-from . import as_text, cached_paper_check, cached_profile, fmt_bytes, fmt_count, nice_label, predicted
+from . import (
+    accuracy_ui,  # the Pareto view (issue 10)
+    as_text,
+    cached_paper_check,
+    cached_profile,
+    fmt_bytes,
+    fmt_count,
+    nice_label,
+    predicted,
+)
 
 B = "b_"  # prefix of the B configuration's widget keys and query parameters
 B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution"))

@@ -7,8 +7,6 @@ the DOT can be downloaded, and SVG too where Graphviz's ``dot`` is installed.
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 import pandas as pd
 import streamlit as st
 
@@ -33,18 +31,18 @@ _EXACT = {c: st.column_config.NumberColumn(format="localized") for c in ("macs",
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _block_dot(cfg: Config, block: str, part: Optional[str], weight: str, ops: bool,
-               background: Optional[str]) -> str:
+def _block_dot(cfg: Config, block: str, part: str | None, weight: str, ops: bool,
+               background: str | None) -> str:
     return dot.block_dot(cached_profile(cfg), block, part, weight=weight, ops=ops, background=background)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _overview_dot(cfg: Config, weight: str, background: Optional[str]) -> str:
+def _overview_dot(cfg: Config, weight: str, background: str | None) -> str:
     return dot.overview_dot(cached_profile(cfg), weight=weight, background=background)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _svg(dot_text: str) -> Optional[str]:
+def _svg(dot_text: str) -> str | None:
     try:
         return dot.to_svg(dot_text)
     except (dot.GraphvizMissing, RuntimeError, OSError):
@@ -77,7 +75,7 @@ def _chart(dot_text: str) -> None:
     st.graphviz_chart(dot_text, width="stretch" if wide else "content")
 
 
-def _block_from_url(blocks_by_stage) -> Tuple[Optional[str], Optional[str]]:
+def _block_from_url(blocks_by_stage) -> tuple[str | None, str | None]:
     """The ``?block=`` of the URL if it names a block of this configuration, else None; and the
     raw value when it names none (a typo, a block of another architecture)."""
     try:
@@ -97,7 +95,7 @@ def _block_from_url(blocks_by_stage) -> Tuple[Optional[str], Optional[str]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _choose_block(cfg: Config, prof: Profile) -> Tuple[str, Optional[str]]:
+def _choose_block(cfg: Config, prof: Profile) -> tuple[str, str | None]:
     """The stage, block and part selectors (seeded from ``?block=``): the block and its part."""
     by_stage = dot.stages(prof)
     stage_names = [s for s, _ in by_stage]
@@ -236,7 +234,7 @@ def _dsc_table(res: dict) -> None:
         **{c: st.column_config.NumberColumn(format="localized") for c in ("MACs (exact)", "params (exact)")}})
 
 
-def _dsc_section() -> Optional[Tuple[int, int, int, int]]:
+def _dsc_section() -> tuple[int, int, int, int] | None:
     """Standard against depthwise separable for the K, M, N, D_F chosen here: (K, M, N, D_F), or
     None (with the reason shown) when they cannot be counted."""
     st.markdown("One K × K convolution from M to N channels on a D_F × D_F map (stride 1), as a "

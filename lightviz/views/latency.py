@@ -15,7 +15,6 @@ import json
 import logging
 import time
 from dataclasses import asdict
-from typing import List, Optional
 
 import pandas as pd
 import streamlit as st
@@ -29,8 +28,18 @@ from ..latency.layers import FOLDED_BN, report_csv
 from ..latency.lock import LockTimeout
 from ..latency.memory import MemoryRefused, available, check_fits
 from ..latency.passport import summary, usable_cores
-from ..latency.protocol import (BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Bench, MeasurementError,
-                                Setup, available_devices, dtype_support, make_setup, sweep)
+from ..latency.protocol import (
+    BUDGET_DEFAULT_S,
+    MODES,
+    SPREAD_LIMIT,
+    Bench,
+    MeasurementError,
+    Setup,
+    available_devices,
+    dtype_support,
+    make_setup,
+    sweep,
+)
 from ..units import fmt_bytes, fmt_count, fmt_ms
 from . import predicted
 
@@ -63,7 +72,7 @@ def render(cfg: Config) -> None:
 
 # ----------------------------------------------------------------------------- controls
 
-def _controls() -> Optional[Setup]:
+def _controls() -> Setup | None:
     """The measurement settings; None (with the reason shown) when they cannot be used."""
     devices = available_devices()
     c = st.columns([1.2, 1, 1, 1.4, 1.4])
@@ -131,7 +140,7 @@ def _tab_closed():
         return None
     runtime, session_id = Runtime.instance(), ctx.session_id
 
-    def closed() -> Optional[str]:
+    def closed() -> str | None:
         return None if runtime.is_active_session(session_id) else "the browser tab was closed"
 
     return closed
@@ -280,7 +289,8 @@ def _show_layers(rep, said=()) -> None:
                                     "time %": st.column_config.NumberColumn(format="%.1f"),
                                     "MACs %": st.column_config.NumberColumn(format="%.1f")})
     with tab_roof:
-        st.plotly_chart(roofline_figure(rep.ops, rep.roof), width="stretch", key=K + "roof_fig", config={"displaylogo": False})
+        st.plotly_chart(roofline_figure(rep.ops, rep.roof), width="stretch", key=K + "roof_fig",
+                        config={"displaylogo": False})
         st.caption("Each conv and linear layer at its arithmetic intensity (MACs per byte moved, "
                    "no fusion or cache reuse assumed) against the MACs per second it achieved. "
                    "The roof is this device's own, measured in the same run: a large matmul for "
@@ -302,7 +312,8 @@ def _show_layers(rep, said=()) -> None:
 
 
 def _downloads(r, report) -> None:
-    stem = f"lightviz_latency_{r.config.arch}_{r.config.alpha:g}_{r.config.resolution}_{r.setup.device.replace(':', '')}"
+    device = r.setup.device.replace(":", "")
+    stem = f"lightviz_latency_{r.config.arch}_{r.config.alpha:g}_{r.config.resolution}_{device}"
     data = r.to_dict(samples=True)
     if report is not None:
         layers = report.to_dict()
@@ -347,7 +358,7 @@ def _model_panel(cfg: Config) -> None:
 
 # ----------------------------------------------------------------------------- sweeps
 
-def sweep_configs(cfg: Config, kind: str) -> List[Config]:
+def sweep_configs(cfg: Config, kind: str) -> list[Config]:
     """The configurations of a sweep around ``cfg``."""
     if kind == SWEEPS[0]:
         alphas = sorted({a for a in SWEEP_ALPHAS if ALPHA_MIN <= a <= ALPHA_MAX} | {cfg.alpha})
@@ -361,7 +372,7 @@ def sweep_configs(cfg: Config, kind: str) -> List[Config]:
     return [make_config(a, 1.0, resolution=cfg.resolution, classes=cfg.classes) for a in arch_names()]
 
 
-def _valid(make, kwargs_list) -> List[Config]:
+def _valid(make, kwargs_list) -> list[Config]:
     """The Configs that ``make`` accepts (an edited table can be refused at some alpha)."""
     out = []
     for kwargs in kwargs_list:
@@ -429,7 +440,7 @@ def _sweep_panel(cfg: Config) -> None:
                        key=K + "sweep_dl")
 
 
-def _setup_from_state(budget: float) -> Optional[Setup]:
+def _setup_from_state(budget: float) -> Setup | None:
     ss = st.session_state
     try:
         return make_setup(ss.get(K + "device", "cpu"), ss.get(K + "dtype", "fp32"), ss.get(K + "batch", 1),
@@ -485,7 +496,8 @@ def _energy_panel(cfg: Config) -> None:
     notice = st.empty()
     bench = Bench(should_stop=_tab_closed())
     try:
-        with st.spinner(f"Settling {jetson.DEFAULT_SETTLE_S:g} s, idle baseline, then {run_s} s of steady inference..."):
+        with st.spinner(f"Settling {jetson.DEFAULT_SETTLE_S:g} s, idle baseline, then {run_s} s of "
+                        f"steady inference..."):
             out = _attempt("energy measurement", notice, lambda: bench.energy(
                 cfg, setup, run_s=run_s, idle_s=5.0, on_wait=_queued_notice(notice),
                 lock_timeout=LOCK_TIMEOUT_S))

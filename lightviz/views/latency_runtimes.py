@@ -20,9 +20,16 @@ import streamlit as st
 
 from ..config import Config
 from ..latency.protocol import BUDGET_DEFAULT_S, SPREAD_LIMIT, Bench, MeasurementError, Setup
-from .latency import (K, LOCK_TIMEOUT_S, _attempt, _json_default, _passport_now, _queued_notice,
-                      _setup_from_state, _tab_closed)
-
+from .latency import (
+    LOCK_TIMEOUT_S,
+    K,
+    _attempt,
+    _json_default,
+    _passport_now,
+    _queued_notice,
+    _setup_from_state,
+    _tab_closed,
+)
 
 # ----------------------------------------------------------------------------- runtimes
 

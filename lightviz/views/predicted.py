@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import List, Optional
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -27,7 +26,7 @@ ENV_BUDGET = "LIGHTVIZ_CALIBRATE_BUDGET_S"
 COLOR = "#54A24B"
 
 
-def _page_setup() -> Optional[Setup]:
+def _page_setup() -> Setup | None:
     """The setup chosen on the Latency page in this session, if any (never checked against
     torch here: the page did that)."""
     ss = st.session_state
@@ -47,7 +46,7 @@ def default_setup() -> Setup:
     return M.resolve(Setup())
 
 
-def chosen_setup() -> Optional[Setup]:
+def chosen_setup() -> Setup | None:
     """The setup Explore and Compare predict for: the Latency page's, when it has a model;
     else the default; else the most recently calibrated on this host; None when none is."""
     for s in (_page_setup(), default_setup()):
@@ -57,7 +56,7 @@ def chosen_setup() -> Optional[Setup]:
     return setups[0] if setups else None
 
 
-def safe_predict(cfg: Config, setup: Optional[Setup]) -> Optional[M.Prediction]:
+def safe_predict(cfg: Config, setup: Setup | None) -> M.Prediction | None:
     if setup is None:
         return None
     try:
@@ -90,7 +89,7 @@ def model_text(p: M.Prediction) -> str:
 
 # ----------------------------------------------------------------------------- Explore
 
-def headline_metric(cfg: Config, base: Config, delta_description: Optional[str]) -> None:
+def headline_metric(cfg: Config, base: Config, delta_description: str | None) -> None:
     """Explore's "Latency on this host (predicted)" card, or how to get one."""
     setup = chosen_setup()
     p = safe_predict(cfg, setup)
@@ -115,7 +114,7 @@ def headline_metric(cfg: Config, base: Config, delta_description: Optional[str])
               f"host. Model: {model_text(p)}. Measure it on the Latency page."))
 
 
-def headline_caption(cfg: Config) -> Optional[str]:
+def headline_caption(cfg: Config) -> str | None:
     p = safe_predict(cfg, chosen_setup())
     if p is None:
         return None
@@ -125,7 +124,7 @@ def headline_caption(cfg: Config) -> Optional[str]:
 
 # ----------------------------------------------------------------------------- sweeps
 
-def add_sweep_curve(fig: go.Figure, configs: List[Config], x, current_x, ref_index: int) -> go.Figure:
+def add_sweep_curve(fig: go.Figure, configs: list[Config], x, current_x, ref_index: int) -> go.Figure:
     """A copy of a sweep figure (curves relative to their value at 1) with the predicted
     latency curve added, when this host has a model; the figure unchanged otherwise."""
     setup = chosen_setup()
@@ -179,7 +178,7 @@ def rank_families(shown, archs, cfg: Config):
     return shown
 
 
-def predicted_column(configs: List[Config]):
+def predicted_column(configs: list[Config]):
     """(predicted ms per configuration, the setup) or (None, None) without a model."""
     setup = chosen_setup()
     preds = [safe_predict(c, setup) for c in configs]
@@ -190,7 +189,7 @@ def predicted_column(configs: List[Config]):
 
 # ----------------------------------------------------------------------------- Latency page
 
-def fresh_result(cfg: Config, setup: Setup) -> Optional[dict]:
+def fresh_result(cfg: Config, setup: Setup) -> dict | None:
     """A shared measurement of this configuration and setup to show instead of measuring."""
     try:
         return store.shared(cfg, M.resolve(setup))

@@ -9,13 +9,13 @@ A family's ``spec(cfg)`` returns a :class:`Network` whose items are named ``stem
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any
 
 from ..config import Config
 from ..spec import Flatten, Linear, Pool, Sequence
 
 
-def make_divisible(value: float, divisor: int = 8, min_value: "int | None" = None) -> int:
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round ``value`` to the nearest multiple of ``divisor`` (never below ``min_value``, which
     defaults to ``divisor``), adding ``divisor`` if rounding dropped more than 10%.
 
@@ -33,7 +33,7 @@ class Stage(Sequence):
     """A run of blocks named ``"0"``, ``"1"``, ...; its blocks are the rows of the paper's table."""
 
     @classmethod
-    def of(cls, blocks) -> "Stage":
+    def of(cls, blocks) -> Stage:
         return cls(tuple((str(i), b) for i, b in enumerate(blocks)))
 
 
@@ -44,7 +44,7 @@ class Network(Sequence):
     config: Config = None  # type: ignore[assignment]
 
     @property
-    def stages(self) -> Tuple[Tuple[str, Any], ...]:
+    def stages(self) -> tuple[tuple[str, Any], ...]:
         return tuple((n, s) for n, s in self.items if isinstance(s, Stage))
 
 

@@ -99,7 +99,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> "str | None":
+def describe(b, facts) -> str | None:
     """The diagram note of a ghost bottleneck: the two ghost modules, SE, the shortcut."""
     if not isinstance(b, GhostBottleneck):
         return None

@@ -62,7 +62,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> "str | None":
+def describe(b, facts) -> str | None:
     """The diagram note of a depthwise separable block, with the paper's cost ratio."""
     if not isinstance(b, DepthwiseSeparable):
         return None

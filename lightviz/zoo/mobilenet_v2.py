@@ -79,7 +79,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> "str | None":
+def describe(b, facts) -> str | None:
     """The diagram note of an inverted residual: expansion, linear bottleneck, shortcut."""
     if not isinstance(b, InvertedResidual):
         return None

@@ -108,7 +108,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> "str | None":
+def describe(b, facts) -> str | None:
     """The diagram note of one ResNet block (see :class:`~lightviz.zoo.arch.BlockFacts`)."""
     macs, s = facts.fmt(facts.macs), getattr(b, "stride", 1)
     if isinstance(b, BasicBlock):

@@ -107,7 +107,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> "str | None":
+def describe(b, facts) -> str | None:
     """The diagram note of a ShuffleNet unit: grouped 1x1 convs, the shuffle, the shortcut."""
     if not isinstance(b, ShuffleUnit):
         return None

@@ -123,7 +123,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> "str | None":
+def describe(b, facts) -> str | None:
     """The diagram note of a ShuffleNet v2 unit: split (or two branches), concat, shuffle."""
     if not isinstance(b, ShuffleV2Unit):
         return None

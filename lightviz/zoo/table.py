@@ -24,10 +24,9 @@ import base64
 import binascii
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 MAX_BLOCKS = 64
 WIDTH_MIN, WIDTH_MAX = 1, 4096
@@ -43,7 +42,7 @@ class Problem(NamedTuple):
     """One thing wrong with a table: ``row`` (index into the editor's rows, None for the
     table as a whole or a scalar), ``field`` (the editor column or key) and the message."""
 
-    row: Optional[int]
+    row: int | None
     field: str
     message: str
 
@@ -143,7 +142,7 @@ def current(cfg) -> dict:
     return thaw(cfg.settings)
 
 
-def check_settings(raw, cfg) -> Optional[tuple]:
+def check_settings(raw, cfg) -> tuple | None:
     """``raw`` settings (a dict, JSON text, or a Config's frozen tuples) checked for ``cfg``
     (its arch, alpha, groups): the frozen complete table, or None when it equals the paper's.
     Raises :class:`SettingsError` (a ValueError) with one line naming the row and field."""

@@ -32,18 +32,16 @@ import os
 import sys
 from functools import partial
 
+import timm
 import torch
 import torch.nn as nn
-from torch.utils.flop_counter import FlopCounterMode
-
 import torchvision
-from torchvision.models import resnet as tv_resnet
-from torchvision.models import mobilenet_v2 as tv_mobilenet_v2
-from torchvision.models import (shufflenet_v2_x0_5, shufflenet_v2_x1_0,
-                                shufflenet_v2_x1_5, shufflenet_v2_x2_0)
-import timm
 from timm.models import efficientnet as timm_effnet
 from timm.models import ghostnet as timm_ghostnet
+from torch.utils.flop_counter import FlopCounterMode
+from torchvision.models import mobilenet_v2 as tv_mobilenet_v2
+from torchvision.models import resnet as tv_resnet
+from torchvision.models import shufflenet_v2_x0_5, shufflenet_v2_x1_0, shufflenet_v2_x1_5, shufflenet_v2_x2_0
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESOLUTIONS = (96, 160, 224, 320)
@@ -188,7 +186,7 @@ def layer_dump(arch, alpha, res=224):
              f'# builder: {builder}',
              f'# params={params} macs={macs}',
              f'# torch {torch.__version__} torchvision {torchvision.__version__} timm {timm.__version__}',
-             f'# columns: module-name type channels kernel stride padding groups bias input-shape output-shape',
+             '# columns: module-name type channels kernel stride padding groups bias input-shape output-shape',
              ]
     if arch in ('ghostnet', 'mobilenet_v1'):
         acts = sorted({f'{type(m).__module__}.{type(m).__name__}' for m in model.modules()
@@ -350,7 +348,7 @@ def random_tables(rng):
     """(arch, alpha, resolution, groups, settings, builder thunk, builder text) per case."""
     cases = []
     res = lambda: rng.choice(CUSTOM_RESOLUTIONS)  # noqa: E731
-    for i in range(CUSTOM_PER_FAMILY):  # MobileNetV2: torchvision, inverted_residual_setting
+    for _ in range(CUSTOM_PER_FAMILY):  # MobileNetV2: torchvision, inverted_residual_setting
         rows = rng.randint(1, 9)
         t = [rng.choice((1, 1, 2, 3, 4, 6, 1.5, 2.5)) for _ in range(rows)]
         c = [rng.randint(1, 400) for _ in range(rows)]
@@ -374,13 +372,13 @@ def random_tables(rng):
                               partial(TableResNet, block, layers, widths, alpha),
                               f'TableResNet({block.__name__}, settings.layers, settings.widths, alpha={alpha}) '
                               f'[torchvision ResNet and _make_layer, widths from the table]'))
-    for i in range(CUSTOM_PER_FAMILY):  # ShuffleNetV2: torchvision, stages_repeats / stages_out_channels
+    for _ in range(CUSTOM_PER_FAMILY):  # ShuffleNetV2: torchvision, stages_repeats / stages_out_channels
         repeats = [rng.randint(1, 10) for _ in range(3)]
         widths = [rng.randint(1, 64)] + [2 * rng.randint(1, 300) for _ in range(3)] + [rng.randint(1, 2048)]
         cases.append(('shufflenet_v2', 1.0, res(), None, {'repeats': repeats, 'widths': widths},
                       partial(torchvision.models.ShuffleNetV2, repeats, widths),
                       'torchvision.models.ShuffleNetV2(settings.repeats, settings.widths)'))
-    for i in range(CUSTOM_PER_FAMILY):  # GhostNet: timm GhostNet(cfgs, width)
+    for _ in range(CUSTOM_PER_FAMILY):  # GhostNet: timm GhostNet(cfgs, width)
         n_stages = rng.randint(1, 6)
         strides = _strides(rng, n_stages, 2)
         cfgs = []
@@ -394,7 +392,7 @@ def random_tables(rng):
         cases.append(('ghostnet', alpha, res(), None, {'layers': cfgs},
                       partial(timm_ghostnet.GhostNet, cfgs, width=alpha),
                       f"timm.models.ghostnet.GhostNet(settings.layers, width={alpha})  [version='v1']"))
-    for i in range(CUSTOM_PER_FAMILY):  # MobileNet v1: timm's block definitions
+    for _ in range(CUSTOM_PER_FAMILY):  # MobileNet v1: timm's block definitions
         rows = rng.randint(1, 20)
         layers = [[rng.randint(1, 1100), s] for s in _strides(rng, rows, 2)]
         stem = rng.randint(1, 64)

@@ -23,7 +23,6 @@ import importlib
 import importlib.util
 import os
 import shutil
-from typing import Optional
 
 RUNTIMES = ("torch", "torch-compile", "onnxruntime", "tensorrt")
 DEFAULT = "torch"
@@ -56,7 +55,7 @@ def parse_runtime(value) -> str:
     return text
 
 
-def find_trtexec() -> Optional[str]:
+def find_trtexec() -> str | None:
     """``trtexec`` on PATH (or ``$LIGHTVIZ_TRTEXEC``), else JetPack's, else None."""
     env = os.environ.get("LIGHTVIZ_TRTEXEC", "").strip()
     if env:
@@ -67,7 +66,7 @@ def find_trtexec() -> Optional[str]:
     return TRTEXEC_JETPACK if os.access(TRTEXEC_JETPACK, os.X_OK) else None
 
 
-def find_compiler() -> Optional[str]:
+def find_compiler() -> str | None:
     """The C++ compiler inductor would use: ``$CXX``, else the first of g++, c++, clang++."""
     cxx = os.environ.get("CXX", "").strip()
     if cxx:
@@ -75,7 +74,7 @@ def find_compiler() -> Optional[str]:
     return next((p for p in map(shutil.which, COMPILERS) if p), None)
 
 
-def unavailable(name: str, device: str = "cpu") -> Optional[str]:
+def unavailable(name: str, device: str = "cpu") -> str | None:
     """None when runtime ``name`` can run on ``device`` here, else one line saying why not and
     how to install what is missing."""
     kind = device.split(":")[0]

@@ -10,7 +10,7 @@ protocol's, the same for every runtime. A runtime that times itself in its own p
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class Runtime:
@@ -25,7 +25,7 @@ class Runtime:
     #: True when :meth:`sync` must follow each call (the protocol then times call + sync).
     needs_sync = False
     #: How a sample is taken, for the result's ``timer`` field (None: the protocol's Timer says).
-    timer_method: Optional[str] = None
+    timer_method: str | None = None
 
     def prepare(self, model, x, setup) -> Callable[[], object]:
         """Turn the prepared ``model`` and input ``x`` into one call (the thing timed).

@@ -28,7 +28,6 @@ import re
 import subprocess
 import tempfile
 import time
-from typing import List, Optional
 
 from . import find_trtexec
 from .base import Runtime
@@ -89,7 +88,7 @@ def parse_trtexec(text: str) -> dict:
     return out
 
 
-def parse_times(text: str) -> List[float]:
+def parse_times(text: str) -> list[float]:
     """Per-iteration GPU compute milliseconds from a ``--exportTimes`` JSON file."""
     return [float(r["computeMs"]) for r in json.loads(text) if isinstance(r, dict) and "computeMs" in r]
 
@@ -105,9 +104,9 @@ class TensorRT(Runtime):
         self._tmp = None
         self._engine = None
         self._summary: dict = {}
-        self._version: Optional[str] = None
+        self._version: str | None = None
         self._fp16 = False
-        self.build_ms: Optional[float] = None
+        self.build_ms: float | None = None
 
     def _run(self, args, timeout: float) -> str:
         proc = subprocess.run([self.trtexec, *args], capture_output=True, text=True, timeout=timeout)
