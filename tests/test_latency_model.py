@@ -351,7 +351,7 @@ def test_latency_page_prediction_follows_the_setup(cache):
     assert any("No latency model for this setup" in c.value for c in at.caption)
     at.slider(key="latency_threads").set_value(1).run()
     assert not at.exception
-    assert any("predicted for mobilenet_v2 0.25x @ 64 on cpu fp32 batch 1, 1 thread" in m.value
+    assert any("predicted for MobileNet v2 \u03b1 0.25 \u00b7 64 px on cpu fp32 batch 1, 1 thread" in m.value
                for m in at.markdown)
     assert any(b.label.startswith("Recalibrate cpu fp32 batch 1, 1 thread") for b in at.button)
 
@@ -423,7 +423,8 @@ def test_calibrate_then_predict_in_a_browser(new_page, artifacts, tmp_path, monk
         page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
         expect(page.get_by_text("No latency model for this setup")).to_be_visible()
         page.get_by_role("button", name="Calibrate cpu fp32").click()
-        expect(page.get_by_text("predicted for mobilenet_v2 0.5x @ 128")).to_be_visible(timeout=180_000)
+        expect(page.get_by_text("predicted for MobileNet v2 \u03b1 0.5 \u00b7 128 px")).to_be_visible(
+            timeout=180_000)
         assert "Traceback" not in page.inner_text("body")
         page.screenshot(path=str(artifacts / "latency_calibrated.png"), full_page=True)
         page.get_by_role("link", name="Explore").click()
