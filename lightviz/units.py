@@ -52,15 +52,29 @@ def fmt_exact(n: int) -> str:
     return f"{int(n):,}"
 
 
-def fmt_ms(x: float) -> str:
-    """Milliseconds to about 3 significant digits: 0.612, 5.17, 56.5, 533."""
+def fmt_ms(x: float, unit: str = "") -> str:
+    """Milliseconds to about 3 significant digits: 0.612, 5.17, 56.5, 533 (``unit=" ms"``
+    appends the unit, for text that does not say it elsewhere)."""
     if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
+        text = f"{x:.0f}"
+    elif x >= 10:
+        text = f"{x:.1f}"
+    elif x >= 1:
+        text = f"{x:.2f}"
+    else:
+        text = f"{x:.3f}"
+    return text + unit
+
+
+def fmt_seconds(s: float) -> str:
+    """A duration in the unit that reads best: 250 ms, 4.2 s, 16.3 min, 1.6 h."""
+    if s >= 5400:
+        return f"{s / 3600:.1f} h"
+    if s >= 90:
+        return f"{s / 60:.1f} min"
+    if s >= 1:
+        return f"{s:.1f} s"
+    return f"{s * 1e3:.0f} ms"
 
 
 def _scaled(n: float, units: Sequence[tuple[str, float]], base: float, digits: int) -> str:

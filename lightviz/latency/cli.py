@@ -39,23 +39,34 @@ from .setup import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
 EXIT_FAILED = 1
 
 
+def add_setup_arguments(p, threads_help: str) -> None:
+    """The options of a :class:`~lightviz.latency.setup.Setup` that every latency command shares
+    (bench, calibrate, predict): the names match the Latency page's settings."""
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
+    p.add_argument("--dtype", default="fp32",
+                   help="fp32, fp16 or bf16 where the device supports it (default fp32)")
+    p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
+    p.add_argument("--threads", default=None, help=threads_help)
+    p.add_argument("--mode", default="eager",
+                   help=f"{' or '.join(MODES)} (cudagraph needs CUDA; default eager)")
+    p.add_argument("--channels-last", action="store_true",
+                   help="NHWC memory format for the model and input")
+    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
+                   help="time batch norms as separate layers; by default each is folded into the "
+                        "conv before it, as deployed (eager BN layers overstate their cost). "
+                        "MACs and params are the unfolded network's either way")
+    p.add_argument("--runtime", default="torch",
+                   help=f"what runs the network: {', '.join(RUNTIMES)} (default torch: eager, or "
+                        "a CUDA graph with --mode cudagraph); each runtime has its own latency model")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "bench", help="measure latency on this host (median, p10/p90, IQR, throughput, passport)",
         description="Measure the latency of one configuration on this host, one measurement at "
                     "a time per host. Prints a table, or JSON with the passport of the machine.")
     add_config_arguments(p)
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
-    p.add_argument("--dtype", default="fp32", help="fp32, fp16 or bf16 where the device supports it (default fp32)")
-    p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
-    p.add_argument("--threads", default=None,
-                   help="CPU threads, pinned for the measurement (default: torch's current count)")
-    p.add_argument("--mode", default="eager", help=f"{' or '.join(MODES)} (cudagraph needs CUDA; default eager)")
-    p.add_argument("--channels-last", action="store_true", help="NHWC memory format for the model and input")
-    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
-                   help="time batch norms as separate layers; by default each is folded into the "
-                        "conv before it, as deployed (eager BN layers overstate their cost). "
-                        "MACs and params are the unfolded network's either way")
+    add_setup_arguments(p, "CPU threads, pinned for the measurement (default: torch's current count)")
     p.add_argument("--budget", default=str(BUDGET_DEFAULT_S),
                    help=f"seconds for warm-up and timed runs (default {BUDGET_DEFAULT_S:g})")
     p.add_argument("--layers", action="store_true", help="also time every block and op (eager)")
@@ -67,9 +78,6 @@ def register(subparsers) -> None:
     p.add_argument("--samples", action="store_true", help="JSON: include every per-iteration time")
     p.add_argument("--lock-timeout", default="600",
                    help="seconds to wait for another measurement on this host (default 600)")
-    p.add_argument("--runtime", default="torch",
-                   help=f"what runs the network: {', '.join(RUNTIMES)} (default torch: eager, or "
-                        "a CUDA graph with --mode cudagraph)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(run=cmd_bench)
     register_export(subparsers)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from ..config import Config
 from ..counting import count
+from ..units import fmt_seconds
 from .setup import MIN_RUNS, WARMUP_MIN, Setup
 
 ENV_LIMIT = "LIGHTVIZ_MAX_HOLD_S"
@@ -130,16 +131,6 @@ class Hold:
                 f"{fmt_seconds(self.per_call_s)} each: {self.macs_per_call / 1e9:.3g} G MACs per "
                 f"call at {self.rate / 1e9:.3g} G MAC/s, {GENEROSITY:g}x the rate of a large "
                 f"{self.dtype} matmul on this {self.device}{th}, more than a network reaches")
-
-
-def fmt_seconds(s: float) -> str:
-    if s >= 5400:
-        return f"{s / 3600:.1f} h"
-    if s >= 90:
-        return f"{s / 60:.1f} min"
-    if s >= 1:
-        return f"{s:.1f} s"
-    return f"{s * 1e3:.0f} ms"
 
 
 def forced_calls(setup: Setup, whole: bool = True, layers: bool = False) -> int:

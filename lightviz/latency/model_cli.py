@@ -24,25 +24,16 @@ import sys
 import time
 
 from ..cli import add_config_arguments, config_from_args
-from .setup import MODES, make_setup
+from .setup import make_setup
 
 EXIT_FAILED = 1
 BUDGET_MIN, BUDGET_MAX = 5.0, 3600.0
 
 
 def _setup_arguments(p) -> None:
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
-    p.add_argument("--dtype", default="fp32", help="fp32, fp16 or bf16 where supported (default fp32)")
-    p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
-    p.add_argument("--threads", default=None,
-                   help="CPU threads (default: every core this process may use)")
-    p.add_argument("--mode", default="eager", help=f"{' or '.join(MODES)} (default eager)")
-    p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
-    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
-                   help="batch norms unfused (default: folded into the convs, as deployed)")
-    p.add_argument("--runtime", default="torch",
-                   help="what runs the network: torch (default), torch-compile, onnxruntime or "
-                        "tensorrt; each runtime has its own model")
+    from .cli import add_setup_arguments
+
+    add_setup_arguments(p, "CPU threads (default: every core this process may use)")
     p.add_argument("--format", choices=("table", "json"), default="table")
 
 

@@ -16,6 +16,7 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
+from .. import units
 from ..config import Config
 from ..latency import model as M
 from ..latency import store
@@ -66,13 +67,8 @@ def safe_predict(cfg: Config, setup: Setup | None) -> M.Prediction | None:
 
 
 def fmt_ms(x: float) -> str:
-    if x >= 100:
-        return f"{x:.0f} ms"
-    if x >= 10:
-        return f"{x:.1f} ms"
-    if x >= 1:
-        return f"{x:.2f} ms"
-    return f"{x:.3f} ms"
+    """Milliseconds with their unit (:func:`lightviz.units.fmt_ms`): predictions stand alone."""
+    return units.fmt_ms(x, " ms")
 
 
 def interval_text(p: M.Prediction) -> str:
