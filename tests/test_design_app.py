@@ -44,7 +44,7 @@ def test_design_page_opens_with_the_papers_table(arch):
     assert len(editor.value) == len(rows)
     p = lightviz.profile(arch, groups=groups)
     assert exact_design(at) == (p.params, p.macs)
-    assert metrics(at)["Top-1"] != "none" and "settings" not in at.query_params
+    assert metrics(at)["Top-1 (estimate)"] != "none" and "settings" not in at.query_params
 
 
 def test_edit_a_cell_counts_change_and_a_shared_link_reproduces_it():
@@ -58,7 +58,7 @@ def test_edit_a_cell_counts_change_and_a_shared_link_reproduces_it():
     p = lightviz.profile("mobilenet_v2", 0.5, settings=settings)
     after = exact_design(at)
     assert after == (p.params, p.macs) and after != before
-    assert metrics(at)["Top-1"] == "none"
+    assert metrics(at)["Top-1 (estimate)"] == "none"
     assert any("layers row 2: t 6 \u2192 1" in m.value for m in at.markdown)
     link = {k: at.query_params[k] for k in at.query_params}
     assert link["settings"].startswith("v1.") and decode_url(link["settings"]) == settings
@@ -67,7 +67,7 @@ def test_edit_a_cell_counts_change_and_a_shared_link_reproduces_it():
     # a teacher shares the link: a fresh session reproduces the edited network ...
     shared = run_app(link, page="design")
     assert_clean(shared)
-    assert exact_design(shared) == after and metrics(shared)["Top-1"] == "none"
+    assert exact_design(shared) == after and metrics(shared)["Top-1 (estimate)"] == "none"
     assert not shared.warning  # no notice: the link is valid
     # ... on Explore too, with the CLI line carrying the table
     explore = run_app(link, page="explore")

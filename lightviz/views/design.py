@@ -158,10 +158,8 @@ def _costs(cfg: Config) -> None:
             st.metric(label, text, delta=None if same else fmt_delta(now, then),
                       delta_color="off", delta_description=None if same else "vs the paper's table",
                       border=True)
-        st.metric("Top-1", _top1(cfg), border=True,
-                  help="A custom table is not a published network: no accuracy is known for it."
-                  if cfg.custom else "ImageNet top-1 published for exactly this configuration "
-                                     "(\u2013 where it was not published).")
+        value, why = _top1(cfg)
+        st.metric("Top-1 (estimate)", value, border=True, help=why)
     st.caption(f"Exact: **{prof.params:,}** params \u00b7 **{prof.macs:,}** MACs "
                f"(the paper's table: {base.params:,} params, {base.macs:,} MACs).")
     a = prof.layers.groupby("stage", sort=False)[["params", "macs"]].sum()
@@ -180,15 +178,17 @@ def _costs(cfg: Config) -> None:
                     f"(Compare's A/B: A is yours, B the paper's).")
 
 
-def _top1(cfg: Config) -> str:
-    """``none`` for an edited table; else the published top-1 of exactly this configuration."""
-    if cfg.custom:
-        return "none"
-    from ..reference import published_top1
-    from . import cached_paper_check
+def _top1(cfg: Config) -> tuple:
+    """(the card's value, its help): ``none`` for an edited table; else Explore's estimate
+    (:func:`lightviz.accuracy.estimate`), so the two pages never show two numbers."""
+    from ..accuracy import NONE, NOTE, estimate
 
-    top1 = published_top1(cached_paper_check(), cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
-    return "\u2013" if top1 is None or cfg.classes != 1000 else f"{top1:.1f} %"
+    if cfg.custom:
+        return "none", "A custom table is not a published network: no accuracy is known for it."
+    e = estimate(cfg)
+    if e.status == NONE:
+        return "\u2013", f"No estimate: {e.method}. {NOTE}"
+    return f"{e.value:.1f} %", f"ImageNet top-1, {e.status}: {e.method} {NOTE}"
 
 
 def compare_link(cfg: Config) -> str:

@@ -91,10 +91,10 @@ def headline_metric(cfg: Config, base: Config, delta_description: str | None) ->
     p = safe_predict(cfg, setup)
     if p is None:
         with st.container(border=True):
-            st.markdown("**Latency on this host**")
-            st.caption(f"Not calibrated on this host yet: a prediction needs a few minutes of "
-                       f"measurements first (`{M.calibrate_command(default_setup())}`). "
-                       f"No number until then.")
+            st.markdown("**Latency on this host**",
+                        help=f"A prediction needs a few minutes of measurements on this host "
+                             f"first: the button below, or `{M.calibrate_command(default_setup())}`.")
+            st.caption("Not calibrated here yet: no number until it is.")
             with st.popover("Calibrate latency", icon=":material/speed:"):
                 calibrate_panel(default_setup(), key="explore_cal")
         return
