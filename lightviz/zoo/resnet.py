@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
 from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
-from .table import MAX_BLOCKS, Column, Rows, Table, cell, current
+from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Rows, Table, cell, current, whole_lists
 
 # depth -> (block, blocks per stage): the paper's Table 1.
 DEPTHS = {
@@ -152,8 +152,8 @@ def _check(table, cfg) -> list:
 
 TABLE = Table(
     default=_default, check=_check,
-    normalize=lambda d: {"layers": [int(n) for n in d["layers"]], "widths": [int(w) for w in d["widths"]]},
-    columns=(Column("stage", "text", "the paper's name of the stage"),
+    normalize=whole_lists("layers", "widths"),
+    columns=(STAGE_COLUMN,
              Column("layers", "int", "blocks in the stage (torchvision's layers)"),
              Column("widths", "int", "base width of the stage (a bottleneck outputs 4x)")),
     rows=lambda d: ([{"stage": s, "layers": n, "widths": w}

@@ -21,7 +21,7 @@ from math import gcd
 from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
 from .arch import Arch, CalculatorUnit, Variant
 from .common import Network, Stage, make_divisible, pooled_classifier
-from .table import MAX_BLOCKS, Column, Rows, Table, cell, current
+from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Rows, Table, cell, current, whole_lists
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4: Table 1
@@ -174,8 +174,8 @@ def _check(table, cfg) -> list:
 
 TABLE = Table(
     default=_default, check=_check,
-    normalize=lambda d: {"repeats": [int(n) for n in d["repeats"]], "widths": [int(w) for w in d["widths"]]},
-    columns=(Column("stage", "text", "the paper's name of the stage"),
+    normalize=whole_lists("repeats", "widths"),
+    columns=(STAGE_COLUMN,
              Column("repeats", "int", "units in the stage (the first has stride 2)"),
              Column("widths", "int", "output channels at 1x, a multiple of 4 g")),
     rows=lambda d: ([{"stage": s, "repeats": n, "widths": w}

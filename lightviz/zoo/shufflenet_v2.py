@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..spec import ConvBNAct, Pool, Sequence, Unit
 from .arch import Arch, CalculatorUnit
 from .common import Network, Stage, pooled_classifier
-from .table import MAX_BLOCKS, Column, Rows, Table, cell, current
+from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Rows, Table, cell, current, whole_lists
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4
@@ -169,8 +169,8 @@ def _check(table, cfg) -> list:
 
 TABLE = Table(
     default=_default, check=_check,
-    normalize=lambda d: {"repeats": [int(n) for n in d["repeats"]], "widths": [int(w) for w in d["widths"]]},
-    columns=(Column("stage", "text", "the paper's name of the stage"),
+    normalize=whole_lists("repeats", "widths"),
+    columns=(STAGE_COLUMN,
              Column("repeats", "int", "units in the stage (the first has stride 2)"),
              Column("widths", "int", "output channels at 1x (even)")),
     rows=lambda d: ([{"stage": s, "repeats": n, "widths": w}

@@ -67,6 +67,15 @@ class Column:
     default: Any = None  # the value of a new row's cell
 
 
+STAGE_COLUMN = Column("stage", "text", "the paper's name of the stage")
+
+
+def whole_lists(*keys: str) -> Callable[[dict], dict]:
+    """A ``normalize`` for tables of whole-number lists (ResNet, the ShuffleNets): each of
+    ``keys`` as a list of ints."""
+    return lambda table: {k: [int(v) for v in table[k]] for k in keys}
+
+
 @dataclass(frozen=True)
 class Table:
     """An architecture's editable table.
