@@ -94,7 +94,8 @@ def headline_metric(cfg: Config, base: Config, delta_description: str | None) ->
             st.markdown("**Latency on this host**",
                         help=f"A prediction needs a few minutes of measurements on this host "
                              f"first: the button below, or `{M.calibrate_command(default_setup())}`.")
-            st.caption("Not calibrated here yet: no number until it is.")
+            st.caption("Not calibrated here yet, so no number: press the button, or run "
+                       "`lightviz calibrate` (the options are in the ? above).")
             with st.popover("Calibrate latency", icon=":material/speed:"):
                 calibrate_panel(default_setup(), key="explore_cal")
         return
