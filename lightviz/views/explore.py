@@ -172,7 +172,7 @@ def _headline(prof, base, cfg: Config) -> None:
         metric(st, "MACs", fmt_count(prof.macs), prof.macs, base.macs,
                f"{prof.macs:,} multiply-accumulates of the convolutions and the classifier, per "
                f"image: what the papers call Mult-Adds, MAdds or FLOPs.")
-        predicted.headline_metric(cfg, base.config, vs)
+        prediction = predicted.headline_metric(cfg, base.config, vs)
         accuracy_ui.top1_metric(cfg)
     with st.container(horizontal=True):
         metric(st, "FLOPs", fmt_count(prof.flops), prof.flops, base.flops,
@@ -194,7 +194,7 @@ def _headline(prof, base, cfg: Config) -> None:
         f"{ref} K = 10\u00b3, M = 10\u2076, G = 10\u2079; KiB and MiB are 2\u00b9\u2070 "
         f"and 2\u00b2\u2070 bytes. Weight size = params \u00d7 bytes per value (quantization scales and "
         f"BN folding not included).")
-    latency_note = predicted.headline_caption(cfg)
+    latency_note = predicted.headline_caption(prediction)
     if latency_note:
         st.caption(latency_note)
     # inline code, not st.code: the syntax highlighter is a 1.5 MB script the first page

@@ -37,7 +37,8 @@ def _page_setup() -> Setup | None:
         return Setup(str(ss[K + "device"]), str(ss.get(K + "dtype", "fp32")),
                      int(ss.get(K + "batch", 1)), int(ss.get(K + "threads") or 0) or None,
                      bool(ss.get(K + "channels_last", False)), str(ss.get(K + "mode", "eager")),
-                     2.0, bool(ss.get(K + "fold_bn", True)))
+                     2.0, bool(ss.get(K + "fold_bn", True)),
+                     runtime=str(ss.get(K + "runtime", "torch")))
     except (TypeError, ValueError):
         return None
 
@@ -85,8 +86,10 @@ def model_text(p: M.Prediction) -> str:
 
 # ----------------------------------------------------------------------------- Explore
 
-def headline_metric(cfg: Config, base: Config, delta_description: str | None) -> None:
-    """Explore's "Latency on this host (predicted)" card, or how to get one."""
+def headline_metric(cfg: Config, base: Config,
+                    delta_description: str | None) -> M.Prediction | None:
+    """Explore's "Latency on this host (predicted)" card, or how to get one; returns the
+    prediction shown (for :func:`headline_caption`), None without a model."""
     setup = chosen_setup()
     p = safe_predict(cfg, setup)
     if p is None:
@@ -98,7 +101,7 @@ def headline_metric(cfg: Config, base: Config, delta_description: str | None) ->
                        "`lightviz calibrate` (the options are in the ? above).")
             with st.popover("Calibrate latency", icon=":material/speed:"):
                 calibrate_panel(default_setup(), key="explore_cal")
-        return
+        return None
     ref = safe_predict(base, setup)
     delta = None
     if ref is not None and base != cfg:
@@ -109,10 +112,11 @@ def headline_metric(cfg: Config, base: Config, delta_description: str | None) ->
         delta_arrow="auto" if delta else "off", border=True,
         help=(f"Predicted, not measured: {interval_text(p)}, for {p.setup.label} on this "
               f"host. Model: {model_text(p)}. Measure it on the Latency page."))
+    return p
 
 
-def headline_caption(cfg: Config) -> str | None:
-    p = safe_predict(cfg, chosen_setup())
+def headline_caption(p: M.Prediction | None) -> str | None:
+    """The caption under Explore's figures for the prediction the card showed."""
     if p is None:
         return None
     return (f"Latency is **predicted** for {p.setup.label} on this host by a model calibrated "
