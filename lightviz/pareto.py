@@ -141,14 +141,10 @@ def front(rows: Sequence[dict], cost: str) -> list[dict]:
 def latency_predictor(setup):
     """``(cfg) -> (predicted_ms, low_ms, high_ms)`` from the latency model on ``setup``.
 
-    Raises ValueError (one line) when the model is not installed or not calibrated for the
-    setup (the model's NotCalibrated is a ValueError naming the calibrate command)."""
-    try:
-        from .latency.model import predict
-    except ImportError:
-        raise ValueError("latency prediction is not available in this installation "
-                         "(lightviz.latency.model is missing): use --max-macs or --max-params"
-                         ) from None
+    Raises the model's NotCalibrated (a one-line ValueError naming the calibrate command) when
+    the setup has no model on this host."""
+    from .latency.model import predict
+
     cache: dict[Config, tuple[float, float, float]] = {}
 
     def at(cfg: Config) -> tuple[float, float, float]:

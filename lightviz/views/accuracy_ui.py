@@ -120,26 +120,19 @@ def latency_column(extrapolate: bool) -> pd.DataFrame:
     default setup (cpu, fp32, batch 1). Raises LatencyUnavailable with a one-line reason."""
     import pandas as pd
 
-    try:
-        from ..latency import model
-        from ..latency.model import NotCalibrated, predict
-        from ..latency.setup import Setup
-    except ImportError:
-        raise LatencyUnavailable("The latency model is not installed here: no latency axis."
-                                 ) from None
-    try:
-        from ..latency.store import measured
-    except ImportError:
-        measured = None
-    setup = getattr(model, "resolve", lambda s: s)(Setup())  # threads as calibrate pins them
+    from ..latency.model import NotCalibrated, predict, resolve
+    from ..latency.setup import Setup
+    from ..latency.store import measured
+
+    setup = resolve(Setup())  # threads as calibrate pins them
     df = pareto_table(extrapolate)
     ms, kind = [], []
     for r in df.itertuples(index=False):
         groups = None if pd.isna(r.groups) else int(r.groups)
         cfg = Config(r.arch, r.alpha, int(r.resolution), groups)
-        m = measured(cfg, setup) if measured is not None else None
+        m = measured(cfg, setup)
         if m:
-            ms.append(float(m.get("median_ms", m.get("ms", math.nan))))
+            ms.append(float(m["median_ms"]))
             kind.append("measured")
             continue
         try:
