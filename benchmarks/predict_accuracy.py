@@ -13,7 +13,10 @@ For each CPU setup (default: 1 thread, then 2 threads; fp32, batch 1, BN folded,
 4. print RMSPE, the share within +-10% and +-20%, and how often the interval held the
    measurement, per family and overall, with the host's load beside the figures; then the
    same overall against 1.05 x p10 ("vs fast runs", what the model is fitted to on a busy
-   host) and over the steady measurements only (IQR at most 10% of the median).
+   host) and over the steady measurements only (IQR at most 10% of the median);
+5. beside them, the host's state: one fixed configuration (MobileNet v2 1x @ 160) measured
+   before and after the calibration and every 8 held-out points. When it moves, every
+   measurement moves with it, and the error is the host's, not the model's.
 
 Goal (issue 9): RMSPE at most 10% and at least 80% within +-10% on each setup; calibration
 at most 3 minutes; predict at most 5 ms.
@@ -65,6 +68,12 @@ def draw(n: int, seed: int, exclude) -> list:
     return out
 
 
+def reference():
+    from lightviz import make_config
+
+    return make_config("mobilenet_v2", 1.0, resolution=160)
+
+
 def summarise(rows, key="measured_ms"):
     pred = np.array([r["predicted_ms"] for r in rows])
     meas = np.array([r[key] for r in rows])
@@ -84,6 +93,15 @@ def run_setup(threads: int, args) -> dict:
     from lightviz.zoo import REGISTRY
 
     setup = M.resolve(make_setup("cpu", "fp32", 1, threads))
+    ref_cfg = reference()
+    bench = Bench()
+    probes = {"before calibration": [], "after calibration": [], "held-out phase": []}
+
+    def probe(phase):  # the host's state: one fixed configuration, measured now and then
+        with M.learning(False):
+            probes[phase].append(bench.run(ref_cfg, dataclasses.replace(setup, budget_s=0.3)).median_ms)
+
+    probe("before calibration")
     print(f"\n== {setup.label}: calibrating for {args.budget:g} s (load {load():.2f})", flush=True)
     t0 = time.monotonic()
     last = [0.0]
@@ -95,6 +113,7 @@ def run_setup(threads: int, args) -> dict:
 
     cal = calibrate(setup, args.budget, on_progress=progress, seed=args.seed)
     cal_s = time.monotonic() - t0
+    probe("after calibration")
     m = cal.model
     print(f"   calibrated in {cal_s:.0f} s ({cal.elapsed_s:.0f} s measuring, {cal.fit_s:.1f} s "
           f"fitting): {len(cal.measured)} points, held-out RMSPE {m['heldout_rmspe']:.1%} "
@@ -112,13 +131,14 @@ def run_setup(threads: int, args) -> dict:
             warm.append((time.perf_counter() - t) * 1e3)
         rows.append({"label": cfg.label, "arch": cfg.arch, "family": REGISTRY[cfg.arch].family,
                      "predicted_ms": p.predicted_ms, "low_ms": p.low_ms, "high_ms": p.high_ms})
-    bench = Bench()
     point = dataclasses.replace(setup, budget_s=args.point_budget)
     print(f"   measuring {len(configs)} held-out configurations at {args.point_budget:g} s each "
           f"(load {load():.2f})", flush=True)
     try:
         with M.learning(False):
-            for row, cfg in zip(rows, configs):
+            for i, (row, cfg) in enumerate(zip(rows, configs)):
+                if i % 8 == 0:
+                    probe("held-out phase")
                 r = bench.run(cfg, point)
                 row.update(measured_ms=r.median_ms, p10_ms=r.p10_ms, target_ms=min(r.median_ms, 1.05 * r.p10_ms),
                            spread=r.spread, load=load())
@@ -126,6 +146,7 @@ def run_setup(threads: int, args) -> dict:
                 print(f"   {cfg.label:34s} measured {r.median_ms:9.3f}  predicted "
                       f"{row['predicted_ms']:9.3f} [{row['low_ms']:.3f}, {row['high_ms']:.3f}]  "
                       f"{err:+6.1%}  IQR {r.spread:5.1%}  load {row['load']:.2f}", flush=True)
+        probe("held-out phase")
     finally:
         bench.release()
 
@@ -136,7 +157,10 @@ def run_setup(threads: int, args) -> dict:
            "predict_ms_new_config_max": max(cold), "predict_ms_warm_median": statistics.median(warm),
            "overall": summarise(rows), "overall_vs_fast_runs": summarise(rows, "target_ms"),
            "steady_only": summarise([r for r in rows if r["spread"] <= 0.10] or rows),
-           "families": {}, "rows": rows, "load_end": load()}
+           "families": {}, "rows": rows, "load_end": load(),
+           "reference": {"config": ref_cfg.label, **probes},
+           "heldout_without_local_rmspe": m.get("heldout_without_local_rmspe"),
+           "local": m.get("local") and [m["local"]["bandwidth"], m["local"]["prior"]]}
     for fam in sorted({r["family"] for r in rows}):
         out["families"][fam] = summarise([r for r in rows if r["family"] == fam])
     return out
@@ -154,6 +178,13 @@ def report(res: dict) -> None:
                                                    ("IQR <= 10% only", res["steady_only"])]:
         print(f"{fam:<16} {s['n']:>3} {s['rmspe']:7.1%} {s['within_10']:6.0%} {s['within_20']:6.0%} "
               f"{s['interval_holds']:12.0%} {s['mean_error']:+7.1%}")
+    ref = res["reference"]
+    before, after, held = (ref[k] for k in ("before calibration", "after calibration", "held-out phase"))
+    print(f"host state, {ref['config']} (ms): before calibration {before[0]:.2f}, after "
+          f"{after[0]:.2f}, during the held-out measurements {min(held):.2f}-{max(held):.2f} "
+          f"(a change here moves every measurement, and no model sees it)")
+    print(f"the model's own 5-fold held-out RMSPE {res['heldout_rmspe']:.1%} "
+          f"({res['heldout_without_local_rmspe']:.1%} without the local correction)")
     ok = res["overall"]["rmspe"] <= 0.10 and res["overall"]["within_10"] >= 0.80
     print(f"goal (RMSPE <= 10%, >= 80% within 10%): {'met' if ok else 'NOT met'}; "
           f"load at the end {res['load_end']:.2f}")

@@ -12,11 +12,12 @@
 * ``wait_for_app(page)``: returns once the Streamlit script has finished its run.
 
 The whole session runs with its own ``LIGHTVIZ_LOCK_DIR`` and ``LIGHTVIZ_CACHE_DIR`` (a fresh
-temporary directory), so nothing else on the machine can queue or feed the tests.
+temporary directory, removed at exit), so nothing else on the machine can queue or feed the tests.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -42,6 +43,7 @@ SERVER_START_TIMEOUT = 60.0
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="lightviz-tests-"))
 os.environ["LIGHTVIZ_LOCK_DIR"] = str(_SESSION_DIR / "lock")
 os.environ["LIGHTVIZ_CACHE_DIR"] = str(_SESSION_DIR / "cache")
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)  # servers are stopped by then
 
 
 def free_port() -> int:

@@ -12,8 +12,13 @@ contributions, so it comes with a per-block breakdown. (FACTS.md, "Latency predi
 machine's prototype, these terms gave 8.8% in 5-fold CV against 44% for a global ln(ms) ~
 ln(MACs) fit.)
 
+**Local correction.** What the shared terms leave, each architecture keeps a pattern of its own
+(kernel choices by shape); :mod:`lightviz.latency.local` smooths the fit's log residuals over
+the architecture's calibration points in (ln alpha, ln resolution), chosen (or left off) by
+the same cross-validation.
+
 **Interval.** The model's own held-out error: each calibration measurement is predicted by a
-fit that did not see it (5-fold), and the interval spans the 5th to 95th percentile of
+fit (and a correction) that did not see it (5-fold), and the interval spans the 5th to 95th percentile of
 ln(measured / predicted) (split-conformal ranks, so it is honest for a small sample): about 9
 in 10 new configurations of the zoo fall inside it, on this host, as long as the host is as
 quiet as it was during calibration.
@@ -39,11 +44,13 @@ import numpy as np
 
 from ..config import Config
 from . import features as F
+from . import local as L
 from . import store
 from .setup import Setup, usable_cores
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
-         "corrections), relative least squares, Huber-weighted, with ridge; 5-fold CV"
+         "corrections), relative least squares, Huber-weighted, with ridge, times a " \
+         "per-architecture smoothing of its residuals; 5-fold CV"
 MIN_MEASUREMENTS = 12
 LAMBDAS = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 COVERAGE = 0.90
@@ -157,13 +164,20 @@ def _folds(n: int, k: int, seed: int = 0) -> list[np.ndarray]:
     return [idx[i::k] for i in range(k)]
 
 
-def _cv_predictions(X, y, lam, groups: list[np.ndarray] | None = None) -> np.ndarray:
-    out = np.empty_like(y)
-    for test in groups or _folds(len(y), min(FOLDS, len(y))):
+def _fold_fits(X, y, lam, folds: list[np.ndarray]) -> tuple[np.ndarray, list]:
+    """Held-out predictions of the linear model, and per fold its training indices with their
+    log residuals under the fold's fit (what the local correction smooths)."""
+    out, fits = np.empty_like(y), []
+    for test in folds:
         train = np.setdiff1d(np.arange(len(y)), test)
         coef = _solve(X[train], y[train], lam)
         out[test] = _floor(X[test] @ coef, X[test])
-    return out
+        fits.append((train, np.log(y[train] / _floor(X[train] @ coef, X[train]))))
+    return out, fits
+
+
+def _cv_predictions(X, y, lam, groups: list[np.ndarray] | None = None) -> np.ndarray:
+    return _fold_fits(X, y, lam, groups or _folds(len(y), min(FOLDS, len(y))))[0]
 
 
 def rmspe(pred, meas) -> float:
@@ -191,7 +205,9 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
     y = np.asarray(medians, float)
     scores = {lam: rmspe(_cv_predictions(X, y, lam), y) for lam in LAMBDAS}
     lam = min(scores, key=scores.get)
-    cv = _cv_predictions(X, y, lam)
+    folds = _folds(len(y), min(FOLDS, len(y)))
+    base_cv, fold_fits = _fold_fits(X, y, lam, folds)
+    chosen, cv = L.choose(L.points(cfgs), folds, fold_fits, base_cv, y, rmspe)
     log_ratio = np.log(y / cv)
     lo, hi = conformal_bounds(log_ratio)
     archs = sorted({c.arch for c in cfgs})
@@ -202,6 +218,11 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
     per_arch = {a: rmspe(cv[[i for i, c in enumerate(cfgs) if c.arch == a]],
                          y[[i for i, c in enumerate(cfgs) if c.arch == a]]) for a in archs}
     coef = _solve(X, y, lam)
+    fitted = _floor(X @ coef, X)
+    local = None
+    if chosen is not None:
+        local = L.Local.spec(cfgs, np.log(y / fitted), *chosen)
+        fitted = fitted * np.exp([L.Local(local).log_factor(c) for c in cfgs])
     rel = np.abs(cv - y) / y
     return {
         "method": METHOD, "feature_version": F.VERSION, "features": ["intercept", *F.NAMES],
@@ -212,7 +233,8 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
         "interval": {"coverage": COVERAGE, "log_low": lo, "log_high": hi,
                      "from": f"5-fold held-out errors of {len(y)} measurements (split-conformal)"},
         "configs": [store.config_dict(c) for c in cfgs],
-        "fit_rmspe": rmspe(_floor(X @ coef, X), y),
+        "fit_rmspe": rmspe(fitted, y), "local": local,
+        "heldout_without_local_rmspe": rmspe(base_cv, y),
     }
 
 
@@ -307,17 +329,20 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
         raise not_calibrated(s)
     hit = _coef_cache.get(id(model))
     if hit is None or hit[0] is not model:  # the entry keeps its model alive: ids stay unique
-        hit = _coef_cache[id(model)] = (model, np.asarray(model["coef"], float))
+        local = L.Local(model["local"]) if model.get("local") else None
+        hit = _coef_cache[id(model)] = (model, np.asarray(model["coef"], float), local)
         if len(_coef_cache) > 64:
             _coef_cache.clear()
             _coef_cache[id(model)] = hit
-    coef = hit[1]
+    coef, local = hit[1], hit[2]
     totals, blocks, per_block = F.features(cfg, s.batch, s.dtype, s.fold_bn)
     raw = float(coef[0] + totals @ coef[1:])
     floor = 2e-3 * totals[F.NAMES.index("launches")]
     pred = max(raw, floor)
+    if local is not None:
+        pred *= math.exp(local.log_factor(cfg))
     parts = per_block @ coef[1:]
-    if raw > 0 and pred != raw:
+    if raw > 0 and pred != raw:  # the floor or the local correction: the blocks share it
         parts = parts * (pred - coef[0]) / max(raw - coef[0], 1e-12)
     iv = model.get("interval") or {}
     low = pred * math.exp(iv.get("log_low", 0.0))
