@@ -428,6 +428,29 @@ def test_explore_metric_without_and_with_a_calibration(cache, tmp_path):
     assert "cpu fp32 batch 1, 1 thread" in (metric.help or "") + " ".join(c.value for c in at.caption)
 
 
+PARETO = """
+from lightviz import make_config
+from lightviz.views import accuracy_ui
+accuracy_ui.render_pareto(make_config("mobilenet_v2", 0.5, resolution=160))
+"""
+
+
+def test_pareto_latency_axis_predicts_for_the_setup_explore_uses(cache, tmp_path):
+    """Compare's Pareto view on the latency axis reads the same setup as Explore's metric (here
+    the only calibrated one, 1 thread), and says which."""
+    from streamlit.testing.v1 import AppTest
+
+    script = tmp_path / "pareto_page.py"
+    script.write_text(PARETO)
+    fake_calibration(points=30)
+    at = AppTest.from_file(str(script), default_timeout=60)
+    at.run()
+    at.segmented_control(key="pareto_axis").set_value("latency").run()
+    assert not at.exception and not at.info
+    captions = " ".join(c.value for c in at.caption)
+    assert "cpu fp32 batch 1, 1 thread" in captions and "squares measured latencies" in captions
+
+
 @pytest.mark.browser
 def test_calibrate_then_predict_in_a_browser(new_page, artifacts, tmp_path, monkeypatch):
     """A real server and Chromium: on the Latency page, calibrate with a tiny budget, then the

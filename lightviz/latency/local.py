@@ -71,16 +71,16 @@ def smooth(train: dict, resid: np.ndarray, test: dict, h: float, k0: float) -> n
 def choose(pts: dict, folds: list[np.ndarray], fold_fits: list[tuple[np.ndarray, np.ndarray]],
            base_cv: np.ndarray, y: np.ndarray, score) -> tuple[tuple[float, float] | None, np.ndarray]:
     """The grid entry (h, k0), or None for no correction, whose cross-validated predictions
-    score best; returns it with those predictions. ``fold_fits[j]`` holds fold j's training
-    indices and their log residuals under the fold's fit; ``base_cv`` the uncorrected
-    held-out predictions."""
+    score best (a correction must lower the score by at least 1%); returns it with those
+    predictions. ``fold_fits[j]`` holds fold j's training indices and their log residuals under
+    the fold's fit; ``base_cv`` the uncorrected held-out predictions."""
     best, best_pred, best_score = None, base_cv, score(base_cv, y)
     for h, k0 in GRID:
         pred = base_cv.copy()
         for test, (train, resid) in zip(folds, fold_fits):
             pred[test] = base_cv[test] * np.exp(smooth(_take(pts, train), resid, _take(pts, test), h, k0))
         s = score(pred, y)
-        if s < best_score - 1e-4:
+        if s < 0.99 * best_score:  # a gain within the noise of the score is not worth it
             best, best_pred, best_score = (h, k0), pred, s
     return best, best_pred
 

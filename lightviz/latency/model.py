@@ -316,6 +316,7 @@ _coef_cache: dict[int, tuple] = {}
 def model_info(model: dict) -> dict:
     """What a prediction says about its model (JSON-ready)."""
     keys = ("method", "calibrated_at", "refit_at", "measurements", "heldout_rmspe",
+            "heldout_without_local_rmspe",
             "heldout_within_10", "heldout_within_20", "heldout_arch_out_rmspe", "interval")
     return {k: model.get(k) for k in keys}
 

@@ -191,6 +191,11 @@ def cmd_calibrate(args) -> int:
               f"{m['heldout_within_10']:.0%} within 10%, {m['heldout_within_20']:.0%} within 20%"
               + (f"; one architecture held out: RMSPE {m['heldout_arch_out_rmspe']:.1%}"
                  if m.get("heldout_arch_out_rmspe") is not None else ""))
+        loc, base = m.get("local"), m.get("heldout_without_local_rmspe")
+        if base is not None:
+            print(f"per-architecture correction: on (bandwidth {loc['bandwidth']:g} in ln alpha and "
+                  f"ln resolution, prior {loc['prior']:g}); RMSPE without it {base:.1%}" if loc else
+                  "per-architecture correction: off (it did not lower the held-out error)")
         print(f"interval ({iv['coverage']:.0%}): x{_exp(iv['log_low']):.3f} to "
               f"x{_exp(iv['log_high']):.3f} of the prediction")
         for arch, e in (m.get("heldout_by_arch") or {}).items():

@@ -15,6 +15,7 @@ from ..config import BASE_RESOLUTION, Config, make_config
 from ..pareto import candidates, front, totals
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, RHO_STOPS
 from ..zoo import REGISTRY
+from . import predicted
 
 if TYPE_CHECKING:  # imported where a table is built: Explore's first page draws without it
     import pandas as pd
@@ -115,16 +116,17 @@ class LatencyUnavailable(Exception):
 
 
 @st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
-def latency_column(extrapolate: bool) -> pd.DataFrame:
-    """ms and ms_kind (measured / predicted) for :func:`pareto_table`'s rows on this host's
-    default setup (cpu, fp32, batch 1). Raises LatencyUnavailable with a one-line reason."""
+def latency_column(extrapolate: bool, setup) -> pd.DataFrame:
+    """ms and ms_kind (measured / predicted) for :func:`pareto_table`'s rows on this host with
+    ``setup`` (Explore's: :func:`predicted.chosen_setup`). Raises LatencyUnavailable with a
+    one-line reason."""
     import pandas as pd
 
-    from ..latency.model import NotCalibrated, predict, resolve
-    from ..latency.setup import Setup
+    from ..latency.model import NotCalibrated, not_calibrated, predict
     from ..latency.store import measured
 
-    setup = resolve(Setup())  # threads as calibrate pins them
+    if setup is None:
+        raise LatencyUnavailable(str(not_calibrated(predicted.default_setup())))
     df = pareto_table(extrapolate)
     ms, kind = [], []
     for r in df.itertuples(index=False):
@@ -143,29 +145,29 @@ def latency_column(extrapolate: bool) -> pd.DataFrame:
     return pd.DataFrame({"ms": ms, "ms_kind": kind})
 
 
-def _with_cost(extrapolate: bool, cost: str) -> pd.DataFrame:
+def _with_cost(extrapolate: bool, cost: str, setup=None) -> pd.DataFrame:
     import pandas as pd
 
     df = pareto_table(extrapolate)
     if cost == "ms":  # LatencyUnavailable goes to the caller
-        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate)], axis=1)
+        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate, setup)], axis=1)
     return df
 
 
 @st.cache_data(max_entries=8, ttl=120, show_spinner=False)
-def _front(extrapolate: bool, cost: str) -> pd.DataFrame:
+def _front(extrapolate: bool, cost: str, setup=None) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(front(_with_cost(extrapolate, cost).to_dict("records"), cost))
+    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup).to_dict("records"), cost))
 
 
 @st.cache_resource(max_entries=32, ttl=120, show_spinner=False)
-def _pareto_figure(extrapolate: bool, cost: str, current):
-    """The Pareto chart (about 0.2 s to build), cached per axis and current point."""
-    df = _with_cost(extrapolate, cost)
+def _pareto_figure(extrapolate: bool, cost: str, current, setup=None):
+    """The Pareto chart (about 0.2 s to build), cached per axis, current point and setup."""
+    df = _with_cost(extrapolate, cost, setup)
     colors = {lab: _color(a) for lab, a in zip(df["label"], df["arch"]) if _color(a)}
     cur = None if current is None else {cost: current[0], "top1": current[1]}
-    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost), cur, colors)
+    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup), cur, colors)
 
 
 def _apply_click() -> None:
@@ -197,12 +199,13 @@ def render_pareto(cfg: Config) -> None:
                             help="Configurations outside the hull of a family's published "
                                  "points (up to 2\u00d7 away): wider intervals, open circles.")
     cost = AXES[axis or "MACs"]
+    setup = predicted.chosen_setup() if cost == "ms" else None  # the one Explore predicts for
     try:
-        df = _with_cost(extrapolate, cost)
+        df = _with_cost(extrapolate, cost, setup)
     except LatencyUnavailable as exc:
         st.info(f"{exc}", icon=":material/timer_off:")
         return
-    fr = _front(extrapolate, cost)
+    fr = _front(extrapolate, cost, setup)
     e = estimate(cfg)
     current, where = None, ""
     shown = e.value is not None and (e.status != EXTRAPOLATED or extrapolate)
@@ -220,11 +223,11 @@ def render_pareto(cfg: Config) -> None:
     elif not shown:
         where = (" The sidebar's configuration is extrapolated: switch on extrapolated "
                  "estimates to see it.")
-    fig = _pareto_figure(extrapolate, cost, None if current is None else (current, e.value))
+    fig = _pareto_figure(extrapolate, cost, None if current is None else (current, e.value), setup)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
-    squares = (", squares measured latencies (the rest predicted by the latency model)"
-               if cost == "ms" else "")
+    squares = (f", squares measured latencies (the rest predicted by the latency model; both for "
+               f"{setup.label} on this host)" if cost == "ms" else "")
     st.caption(
         f"Every width (0.05 steps) and input size (8 px steps) of each family with an estimate; "
         f"diamonds are published checkpoints, dots interpolated, open circles extrapolated"

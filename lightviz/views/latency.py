@@ -441,12 +441,13 @@ def _sweep_panel(cfg: Config) -> None:
 
 
 def _setup_from_state(budget: float) -> Setup | None:
-    ss = st.session_state
+    """The page's setup, checked (:func:`make_setup`); None when the choice is not valid here."""
+    c = predicted.page_choices()
     try:
-        return make_setup(ss.get(K + "device", "cpu"), ss.get(K + "dtype", "fp32"), ss.get(K + "batch", 1),
-                          ss.get(K + "threads", DEFAULT_THREADS), ss.get(K + "channels_last", False),
-                          ss.get(K + "mode", "eager"), budget, ss.get(K + "fold_bn", True),
-                          ss.get(K + "runtime", "torch"))
+        return make_setup(c.get("device", "cpu"), c.get("dtype", "fp32"), c.get("batch", 1),
+                          c.get("threads", DEFAULT_THREADS), c.get("channels_last", False),
+                          c.get("mode", "eager"), budget, c.get("fold_bn", True),
+                          c.get("runtime", "torch"))
     except ValueError:
         return None
 

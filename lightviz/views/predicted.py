@@ -27,18 +27,27 @@ ENV_BUDGET = "LIGHTVIZ_CALIBRATE_BUDGET_S"
 COLOR = "#54A24B"
 
 
+SETUP_FIELDS = ("device", "dtype", "batch", "threads", "channels_last", "mode", "fold_bn", "runtime")
+
+
+def page_choices() -> dict:
+    """The Latency page's setup widgets as set in this session (the one reader of their keys):
+    field name -> value, for the widgets that exist."""
+    ss = st.session_state
+    return {f: ss[K + f] for f in SETUP_FIELDS if K + f in ss}
+
+
 def _page_setup() -> Setup | None:
     """The setup chosen on the Latency page in this session, if any (never checked against
     torch here: the page did that)."""
-    ss = st.session_state
-    if K + "device" not in ss:
+    c = page_choices()
+    if "device" not in c:
         return None
     try:
-        return Setup(str(ss[K + "device"]), str(ss.get(K + "dtype", "fp32")),
-                     int(ss.get(K + "batch", 1)), int(ss.get(K + "threads") or 0) or None,
-                     bool(ss.get(K + "channels_last", False)), str(ss.get(K + "mode", "eager")),
-                     2.0, bool(ss.get(K + "fold_bn", True)),
-                     runtime=str(ss.get(K + "runtime", "torch")))
+        return Setup(str(c["device"]), str(c.get("dtype", "fp32")), int(c.get("batch", 1)),
+                     int(c.get("threads") or 0) or None, bool(c.get("channels_last", False)),
+                     str(c.get("mode", "eager")), 2.0, bool(c.get("fold_bn", True)),
+                     runtime=str(c.get("runtime", "torch")))
     except (TypeError, ValueError):
         return None
 
