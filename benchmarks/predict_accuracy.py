@@ -13,7 +13,8 @@ For each CPU setup (default: 1 thread, then 2 threads; fp32, batch 1, BN folded,
 4. print RMSPE, the share within +-10% and +-20%, and how often the interval held the
    measurement, per family and overall, with the host's load beside the figures; then the
    same overall against 1.05 x p10 ("vs fast runs", what the model is fitted to on a busy
-   host) and over the steady measurements only (IQR at most 10% of the median);
+   host), over the steady measurements only (IQR at most 10% of the median), and for the same
+   measurements without the model's per-architecture correction;
 5. beside them, the host's state: one fixed configuration (MobileNet v2 1x @ 160) measured
    before and after the calibration and every 8 held-out points. When it moves, every
    measurement moves with it, and the error is the host's, not the model's.
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import statistics
 import sys
@@ -86,6 +88,7 @@ def summarise(rows, key="measured_ms"):
 
 
 def run_setup(threads: int, args) -> dict:
+    from lightviz.latency import local, protocol
     from lightviz.latency import model as M
     from lightviz.latency.calibrate import calibrate
     from lightviz.latency.protocol import Bench
@@ -97,9 +100,13 @@ def run_setup(threads: int, args) -> dict:
     bench = Bench()
     probes = {"before calibration": [], "after calibration": [], "held-out phase": []}
 
-    def probe(phase):  # the host's state: one fixed configuration, measured now and then
-        with M.learning(False):
+    def probe(phase):  # the host's state: one fixed configuration, measured now and then,
+        learn = protocol._learn  # and neither stored nor learnt from
+        protocol._learn = lambda result: None
+        try:
             probes[phase].append(bench.run(ref_cfg, dataclasses.replace(setup, budget_s=0.3)).median_ms)
+        finally:
+            protocol._learn = learn
 
     probe("before calibration")
     print(f"\n== {setup.label}: calibrating for {args.budget:g} s (load {load():.2f})", flush=True)
@@ -121,6 +128,7 @@ def run_setup(threads: int, args) -> dict:
 
     configs = draw(args.configs, args.seed + threads, {c for c, _ in cal.measured})
     rows, cold, warm = [], [], []
+    correction = local.Local(m["local"]) if m.get("local") else None
     for cfg in configs:
         t = time.perf_counter()
         p = M.predict(cfg, setup)
@@ -129,8 +137,10 @@ def run_setup(threads: int, args) -> dict:
             t = time.perf_counter()
             M.predict(cfg, setup)
             warm.append((time.perf_counter() - t) * 1e3)
+        without = p.predicted_ms / math.exp(correction.log_factor(cfg)) if correction else p.predicted_ms
         rows.append({"label": cfg.label, "arch": cfg.arch, "family": REGISTRY[cfg.arch].family,
-                     "predicted_ms": p.predicted_ms, "low_ms": p.low_ms, "high_ms": p.high_ms})
+                     "predicted_ms": p.predicted_ms, "low_ms": p.low_ms, "high_ms": p.high_ms,
+                     "without_local_ms": without})
     point = dataclasses.replace(setup, budget_s=args.point_budget)
     print(f"   measuring {len(configs)} held-out configurations at {args.point_budget:g} s each "
           f"(load {load():.2f})", flush=True)
@@ -156,6 +166,7 @@ def run_setup(threads: int, args) -> dict:
            "predict_ms_new_config_median": statistics.median(cold),
            "predict_ms_new_config_max": max(cold), "predict_ms_warm_median": statistics.median(warm),
            "overall": summarise(rows), "overall_vs_fast_runs": summarise(rows, "target_ms"),
+           "without_local": summarise([dict(r, predicted_ms=r["without_local_ms"]) for r in rows]),
            "steady_only": summarise([r for r in rows if r["spread"] <= 0.10] or rows),
            "families": {}, "rows": rows, "load_end": load(),
            "reference": {"config": ref_cfg.label, **probes},
@@ -175,6 +186,7 @@ def report(res: dict) -> None:
     print(f"{'family':<16} {'n':>3} {'RMSPE':>7} {'<=10%':>6} {'<=20%':>6} {'in interval':>12} {'bias':>7}")
     for fam, s in list(res["families"].items()) + [("overall", res["overall"]),
                                                    ("vs fast runs", res["overall_vs_fast_runs"]),
+                                                   ("no correction", res["without_local"]),
                                                    ("IQR <= 10% only", res["steady_only"])]:
         print(f"{fam:<16} {s['n']:>3} {s['rmspe']:7.1%} {s['within_10']:6.0%} {s['within_20']:6.0%} "
               f"{s['interval_holds']:12.0%} {s['mean_error']:+7.1%}")

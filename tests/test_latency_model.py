@@ -219,6 +219,22 @@ def test_local_correction_learns_an_architectures_own_pattern(cache):
     assert M.predict(edited, ONE).predicted_ms == pytest.approx(float(M._floor(X @ coef, X)[0]), rel=1e-9)
 
 
+def test_a_model_without_the_local_correction_predicts_linearly(cache):
+    """A model file from before the correction (no "local" key) still predicts: the linear
+    model alone, its breakdown adding up."""
+    fake_calibration(points=40)
+    setup = M.resolve(ONE)
+    model = dict(store.load_model(setup))
+    model.pop("local", None)
+    store.save_model(setup, model)
+    store._model_cache.clear()
+    cfg = make_config("ghostnet", 0.7, resolution=150)
+    X = M.design_matrix([cfg], ONE)
+    p = M.predict(cfg, ONE)
+    assert p.predicted_ms == pytest.approx(float(M._floor(X @ np.asarray(model["coef"]), X)[0]), rel=1e-9)
+    assert sum(ms for _, ms in p.breakdown) == pytest.approx(p.predicted_ms, rel=1e-6)
+
+
 def test_prediction_carries_its_model_and_blocks(cache):
     fake_calibration(points=40)
     p = M.predict(make_config("resnet18", 0.5, resolution=128), ONE)

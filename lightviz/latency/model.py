@@ -207,7 +207,13 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
     lam = min(scores, key=scores.get)
     folds = _folds(len(y), min(FOLDS, len(y)))
     base_cv, fold_fits = _fold_fits(X, y, lam, folds)
-    chosen, cv = L.choose(L.points(cfgs), folds, fold_fits, base_cv, y, rmspe)
+    pts = L.points(cfgs)
+    cv = base_cv.copy()
+    for test, (train, resid) in zip(folds, fold_fits):  # nested: each fold chooses on its own
+        inner = L.take(pts, train)
+        chosen = L.select(inner, resid)
+        if chosen is not None:
+            cv[test] *= np.exp(L.smooth(inner, resid, L.take(pts, test), *chosen))
     log_ratio = np.log(y / cv)
     lo, hi = conformal_bounds(log_ratio)
     archs = sorted({c.arch for c in cfgs})
@@ -219,10 +225,11 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
                          y[[i for i, c in enumerate(cfgs) if c.arch == a]]) for a in archs}
     coef = _solve(X, y, lam)
     fitted = _floor(X @ coef, X)
+    chosen = L.select(pts, np.log(y / fitted))
     local = None
     if chosen is not None:
         local = L.Local.spec(cfgs, np.log(y / fitted), *chosen)
-        fitted = fitted * np.exp([L.Local(local).log_factor(c) for c in cfgs])
+        fitted = fitted * np.exp(L.smooth(pts, np.log(y / fitted), pts, *chosen))
     rel = np.abs(cv - y) / y
     return {
         "method": METHOD, "feature_version": F.VERSION, "features": ["intercept", *F.NAMES],
@@ -234,6 +241,8 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
                      "from": f"5-fold held-out errors of {len(y)} measurements (split-conformal)"},
         "configs": [store.config_dict(c) for c in cfgs],
         "fit_rmspe": rmspe(fitted, y), "local": local,
+        "local_correction": None if local is None else {"bandwidth": local["bandwidth"],
+                                                        "prior": local["prior"]},
         "heldout_without_local_rmspe": rmspe(base_cv, y),
     }
 
@@ -316,7 +325,7 @@ _coef_cache: dict[int, tuple] = {}
 def model_info(model: dict) -> dict:
     """What a prediction says about its model (JSON-ready)."""
     keys = ("method", "calibrated_at", "refit_at", "measurements", "heldout_rmspe",
-            "heldout_without_local_rmspe",
+            "heldout_without_local_rmspe", "local_correction",
             "heldout_within_10", "heldout_within_20", "heldout_arch_out_rmspe", "interval")
     return {k: model.get(k) for k in keys}
 
@@ -340,15 +349,15 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
     raw = float(coef[0] + totals @ coef[1:])
     floor = 2e-3 * totals[F.NAMES.index("launches")]
     pred = max(raw, floor)
-    if local is not None:
-        pred *= math.exp(local.log_factor(cfg))
     parts = per_block @ coef[1:]
-    if raw > 0 and pred != raw:  # the floor or the local correction: the blocks share it
+    if raw > 0 and pred != raw:  # the floor: the blocks share it
         parts = parts * (pred - coef[0]) / max(raw - coef[0], 1e-12)
+    factor = math.exp(local.log_factor(cfg)) if local is not None else 1.0
+    pred, fixed, parts = pred * factor, float(coef[0]) * factor, parts * factor
     iv = model.get("interval") or {}
     low = pred * math.exp(iv.get("log_low", 0.0))
     high = pred * math.exp(iv.get("log_high", 0.0))
-    breakdown = ((FIXED, float(coef[0])),) + tuple(zip(blocks, map(float, parts)))
+    breakdown = ((FIXED, fixed),) + tuple(zip(blocks, map(float, parts)))
     return Prediction(pred, low, high, breakdown, model_info(model), s)
 
 

@@ -195,7 +195,8 @@ def cmd_calibrate(args) -> int:
         if base is not None:
             print(f"per-architecture correction: on (bandwidth {loc['bandwidth']:g} in ln alpha and "
                   f"ln resolution, prior {loc['prior']:g}); RMSPE without it {base:.1%}" if loc else
-                  "per-architecture correction: off (it did not lower the held-out error)")
+                  "per-architecture correction: off (smoothing the residuals did not lower their "
+                  "leave-one-out error by 1%)")
         print(f"interval ({iv['coverage']:.0%}): x{_exp(iv['log_low']):.3f} to "
               f"x{_exp(iv['log_high']):.3f} of the prediction")
         for arch, e in (m.get("heldout_by_arch") or {}).items():

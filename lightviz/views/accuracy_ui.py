@@ -116,9 +116,10 @@ class LatencyUnavailable(Exception):
 
 
 @st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
-def latency_column(extrapolate: bool, setup) -> pd.DataFrame:
+def latency_column(extrapolate: bool, setup, model_stamp=None) -> pd.DataFrame:
     """ms and ms_kind (measured / predicted) for :func:`pareto_table`'s rows on this host with
-    ``setup`` (Explore's: :func:`predicted.chosen_setup`). Raises LatencyUnavailable with a
+    ``setup`` (Explore's: :func:`predicted.chosen_setup`); ``model_stamp`` (when the model was
+    last fitted) keys the cache, so a refit shows at once. Raises LatencyUnavailable with a
     one-line reason."""
     import pandas as pd
 
@@ -145,29 +146,29 @@ def latency_column(extrapolate: bool, setup) -> pd.DataFrame:
     return pd.DataFrame({"ms": ms, "ms_kind": kind})
 
 
-def _with_cost(extrapolate: bool, cost: str, setup=None) -> pd.DataFrame:
+def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame:
     import pandas as pd
 
     df = pareto_table(extrapolate)
     if cost == "ms":  # LatencyUnavailable goes to the caller
-        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate, setup)], axis=1)
+        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate, setup, stamp)], axis=1)
     return df
 
 
 @st.cache_data(max_entries=8, ttl=120, show_spinner=False)
-def _front(extrapolate: bool, cost: str, setup=None) -> pd.DataFrame:
+def _front(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup).to_dict("records"), cost))
+    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup, stamp).to_dict("records"), cost))
 
 
 @st.cache_resource(max_entries=32, ttl=120, show_spinner=False)
-def _pareto_figure(extrapolate: bool, cost: str, current, setup=None):
-    """The Pareto chart (about 0.2 s to build), cached per axis, current point and setup."""
-    df = _with_cost(extrapolate, cost, setup)
+def _pareto_figure(extrapolate: bool, cost: str, current, setup=None, stamp=None):
+    """The Pareto chart (about 0.2 s to build), cached per axis, current point and model."""
+    df = _with_cost(extrapolate, cost, setup, stamp)
     colors = {lab: _color(a) for lab, a in zip(df["label"], df["arch"]) if _color(a)}
     cur = None if current is None else {cost: current[0], "top1": current[1]}
-    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup), cur, colors)
+    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp), cur, colors)
 
 
 def _apply_click() -> None:
@@ -200,12 +201,13 @@ def render_pareto(cfg: Config) -> None:
                                  "points (up to 2\u00d7 away): wider intervals, open circles.")
     cost = AXES[axis or "MACs"]
     setup = predicted.chosen_setup() if cost == "ms" else None  # the one Explore predicts for
+    stamp = predicted.model_stamp(setup)
     try:
-        df = _with_cost(extrapolate, cost, setup)
+        df = _with_cost(extrapolate, cost, setup, stamp)
     except LatencyUnavailable as exc:
         st.info(f"{exc}", icon=":material/timer_off:")
         return
-    fr = _front(extrapolate, cost, setup)
+    fr = _front(extrapolate, cost, setup, stamp)
     e = estimate(cfg)
     current, where = None, ""
     shown = e.value is not None and (e.status != EXTRAPOLATED or extrapolate)
@@ -223,7 +225,7 @@ def render_pareto(cfg: Config) -> None:
     elif not shown:
         where = (" The sidebar's configuration is extrapolated: switch on extrapolated "
                  "estimates to see it.")
-    fig = _pareto_figure(extrapolate, cost, None if current is None else (current, e.value), setup)
+    fig = _pareto_figure(extrapolate, cost, None if current is None else (current, e.value), setup, stamp)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
     squares = (f", squares measured latencies (the rest predicted by the latency model; both for "

@@ -67,6 +67,12 @@ def chosen_setup() -> Setup | None:
     return setups[0] if setups else None
 
 
+def model_stamp(setup: Setup | None) -> float | None:
+    """When the model of ``setup`` was last fitted (a cache key for what it predicts)."""
+    model = store.load_model(setup) if setup is not None else None
+    return model and (model.get("refit_at") or model.get("calibrated_at"))
+
+
 def safe_predict(cfg: Config, setup: Setup | None) -> M.Prediction | None:
     if setup is None:
         return None
