@@ -32,10 +32,10 @@ def test_builtin_names_labels_and_colours():
         "ShuffleNet v2", "GhostNet"]
     assert dict(charts.ARCH_COLORS) == {
         "resnet18": "#4C78A8", "resnet34": "#3E64B0", "resnet50": "#6A5FB0",
-        "mobilenet_v1": "#F58518", "mobilenet_v2": "#E45756", "shufflenet_v1": "#54A24B",
+        "mobilenet_v1": "#D9700A", "mobilenet_v2": "#E45756", "shufflenet_v1": "#54A24B",
         "shufflenet_v2": "#9D755D", "ghostnet": "#B279A2"}
     assert dict(charts.FAMILY_COLORS) == {
-        "ResNet": "#4C78A8", "MobileNet v1": "#F58518", "MobileNet v2": "#E45756",
+        "ResNet": "#4C78A8", "MobileNet v1": "#D9700A", "MobileNet v2": "#E45756",
         "ShuffleNet v1": "#54A24B", "ShuffleNet v2": "#9D755D", "GhostNet": "#B279A2"}
     assert charts.ARCH_COLORS.get("nonet", "#888888") == "#888888"
 

@@ -4,13 +4,14 @@ architecture's own calibration points.
 The linear model (:mod:`lightviz.latency.model`) shares its per-op rates across the zoo, so each
 family keeps a pattern of its own that op counts, MACs and bytes do not explain: on this
 project's 2-core CPU, ResNet-34's 3x3 convs at small widths and large inputs ran about 20%
-faster than the shared rates say, GhostNet at wide widths and small inputs about 30% slower
-(the dispatcher picks other kernels for those shapes). The correction is residual smoothing
-("kriging" the physical model's residuals, as in the hybrid models of performance engineering):
-for a configuration of a calibrated architecture, the Nadaraya-Watson average of the log
+faster than the shared rates say, and GhostNet at wide widths and small inputs about 25%
+faster (PyTorch's CPU convolutions take different kernels by shape: FACTS.md). The correction
+smooths the physical model's residuals (a kernel regression, like kriging them): for a
+configuration of a calibrated architecture, the Nadaraya-Watson average of the log
 residuals ln(measured / fitted) of the same architecture's calibration points, Gaussian in
 (ln alpha, ln resolution), points with another group count weighing ``GROUP_WEIGHT``, shrunk
-toward zero by a prior weight ``k0`` (one isolated neighbour corrects little)::
+toward zero by a prior weight ``k0`` (one isolated neighbour corrects little), each residual
+clipped to +-``CLIP`` (a measurement another process slowed down moves its neighbours little)::
 
     c(x) = sum_i w_i r_i / (k0 + sum_i w_i),   w_i = exp(-|x - x_i|^2 / (2 h^2))
 

@@ -111,7 +111,7 @@ TABLE = Table(
 
 ARCHS = (
     Arch(name="mobilenet_v1", family="MobileNet v1", paper="Howard et al., MobileNets, 2017",
-         spec=spec, colour="#F58518", describe=describe, table=TABLE,
+         spec=spec, colour="#D9700A", describe=describe, table=TABLE,
          units=(CalculatorUnit("DepthwiseSeparable", "3x3 depthwise, 1x1 pointwise C -> C",
                                lambda c, t, g: DepthwiseSeparable(c, c, 1)),)),
 )
