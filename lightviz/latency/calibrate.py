@@ -131,6 +131,28 @@ class _CostGuess:
             self.gmacs = 0.7 * self.gmacs + 0.3 * rate
 
 
+def _room(measured: int, elapsed: float, budget_s: float, max_points: int | None) -> float | None:
+    """Seconds the next point may take, or None when the campaign is over: past the budget
+    once the fit has its minimum; below it, points of up to ``SMALL_POINT_S`` go on, for at
+    most ``OVERTIME_S`` more."""
+    enough = measured >= M.MIN_MEASUREMENTS
+    if (elapsed >= budget_s and enough) or elapsed >= budget_s + OVERTIME_S or (
+            max_points is not None and measured >= max_points):
+        return None
+    return budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S)
+
+
+def _measurer(measure, on_wait, lock_timeout):
+    """(the protocol's Bench or None, ``measure(cfg, setup) -> median ms``): the given timer
+    (tests), or the protocol under the host lock."""
+    if measure is not None:
+        return None, measure
+    from .protocol import Bench  # torch: only when measuring for real
+
+    bench = Bench()
+    return bench, lambda cfg, s: bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout).median_ms
+
+
 def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
               point_budget_s: float | None = None,
               measure: Callable[[Config, Setup], float] | None = None,
@@ -148,14 +170,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     point_setup = replace(setup, budget_s=point_budget_s)
     cal = Calibration(setup)
     guess = _CostGuess(setup.threads or 1)
-    bench = None
-    if measure is None:
-        from .protocol import Bench  # torch: only when measuring for real
-
-        bench = Bench()
-
-        def measure(cfg, s):
-            return bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout).median_ms
+    bench, measure = _measurer(measure, on_wait, lock_timeout)
 
     t0 = time.monotonic()
     try:
@@ -165,14 +180,10 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
                     cal.interrupted = True
                     break
                 elapsed = time.monotonic() - t0
-                enough = len(cal.measured) >= M.MIN_MEASUREMENTS
-                if (elapsed >= budget_s and enough) or elapsed >= budget_s + OVERTIME_S or (
-                        max_points is not None and len(cal.measured) >= max_points):
+                room = _room(len(cal.measured), elapsed, budget_s, max_points)
+                if room is None:
                     break
-                # below the minimum to fit, small points go on past the budget
-                room = budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S)
-                cost = guess.point_s(cfg, point_budget_s)
-                if cost > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
+                if guess.point_s(cfg, point_budget_s) > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
                     cal.skipped += 1
                     continue
                 if on_progress is not None:
