@@ -203,10 +203,11 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
                          f"model: at least {MIN_MEASUREMENTS} are needed")
     X = design_matrix(cfgs, setup)
     y = np.asarray(medians, float)
-    scores = {lam: rmspe(_cv_predictions(X, y, lam), y) for lam in LAMBDAS}
-    lam = min(scores, key=scores.get)
     folds = _folds(len(y), min(FOLDS, len(y)))
-    base_cv, fold_fits = _fold_fits(X, y, lam, folds)
+    runs = {lam: _fold_fits(X, y, lam, folds) for lam in LAMBDAS}
+    scores = {lam: rmspe(run[0], y) for lam, run in runs.items()}
+    lam = min(scores, key=scores.get)
+    base_cv, fold_fits = runs[lam]
     pts = L.points(cfgs)
     cv = base_cv.copy()
     for test, (train, resid) in zip(folds, fold_fits):  # nested: each fold chooses on its own
@@ -225,11 +226,12 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
                          y[[i for i, c in enumerate(cfgs) if c.arch == a]]) for a in archs}
     coef = _solve(X, y, lam)
     fitted = _floor(X @ coef, X)
-    chosen = L.select(pts, np.log(y / fitted))
+    resid = np.log(y / fitted)
+    chosen = L.select(pts, resid)
     local = None
     if chosen is not None:
-        local = L.Local.spec(cfgs, np.log(y / fitted), *chosen)
-        fitted = fitted * np.exp(L.smooth(pts, np.log(y / fitted), pts, *chosen))
+        local = L.Local.spec(cfgs, resid, *chosen)
+        fitted = fitted * np.exp(L.smooth(pts, resid, pts, *chosen))
     rel = np.abs(cv - y) / y
     return {
         "method": METHOD, "feature_version": F.VERSION, "features": ["intercept", *F.NAMES],
