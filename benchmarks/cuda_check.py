@@ -25,7 +25,7 @@ import torch  # noqa: E402
 
 from lightviz import make_config  # noqa: E402
 from lightviz.latency import Bench, make_setup  # noqa: E402
-from lightviz.latency.passport import passport, summary  # noqa: E402
+from lightviz.latency.host.passport import passport, summary  # noqa: E402
 
 # (arch, mode, dtype, batch) -> H100 reference median in ms (batch 1 only)
 REFERENCE = {

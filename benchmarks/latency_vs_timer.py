@@ -26,7 +26,8 @@ from torch.utils.benchmark import Timer  # noqa: E402
 
 from lightviz import make_config  # noqa: E402
 from lightviz.latency import Bench, make_setup  # noqa: E402
-from lightviz.latency.passport import host_load, passport, summary, usable_cores  # noqa: E402
+from lightviz.latency.host.cpu import usable_cores  # noqa: E402
+from lightviz.latency.host.passport import host_load, passport, summary  # noqa: E402
 
 ARCHS = ("mobilenet_v2", "resnet18", "ghostnet")
 

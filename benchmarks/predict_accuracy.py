@@ -2,7 +2,7 @@
 
 For each CPU setup (default: 1 thread, then 2 threads; fp32, batch 1, BN folded, eager):
 
-1. calibrate (``lightviz.latency.calibrate``, the same campaign as ``lightviz calibrate``) and
+1. calibrate (``lightviz.latency.predictor.calibrate``, the same campaign as ``lightviz calibrate``) and
    time it, fit included;
 2. draw ``--configs`` configurations at random (seeded; none in the calibration set): the eight
    architectures in turn, alpha uniform in 0.25-2.0, input side uniform in 64-384 px,
@@ -88,25 +88,21 @@ def summarise(rows, key="measured_ms"):
 
 
 def run_setup(threads: int, args) -> dict:
-    from lightviz.latency import local, protocol
-    from lightviz.latency import model as M
-    from lightviz.latency.calibrate import calibrate
-    from lightviz.latency.protocol import Bench
+    from lightviz.latency.lab.protocol import Bench
+    from lightviz.latency.predictor import local, store
+    from lightviz.latency.predictor import model as M
+    from lightviz.latency.predictor.calibrate import calibrate
     from lightviz.latency.setup import make_setup
     from lightviz.zoo import REGISTRY
 
     setup = M.resolve(make_setup("cpu", "fp32", 1, threads))
     ref_cfg = reference()
-    bench = Bench()
+    bench = Bench(on_result=store.add_result)  # held-out points stored, never learnt from
+    prober = Bench()  # the host's state: neither stored nor learnt from
     probes = {"before calibration": [], "after calibration": [], "held-out phase": []}
 
-    def probe(phase):  # the host's state: one fixed configuration, measured now and then,
-        learn = protocol._learn  # and neither stored nor learnt from
-        protocol._learn = lambda result: None
-        try:
-            probes[phase].append(bench.run(ref_cfg, dataclasses.replace(setup, budget_s=0.3)).median_ms)
-        finally:
-            protocol._learn = learn
+    def probe(phase):  # the host's state: one fixed configuration, measured now and then
+        probes[phase].append(prober.run(ref_cfg, dataclasses.replace(setup, budget_s=0.3)).median_ms)
 
     probe("before calibration")
     print(f"\n== {setup.label}: calibrating for {args.budget:g} s (load {load():.2f})", flush=True)
@@ -145,20 +141,20 @@ def run_setup(threads: int, args) -> dict:
     print(f"   measuring {len(configs)} held-out configurations at {args.point_budget:g} s each "
           f"(load {load():.2f})", flush=True)
     try:
-        with M.learning(False):
-            for i, (row, cfg) in enumerate(zip(rows, configs)):
-                if i % 8 == 0:
-                    probe("held-out phase")
-                r = bench.run(cfg, point)
-                row.update(measured_ms=r.median_ms, p10_ms=r.p10_ms, target_ms=min(r.median_ms, 1.05 * r.p10_ms),
-                           spread=r.spread, load=load())
-                err = (row["predicted_ms"] - r.median_ms) / r.median_ms
-                print(f"   {cfg.label:34s} measured {r.median_ms:9.3f}  predicted "
-                      f"{row['predicted_ms']:9.3f} [{row['low_ms']:.3f}, {row['high_ms']:.3f}]  "
-                      f"{err:+6.1%}  IQR {r.spread:5.1%}  load {row['load']:.2f}", flush=True)
+        for i, (row, cfg) in enumerate(zip(rows, configs)):
+            if i % 8 == 0:
+                probe("held-out phase")
+            r = bench.run(cfg, point)
+            row.update(measured_ms=r.median_ms, p10_ms=r.p10_ms, target_ms=min(r.median_ms, 1.05 * r.p10_ms),
+                       spread=r.spread, load=load())
+            err = (row["predicted_ms"] - r.median_ms) / r.median_ms
+            print(f"   {cfg.label:34s} measured {r.median_ms:9.3f}  predicted "
+                  f"{row['predicted_ms']:9.3f} [{row['low_ms']:.3f}, {row['high_ms']:.3f}]  "
+                  f"{err:+6.1%}  IQR {r.spread:5.1%}  load {row['load']:.2f}", flush=True)
         probe("held-out phase")
     finally:
         bench.release()
+        prober.release()
 
     out = {"setup": setup.label, "threads": threads, "calibration_s": cal_s,
            "calibration_points": len(cal.measured), "heldout_rmspe": m["heldout_rmspe"],

@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from lightviz import make_config  # noqa: E402
 from lightviz.exporter import export  # noqa: E402
 from lightviz.latency import Bench, make_setup  # noqa: E402
-from lightviz.latency.passport import passport, summary  # noqa: E402
+from lightviz.latency.host.passport import passport, summary  # noqa: E402
 from lightviz.latency.runtimes import unavailable  # noqa: E402
 
 ARCHS = ("mobilenet_v2", "shufflenet_v2", "ghostnet", "resnet18")

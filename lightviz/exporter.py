@@ -1,6 +1,6 @@
 """Export the configured network: an ONNX file or a ``torch.export`` program (``.pt2``).
 
-What is exported is what the latency lab times (:mod:`lightviz.latency.protocol`): the module
+What is exported is what the latency lab times (:mod:`lightviz.latency.lab.protocol`): the module
 :mod:`lightviz.builder` makes from the spec, its batch norms calibrated on one random batch
 (:func:`~lightviz.builder.calibrate_batchnorm`) and folded into the convs before them
 (:func:`~lightviz.builder.fold_batchnorm`, unless ``fold_bn=False``), in eval mode, with a fixed

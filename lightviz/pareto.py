@@ -143,7 +143,7 @@ def latency_predictor(setup):
 
     Raises the model's NotCalibrated (a one-line ValueError naming the calibrate command) when
     the setup has no model on this host."""
-    from .latency.model import predict
+    from .latency.predictor.model import predict
 
     cache: dict[Config, tuple[float, float, float]] = {}
 
@@ -195,14 +195,10 @@ def register(subparsers) -> None:
     p.add_argument("--extrapolate", action="store_true",
                    help="let extrapolated estimates (outside the published points' hull) take part")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    s = p.add_argument_group("setup of --max-ms (as in `lightviz bench`)")
-    s.add_argument("--device", default="cpu")
-    s.add_argument("--dtype", default="fp32")
-    s.add_argument("--batch", default="1")
-    s.add_argument("--threads", default=None)
-    s.add_argument("--mode", default="eager")
-    s.add_argument("--channels-last", action="store_true")
-    s.add_argument("--no-fold-bn", dest="fold_bn", action="store_false")
+    from .latency.setup import add_setup_arguments
+
+    add_setup_arguments(p.add_argument_group("setup of --max-ms (as in `lightviz predict`)"),
+                        "CPU threads (default: every core this process may use)")
     p.set_defaults(run=cmd_pareto)
 
 
@@ -214,13 +210,12 @@ def cmd_pareto(args) -> int:
     setup = None
     max_ms = None
     if args.max_ms is not None:
-        from .latency.setup import make_setup
+        from .latency.setup import setup_from
 
         max_ms = number("max-ms", args.max_ms)
         if max_ms <= 0:
             raise ValueError(f"max-ms must be positive, got {args.max_ms!r}")
-        setup = make_setup(args.device, args.dtype, args.batch, args.threads,
-                           args.channels_last, args.mode, fold_bn=args.fold_bn)
+        setup = setup_from(args, require_runtime=False)  # a prediction needs no runtime here
     rows = pareto(
         max_macs=None if args.max_macs is None else parse_count("max-macs", args.max_macs),
         max_params=None if args.max_params is None else parse_count("max-params", args.max_params),

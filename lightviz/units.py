@@ -14,6 +14,8 @@ command line, so a number reads the same wherever it appears.
 * **Exact numbers** carry thousands separators: ``4,360,704``. (:func:`fmt_exact`)
 * **Milliseconds** to about three significant digits: ``0.612``, ``5.17``, ``56.5``, ``533``.
   (:func:`fmt_ms`)
+* **JSON** written by lightviz (results, downloads, the store): a NumPy or torch scalar as its
+  Python number, anything else json cannot encode as its text. (:func:`json_value`)
 
 Rounding that reaches the next prefix moves to it: 999,999 is ``1.00 M``, not ``1000 K``.
 """
@@ -99,3 +101,9 @@ def _sig(x: float, digits: int) -> str:
     if decimals and len(text.lstrip("-").split(".")[0]) > whole:  # 9.995 -> 10.00: one digit less
         text = f"{x:.{decimals - 1}f}"
     return text
+
+
+def json_value(obj):
+    """``json.dumps(..., default=json_value)``: a NumPy or torch scalar as its Python number,
+    anything else as its text."""
+    return obj.item() if hasattr(obj, "item") else str(obj)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from lightviz.latency import HostLock
-from lightviz.latency.lock import QUEUE_DIR
+from lightviz.latency.lab.lock import QUEUE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["mobilenet_v2", "--alpha", "0.25", "--resolution", "64", "--threads", "1"]

@@ -23,9 +23,9 @@ import torch
 
 from lightviz import make_config
 from lightviz.latency import Bench, HoldRefused, HostLock, Stopped, check_hold, make_setup
-from lightviz.latency.hold import ENV_LIMIT, estimate_hold, forced_calls, max_hold_s
-from lightviz.latency.lock import QUEUE_DIR
-from lightviz.latency.oom import oom_reason
+from lightviz.latency.lab.hold import ENV_LIMIT, estimate_hold, forced_calls, max_hold_s
+from lightviz.latency.lab.lock import QUEUE_DIR
+from lightviz.latency.lab.oom import oom_reason
 from lightviz.state import RHO_STOPS, parse_query
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,8 +215,8 @@ except SystemExit as exc:
 else:
     code = 0
 heavy = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch.")
-               or m in ("lightviz.latency.protocol", "lightviz.latency.timing",
-                        "lightviz.latency.layers", "lightviz.builder", "torchinfo"))
+               or m in ("lightviz.latency.lab.protocol", "lightviz.latency.lab.timing",
+                        "lightviz.latency.lab.layers", "lightviz.builder", "torchinfo"))
 sys.stderr.write(f"\\nEXIT {code} HEAVY {heavy}\\n")
 """
 

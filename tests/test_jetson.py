@@ -14,53 +14,55 @@ import pytest
 
 from lightviz import make_config
 from lightviz.cli import main
-from lightviz.latency import Bench, HostLock, jetson, make_setup
-from lightviz.latency import passport as P
-from lightviz.latency.memory import MemoryRefused, check_fits
+from lightviz.latency import Bench, HostLock, make_setup
+from lightviz.latency.host import energy, jetson
+from lightviz.latency.host import passport as P
+from lightviz.latency.host import rails as host_rails
+from lightviz.latency.lab.memory import MemoryRefused, check_fits
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sysfs"
 NANO, AGX, FAULTY = (str(FIXTURES / n) for n in ("orin_nano", "agx_orin", "orin_nano_faulty"))
 
 
 def labels(root):
-    return [r.label for r in jetson.find_rails(root).rails]
+    return [r.label for r in host_rails.find_rails(root).rails]
 
 
 def test_orin_nano_rails_and_power():
-    scan = jetson.find_rails(NANO)
+    scan = host_rails.find_rails(NANO)
     assert [(r.label, r.device, r.channel) for r in scan.rails] == [
         ("VDD_IN", "1-0040", 1), ("VDD_CPU_GPU_CV", "1-0040", 2), ("VDD_SOC", "1-0040", 3)]
     assert scan.notes == []
-    power = jetson.read_power(scan.rails)
+    power = host_rails.read_power(scan.rails)
     assert power == {"VDD_IN": 5080 * 1432 / 1000, "VDD_CPU_GPU_CV": 5072 * 312 / 1000,
                      "VDD_SOC": 5080 * 560 / 1000}
-    total, covers = jetson.rails_total(power)
+    total, covers = host_rails.rails_total(power)
     assert total == "VDD_IN"
     assert "input" in covers and "VDD_SOC" in covers
 
 
 def test_agx_orin_two_ina3221_and_no_input_rail():
-    scan = jetson.find_rails(AGX)
+    scan = host_rails.find_rails(AGX)
     assert [(r.label, r.device) for r in scan.rails] == [
         ("VDD_GPU_SOC", "1-0040"), ("VDD_CPU_CV", "1-0040"), ("VIN_SYS_5V0", "1-0040"),
         ("VDDQ_VDD2_1V8AO", "1-0041")]
     assert scan.notes == []  # NC channels (unreadable inputs) are not rails, not problems
-    assert jetson.read_power(scan.rails)["VDD_GPU_SOC"] == pytest.approx(843 * 6170 / 1000)
-    total, covers = jetson.rails_total(labels(AGX))
+    assert host_rails.read_power(scan.rails)["VDD_GPU_SOC"] == pytest.approx(843 * 6170 / 1000)
+    total, covers = host_rails.rails_total(labels(AGX))
     assert total is None and covers.startswith("VDD_GPU_SOC + VDD_CPU_CV + VIN_SYS_5V0: AGX Orin has no sensor")
-    plan = jetson.total_plan(labels(AGX))
+    plan = host_rails.total_plan(labels(AGX))
     assert plan.summed == ("VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0")
     assert plan.roles["VDDQ_VDD2_1V8AO"].startswith("inside VIN_SYS_5V0")
 
 
 def test_faulty_tree_missing_sensor_and_malformed_value():
-    scan = jetson.find_rails(FAULTY)
+    scan = host_rails.find_rails(FAULTY)
     assert [r.label for r in scan.rails] == ["VDD_IN", "VDD_SOC"]
     assert scan.notes == ["VDD_CPU_GPU_CV (1-0040 channel 2): curr2_input missing, rail skipped"]
     soc = scan.rails[1]
-    mw, why = jetson.read_rail(soc)
+    mw, why = host_rails.read_rail(soc)
     assert mw is None and why == "VDD_SOC: curr3_input unreadable or not a number"
-    assert jetson.read_power(scan.rails) == {"VDD_IN": 5080 * 1432 / 1000, "VDD_SOC": None}
+    assert host_rails.read_power(scan.rails) == {"VDD_IN": 5080 * 1432 / 1000, "VDD_SOC": None}
 
 
 def test_thermal_zones():
@@ -94,10 +96,10 @@ def test_identity_power_mode_and_clocks():
 def test_not_a_jetson(tmp_path):
     assert not jetson.is_jetson(tmp_path)
     assert jetson.jetson_info(tmp_path) is None
-    assert jetson.find_rails(tmp_path).rails == []
+    assert host_rails.find_rails(tmp_path).rails == []
     assert jetson.thermal_zones(tmp_path) == {}
-    with pytest.raises(jetson.NoPowerSensors, match="no readable INA3221 power rail"):
-        jetson.require_rails(tmp_path)
+    with pytest.raises(energy.NoPowerSensors, match="no readable INA3221 power rail"):
+        energy.require_rails(tmp_path)
 
 
 @pytest.mark.parametrize("root", [NANO, AGX, FAULTY])
@@ -136,7 +138,7 @@ def test_energy_per_inference_subtracts_the_idle_baseline(tmp_path):
             curr.write_text("2432\n")
         calls.append(1)
 
-    e = jetson.measure_energy(step, images_per_step=4, root=root, idle_s=0.2, run_s=0.4, interval_s=0.01,
+    e = energy.measure_energy(step, images_per_step=4, root=root, idle_s=0.2, run_s=0.4, interval_s=0.01,
                               settle_s=0.01)
     vin = next(r for r in e["rails"] if r["rail"] == "VDD_IN")
     assert vin["idle_mw"] == pytest.approx(5080 * 1432 / 1000)
@@ -153,13 +155,13 @@ def test_energy_per_inference_subtracts_the_idle_baseline(tmp_path):
 
 
 def test_energy_with_a_malformed_rail_and_a_summed_total(tmp_path):
-    faulty = jetson.measure_energy(lambda: None, 1, FAULTY, idle_s=0.05, run_s=0.1, interval_s=0.01, settle_s=0)
+    faulty = energy.measure_energy(lambda: None, 1, FAULTY, idle_s=0.05, run_s=0.1, interval_s=0.01, settle_s=0)
     soc = next(r for r in faulty["rails"] if r["rail"] == "VDD_SOC")
     assert soc["idle_mw"] is None and soc["rise_mj_per_image"] is None and soc["full_mj_per_image"] is None
     assert any("VDD_SOC: no valid reading" in w for w in faulty["warnings"])
     assert any("curr2_input missing" in w for w in faulty["warnings"])
-    agx = jetson.measure_energy(lambda: None, 1, AGX, idle_s=0.05, run_s=0.1, interval_s=0.01, settle_s=0)
-    power = jetson.read_power(jetson.find_rails(AGX).rails)
+    agx = energy.measure_energy(lambda: None, 1, AGX, idle_s=0.05, run_s=0.1, interval_s=0.01, settle_s=0)
+    power = host_rails.read_power(host_rails.find_rails(AGX).rails)
     assert agx["total"]["idle_mw"] == pytest.approx(power["VDD_GPU_SOC"] + power["VDD_CPU_CV"] + power["VIN_SYS_5V0"])
     assert [r["role"] for r in agx["rails"]] == ["summed into the total"] * 3 + [
         "inside VIN_SYS_5V0: not added (it would count twice)"]

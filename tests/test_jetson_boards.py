@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from lightviz.cli import main
-from lightviz.latency import jetson
-from lightviz.latency import passport as P
 from lightviz.latency.cli import render_energy
+from lightviz.latency.host import energy, jetson
+from lightviz.latency.host import passport as P
+from lightviz.latency.host import rails as host_rails
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sysfs"
 NANO_RAILS = ["VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"]
@@ -118,16 +119,16 @@ def test_gpu_not_locked_means_off(tmp_path):
 @pytest.mark.parametrize("board", BOARDS)
 def test_rails_and_total(board):
     *_, rails, total = BOARDS[board]
-    scan = jetson.find_rails(root_of(board))
+    scan = host_rails.find_rails(root_of(board))
     assert [r.label for r in scan.rails] == rails
     assert scan.notes == []  # NC channels, disabled channels and the ina219 are no problem
-    plan = jetson.total_plan(rails)
+    plan = host_rails.total_plan(rails)
     assert list(plan.summed) == total
     info = jetson.jetson_info(root_of(board))
     assert info["power_rails"] == rails and info["power_total_rails"] == total
     assert info["power_total"] == plan.covers
     if total:
-        assert all(v is not None for v in jetson.read_power(scan.rails).values())
+        assert all(v is not None for v in host_rails.read_power(scan.rails).values())
 
 
 def test_agx_orin_nc_channels_and_the_industrial_carrier_rails():
@@ -135,7 +136,7 @@ def test_agx_orin_nc_channels_and_the_industrial_carrier_rails():
     assert (hw / "in1_label").read_text().strip() == "NC" and (hw / "in3_label").read_text().strip() == "NC"
     with pytest.raises(OSError):
         (hw / "in1_input").read_text()  # unreadable, as on the board
-    plan = jetson.total_plan(AGX_RAILS + CARRIER)
+    plan = host_rails.total_plan(AGX_RAILS + CARRIER)
     assert plan.covers == (
         "VDD_GPU_SOC + VDD_CPU_CV + VIN_SYS_5V0: AGX Orin has no sensor on its input, so the total is its "
         "three supply branches (as energymon sums them); VDDQ_VDD2_1V8AO is fed from VIN_SYS_5V0, so it is "
@@ -147,11 +148,11 @@ def test_agx_orin_nc_channels_and_the_industrial_carrier_rails():
 
 
 def test_other_rail_sets():
-    xavier = jetson.total_plan(["GPU", "CPU", "SOC", "CV", "VDDRQ", "SYS5V"])
+    xavier = host_rails.total_plan(["GPU", "CPU", "SOC", "CV", "VDDRQ", "SYS5V"])
     assert len(xavier.summed) == 6 and "in parallel" in xavier.covers
-    unknown = jetson.total_plan(["VDD_A", "VDD_B"])
+    unknown = host_rails.total_plan(["VDD_A", "VDD_B"])
     assert unknown.summed == ("VDD_A", "VDD_B") and "counted twice" in unknown.covers
-    nano = jetson.total_plan(["POM_5V_IN", "POM_5V_GPU", "POM_5V_CPU"])
+    nano = host_rails.total_plan(["POM_5V_IN", "POM_5V_GPU", "POM_5V_CPU"])
     assert nano.summed == ("POM_5V_IN",) and nano.roles["POM_5V_GPU"] == "inside POM_5V_IN"
 
 
@@ -184,9 +185,9 @@ def test_energy_full_and_rise_from_rails_that_change_during_the_run(board, tmp_p
     """Each summed rail draws 1000-1200 mA more under load, a different value at each step;
     the rails inside the total and the carrier's stay at idle."""
     root = _copy(board, tmp_path)
-    rails = {r.label: r for r in jetson.find_rails(root).rails}
+    rails = {r.label: r for r in host_rails.find_rails(root).rails}
     total = BOARDS[board][5]
-    idle = jetson.read_power(list(rails.values()))
+    idle = host_rails.read_power(list(rails.values()))
     idle_ma = {x: int(Path(rails[x].current_path).read_text()) for x in total}
     steps = []
 
@@ -195,7 +196,7 @@ def test_energy_full_and_rise_from_rails_that_change_during_the_run(board, tmp_p
             _set(rails[x].current_path, idle_ma[x] + 1000 + 100 * (len(steps) % 3))
         steps.append(1)
 
-    e = jetson.measure_energy(step, 2, root, idle_s=0.1, run_s=0.3, interval_s=0.01, settle_s=0.02)
+    e = energy.measure_energy(step, 2, root, idle_s=0.1, run_s=0.3, interval_s=0.01, settle_s=0.02)
     t, per = e["total"], e["run_s"] / e["inferences"]
     assert e["inferences"] == 2 * len(steps) and e["settle_s"] == 0.02 and t["rails"] == total
     assert t["idle_mw"] == pytest.approx(sum(idle[x] for x in total))
@@ -217,9 +218,9 @@ def test_the_settle_wait_keeps_the_latency_runs_heat_out_of_the_idle_baseline(bo
     0.15 s later (the clocks dropping): with a settle wait the baseline sees only the idle draw;
     without one it is inflated."""
     root = _copy(board, tmp_path)
-    rails = {r.label: r for r in jetson.find_rails(root).rails}
+    rails = {r.label: r for r in host_rails.find_rails(root).rails}
     total = BOARDS[board][5]
-    idle = jetson.read_power(list(rails.values()))
+    idle = host_rails.read_power(list(rails.values()))
     idle_ma = {x: int(Path(rails[x].current_path).read_text()) for x in total}
 
     def heat(extra):
@@ -231,7 +232,7 @@ def test_the_settle_wait_keeps_the_latency_runs_heat_out_of_the_idle_baseline(bo
         timer = threading.Timer(0.15, heat, (0,))
         timer.start()
         try:
-            return jetson.measure_energy(lambda: None, 1, root, idle_s=0.3, run_s=0.05,
+            return energy.measure_energy(lambda: None, 1, root, idle_s=0.3, run_s=0.05,
                                          interval_s=0.01, settle_s=settle_s)
         finally:
             timer.join()
@@ -251,8 +252,8 @@ def test_an_l4t_r32_board_gets_one_clear_line(tmp_path, monkeypatch):
             "sensors (6-0040/iio:device0) use the ina3221x iio driver, which lightviz does not read")
     assert jetson.unsupported_reason(root) == line
     assert jetson.jetson_info(root)["unsupported"] == line
-    with pytest.raises(jetson.NoPowerSensors) as exc:
-        jetson.require_rails(root)
+    with pytest.raises(energy.NoPowerSensors) as exc:
+        energy.require_rails(root)
     assert str(exc.value) == line
     for board in WITH_RAILS:
         assert jetson.unsupported_reason(root_of(board)) is None
@@ -289,10 +290,10 @@ from lightviz.views import latency
 latency.render(make_config("mobilenet_v2", 0.25, resolution=32))
 """
 SHOW = """
-from lightviz.latency import jetson
-from lightviz.views import latency
-e = jetson.measure_energy(lambda: None, 1, idle_s=0.05, run_s=0.05, interval_s=0.01, settle_s=0.01)
-latency._show_energy(e)
+from lightviz.latency.host import energy
+from lightviz.views.latency.page import show_energy
+e = energy.measure_energy(lambda: None, 1, idle_s=0.05, run_s=0.05, interval_s=0.01, settle_s=0.01)
+show_energy(e)
 """
 
 

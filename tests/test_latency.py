@@ -19,10 +19,10 @@ from lightviz import make_config
 from lightviz.cli import main
 from lightviz.counting import count
 from lightviz.latency import Bench, HostLock, MemoryRefused, OutOfMemory, Result, check_fits, make_setup, measure, sweep
-from lightviz.latency import protocol as M
 from lightviz.latency import setup as SETUP
-from lightviz.latency.layers import report_csv
-from lightviz.latency.setup import usable_cores
+from lightviz.latency.host.cpu import usable_cores
+from lightviz.latency.lab import protocol as M
+from lightviz.latency.lab.layers import report_csv
 
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
 REQUIRED_KEYS = {"median_ms", "p10_ms", "p90_ms", "iqr_ms", "runs", "throughput_ips", "device",
@@ -246,7 +246,7 @@ def test_per_layer_times_cover_every_profiled_op(lock, cfg):
 def test_depthwise_intensity_is_far_below_pointwise():
     """The roofline's point, from the counts alone: per byte moved, a depthwise conv does far
     fewer MACs than the 1x1 conv beside it."""
-    from lightviz.latency.layers import moved_bytes
+    from lightviz.latency.lab.layers import moved_bytes
 
     prof = count(make_config("mobilenet_v2", 1.0))
     df = prof.layers.assign(bytes=moved_bytes(prof, 1, 4))

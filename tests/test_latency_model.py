@@ -22,10 +22,10 @@ from cli_support import run_cli
 
 from lightviz import make_config
 from lightviz.config import ARCHS
-from lightviz.latency import features as F
-from lightviz.latency import model as M
-from lightviz.latency import store
-from lightviz.latency.calibrate import calibrate, design
+from lightviz.latency.predictor import features as F
+from lightviz.latency.predictor import model as M
+from lightviz.latency.predictor import store
+from lightviz.latency.predictor.calibrate import calibrate, design
 from lightviz.latency.setup import Setup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +139,7 @@ def test_corrupt_and_foreign_files_are_ignored_with_one_warning(cache, caplog):
     foreign["median_ms"] = 99.0
     (d / f"m-{store.config_key(TINY)}-2-2-foreign.json").write_text(json.dumps(foreign))
     (d / f"m-{store.config_key(TINY)}-3-3-list.json").write_text("[1, 2]")
-    with caplog.at_level(logging.WARNING, logger="lightviz.latency.store"):
+    with caplog.at_level(logging.WARNING, logger="lightviz.latency.predictor.store"):
         recs = store.measurements(ONE)
         store.measurements(ONE)  # read again: no second warning
     assert [r["median_ms"] for r in recs] == [2.0]
@@ -155,7 +155,7 @@ def test_corrupt_and_foreign_files_are_ignored_with_one_warning(cache, caplog):
 WRITER = """
 import sys
 from lightviz import make_config
-from lightviz.latency import store
+from lightviz.latency.predictor import store
 from lightviz.latency.setup import Setup
 cfg = make_config("mobilenet_v2", 0.25, resolution=64)
 for i in range(int(sys.argv[2])):

@@ -15,7 +15,7 @@ import pytest
 
 from lightviz import make_config
 from lightviz.latency import HostLock, LockTimeout, make_setup, measure
-from lightviz.latency.lock import QUEUE_DIR
+from lightviz.latency.lab.lock import QUEUE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = make_config("mobilenet_v2", 0.25, resolution=32)

@@ -76,7 +76,7 @@ def test_phone_config_button_names_the_configuration():
 
 
 def test_memory_estimate_writes_bytes_like_every_page():
-    from lightviz.latency.memory import estimate
+    from lightviz.latency.lab.memory import estimate
 
     est = estimate(lightviz.make_config("mobilenet_v2"), 1, "fp32", "cpu")
     text = est.describe()

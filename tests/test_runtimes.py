@@ -16,8 +16,8 @@ from cli_support import run_cli
 from lightviz import make_config
 from lightviz.latency import Bench, HostLock, make_setup
 from lightviz.latency import runtimes as R
+from lightviz.latency.lab.timing import stats
 from lightviz.latency.runtimes.tensorrt import banner_version, parse_times, parse_trtexec
-from lightviz.latency.timing import stats
 
 FIXTURES = Path(__file__).parent / "fixtures" / "trtexec"
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)

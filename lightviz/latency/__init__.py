@@ -8,23 +8,21 @@ one measurement at a time per host.
     r = measure(make_config("mobilenet_v2", 0.5, resolution=160), make_setup("cpu", threads=4))
     r.median_ms, r.p10_ms, r.p90_ms, r.iqr_ms, r.runs, r.throughput_ips, r.warnings
 
-Modules: :mod:`.setup` (what to measure on, checked; torch-free), :mod:`.protocol` (the
-measurement protocol, :class:`Bench`, sweeps), :mod:`.timing` (synchronised per-iteration timers
-and statistics), :mod:`.layers` (per-block / per-op times, intensity, roofline), :mod:`.lock`
-(the host lock), :mod:`.memory` (will it fit?), :mod:`.hold` (will it hold the host too long?),
-:mod:`.oom`, :mod:`.cudagraph`, :mod:`.remarks` (warnings and notes of a result),
-:mod:`.passport`, :mod:`.jetson` (release, power mode, ``jetson_clocks``, thermal zones),
-:mod:`.jetson_power` (INA3221 rails, the module total, energy per image), :mod:`.sysfs` (the
-configurable root), :mod:`.cli` (``lightviz bench``); the latency model: :mod:`.store`
-(measurements and models on disk, keyed by the passport), :mod:`.features`, :mod:`.model`
-(``predict``), :mod:`.calibrate`, :mod:`.model_cli` (``lightviz calibrate``, ``lightviz predict``).
+The wing is laid out by job:
+
+- :mod:`.setup`: what to measure on (:class:`Setup`, :func:`make_setup`, the shared command
+  options); torch-free ground that the rest stands on.
+- :mod:`.lab`: measures now (the protocol, timers, per-layer times, the host lock, memory and
+  hold checks); it keeps nothing: results leave through a listener each door wires.
+- :mod:`.host`: what the machine is (passport, Jetson release and clocks, power rails, energy).
+- :mod:`.predictor`: latency predicted from stored measurements (store, features, fit,
+  calibration).
+- :mod:`.runtimes`: one adapter per runtime (torch, torch-compile, onnxruntime, tensorrt).
+- The commands: :mod:`.cli` (``lightviz bench``, ``lightviz export``) and :mod:`.model_cli`
+  (``lightviz calibrate``, ``lightviz predict``).
 
 Importing this package does not import torch: the names that need it (``Bench``, ``measure``,
-``Result``, ...) load :mod:`.protocol` on first use.
-
-Runtimes: :mod:`.runtimes` has one adapter per runtime (torch, torch-compile, onnxruntime,
-tensorrt) behind one interface; ``Setup.runtime`` picks one, and ``lightviz bench --runtime``
-and ``lightviz export`` (:mod:`lightviz.exporter`) are in :mod:`.cli`.
+``Result``, ...) load their module on first use.
 """
 
 from __future__ import annotations
@@ -34,13 +32,15 @@ import importlib
 from .setup import MODES, MeasurementError, OutOfMemory, Setup, Stopped, available_devices, dtype_support, make_setup
 
 _LAZY = {
-    "DTYPES": ".protocol", "Bench": ".protocol", "Result": ".protocol", "measure": ".protocol",
-    "sweep": ".protocol", "HostLock": ".lock", "LockTimeout": ".lock", "QueueStatus": ".lock",
-    "MemoryRefused": ".memory", "check_fits": ".memory", "estimate": ".memory",
-    "HoldRefused": ".hold", "check_hold": ".hold", "estimate_hold": ".hold",
+    "DTYPES": ".lab.timing", "Bench": ".lab.protocol", "Result": ".lab.protocol",
+    "measure": ".lab.protocol", "sweep": ".lab.protocol",
+    "HostLock": ".lab.lock", "LockTimeout": ".lab.lock", "QueueStatus": ".lab.lock",
+    "MemoryRefused": ".lab.memory", "check_fits": ".lab.memory", "estimate": ".lab.memory",
+    "HoldRefused": ".lab.hold", "check_hold": ".lab.hold", "estimate_hold": ".lab.hold",
     # the latency model (torch-free): predicted latency on this host
-    "predict": ".model", "Prediction": ".model", "NotCalibrated": ".model",
-    "measured": ".store",
+    "predict": ".predictor.model", "Prediction": ".predictor.model",
+    "NotCalibrated": ".predictor.model", "learn": ".predictor.model",
+    "measured": ".predictor.store",
 }
 
 
@@ -54,4 +54,4 @@ __all__ = ["DTYPES", "MODES", "Bench", "HoldRefused", "HostLock", "LockTimeout",
            "MeasurementError", "MemoryRefused", "NotCalibrated", "OutOfMemory", "Prediction",
            "QueueStatus", "Result", "Setup", "Stopped", "available_devices", "check_fits",
            "check_hold", "dtype_support", "estimate", "estimate_hold", "make_setup", "measure",
-           "measured", "predict", "sweep"]
+           "learn", "measured", "predict", "sweep"]

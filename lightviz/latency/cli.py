@@ -32,32 +32,11 @@ import math
 import sys
 
 from ..cli import add_config_arguments, config_from_args
-from .lock import LockTimeout
-from .runtimes import RUNTIMES
-from .setup import BUDGET_DEFAULT_S, MODES, MeasurementError, make_setup
+from ..units import json_value
+from .lab.lock import LockTimeout
+from .setup import BUDGET_DEFAULT_S, MeasurementError, add_setup_arguments, setup_from
 
 EXIT_FAILED = 1
-
-
-def add_setup_arguments(p, threads_help: str) -> None:
-    """The options of a :class:`~lightviz.latency.setup.Setup` that every latency command shares
-    (bench, calibrate, predict): the names match the Latency page's settings."""
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
-    p.add_argument("--dtype", default="fp32",
-                   help="fp32, fp16 or bf16 where the device supports it (default fp32)")
-    p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
-    p.add_argument("--threads", default=None, help=threads_help)
-    p.add_argument("--mode", default="eager",
-                   help=f"{' or '.join(MODES)} (cudagraph needs CUDA; default eager)")
-    p.add_argument("--channels-last", action="store_true",
-                   help="NHWC memory format for the model and input")
-    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
-                   help="time batch norms as separate layers; by default each is folded into the "
-                        "conv before it, as deployed (eager BN layers overstate their cost). "
-                        "MACs and params are the unfolded network's either way")
-    p.add_argument("--runtime", default="torch",
-                   help=f"what runs the network: {', '.join(RUNTIMES)} (default torch: eager, or "
-                        "a CUDA graph with --mode cudagraph); each runtime has its own latency model")
 
 
 def register(subparsers) -> None:
@@ -145,16 +124,16 @@ def _non_negative(name: str, text) -> float:
 
 
 def cmd_bench(args) -> int:
-    from .protocol import Bench
+    from .lab.protocol import Bench
+    from .predictor.model import learn
 
     cfg = config_from_args(args)
-    setup = make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
-                       args.mode, args.budget, args.fold_bn, args.runtime)
+    setup = setup_from(args)
     lock_timeout = _positive("--lock-timeout", args.lock_timeout)
     energy_s = _positive("--energy", args.energy) if args.energy is not None else None
     settle_s = None
     if energy_s is not None:
-        from .jetson import require_rails
+        from .host.energy import require_rails
 
         require_rails()
         if args.settle is not None:
@@ -166,7 +145,7 @@ def cmd_bench(args) -> int:
             print(f"lightviz: {status.describe()}", file=sys.stderr)
             notified.append(True)
 
-    bench = Bench()
+    bench = Bench(on_result=learn)  # stored, and the latency model refitted when there is one
     bench.check(cfg, setup, whole=True, layers=args.layers)  # refuse before queueing
     try:
         # one hold of the host lock for everything asked, so nothing else runs in between
@@ -193,7 +172,7 @@ def cmd_bench(args) -> int:
             energy.pop("passport", None)
             energy.pop("latency", None)
             out["energy"] = energy
-        print(json.dumps(out, indent=2, default=_json_default))
+        print(json.dumps(out, indent=2, default=json_value))
     else:
         print(render_result(result))
         if report is not None:
@@ -205,15 +184,9 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def _json_default(obj):
-    if hasattr(obj, "item"):
-        return obj.item()
-    return str(obj)
-
-
 def render_result(r) -> str:
     from ..units import fmt_count
-    from .passport import summary
+    from .host.passport import summary
 
     s = r.setup
     cl = ", channels-last" if s.channels_last else ""

@@ -24,21 +24,20 @@ import sys
 import time
 
 from ..cli import add_config_arguments, config_from_args
-from .setup import make_setup
+from .setup import add_setup_arguments, setup_from
 
 EXIT_FAILED = 1
 BUDGET_MIN, BUDGET_MAX = 5.0, 3600.0
 
 
 def _setup_arguments(p) -> None:
-    from .cli import add_setup_arguments
 
     add_setup_arguments(p, "CPU threads (default: every core this process may use)")
     p.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def register(subparsers) -> None:
-    from .calibrate import DEFAULT_BUDGET_S, POINT_BUDGET_S
+    from .predictor.calibrate import DEFAULT_BUDGET_S, POINT_BUDGET_S
 
     p = subparsers.add_parser(
         "calibrate", help="measure a spread of configurations and fit this host's latency model",
@@ -70,8 +69,7 @@ def register(subparsers) -> None:
 def _setup(args, budget=2.0, measuring=True):
     """The checked setup; a prediction reads a stored model, so its runtime need not be
     installed here (``measuring=False``)."""
-    return make_setup(args.device, args.dtype, args.batch, args.threads, args.channels_last,
-                      args.mode, budget, args.fold_bn, args.runtime, require_runtime=measuring)
+    return setup_from(args, budget, require_runtime=measuring)
 
 
 def _seconds(name: str, text, lo: float, hi: float) -> float:
@@ -83,8 +81,8 @@ def _seconds(name: str, text, lo: float, hi: float) -> float:
 
 
 def cmd_predict(args) -> int:
-    from . import model as M
-    from .store import host_identity
+    from .predictor import model as M
+    from .predictor.store import host_identity
 
     cfg = config_from_args(args)
     setup = _setup(args, measuring=False)
@@ -150,11 +148,11 @@ class _Bar:
 
 
 def cmd_calibrate(args) -> int:
-    from . import model as M
-    from .calibrate import calibrate
+    from .predictor import model as M
+    from .predictor.calibrate import calibrate
 
     budget = _seconds("budget", args.budget, BUDGET_MIN, BUDGET_MAX)
-    from .calibrate import point_budget
+    from .predictor.calibrate import point_budget
 
     point = (point_budget(budget) if args.point_budget is None
              else _seconds("point budget", args.point_budget, 0.05, 10.0))

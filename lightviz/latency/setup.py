@@ -7,10 +7,11 @@ latency) start without loading torch.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from ..config import in_range, number
+from .host.cpu import usable_cores
 
 DTYPE_NAMES = ("fp32", "fp16", "bf16")
 DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
@@ -62,6 +63,16 @@ def mps_available() -> bool:
 
     mps = getattr(torch.backends, "mps", None)
     return bool(mps and mps.is_available())
+
+
+def device_name(value) -> str:
+    """A device string in lightviz's spelling (``cpu``, ``cuda``, ``cuda:N``, ``mps``), checked for
+    its form only, not against this host (torch-free)."""
+    text = str(value).strip().lower() if value is not None else ""
+    kind, _, index = text.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"unknown device {value!r}: choose one of cpu, cuda, cuda:N, mps")
+    return "cuda" if kind == "cuda" and index in ("", "0") else text
 
 
 def parse_device(value) -> str:
@@ -169,20 +180,22 @@ class Setup:
 
 def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=False,
                mode="eager", budget_s=BUDGET_DEFAULT_S, fold_bn=True, runtime="torch",
-               require_runtime=True) -> Setup:
+               require_runtime=True, probe=True) -> Setup:
     """Check raw values (strings from a command line are fine) and return a :class:`Setup`;
     ``ValueError`` with one line naming the value and what is allowed. With
     ``require_runtime`` (the default) a runtime that cannot run here is refused in one line
     naming how to install it (:class:`~lightviz.latency.runtimes.RuntimeUnavailable`); a caller
-    that only reads a setup (a prediction) passes False."""
+    that only reads a setup (a prediction) passes False. ``probe=False`` checks every value
+    but does not ask torch about this host's devices and dtypes (the torch-free pages that
+    predict for the setup the Latency page chose, which probed them)."""
     from . import runtimes
 
-    device = parse_device(device)
+    device = parse_device(device) if probe else device_name(device)
     key = str(dtype).strip().lower()
     key = DTYPE_ALIASES.get(key, key)
     if key not in DTYPE_NAMES:
         raise ValueError(f"unknown dtype {dtype!r}: choose one of {', '.join(DTYPE_NAMES)}")
-    refused = None if key == "fp32" else dtype_support(device).get(key)
+    refused = None if key == "fp32" or not probe else dtype_support(device).get(key)
     if refused:
         raise ValueError(f"dtype {key} refused on {device}: {refused}")
     batch = number("batch", batch, integer=True)
@@ -210,15 +223,51 @@ def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=
     if runtime == "onnxruntime" and key != "fp32" and not device.startswith("cuda"):
         raise ValueError(f"runtime onnxruntime on {device} is timed in fp32 only (its CPU "
                          "provider runs fp16/bf16 graphs through casts): use --dtype fp32")
-    if require_runtime:
+    if require_runtime and probe:
         runtimes.require(runtime, device)
     return Setup(device, key, int(batch), threads, bool(channels_last), mode, float(budget_s),
                  bool(fold_bn), runtime)
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers and taskset narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+# ---------------------------------------------------------------------------------------------
+# The one constructor from options or widget values
+# ---------------------------------------------------------------------------------------------
+
+# A setup's fields as the commands' options (``--channels-last``: dest ``channels_last``) and the
+# Latency page's widgets (key ``latency_<field>``) name them.
+SETUP_FIELDS = ("device", "dtype", "batch", "threads", "channels_last", "mode", "fold_bn", "runtime")
+DEFAULTS = {f.name: f.default for f in fields(Setup)}
+
+
+def setup_from(values, budget_s=None, *, require_runtime=True, probe=True) -> Setup:
+    """A checked :class:`Setup` from named values: the latency commands' parsed options (an
+    ``argparse.Namespace``) or the Latency page's widget values (a mapping), missing ones at
+    their defaults; ``budget_s`` replaces a ``budget`` value. Every door builds its setup here
+    (:func:`make_setup`'s checks, ``ValueError`` in one line)."""
+    get = values.get if isinstance(values, Mapping) else (lambda k, d=None: getattr(values, k, d))
+    args = {f: get(f, DEFAULTS[f]) for f in SETUP_FIELDS}
+    budget = budget_s if budget_s is not None else get("budget", BUDGET_DEFAULT_S)
+    return make_setup(budget_s=budget, require_runtime=require_runtime, probe=probe, **args)
+
+
+def add_setup_arguments(p, threads_help: str) -> None:
+    """The options of a :class:`Setup` that every latency command shares (bench, calibrate,
+    predict, pareto): the names match the Latency page's settings (:data:`SETUP_FIELDS`)."""
+    from .runtimes import RUNTIMES
+
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
+    p.add_argument("--dtype", default="fp32",
+                   help="fp32, fp16 or bf16 where the device supports it (default fp32)")
+    p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
+    p.add_argument("--threads", default=None, help=threads_help)
+    p.add_argument("--mode", default="eager",
+                   help=f"{' or '.join(MODES)} (cudagraph needs CUDA; default eager)")
+    p.add_argument("--channels-last", action="store_true",
+                   help="NHWC memory format for the model and input")
+    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
+                   help="time batch norms as separate layers; by default each is folded into the "
+                        "conv before it, as deployed (eager BN layers overstate their cost). "
+                        "MACs and params are the unfolded network's either way")
+    p.add_argument("--runtime", default="torch",
+                   help=f"what runs the network: {', '.join(RUNTIMES)} (default torch: eager, or "
+                        "a CUDA graph with --mode cudagraph); each runtime has its own latency model")

@@ -123,8 +123,8 @@ def latency_column(extrapolate: bool, setup, model_stamp=None) -> pd.DataFrame:
     one-line reason."""
     import pandas as pd
 
-    from ..latency.model import NotCalibrated, not_calibrated, predict
-    from ..latency.store import measured
+    from ..latency.predictor.model import NotCalibrated, not_calibrated, predict
+    from ..latency.predictor.store import measured
 
     if setup is None:
         raise LatencyUnavailable(str(not_calibrated(predicted.default_setup())))

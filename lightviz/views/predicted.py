@@ -18,16 +18,14 @@ import streamlit as st
 
 from .. import units
 from ..config import Config
-from ..latency import model as M
-from ..latency import store
-from ..latency.setup import Setup
+from ..latency.predictor import model as M
+from ..latency.predictor import store
+from ..latency.setup import SETUP_FIELDS, Setup, setup_from
 
 K = "latency_"  # the Latency page's widget keys (its setup is the one to predict for)
 ENV_BUDGET = "LIGHTVIZ_CALIBRATE_BUDGET_S"
 COLOR = "#54A24B"
 
-
-SETUP_FIELDS = ("device", "dtype", "batch", "threads", "channels_last", "mode", "fold_bn", "runtime")
 
 
 def page_choices() -> dict:
@@ -38,17 +36,15 @@ def page_choices() -> dict:
 
 
 def _page_setup() -> Setup | None:
-    """The setup chosen on the Latency page in this session, if any (never checked against
-    torch here: the page did that)."""
+    """The setup chosen on the Latency page in this session, if any: checked like every setup
+    (:func:`~lightviz.latency.setup.setup_from`), without asking torch about this host's
+    devices (the page did that when they were chosen)."""
     c = page_choices()
     if "device" not in c:
         return None
     try:
-        return Setup(str(c["device"]), str(c.get("dtype", "fp32")), int(c.get("batch", 1)),
-                     int(c.get("threads") or 0) or None, bool(c.get("channels_last", False)),
-                     str(c.get("mode", "eager")), 2.0, bool(c.get("fold_bn", True)),
-                     runtime=str(c.get("runtime", "torch")))
-    except (TypeError, ValueError):
+        return setup_from(c, 2.0, require_runtime=False, probe=False)
+    except ValueError:
         return None
 
 
@@ -269,7 +265,7 @@ def calibrate_panel(setup: Setup, key: str) -> None:
                    f"error {have['heldout_rmspe']:.0%}.")
     if not start:
         return
-    from ..latency.calibrate import calibrate
+    from ..latency.predictor.calibrate import calibrate
 
     bar = st.progress(0.0, text=f"Calibrating {setup.label}...")
     notice = st.empty()

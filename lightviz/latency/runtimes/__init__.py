@@ -1,7 +1,7 @@
 """The runtimes a network is timed on, one small adapter each behind one interface
 (:class:`~lightviz.latency.runtimes.base.Runtime`: prepare, run once, synchronise, version), so
 the protocol, the lock, the statistics and the passport stay written once
-(:mod:`lightviz.latency.protocol`).
+(:mod:`lightviz.latency.lab.protocol`).
 
 * ``torch``: eager PyTorch, or a CUDA graph (``--mode cudagraph``): what the lab always timed.
 * ``torch-compile``: ``torch.compile`` with inductor; on a CPU inductor writes C++ and needs a

@@ -52,5 +52,5 @@ class Runtime:
 
     def timed(self, budget_s: float, min_runs: int, stop):
         """``own_loop`` runtimes: warm up and time in the runtime's own loop; return
-        ``(warm-up calls, lightviz.latency.timing.Timed)``."""
+        ``(warm-up calls, lightviz.latency.lab.timing.Timed)``."""
         raise NotImplementedError

@@ -141,8 +141,8 @@ class TensorRT(Runtime):
         return lambda: None
 
     def timed(self, budget_s: float, min_runs: int, stop):
+        from ..lab.timing import Timed
         from ..setup import WARMUP_FRACTION
-        from ..timing import Timed
 
         stop()
         times = os.path.join(self._tmp.name, "times.json")

@@ -1,5 +1,5 @@
 """``--runtime torch``: eager PyTorch (the CUDA-graph mode is captured by the protocol, see
-:mod:`lightviz.latency.cudagraph`)."""
+:mod:`lightviz.latency.lab.cudagraph`)."""
 
 from __future__ import annotations
 

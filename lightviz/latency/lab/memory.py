@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..config import Config
-from ..counting import count
-from ..units import fmt_bytes  # one rule for sizes: binary units, 3 significant digits
-from .sysfs import Root, read_file
+from ...config import Config
+from ...counting import count
+from ...units import fmt_bytes  # one rule for sizes: binary units, 3 significant digits
+from ..host.sysfs import Root, read_file
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 MiB = 2**20

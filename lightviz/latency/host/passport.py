@@ -5,7 +5,7 @@ A latency without its machine is not a number an engineer can use: the same netw
 cores and threads, torch and its backends, the accelerator and its driver, the load on the
 host, and on a Jetson its model, L4T release, nvpmodel mode, ``jetson_clocks`` state (with the
 frequencies it was judged on), which power rails make the total, and temperatures. Files are
-read through a configurable root (see :mod:`lightviz.latency.sysfs`).
+read through a configurable root (see :mod:`lightviz.latency.host.sysfs`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 import torch
 
 from . import jetson
-from .setup import usable_cores
+from .cpu import usable_cores
 from .sysfs import Root
 
 # ARM "CPU part" numbers in /proc/cpuinfo (aarch64 has no "model name").
@@ -102,7 +102,7 @@ def host_load(root=None) -> float | None:
 def passport(device: str = "cpu", threads: int | None = None, root=None) -> dict:
     """Everything a latency figure depends on, as a JSON-ready dict."""
     root = Root(root)
-    from .. import __version__
+    from ... import __version__
 
     try:
         import numpy

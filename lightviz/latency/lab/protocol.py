@@ -2,8 +2,8 @@
 
 1. **Check before anything runs**: device present, dtype supported there, batch, threads and
    budget in range (:func:`make_setup`, one-line ``ValueError``), and the memory estimate
-   against what is free (:mod:`lightviz.latency.memory`).
-2. **One measurement at a time per host** (:class:`~lightviz.latency.lock.HostLock`).
+   against what is free (:mod:`lightviz.latency.lab.memory`).
+2. **One measurement at a time per host** (:class:`~lightviz.latency.lab.lock.HostLock`).
 3. **Pin the CPU threads** (``torch.set_num_threads``) for the measurement and restore them.
 4. **Prepare**: build the module from the spec, calibrate its batch norms on a random batch
    (``lightviz.builder.calibrate_batchnorm``) so activations have a trained network's scale
@@ -20,7 +20,7 @@
 7. **CUDA-graph mode**: after the eager warm-up on a side stream, the forward is captured into
    a CUDA graph and replayed; the replays are warmed up and timed like eager calls.
 8. **Timed runs**, one iteration at a time with the device synchronised (see
-   :mod:`lightviz.latency.timing`), as many as fit in the rest of the budget (default 2 s), at
+   :mod:`lightviz.latency.lab.timing`), as many as fit in the rest of the budget (default 2 s), at
    least 5; Python's garbage collector is paused meanwhile (as ``timeit`` does).
 8b. **Runtimes** (:mod:`lightviz.latency.runtimes`): the prepared module and input go to the
    runtime's adapter (eager PyTorch, ``torch.compile``, ONNX Runtime on the exported ONNX file,
@@ -31,7 +31,7 @@
    few runs, a loaded host, unlocked Jetson clocks) and the passport.
 
 Before anything runs, a measurement whose forced calls would hold the host longer than
-``$LIGHTVIZ_MAX_HOLD_S`` (default 60 s) is refused (:mod:`lightviz.latency.hold`). A caller that
+``$LIGHTVIZ_MAX_HOLD_S`` (default 60 s) is refused (:mod:`lightviz.latency.lab.hold`). A caller that
 withdraws (``should_stop``: the app's closed tab) stops the measurement between two calls,
 whole-network or per layer (:class:`Stopped`), and the lock is released at once.
 An out-of-memory error frees what the measurement held (``torch.cuda.empty_cache``) and is
@@ -48,28 +48,12 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from ..config import Config
-from ..counting import count
-from .cudagraph import capture as _capture
-from .cudagraph import cudnn_benchmark
-from .hold import check_hold
-from .lock import HostLock, QueueStatus
-from .memory import check_fits
-from .oom import free_memory, is_oom, oom_reason
-from .passport import passport as make_passport
-from .remarks import notes_for as _notes
-from .remarks import warnings_for as _warnings
-from .setup import (  # noqa: F401
-    BATCH_MAX,
-    BATCH_MIN,
-    BUDGET_DEFAULT_S,
-    BUDGET_MAX_S,
-    BUDGET_MIN_S,
-    DTYPE_ALIASES,
-    DTYPE_NAMES,
+from ...config import Config
+from ...counting import count
+from ..host.passport import passport as make_passport
+from ..setup import (
     MAX_RUNS,
     MIN_RUNS,
-    MODES,
     SPREAD_LIMIT,
     WARMUP_FRACTION,
     WARMUP_MIN,
@@ -77,15 +61,16 @@ from .setup import (  # noqa: F401
     OutOfMemory,
     Setup,
     Stopped,
-    available_devices,
-    dtype_support,
-    make_setup,
-    parse_device,
 )
-from .timing import StopCheck, Timer, stats, timed_runs, warm_up
-
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
+from .cudagraph import capture as _capture
+from .cudagraph import cudnn_benchmark
+from .hold import check_hold
+from .lock import HostLock, QueueStatus
+from .memory import check_fits
+from .oom import free_memory, is_oom, oom_reason
+from .remarks import notes_for as _notes
+from .remarks import warnings_for as _warnings
+from .timing import DTYPES, StopCheck, Timer, stats, timed_runs, warm_up
 
 # ---------------------------------------------------------------------------------------------
 # The result
@@ -255,12 +240,20 @@ class Bench:
 
     ``should_stop()``, asked between calls, returns a reason (or None) when the caller has
     withdrawn (the app: its tab was closed): the measurement then raises :class:`Stopped`.
-    ``max_hold_s`` replaces ``$LIGHTVIZ_MAX_HOLD_S`` for this bench (``float("inf")``: no limit)."""
+    ``max_hold_s`` replaces ``$LIGHTVIZ_MAX_HOLD_S`` for this bench (``float("inf")``: no limit).
+
+    ``on_result(result)`` hears every whole-network result (the per-layer pass's too): the lab
+    keeps nothing. Each door wires what its results are for: ``lightviz bench`` and the Latency
+    page store them and refit the latency model
+    (:func:`lightviz.latency.predictor.model.learn`), a calibration only stores its points, a
+    benchmark's probe keeps them to itself (``None``)."""
 
     def __init__(self, lock: HostLock | None = None, root=None,
                  should_stop: Callable[[], object] | None = None,
-                 max_hold_s: float | None = None):
+                 max_hold_s: float | None = None,
+                 on_result: Callable[[Result], None] | None = None):
         self.lock = lock if lock is not None else HostLock()
+        self.on_result = on_result
         self.root = root
         self.max_hold_s = max_hold_s
         self._stop = StopCheck(should_stop)
@@ -285,8 +278,8 @@ class Bench:
 
     def check(self, cfg: Config, setup: Setup, whole: bool = True, layers: bool = False) -> None:
         """Refuse, before anything runs or queues, what would not fit in memory
-        (:class:`~lightviz.latency.memory.MemoryRefused`) or would hold the host too long
-        (:class:`~lightviz.latency.hold.HoldRefused`); both are ``ValueError``."""
+        (:class:`~lightviz.latency.lab.memory.MemoryRefused`) or would hold the host too long
+        (:class:`~lightviz.latency.lab.hold.HoldRefused`); both are ``ValueError``."""
         check_fits(cfg, setup.batch, setup.dtype, setup.device, self.root)
         check_hold(cfg, setup, whole, layers, self.max_hold_s)
 
@@ -308,7 +301,7 @@ class Bench:
     def layers(self, cfg: Config, setup: Setup, budget_s: float | None = None,
                on_wait: Callable[[QueueStatus], None] | None = None,
                lock_timeout: float | None = None):
-        """Per-block and per-op latency beside MACs (see :mod:`lightviz.latency.layers`):
+        """Per-block and per-op latency beside MACs (see :mod:`lightviz.latency.lab.layers`):
         the whole network, then each block, then each op, timed in one hold of the lock,
         eagerly (a CUDA graph is one opaque launch). Returns a ``LayerReport``."""
         from . import layers as L
@@ -339,15 +332,15 @@ class Bench:
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Callable[[QueueStatus], None] | None = None,
                lock_timeout: float | None = None, settle_s: float | None = None) -> dict:
-        """Energy per image on a Jetson (see :func:`lightviz.latency.jetson.measure_energy`): a
+        """Energy per image on a Jetson (see :func:`lightviz.latency.host.energy.measure_energy`): a
         settle wait of ``settle_s`` seconds after the latency run (default
-        ``jetson.DEFAULT_SETTLE_S``), an idle baseline, then a steady run of ``run_s`` seconds,
+        ``energy.DEFAULT_SETTLE_S``), an idle baseline, then a steady run of ``run_s`` seconds,
         under the lock."""
-        from . import jetson
+        from ..host import energy
 
-        settle_s = jetson.DEFAULT_SETTLE_S if settle_s is None else settle_s
+        settle_s = energy.DEFAULT_SETTLE_S if settle_s is None else settle_s
 
-        jetson.require_rails(self.root)
+        energy.require_rails(self.root)
 
         def body(s: Setup, waited: float) -> dict:
             latency = self._run_locked(cfg, replace(s, budget_s=min(s.budget_s, 2.0)), waited)
@@ -358,7 +351,7 @@ class Bench:
                 timer.sync()
 
             with torch.inference_mode():
-                out = jetson.measure_energy(step, s.batch, self.root, idle_s, run_s, settle_s=settle_s)
+                out = energy.measure_energy(step, s.batch, self.root, idle_s, run_s, settle_s=settle_s)
             out["latency"] = latency.to_dict()
             out["passport"] = latency.passport
             return out
@@ -394,8 +387,8 @@ class Bench:
                 "batch or the resolution")
 
     def _prepare(self, sig: _Signature, timer: Timer) -> _State:
-        from ..exporter import deployable
-        from .runtimes import adapter
+        from ...exporter import deployable
+        from ..runtimes import adapter
 
         # Built outside inference mode (an exporter traces it), from seed 0: the weights that
         # `lightviz export` writes by default.
@@ -471,16 +464,9 @@ class Bench:
             passport=pp,
         )
         result.warnings, result.notes = _warnings(result), _notes(setup)
-        _learn(result)
+        if self.on_result is not None:
+            self.on_result(result)
         return result
-
-
-def _learn(result: Result) -> None:
-    """Every measurement goes to the latency store and refits this setup's model, if it has
-    one (:func:`lightviz.latency.model.learn`; never raises)."""
-    from .model import learn
-
-    learn(result)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,9 +508,11 @@ def sweep(configs: Iterable[Config], setup: Setup, bench: Bench | None = None,
 
 
 def measure(cfg: Config, setup: Setup | None = None, lock: HostLock | None = None,
-            on_wait: Callable[[QueueStatus], None] | None = None, root=None) -> Result:
-    """Measure one configuration with a fresh :class:`Bench` (cold call included)."""
-    bench = Bench(lock, root)
+            on_wait: Callable[[QueueStatus], None] | None = None, root=None,
+            on_result: Callable[[Result], None] | None = None) -> Result:
+    """Measure one configuration with a fresh :class:`Bench` (cold call included);
+    ``on_result`` as for :class:`Bench`."""
+    bench = Bench(lock, root, on_result=on_result)
     try:
         return bench.run(cfg, setup or Setup(), on_wait=on_wait)
     finally:

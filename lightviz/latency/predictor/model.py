@@ -1,7 +1,7 @@
 """The per-host latency model: predicted latency of any configuration in a few milliseconds,
 from measurements made on this host with the latency lab's protocol.
 
-**Model.** Latency is linear in the features of :mod:`lightviz.latency.features` (a fixed cost
+**Model.** Latency is linear in the features of :mod:`lightviz.latency.predictor.features` (a fixed cost
 per call, a fixed cost per op launch, padded dense MACs, bytes moved, weight bytes, and per
 class of op its own count / MACs / bytes corrections). The fit minimises the *relative* error
 (each measurement weighs 1/latency, so a 1 ms network counts as much as a 100 ms one), with the
@@ -13,7 +13,7 @@ machine's prototype, these terms gave 8.8% in 5-fold CV against 44% for a global
 ln(MACs) fit.)
 
 **Local correction.** What the shared terms leave, each architecture keeps a pattern of its own
-(kernel choices by shape); :mod:`lightviz.latency.local` smooths the fit's log residuals over
+(kernel choices by shape); :mod:`lightviz.latency.predictor.local` smooths the fit's log residuals over
 the architecture's calibration points in (ln alpha, ln resolution), chosen (or left off) by
 the same cross-validation.
 
@@ -24,7 +24,7 @@ in 10 new configurations of the zoo fall inside it, on this host, as long as the
 quiet as it was during calibration.
 
 **Learning.** Every measurement (``lightviz bench``, the Latency page, a calibration) goes to
-the store (:mod:`lightviz.latency.store`); once a setup has a model, each new measurement
+the store (:mod:`lightviz.latency.predictor.store`); once a setup has a model, each new measurement
 refits it (a least-squares solve on at most a few hundred rows: milliseconds).
 
 Importing this module does not import torch: the Explore page calls :func:`predict` on every
@@ -34,19 +34,18 @@ slider move.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from ..config import Config
+from ...config import Config
+from ..host.cpu import usable_cores
+from ..setup import Setup
 from . import features as F
 from . import local as L
 from . import store
-from .setup import Setup, usable_cores
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
          "corrections), relative least squares, Huber-weighted, with ridge, times a " \
@@ -286,29 +285,15 @@ def refit(setup: Setup, calibrated_at: float | None = None, extra: dict | None =
 
 
 # ---------------------------------------------------------------------------------------------
-# Learning from every measurement
+# Learning from a new measurement
 # ---------------------------------------------------------------------------------------------
 
-_local = threading.local()
-
-
-@contextmanager
-def learning(enabled: bool):
-    """Within the block, new measurements of this thread do (or do not) refit the model; a
-    calibration stores its points without refitting after each, and fits once at the end."""
-    old = getattr(_local, "learn", True)
-    _local.learn = enabled
-    try:
-        yield
-    finally:
-        _local.learn = old
-
-
 def learn(result, source: str = "") -> None:
-    """The protocol's hook: store the measurement and, when its setup has a model, refit it.
-    Never raises (a failed refit is logged)."""
+    """What ``lightviz bench`` and the Latency page do with a result (the lab's ``on_result``):
+    store the measurement and, when its setup has a model, refit it. Never raises (a failed
+    refit is logged)."""
     path = store.add_result(result, source)
-    if path is None or not getattr(_local, "learn", True):
+    if path is None:
         return
     try:
         if store.load_model(resolve(result.setup)) is not None:

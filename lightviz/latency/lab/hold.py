@@ -33,10 +33,10 @@ import math
 import os
 from dataclasses import dataclass
 
-from ..config import Config
-from ..counting import count
-from ..units import fmt_seconds
-from .setup import MIN_RUNS, WARMUP_MIN, Setup
+from ...config import Config
+from ...counting import count
+from ...units import fmt_seconds
+from ..setup import MIN_RUNS, WARMUP_MIN, Setup
 
 ENV_LIMIT = "LIGHTVIZ_MAX_HOLD_S"
 DEFAULT_LIMIT_S = 60.0
@@ -87,8 +87,7 @@ def _probe(device: str, dtype: str) -> tuple[float, int]:
     whose tensor-core rate bounds TF32's from above; no global switch is touched."""
     import torch
 
-    from .protocol import DTYPES
-    from .timing import Timer
+    from .timing import DTYPES, Timer
 
     kind = device.split(":")[0]
     n = 1024 if kind == "cpu" else 4096

@@ -1,7 +1,7 @@
 """NVIDIA Jetson: identity, L4T/JetPack release, power mode, ``jetson_clocks`` state and
-temperatures, read from sysfs and /etc through a configurable :class:`~lightviz.latency.sysfs.Root`
-(no jtop: it is AGPL-3.0, and these are a handful of text files). The power rails and energy
-per image live in :mod:`lightviz.latency.jetson_power` (re-exported here).
+temperatures, read from sysfs and /etc through a configurable :class:`~lightviz.latency.host.sysfs.Root`
+(no jtop: it is AGPL-3.0, and these are a handful of text files). The power rails are read in
+:mod:`lightviz.latency.host.rails`, energy per image in :mod:`lightviz.latency.host.energy`.
 
 Formats:
 
@@ -26,25 +26,7 @@ import re
 import shutil
 import subprocess
 
-from .jetson_power import (  # noqa: F401  (re-exported: the rails and energy API)
-    DEFAULT_SETTLE_S,
-    INA_GLOBS,
-    INPUT_RAILS,
-    MIN_RISE,
-    UNCONNECTED,
-    NoPowerSensors,
-    Rail,
-    RailScan,
-    TotalPlan,
-    find_rails,
-    iio_sensors,
-    measure_energy,
-    rails_total,
-    read_power,
-    read_rail,
-    require_rails,
-    total_plan,
-)
+from .rails import find_rails, iio_sensors, total_plan
 from .sysfs import Root, read_file, read_int
 
 THERMAL_GLOBS = ("/sys/devices/virtual/thermal/thermal_zone*", "/sys/class/thermal/thermal_zone*")

@@ -6,7 +6,7 @@ Layout::
 
     <cache>/latency/<host key>/host.json                    what the key stands for
     <cache>/latency/<host key>/<setup key>/m-<config>-<time>-<pid>-<rand>.json   one measurement
-    <cache>/latency/<host key>/<setup key>/model.json       the fitted model (lightviz.latency.model)
+    <cache>/latency/<host key>/<setup key>/model.json       the fitted model (lightviz.latency.predictor.model)
 
 **The host key** is a hash of the passport's identity fields: host name and machine id, the
 CPU model, the machine type, the torch version, and the device's name and driver (for CUDA from
@@ -41,9 +41,10 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from functools import lru_cache
 
-from ..config import Config
-from .setup import Setup
-from .sysfs import Root
+from ...config import Config
+from ...units import json_value
+from ..host.sysfs import Root
+from ..setup import Setup
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _cpu_model(root: Root) -> str:
 
 def _gpu(device: str, root: Root) -> dict[str, str | None]:
     """Name and driver of a CUDA device from procfs (torch-free)."""
-    from . import jetson
+    from ..host import jetson
 
     text = root.read("/proc/driver/nvidia/version") or ""
     m = re.search(r"Kernel Module(?: for \w+)?\s+([\d.]+)", text)
@@ -184,7 +185,7 @@ def write_json(path: str, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, default=_json_default)
+            json.dump(data, fh, default=json_value)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -192,10 +193,6 @@ def write_json(path: str, data: dict) -> None:
         except OSError:
             pass
         raise
-
-
-def _json_default(obj):
-    return obj.item() if hasattr(obj, "item") else str(obj)
 
 
 def warn_once(path: str, why: str) -> None:
@@ -249,7 +246,7 @@ def config_from_dict(d: dict) -> Config:
     """The Config of a stored record; an edited table is checked again (a record whose table
     no longer passes is refused with ValueError, like any malformed record)."""
     if d.get("settings") is not None:
-        from ..config import make_config
+        from ...config import make_config
 
         return make_config(d["arch"], float(d["alpha"]), resolution=int(d["resolution"]),
                            groups=d.get("groups"), classes=int(d.get("classes", 1000)),
@@ -280,7 +277,7 @@ def add(cfg: Config, setup: Setup, median_ms: float, *, p10_ms=None, p90_ms=None
 
 
 def add_result(result, source: str = "") -> str | None:
-    """Store a :class:`~lightviz.latency.protocol.Result` (the hook the protocol calls after
+    """Store a :class:`~lightviz.latency.lab.protocol.Result` (the hook the protocol calls after
     every measurement). Never raises: a store that cannot be written must not lose the
     measurement itself (the reason is logged)."""
     try:

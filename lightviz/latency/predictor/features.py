@@ -1,6 +1,6 @@
 """Latency features of a configuration, read from its profile rows (no network is built).
 
-The model (:mod:`lightviz.latency.model`) is linear in these features, so a prediction splits
+The model (:mod:`lightviz.latency.predictor.model`) is linear in these features, so a prediction splits
 into per-op, per-block contributions. The terms follow what makes eager inference slow at
 batch 1 (nn-Meter, Zhang et al., MobiSys 2021, fits per kernel for the same reason; the
 prototype behind FACTS.md's "Latency prediction" notes chose these):
@@ -25,8 +25,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..config import Config
-from ..counting import ROW_FIELDS, count
+from ...config import Config
+from ...counting import ROW_FIELDS, count
 
 VERSION = 1
 VALUE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}

@@ -1,4 +1,4 @@
-"""The Latency page's runtime comparison and export download (see :mod:`.latency`).
+"""The Latency page's runtime comparison and export download (see :mod:`.page`).
 
 * **Runtimes**: the current configuration on every runtime present on the chosen device (eager
   PyTorch, ``torch.compile``, ONNX Runtime, TensorRT through ``trtexec``:
@@ -18,33 +18,27 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from ..config import Config
-from ..latency.protocol import BUDGET_DEFAULT_S, SPREAD_LIMIT, Bench, MeasurementError, Setup
-from .latency import (
-    LOCK_TIMEOUT_S,
-    K,
-    _attempt,
-    _json_default,
-    _passport_now,
-    _queued_notice,
-    _setup_from_state,
-    _tab_closed,
-)
+from ...config import Config
+from ...latency.lab.protocol import Bench
+from ...latency.predictor.model import learn
+from ...latency.setup import BUDGET_DEFAULT_S, SPREAD_LIMIT, MeasurementError, Setup
+from ...units import json_value
+from .helpers import LOCK_TIMEOUT_S, K, attempt, page_setup, passport_now, queued_notice, tab_closed
 
 # ----------------------------------------------------------------------------- runtimes
 
 @st.fragment
 def runtimes_panel(cfg: Config) -> None:
     """The current configuration on every runtime present here, one chart, speed-up over eager."""
-    from ..charts_latency import runtime_figure
-    from ..latency.runtimes import RUNTIMES, unavailable
+    from ...charts_latency import runtime_figure
+    from ...latency.runtimes import RUNTIMES, unavailable
 
     st.subheader("Runtimes")
     st.caption("Nobody deploys eager PyTorch: the same network on every runtime this host has, "
                "each timed with the same protocol, with its speed-up over eager PyTorch. "
                "torch.compile's first call compiles the network (tens of seconds on a small CPU); "
                "it is reported apart and not in the median.")
-    base = _setup_from_state(st.session_state.get(K + "budget", BUDGET_DEFAULT_S))
+    base = page_setup(st.session_state.get(K + "budget", BUDGET_DEFAULT_S))
     if base is None:
         st.caption("Choose valid settings above to compare runtimes.")
         return
@@ -54,7 +48,7 @@ def runtimes_panel(cfg: Config) -> None:
                + "".join(f" {w}." for w in absent.values()))
     if st.button(f"Compare {len(present)} runtimes", key=K + "runtimes_run", icon=":material/compare_arrows:"):
         notice = st.empty()
-        bench = Bench(should_stop=_tab_closed())
+        bench = Bench(should_stop=tab_closed(), on_result=learn)
 
         def compare():
             rows = []
@@ -62,7 +56,7 @@ def runtimes_panel(cfg: Config) -> None:
                 setup = _replace_runtime(base, rt)
                 with st.spinner(f"{cfg.title} on {rt}..."):
                     try:
-                        r = bench.run(cfg, setup, on_wait=_queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
+                        r = bench.run(cfg, setup, on_wait=queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
                     except (ValueError, MeasurementError) as exc:
                         rows.append({"runtime": rt, "error": str(exc)})
                         continue
@@ -78,7 +72,7 @@ def runtimes_panel(cfg: Config) -> None:
             return rows
 
         try:
-            rows = _attempt("runtime comparison", notice, compare)
+            rows = attempt("runtime comparison", notice, compare)
         finally:
             bench.release()
         if rows is not None:
@@ -104,8 +98,8 @@ def runtimes_panel(cfg: Config) -> None:
         "cold_ms": st.column_config.NumberColumn("first call (ms)", format="%.1f")})
     st.download_button("Runtime comparison (JSON, with passport)",
                        json.dumps({"config": done["config"].label, "setup": asdict(done["setup"]),
-                                   "rows": done["rows"], "passport": _passport_now(done["setup"])},
-                                  indent=2, default=_json_default),
+                                   "rows": done["rows"], "passport": passport_now(done["setup"])},
+                                  indent=2, default=json_value),
                        file_name="lightviz_runtimes.json", mime="application/json", key=K + "runtimes_dl")
 
 
@@ -122,7 +116,7 @@ def _replace_runtime(setup: Setup, runtime: str) -> Setup:
 @st.fragment
 def export_panel(cfg: Config) -> None:
     """Download the configured network as ONNX or a torch.export program (random weights)."""
-    from ..exporter import DEFAULT_OPSET, FORMATS, INSTALL_ONNX
+    from ...exporter import DEFAULT_OPSET, FORMATS, INSTALL_ONNX
 
     st.subheader("Export")
     st.caption(f"Take {cfg.label} out of lightviz: as an ONNX file (opset {DEFAULT_OPSET}, what "
@@ -147,7 +141,7 @@ def export_panel(cfg: Config) -> None:
         st.session_state[K + "export"] = {"key": key, "data": data, "info": info}
     done = st.session_state.get(K + "export")
     if fmt == "onnx":
-        from ..latency.runtimes import unavailable
+        from ...latency.runtimes import unavailable
 
         if unavailable("onnxruntime") and "not installed" in unavailable("onnxruntime"):
             st.caption(f"ONNX export needs the onnx package: {INSTALL_ONNX}")
@@ -165,7 +159,7 @@ def _export_bytes(cfg: Config, fmt: str, seed: int, batch: int, fold: bool):
     import os
     import tempfile
 
-    from ..exporter import export
+    from ...exporter import export
 
     with tempfile.TemporaryDirectory(prefix="lightviz-export-") as tmp:
         path = os.path.join(tmp, f"model.{fmt}")

@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..builder import FlowModule
-from ..config import Config
-from ..counting import ROW_FIELDS, Profile, count
+from ...builder import FlowModule
+from ...config import Config
+from ...counting import ROW_FIELDS, Profile, count
 from .timing import Timer, no_stop
 
 FUNCTIONAL_OPS = ("add", "mul", "cat", "split", "shuffle", "narrow")

@@ -37,7 +37,7 @@ def free_memory(device: str) -> None:
     """Collect garbage and give the allocator's cached blocks back (CUDA, MPS)."""
     import torch
 
-    from .setup import mps_available
+    from ..setup import mps_available
 
     gc.collect()
     if device.startswith("cuda") and torch.cuda.is_available():

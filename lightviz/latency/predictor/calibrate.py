@@ -1,5 +1,5 @@
 """The calibration campaign: measure a spread of configurations on this host within a time
-budget, then fit the latency model (:mod:`lightviz.latency.model`) on them.
+budget, then fit the latency model (:mod:`lightviz.latency.predictor.model`) on them.
 
 **Design.** Round-robin over the eight architectures (an interrupted campaign stays balanced),
 and within each architecture a scrambled Halton sequence (Cranley-Patterson rotation, seeded)
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..config import ALPHA_MAX, ALPHA_MIN, RESOLUTION_MAX, RESOLUTION_MIN, Config, make_config
-from ..counting import count
+from ...config import ALPHA_MAX, ALPHA_MIN, RESOLUTION_MAX, RESOLUTION_MIN, Config, make_config
+from ...counting import count
+from ..setup import MIN_RUNS, WARMUP_MIN, Setup
 from . import model as M
 from . import store
-from .setup import MIN_RUNS, WARMUP_MIN, Setup
 
 DEFAULT_BUDGET_S = 150.0  # measuring; with the fit, under 3 minutes for one CPU setup
 POINT_BUDGET_S = 0.3
@@ -62,7 +62,7 @@ def _halton(i: int, base: int) -> float:
 def _groups(arch: str, i: int):
     """The i-th point's group count: ShuffleNet v1 cycles through its variants (the paper's
     g = 3 first), as does any family with a ``groups`` variant; None for the rest."""
-    from ..zoo import REGISTRY
+    from ...zoo import REGISTRY
 
     v = REGISTRY[arch].variant("groups")
     if v is None:
@@ -75,7 +75,7 @@ def design(per_arch: int = 64, seed: int = 0, archs=None) -> list[Config]:
     """Candidate configurations in the order they are measured (see the module doc); ``archs``
     defaults to the built-in architectures (plugins are predicted from the same per-op terms)."""
     if archs is None:
-        from ..zoo import REGISTRY
+        from ...zoo import REGISTRY
 
         archs = REGISTRY.builtin
     rng = np.random.default_rng(seed)
@@ -147,9 +147,9 @@ def _measurer(measure, on_wait, lock_timeout):
     (tests), or the protocol under the host lock."""
     if measure is not None:
         return None, measure
-    from .protocol import Bench  # torch: only when measuring for real
+    from ..lab.protocol import Bench  # torch: only when measuring for real
 
-    bench = Bench()
+    bench = Bench(on_result=store.add_result)  # stored; the model is fitted once, at the end
     return bench, lambda cfg, s: bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout).median_ms
 
 
@@ -174,31 +174,30 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
 
     t0 = time.monotonic()
     try:
-        with M.learning(False):
-            for cfg in design(seed=seed, archs=archs):
-                if should_stop is not None and should_stop():
-                    cal.interrupted = True
-                    break
-                elapsed = time.monotonic() - t0
-                room = _room(len(cal.measured), elapsed, budget_s, max_points)
-                if room is None:
-                    break
-                if guess.point_s(cfg, point_budget_s) > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
-                    cal.skipped += 1
-                    continue
-                if on_progress is not None:
-                    on_progress(len(cal.measured), elapsed, cfg, None)
-                try:
-                    ms = float(measure(cfg, point_setup))
-                except (ValueError, RuntimeError) as exc:  # refused, out of memory: go on
-                    cal.errors.append(f"{cfg.label}: {str(exc).splitlines()[0] if str(exc) else exc}")
-                    continue
-                if bench is None:
-                    store.add(cfg, setup, ms, source="calibrate")
-                cal.measured.append((cfg, ms))
-                guess.update(cfg, ms)
-                if on_progress is not None:
-                    on_progress(len(cal.measured), time.monotonic() - t0, cfg, ms)
+        for cfg in design(seed=seed, archs=archs):
+            if should_stop is not None and should_stop():
+                cal.interrupted = True
+                break
+            elapsed = time.monotonic() - t0
+            room = _room(len(cal.measured), elapsed, budget_s, max_points)
+            if room is None:
+                break
+            if guess.point_s(cfg, point_budget_s) > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
+                cal.skipped += 1
+                continue
+            if on_progress is not None:
+                on_progress(len(cal.measured), elapsed, cfg, None)
+            try:
+                ms = float(measure(cfg, point_setup))
+            except (ValueError, RuntimeError) as exc:  # refused, out of memory: go on
+                cal.errors.append(f"{cfg.label}: {str(exc).splitlines()[0] if str(exc) else exc}")
+                continue
+            if bench is None:
+                store.add(cfg, setup, ms, source="calibrate")
+            cal.measured.append((cfg, ms))
+            guess.update(cfg, ms)
+            if on_progress is not None:
+                on_progress(len(cal.measured), time.monotonic() - t0, cfg, ms)
     except KeyboardInterrupt:
         cal.interrupted = True
     finally:

@@ -1,7 +1,7 @@
 """The latency model's local correction: what the shared per-op terms leave, smoothed over each
 architecture's own calibration points.
 
-The linear model (:mod:`lightviz.latency.model`) shares its per-op rates across the zoo, so each
+The linear model (:mod:`lightviz.latency.predictor.model`) shares its per-op rates across the zoo, so each
 family keeps a pattern of its own that op counts, MACs and bytes do not explain: on this
 project's 2-core CPU, ResNet-34's 3x3 convs at small widths and large inputs ran about 20%
 faster than the shared rates say, and GhostNet at wide widths and small inputs about 25%
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..config import Config
+from ...config import Config
 
 GRID = ((0.15, 0.5), (0.15, 1.0), (0.25, 0.5), (0.25, 1.0), (0.25, 3.0), (0.4, 1.0), (0.4, 3.0))
 GROUP_WEIGHT = 0.2

@@ -3,7 +3,7 @@ with the machine's passport; sweeps over alpha, rho and the zoo on request; ener
 
 Measuring takes seconds, so every measurement sits in an ``st.fragment`` behind a button: the
 sidebar's sliders never start one. One measurement runs at a time per host (the lock in
-:mod:`lightviz.latency.lock`); a session that has to wait sees that it is queued, behind whom.
+:mod:`lightviz.latency.lab.lock`); a session that has to wait sees that it is queued, behind whom.
 A configuration that would not fit in memory, or would hold the host longer than
 ``$LIGHTVIZ_MAX_HOLD_S``, is refused before the button is pressed. A tab closed in the middle of
 a measurement stops it between two calls (whole network or per layer) and frees the host.
@@ -12,45 +12,26 @@ a measurement stops it between two calls (whole network or per layer) and frees 
 from __future__ import annotations
 
 import json
-import logging
-import time
-from dataclasses import asdict
 
 import pandas as pd
 import streamlit as st
-import torch
 
-from ..charts_latency import roofline_figure, share_figure, sweep_figure, zoo_figure
-from ..config import ALPHA_MAX, ALPHA_MIN, Config, arch_names, make_config
-from ..latency import jetson
-from ..latency.hold import HoldRefused, check_hold
-from ..latency.layers import FOLDED_BN, report_csv
-from ..latency.lock import LockTimeout
-from ..latency.memory import MemoryRefused, available, check_fits
-from ..latency.passport import summary, usable_cores
-from ..latency.protocol import (
-    BUDGET_DEFAULT_S,
-    MODES,
-    SPREAD_LIMIT,
-    Bench,
-    MeasurementError,
-    Setup,
-    available_devices,
-    dtype_support,
-    make_setup,
-    sweep,
-)
-from ..units import fmt_bytes, fmt_count, fmt_ms
-from . import predicted
-
-log = logging.getLogger(__name__)
-
-K = "latency_"  # widget and state keys of this page
-DEFAULT_THREADS = max(1, min(torch.get_num_threads(), usable_cores()))
-LOCK_TIMEOUT_S = 300.0
-SWEEP_ALPHAS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-SWEEP_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
-SWEEPS = ("width \u03b1", "resolution \u03c1", "the zoo")
+from ...charts_latency import roofline_figure, share_figure
+from ...config import Config
+from ...latency.host import energy, jetson
+from ...latency.host.cpu import usable_cores
+from ...latency.host.passport import summary
+from ...latency.lab.hold import HoldRefused, check_hold
+from ...latency.lab.layers import FOLDED_BN, report_csv
+from ...latency.lab.memory import MemoryRefused, available, check_fits
+from ...latency.lab.protocol import Bench
+from ...latency.predictor.model import learn
+from ...latency.setup import BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Setup, available_devices, dtype_support, make_setup
+from ...units import fmt_bytes, fmt_count, fmt_ms, json_value
+from .. import predicted
+from .helpers import DEFAULT_THREADS, LOCK_TIMEOUT_S, K, attempt, page_setup, queued_notice, runtime_select, tab_closed
+from .runtimes import export_panel, runtimes_panel
+from .sweeps import sweep_panel
 
 
 def render(cfg: Config) -> None:
@@ -60,17 +41,13 @@ def render(cfg: Config) -> None:
         "median of many synchronised runs after a warm-up, with the spread, the first (cold) call "
         "apart, per-layer times beside the MACs, and the machine's passport. One measurement runs "
         "at a time on this host; others queue.")
-    from .latency_runtimes import export_panel, runtimes_panel
-
     _measure_panel(cfg)
     runtimes_panel(cfg)
     export_panel(cfg)
-    _sweep_panel(cfg)
+    sweep_panel(cfg)
     if jetson.is_jetson():
         _energy_panel(cfg)
 
-
-# ----------------------------------------------------------------------------- controls
 
 def _controls() -> Setup | None:
     """The measurement settings; None (with the reason shown) when they cannot be used."""
@@ -102,7 +79,7 @@ def _controls() -> Setup | None:
                                  "TensorRT, ONNX Runtime or TFLite do; MACs and params stay the "
                                  "unfolded network's. Eager timings without folding overstate "
                                  "BN's cost (a fifth to a quarter of the CPU time here).")
-    runtime = _runtime_select(device)
+    runtime = runtime_select(device)
     try:
         return make_setup(device, dtype, batch, threads, channels_last, mode, budget, fold_bn, runtime)
     except ValueError as exc:
@@ -112,7 +89,7 @@ def _controls() -> Setup | None:
 
 def _memory_line(cfg: Config, setup: Setup) -> bool:
     """Show the memory estimate; False (with the reason) when the configuration is refused:
-    it would not fit, or it would hold the host too long (:mod:`lightviz.latency.hold`)."""
+    it would not fit, or it would hold the host too long (:mod:`lightviz.latency.lab.hold`)."""
     try:
         est = check_fits(cfg, setup.batch, setup.dtype, setup.device)
         check_hold(cfg, setup, layers=st.session_state.get(K + "per_layer", True))
@@ -127,32 +104,6 @@ def _memory_line(cfg: Config, setup: Setup) -> bool:
     st.caption(f"Memory: about {fmt_bytes(est.total)}{room} ({est.describe()}).")
     return True
 
-
-def _tab_closed():
-    """A ``should_stop`` for :class:`Bench`: "the browser tab was closed" once Streamlit no
-    longer counts this script run's session as active (a closed tab's websocket is gone and its
-    session has been asked to stop); None where there is no server (AppTest, bare mode)."""
-    from streamlit.runtime import Runtime
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None or not Runtime.exists():
-        return None
-    runtime, session_id = Runtime.instance(), ctx.session_id
-
-    def closed() -> str | None:
-        return None if runtime.is_active_session(session_id) else "the browser tab was closed"
-
-    return closed
-
-
-def _queued_notice(placeholder):
-    def on_wait(status):
-        placeholder.info(status.describe(), icon=":material/hourglass_top:")
-    return on_wait
-
-
-# ----------------------------------------------------------------------------- measure
 
 @st.fragment
 def _measure_panel(cfg: Config) -> None:
@@ -186,34 +137,16 @@ def _measure(cfg: Config) -> None:
     _show_result(last["result"], last["report"])
 
 
-def _attempt(what: str, notice, fn):
-    """``fn()``, or None with the reason shown on the page (never a traceback: the server's log
-    has it). A refusal or an out-of-memory error (its memory already freed) is an error; a host
-    that stayed busy past the timeout is a warning."""
-    try:
-        return fn()
-    except LockTimeout as exc:
-        st.warning(f"Not measured: {exc}. Try again in a moment.")
-    except (ValueError, MeasurementError) as exc:
-        st.error(str(exc))
-    except Exception as exc:
-        log.exception("%s failed", what)
-        st.error(f"The {what} failed: {type(exc).__name__}: {exc}")
-    finally:
-        notice.empty()
-    return None
-
-
 def _run_measurement(cfg: Config, setup: Setup) -> None:
     notice = st.empty()
-    bench = Bench(should_stop=_tab_closed())
+    bench = Bench(should_stop=tab_closed(), on_result=learn)
     per_layer = st.session_state.get(K + "per_layer", True)
 
     def measure():
         bench.check(cfg, setup, whole=True, layers=per_layer)  # before queueing
         label = f"{cfg.label} on {setup.label} (app)"
         # "Queued" while waiting for the host, then "Measuring" once it is ours: never both
-        with bench.lock.hold(label, LOCK_TIMEOUT_S, _queued_notice(notice)) as waited:
+        with bench.lock.hold(label, LOCK_TIMEOUT_S, queued_notice(notice)) as waited:
             notice.empty()
             with st.spinner(f"Measuring {cfg.title} on {setup.device}..."):
                 result = bench.run(cfg, setup)
@@ -222,7 +155,7 @@ def _run_measurement(cfg: Config, setup: Setup) -> None:
                         "report": bench.layers(cfg, setup) if per_layer else None}
 
     try:
-        done = _attempt("measurement", notice, measure)
+        done = attempt("measurement", notice, measure)
     finally:
         bench.release()
     if done is not None:
@@ -321,7 +254,7 @@ def _downloads(r, report) -> None:
         layers.pop("whole")
         data["layers"] = layers
     c = st.columns(3)
-    c[0].download_button("Result (JSON, with passport)", json.dumps(data, indent=2, default=_json_default),
+    c[0].download_button("Result (JSON, with passport)", json.dumps(data, indent=2, default=json_value),
                          file_name=stem + ".json", mime="application/json", key=K + "dl_json")
     if report is not None:
         c[1].download_button("Per-op times (CSV, with passport)", report_csv(report, "ops"),
@@ -330,16 +263,10 @@ def _downloads(r, report) -> None:
                              file_name=stem + "_blocks.csv", mime="text/csv", key=K + "dl_blocks")
 
 
-def _json_default(obj):
-    return obj.item() if hasattr(obj, "item") else str(obj)
-
-
-# ----------------------------------------------------------------------------- the model
-
 def _model_panel(cfg: Config) -> None:
     """The latency model of this host for the chosen setup: its prediction, and calibration."""
     st.subheader("Predicted latency")
-    setup = _setup_from_state(BUDGET_DEFAULT_S)
+    setup = page_setup(BUDGET_DEFAULT_S)
     if setup is None:
         st.caption("Choose valid settings above to see the prediction.")
         return
@@ -356,125 +283,6 @@ def _model_panel(cfg: Config) -> None:
     predicted.calibrate_panel(setup, key=K + "cal")
 
 
-# ----------------------------------------------------------------------------- sweeps
-
-def sweep_configs(cfg: Config, kind: str) -> list[Config]:
-    """The configurations of a sweep around ``cfg``."""
-    if kind == SWEEPS[0]:
-        alphas = sorted({a for a in SWEEP_ALPHAS if ALPHA_MIN <= a <= ALPHA_MAX} | {cfg.alpha})
-        return _valid(make_config, [dict(arch=cfg.arch, alpha=a, resolution=cfg.resolution,
-                                         groups=cfg.groups, classes=cfg.classes,
-                                         settings=cfg.settings) for a in alphas])
-    if kind == SWEEPS[1]:
-        res = sorted(set(SWEEP_RESOLUTIONS) | {cfg.resolution})
-        return [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups, classes=cfg.classes,
-                            settings=cfg.settings) for r in res]
-    return [make_config(a, 1.0, resolution=cfg.resolution, classes=cfg.classes) for a in arch_names()]
-
-
-def _valid(make, kwargs_list) -> list[Config]:
-    """The Configs that ``make`` accepts (an edited table can be refused at some alpha)."""
-    out = []
-    for kwargs in kwargs_list:
-        try:
-            out.append(make(**kwargs))
-        except ValueError:
-            pass
-    return out
-
-
-@st.fragment
-def _sweep_panel(cfg: Config) -> None:
-    st.subheader("Sweeps")
-    st.caption("Measured latency against width and resolution beside the MACs curve, and the zoo "
-               "on MACs against latency. Each point is built, warmed up and timed: seconds each, "
-               "so they run only when asked.")
-    c = st.columns([2, 1.2, 1])
-    kind = c[0].radio("Sweep", SWEEPS, horizontal=True, key=K + "sweep_kind")
-    per_point = c[1].slider("Seconds per point", 0.2, 3.0, 0.5, 0.1, key=K + "sweep_budget")
-    configs = sweep_configs(cfg, kind)
-    setup = _setup_from_state(per_point)
-    if setup is None:
-        st.caption("Choose valid settings above to sweep.")
-        return
-    c[2].caption(f"{len(configs)} points on {setup.device}, {setup.dtype}, batch {setup.batch}, "
-                 f"{setup.threads} threads: about {len(configs) * (per_point + 0.5):.0f} s")
-    if st.button("Run sweep", key=K + "sweep_run", icon=":material/show_chart:"):
-        notice = st.empty()
-        bar = st.progress(0.0)
-
-        def on_point(i, c_):
-            bar.progress(i / len(configs), text=f"{c_.title} ({i + 1} of {len(configs)})")
-
-        bench = Bench(should_stop=_tab_closed())
-        rows = _attempt("sweep", notice, lambda: sweep(configs, setup, bench, on_point=on_point,
-                                                       on_wait=_queued_notice(notice)))
-        bar.empty()
-        if rows is None:
-            return
-        st.session_state[K + "sweep"] = {"kind": kind, "config": cfg, "rows": rows, "setup": setup,
-                                         "finished": time.time()}
-    done = st.session_state.get(K + "sweep")
-    if not done:
-        return
-    rows = done["rows"]
-    st.caption(f"{done['kind']} sweep around {done['config'].title} on {done['setup'].label}")
-    if done["kind"] == SWEEPS[0]:
-        st.plotly_chart(sweep_figure(rows, "alpha", "width multiplier \u03b1"), width="stretch",
-                        key=K + "sweep_fig")
-    elif done["kind"] == SWEEPS[1]:
-        st.plotly_chart(sweep_figure(rows, "rho", "resolution multiplier \u03c1 (input = 224 \u03c1)"),
-                        width="stretch", key=K + "sweep_fig")
-    else:
-        st.plotly_chart(zoo_figure(rows), width="stretch", key=K + "sweep_fig")
-    for r in rows:
-        if "error" in r:
-            st.warning(f"{r['label']}: {r['error']}")
-    table = pd.DataFrame([{k: r.get(k) for k in ("label", "macs", "median_ms", "p10_ms", "p90_ms",
-                                                  "runs", "throughput_ips")} for r in rows])
-    st.dataframe(table, hide_index=True)
-    st.download_button("Sweep (JSON, with passport)",
-                       json.dumps({"kind": done["kind"], "setup": asdict(done["setup"]), "rows": rows,
-                                   "passport": _passport_now(done["setup"])}, indent=2, default=_json_default),
-                       file_name="lightviz_latency_sweep.json", mime="application/json",
-                       key=K + "sweep_dl")
-
-
-def _setup_from_state(budget: float) -> Setup | None:
-    """The page's setup, checked (:func:`make_setup`); None when the choice is not valid here."""
-    c = predicted.page_choices()
-    try:
-        return make_setup(c.get("device", "cpu"), c.get("dtype", "fp32"), c.get("batch", 1),
-                          c.get("threads", DEFAULT_THREADS), c.get("channels_last", False),
-                          c.get("mode", "eager"), budget, c.get("fold_bn", True),
-                          c.get("runtime", "torch"))
-    except ValueError:
-        return None
-
-
-def _runtime_select(device: str) -> str:
-    """The runtime widget: the runtimes that can run on ``device`` here; the others, with the
-    reason and how to install them, in its help."""
-    from ..latency.runtimes import RUNTIMES, unavailable
-
-    missing = {r: unavailable(r, device) for r in RUNTIMES}
-    offered = [r for r in RUNTIMES if missing[r] is None]
-    why = "; ".join(w for w in missing.values() if w)
-    return st.selectbox(
-        "Runtime", offered, key=K + "runtime",
-        help="what runs the network: eager PyTorch, torch.compile (inductor; the first call "
-             "compiles, tens of seconds), ONNX Runtime on the exported ONNX file, TensorRT "
-             "(trtexec). Same protocol and statistics for each." + (f" Not here: {why}" if why else ""))
-
-
-def _passport_now(setup: Setup) -> dict:
-    from ..latency.passport import passport
-
-    return passport(setup.device, setup.threads)
-
-
-# ----------------------------------------------------------------------------- energy
-
 @st.fragment
 def _energy_panel(cfg: Config) -> None:
     st.subheader("Energy per inference (Jetson)")
@@ -487,20 +295,20 @@ def _energy_panel(cfg: Config) -> None:
                f"{' + '.join(info.get('power_total_rails') or []) or 'n/a'}")
     run_s = st.slider("Steady run (s)", 10, 120, 30, 5, key=K + "energy_s",
                       help="the rails update slowly: tens of seconds give a steady average")
-    setup = _setup_from_state(2.0)
-    if setup is None or not st.button(f"Measure energy (about {run_s + 10 + jetson.DEFAULT_SETTLE_S:.0f} s)",
+    setup = page_setup(2.0)
+    if setup is None or not st.button(f"Measure energy (about {run_s + 10 + energy.DEFAULT_SETTLE_S:.0f} s)",
                                       key=K + "energy_run"):
         last = st.session_state.get(K + "energy")
         if last:
-            _show_energy(last)
+            show_energy(last)
         return
     notice = st.empty()
-    bench = Bench(should_stop=_tab_closed())
+    bench = Bench(should_stop=tab_closed(), on_result=learn)
     try:
-        with st.spinner(f"Settling {jetson.DEFAULT_SETTLE_S:g} s, idle baseline, then {run_s} s of "
+        with st.spinner(f"Settling {energy.DEFAULT_SETTLE_S:g} s, idle baseline, then {run_s} s of "
                         f"steady inference..."):
-            out = _attempt("energy measurement", notice, lambda: bench.energy(
-                cfg, setup, run_s=run_s, idle_s=5.0, on_wait=_queued_notice(notice),
+            out = attempt("energy measurement", notice, lambda: bench.energy(
+                cfg, setup, run_s=run_s, idle_s=5.0, on_wait=queued_notice(notice),
                 lock_timeout=LOCK_TIMEOUT_S))
     finally:
         bench.release()
@@ -508,10 +316,11 @@ def _energy_panel(cfg: Config) -> None:
         return
     out["config"] = cfg.label
     st.session_state[K + "energy"] = out
-    _show_energy(out)
+    show_energy(out)
 
 
-def _show_energy(e: dict) -> None:
+def show_energy(e: dict) -> None:
+    """An energy result (:func:`lightviz.latency.host.energy.measure_energy`) as the page shows it."""
     full, rise = e["total"].get("full_mj_per_image"), e["total"].get("rise_mj_per_image")
     c = st.columns(3)
     c[0].metric("Energy per image (module input)", f"{full:.2f} mJ" if full is not None else "n/a",
@@ -525,5 +334,5 @@ def _show_energy(e: dict) -> None:
     st.dataframe(pd.DataFrame(e["rails"]), hide_index=True)
     for w in e["warnings"]:
         st.warning(w)
-    st.download_button("Energy (JSON, with passport)", json.dumps(e, indent=2, default=_json_default),
+    st.download_button("Energy (JSON, with passport)", json.dumps(e, indent=2, default=json_value),
                        file_name="lightviz_energy.json", mime="application/json", key=K + "energy_dl")

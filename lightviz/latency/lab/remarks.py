@@ -4,7 +4,7 @@ cuDNN autotuning, TF32, the CUDA graph's static input)."""
 
 from __future__ import annotations
 
-from .setup import SPREAD_LIMIT, Setup
+from ..setup import SPREAD_LIMIT, Setup
 
 
 def warnings_for(r) -> list[str]:
