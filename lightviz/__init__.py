@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from .config import Config, make_config
 from .counting import KINDS, Profile, count
+from .version import __version__ as __version__  # the package's version, kept where it always was
 from .zoo import REGISTRY, resolve
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str):

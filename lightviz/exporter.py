@@ -188,7 +188,7 @@ def export(target, path, format: str = "onnx", alpha=1.0, rho=1.0, resolution=No
 
 
 def _version() -> str:
-    from . import __version__
+    from .version import __version__
 
     return __version__
 

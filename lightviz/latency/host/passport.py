@@ -102,7 +102,7 @@ def host_load(root=None) -> float | None:
 def passport(device: str = "cpu", threads: int | None = None, root=None) -> dict:
     """Everything a latency figure depends on, as a JSON-ready dict."""
     root = Root(root)
-    from ... import __version__
+    from ...version import __version__
 
     try:
         import numpy
