@@ -22,6 +22,7 @@ from lightviz.latency import Bench, HostLock, MemoryRefused, OutOfMemory, Result
 from lightviz.latency import setup as SETUP
 from lightviz.latency.host.cpu import usable_cores
 from lightviz.latency.lab import protocol as M
+from lightviz.latency.lab import timing
 from lightviz.latency.lab.layers import report_csv
 
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
@@ -49,7 +50,7 @@ def test_statistics_are_consistent_and_runs_fit_the_budget(lock):
     budget = 0.4
     r = measure(TINY, make_setup("cpu", threads=1, budget_s=budget), lock=lock)
     s = np.asarray(r.samples_ms)
-    assert r.runs == len(s) >= M.MIN_RUNS
+    assert r.runs == len(s) >= SETUP.MIN_RUNS
     assert r.min_ms <= r.p10_ms <= r.q1_ms <= r.median_ms <= r.q3_ms <= r.p90_ms <= r.max_ms
     assert r.iqr_ms == pytest.approx(r.q3_ms - r.q1_ms) and r.iqr_ms >= 0
     assert r.median_ms == pytest.approx(np.median(s))
@@ -58,7 +59,7 @@ def test_statistics_are_consistent_and_runs_fit_the_budget(lock):
     assert s.sum() / 1e3 <= r.timed_s <= budget + s.max() / 1e3
     assert r.started_at < r.finished_at
     assert r.finished_at - r.started_at == pytest.approx(r.timed_s, abs=0.05)
-    assert r.cold_ms > 0 and r.rewarmed == "first run" and r.warmup_runs >= M.WARMUP_MIN
+    assert r.cold_ms > 0 and r.rewarmed == "first run" and r.warmup_runs >= SETUP.WARMUP_MIN
     assert r.macs == count(TINY).macs
     d = r.to_dict()
     assert REQUIRED_KEYS <= set(d)
@@ -88,7 +89,7 @@ def test_rewarms_after_a_shape_change(lock):
         handle.remove()
     assert a.rewarmed == "first run" and a.cold_ms is not None
     assert again.rewarmed is None and again.cold_ms is None  # nothing changed: no cold call
-    assert again.warmup_runs >= M.WARMUP_MIN  # but still a short warm-up
+    assert again.warmup_runs >= SETUP.WARMUP_MIN  # but still a short warm-up
     assert "input 1x3x64x64 -> 1x3x96x96" in b.rewarmed and b.cold_ms is not None
     at_96 = [t for t, shape in calls if shape == (1, 3, 96, 96)]
     before = [t for t in at_96 if t < b.started_at]
@@ -134,21 +135,21 @@ def test_channels_last_and_batch(lock):
 
 def test_reduced_precision_on_the_cpu(lock, monkeypatch):
     for dtype in ("bf16", "fp16"):
-        if M.dtype_support("cpu")[dtype] is None:  # native kernels here: it measures
+        if SETUP.dtype_support("cpu")[dtype] is None:  # native kernels here: it measures
             r = measure(TINY, make_setup("cpu", dtype=dtype, threads=1, budget_s=0.1), lock=lock)
             assert r.setup.dtype == dtype and r.median_ms > 0
     monkeypatch.setattr(SETUP, "_cpu_native", lambda dtype: False)
     with pytest.raises(ValueError) as exc:
         make_setup("cpu", dtype="fp16")
     assert str(exc.value).startswith("dtype fp16 refused on cpu: fp16 on this CPU has no native kernels")
-    support = M.dtype_support("cpu")
+    support = SETUP.dtype_support("cpu")
     assert support["fp32"] is None and "AVX512-BF16 or AMX" in support["bf16"]
 
 
 def test_spread_warning_when_the_iqr_passes_10_percent():
     def result(samples):
-        st = M.stats(samples)
-        return Result(TINY, M.Setup(threads=1), list(samples), st.median, st.p10, st.p90, st.q1,
+        st = timing.stats(samples)
+        return Result(TINY, SETUP.Setup(threads=1), list(samples), st.median, st.p10, st.p90, st.q1,
                       st.q3, st.iqr, st.mean, st.min, st.max, st.runs, 1.0, None, None, 2, None,
                       0.0, 1.0, 1.0, 0.0, 1, 1, "t",
                       passport={"cpu": {"load_1min": 0.1, "usable_cores": 2}})
