@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from .counting import KINDS, ROW_FIELDS, Profile, shape_text
+from .counting import KINDS, Profile
 from .units import KiB, fmt_count
 from .zoo import ArchField, FamilyColours
 
@@ -165,9 +165,6 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT, **kw) -> go.Figure
     return fig
 
 
-_F = {name: i for i, name in enumerate(ROW_FIELDS)}
-
-
 def _bar_rows(profile: Profile, measure: str) -> list:
     """The bars of :func:`layer_figure`, from the profile's rows (no table: the first page
     need not import pandas): (x, row, kind, stage, path, in, out, params, cost) for each row
@@ -176,14 +173,11 @@ def _bar_rows(profile: Profile, measure: str) -> list:
     ew = profile.elementwise
     out = []
     for i, r in enumerate(profile.rows):
-        macs, params, kind = r[_F["macs"]], r[_F["params"]], r[_F["kind"]]
-        cost = {"macs": macs, "params": params,
-                "flops": 2 * macs + (r[_F["elementwise_flops"]] if ew else 0)}[measure]
-        if cost > 0 or kind in WEIGHTED_KINDS:
-            shape_in = " + ".join(map(shape_text, r[_F["in_shapes"]]))
-            shape_out = shape_text((r[_F["out_c"]], r[_F["out_h"]], r[_F["out_w"]]))
-            out.append((len(out), i, kind, r[_F["stage"]], r[_F["path"]], shape_in, shape_out,
-                        params, cost))
+        cost = {"macs": r.macs, "params": r.params,
+                "flops": 2 * r.macs + (r.elementwise_flops if ew else 0)}[measure]
+        if cost > 0 or r.kind in WEIGHTED_KINDS:
+            out.append((len(out), i, r.kind, r.stage, r.path, r.in_shape, r.out_shape,
+                        r.params, cost))
     return out
 
 

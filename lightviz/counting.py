@@ -17,6 +17,9 @@ Conventions (also in every JSON export, under ``conventions``):
   k*k, global average pool h*w per channel; concat, split, slice, shuffle and flatten move data
   and cost 0.
 * **out_bytes** is the size of an op's output at batch 1 in fp32 (4 bytes per value).
+* **bytes moved** (:meth:`Row.moved_bytes`; read by the latency features and the roofline, not
+  exported): an op reads its inputs and weights and writes its output once (no fusion, no
+  cache reuse); views (split, slice, flatten) move nothing.
 * **peak activation memory** is the largest total of tensors alive at once at batch 1 in fp32
   when every op writes a new tensor that lives until its last reader has run (in-place
   activations and views would lower it; weights are not included).
@@ -66,6 +69,8 @@ KINDS = (
 )
 
 BYTES_PER_VALUE = 4
+VALUE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}  # bytes per value of each measured dtype
+VIEW_OPS = ("split", "narrow", "flatten")  # the `op` values that move no data (views)
 ACT_FLOPS = {"relu": 1, "relu6": 2, "hardsigmoid": 4}
 COLUMNS = (
     "path", "stage", "block", "block_type", "op_name", "kind", "op", "kernel", "stride", "groups",
@@ -88,7 +93,7 @@ class Row(NamedTuple):
     Shapes stay numbers (``in_shapes`` one ``(C, H, W)`` per input, the output as ``out_c``,
     ``out_h``, ``out_w``); :attr:`in_shape` and :attr:`out_shape` give them as the table's text.
     ``inputs`` are the indices of the rows read (-1 = the input image); ``index`` is this row's
-    own (last, so that positional readers of the older tuple layout keep working)."""
+    own. Read the fields by name (``row.macs``); ``Row._fields`` lists them in order."""
 
     path: str
     stage: str
@@ -120,9 +125,22 @@ class Row(NamedTuple):
     def out_shape(self) -> str:
         return f"{self.out_c}x{self.out_h}x{self.out_w}"
 
+    @property
+    def conv_kind(self) -> str | None:
+        """The class of a conv row by its shape (:func:`conv_kind`), also for the convs whose
+        ``kind`` says the unit they serve ("squeeze-excite"); None for other ops."""
+        if self.op != "conv2d":
+            return None
+        return conv_kind(self.in_shapes[0][0], self.groups or 1, self.kernel)
 
-# The fields of a row, in order (for readers that index rows by position).
-ROW_FIELDS = Row._fields
+    def moved_bytes(self, batch: int = 1, value_bytes: int = BYTES_PER_VALUE,
+                    weights: bool = True) -> int:
+        """Bytes the op moves (see the module doc): ``batch`` x (input + output values), plus
+        its parameters once when ``weights``, each ``value_bytes`` wide; 0 for a view."""
+        if self.op in VIEW_OPS:
+            return 0
+        values = sum(c * h * w for c, h, w in self.in_shapes) + self.out_c * self.out_h * self.out_w
+        return (values * batch + (self.params if weights else 0)) * value_bytes
 
 
 def shape_text(chw) -> str:
@@ -130,13 +148,16 @@ def shape_text(chw) -> str:
     return f"{chw[0]}x{chw[1]}x{chw[2]}"
 
 
-def conv_kind(conv: S.Conv2d) -> str:
-    """Classify a convolution the way the papers talk about it."""
-    if conv.groups > 1 and conv.groups == conv.in_ch:
+def conv_kind(in_ch: int, groups: int, kernel: int) -> str:
+    """Classify a convolution the way the papers talk about it: "depthwise conv" (one group per
+    input channel, MobileNet), "grouped conv" (ShuffleNet's 1x1), "pointwise conv" (dense 1x1)
+    or "standard conv" (dense k x k). The one rule behind the profile's ``kind``, the latency
+    features' conv classes and the diagrams' names."""
+    if groups > 1 and groups == in_ch:
         return "depthwise conv"
-    if conv.groups > 1:
+    if groups > 1:
         return "grouped conv"
-    if conv.kernel == 1:
+    if kernel == 1:
         return "pointwise conv"
     return "standard conv"
 
@@ -179,17 +200,15 @@ class _Recorder:
             if x.c != node.in_ch or node.in_ch % node.groups or node.out_ch % node.groups:
                 raise ValueError(f"{path}: conv {node} does not fit its input of {x.c} channels")
             h, w = self._spatial(path, x, node.kernel, node.stride, node.padding)
-            per_out = node.in_ch // node.groups * node.kernel * node.kernel
-            params = node.out_ch * per_out + (node.out_ch if node.bias else 0)
-            out = Shape(-1, node.out_ch, h, w)
-            return self._emit(path, kind_override or conv_kind(node), "conv2d", [x], out,
-                              node.kernel, node.stride, node.groups, params,
-                              node.out_ch * h * w * per_out,
+            kind = kind_override or conv_kind(node.in_ch, node.groups, node.kernel)
+            return self._emit(path, kind, "conv2d", [x], Shape(-1, node.out_ch, h, w),
+                              node.kernel, node.stride, node.groups, S.leaf_params(node),
+                              node.out_ch * h * w * node.fan_in,
                               node.out_ch * h * w if node.bias else 0)
         numel = x.c * x.h * x.w
         if isinstance(node, S.BatchNorm):
             return self._emit(path, kind_override or "batch norm", "batch_norm", [x], x,
-                              params=2 * node.channels, elementwise=2 * numel)
+                              params=S.leaf_params(node), elementwise=2 * numel)
         if isinstance(node, S.Act):
             return self._emit(path, kind_override or "activation", node.fn, [x], x,
                               elementwise=ACT_FLOPS[node.fn] * numel)
@@ -209,8 +228,7 @@ class _Recorder:
             if numel != node.in_features:
                 raise ValueError(f"{path}: linear {node} does not fit its input of {numel} features")
             out = Shape(-1, node.out_features, 1, 1)
-            params = node.in_features * node.out_features + (node.out_features if node.bias else 0)
-            return self._emit(path, "linear", "linear", [x], out, params=params,
+            return self._emit(path, "linear", "linear", [x], out, params=S.leaf_params(node),
                               macs=node.in_features * node.out_features,
                               elementwise=node.out_features if node.bias else 0)
         raise TypeError(f"{path}: cannot count {node!r}")
@@ -328,13 +346,14 @@ def rows_to_frame(rows: Sequence[Row], elementwise: bool) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    cols = dict(zip(ROW_FIELDS, zip(*rows)))
+    cols = dict(zip(Row._fields, zip(*rows)))
     for name in ("out_c", "out_h", "out_w", "params", "macs", "elementwise_flops", "out_bytes"):
         cols[name] = np.array(cols[name], dtype=np.int64)
     for name in ("kernel", "stride", "groups"):
         cols[name] = _nullable_int(cols[name])
-    cols["in_shape"] = [" + ".join(map(shape_text, shapes)) for shapes in cols.pop("in_shapes")]
-    cols["out_shape"] = [f"{c}x{h}x{w}" for c, h, w in zip(cols["out_c"], cols["out_h"], cols["out_w"])]
+    del cols["in_shapes"]
+    cols["in_shape"] = [r.in_shape for r in rows]
+    cols["out_shape"] = [r.out_shape for r in rows]
     cols["flops"] = 2 * cols["macs"] + (cols["elementwise_flops"] if elementwise else 0)
     cols["inputs"] = [list(i) for i in cols["inputs"]]
     return pd.DataFrame({name: cols[name] for name in COLUMNS}, copy=False)
@@ -365,6 +384,12 @@ class Profile:
     @property
     def flops(self) -> int:
         return 2 * self.macs + (self.elementwise_flops if self.elementwise else 0)
+
+    @cached_property
+    def blocks(self) -> tuple[str, ...]:
+        """The blocks in execution order (the rows' ``block``: ``stem``, ``stage1.0``, ...,
+        ``head``), each once."""
+        return tuple(dict.fromkeys(r.block for r in self.rows))
 
     @cached_property
     def peak_activation_bytes(self) -> int:

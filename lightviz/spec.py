@@ -57,6 +57,13 @@ class Conv2d:
     def padding(self) -> int:
         return self.kernel // 2
 
+    @property
+    def fan_in(self) -> int:
+        """Weights behind one output value, ``in_ch / groups x kernel x kernel``: the MACs of
+        one output value and, times ``out_ch``, the weight count (``nn.Conv2d``'s weight is
+        ``out_ch x in_ch/groups x k x k``)."""
+        return self.in_ch // max(1, self.groups) * self.kernel * self.kernel
+
 
 @dataclass(frozen=True)
 class BatchNorm:
@@ -100,6 +107,22 @@ class Linear:
 
 
 LEAVES = (Conv2d, BatchNorm, Act, Pool, Flatten, Linear)
+
+
+def leaf_params(leaf) -> int:
+    """The parameters of one leaf as ``nn.Module.parameters()`` counts them: a conv's
+    ``out_ch x fan_in`` weights (+ ``out_ch`` bias), a batch norm's gamma and beta
+    (``2 x channels``; the running statistics are buffers), a linear layer's
+    ``in_features x out_features`` weights (+ ``out_features`` bias); 0 for the rest. The one
+    formula behind the profile's ``params`` (:mod:`lightviz.counting`) and the settings' limit
+    (:func:`lightviz.zoo.table.spec_params`)."""
+    if isinstance(leaf, Conv2d):
+        return leaf.out_ch * leaf.fan_in + (leaf.out_ch if leaf.bias else 0)
+    if isinstance(leaf, BatchNorm):
+        return 2 * leaf.channels
+    if isinstance(leaf, Linear):
+        return leaf.in_features * leaf.out_features + (leaf.out_features if leaf.bias else 0)
+    return 0
 
 # ---------------------------------------------------------------------------------------------
 # The dataflow contract and the units written against it.

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import lightviz
 from lightviz.cli import main
-from lightviz.counting import ROW_FIELDS, trace
+from lightviz.counting import trace
 from lightviz.diagrams import calculator as C
 from lightviz.spec import Conv2d, GhostModule, Sequence
 from lightviz.zoo.common import Network, Stage
@@ -70,9 +70,8 @@ def _counted(net_items, size):
     """MACs and weights (no BN) of spec convs on a ``size`` map, by the engine's counter."""
     cfg = lightviz.config.Config("resnet18", 1.0, size, None, 1000)
     rows = trace(Network(tuple(net_items), cfg), cfg)
-    ix = {f: ROW_FIELDS.index(f) for f in ("op", "params", "macs", "block")}
-    convs = [r for r in rows if r[ix["op"]] == "conv2d" and r[ix["block"]] != "stem"]
-    return sum(r[ix["macs"]] for r in convs), sum(r[ix["params"]] for r in convs)
+    convs = [r for r in rows if r.op == "conv2d" and r.block != "stem"]
+    return sum(r.macs for r in convs), sum(r.params for r in convs)
 
 
 @settings(max_examples=40, deadline=None)

@@ -259,7 +259,7 @@ def calculator_units():
 def _count_unit(unit, width: int, size: int) -> dict[str, int]:
     """Params and MACs of one block spec on a width x size x size input, by the same counter as
     the networks (:func:`lightviz.counting.trace`)."""
-    from ..counting import ROW_FIELDS, trace
+    from ..counting import trace
     from ..spec import Conv2d, Sequence
     from ..zoo.common import Network, Stage
 
@@ -267,10 +267,9 @@ def _count_unit(unit, width: int, size: int) -> dict[str, int]:
     net = Network((("stem", Sequence((("conv", Conv2d(3, width, 1)),))),
                    ("stage1", Stage.of([unit]))), cfg)
     rows = trace(net, cfg)
-    bi, pi, mi = ROW_FIELDS.index("block"), ROW_FIELDS.index("params"), ROW_FIELDS.index("macs")
-    mine = [r for r in rows if r[bi] == "stage1.0"]
-    return {"params": sum(r[pi] for r in mine), "macs": sum(r[mi] for r in mine),
-            "ops": len(mine), "convs": sum(1 for r in mine if r[ROW_FIELDS.index("op")] == "conv2d")}
+    mine = [r for r in rows if r.block == "stage1.0"]
+    return {"params": sum(r.params for r in mine), "macs": sum(r.macs for r in mine),
+            "ops": len(mine), "convs": sum(1 for r in mine if r.op == "conv2d")}
 
 
 def family_units(width, size, expansion=6, groups=3) -> list[dict]:

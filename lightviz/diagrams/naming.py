@@ -27,7 +27,7 @@ def as_profile(source: ConfigOrProfile) -> Profile:
 
 def block_names(source: ConfigOrProfile) -> list[str]:
     """Every block in execution order: ``stem``, ``stage1.0``, ..., ``head``."""
-    return list(dict.fromkeys(r.block for r in as_profile(source).rows))
+    return list(as_profile(source).blocks)
 
 
 def stages(source: ConfigOrProfile) -> list[tuple[str, list[str]]]:
@@ -100,9 +100,7 @@ def op_title(r: Row) -> str:
     """What an op is, the way a lecture names it: '3x3 depthwise conv', 'channel shuffle', ..."""
     k = r.kernel
     if r.op == "conv2d":
-        kind = r.kind if r.kind.endswith("conv") else ("pointwise conv" if k == 1 else "conv")
-        if kind == "standard conv":
-            kind = "conv"
+        kind = "conv" if r.conv_kind == "standard conv" else r.conv_kind
         title = f"{k}x{k} {kind}"
         return title + " (SE)" if r.kind == "squeeze-excite" else title
     return {

@@ -204,19 +204,11 @@ def _spec(cfg):
 
 
 def spec_params(network) -> int:
-    """The parameters of a resolved spec, from its leaves alone (no shapes needed)."""
-    from ..spec import BatchNorm, Conv2d, Linear, leaves
+    """The parameters of a resolved spec, from its leaves alone (no shapes needed), by the
+    profile's own formula (:func:`lightviz.spec.leaf_params`)."""
+    from ..spec import leaf_params, leaves
 
-    total = 0
-    for _, leaf in leaves(network):
-        if isinstance(leaf, Conv2d):
-            total += leaf.out_ch * (leaf.in_ch // max(1, leaf.groups)) * leaf.kernel ** 2
-            total += leaf.out_ch if leaf.bias else 0
-        elif isinstance(leaf, BatchNorm):
-            total += 2 * leaf.channels
-        elif isinstance(leaf, Linear):
-            total += leaf.in_features * leaf.out_features + (leaf.out_features if leaf.bias else 0)
-    return total
+    return sum(leaf_params(leaf) for _, leaf in leaves(network))
 
 
 def _kind(value) -> str:

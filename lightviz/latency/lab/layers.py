@@ -41,24 +41,18 @@ import torch
 
 from ...builder import FlowModule
 from ...config import Config
-from ...counting import ROW_FIELDS, Profile, count
+from ...counting import VALUE_BYTES, Profile, count
 from .timing import Timer, no_stop
 
 FUNCTIONAL_OPS = ("add", "mul", "cat", "split", "shuffle", "narrow")
-VIEW_OPS = ("split", "narrow", "flatten")  # the profile's `op` values that move no data
 BYTES = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2}
 MIN_PASSES = 3
 MAX_PASSES = 5000
 
-_F = {name: i for i, name in enumerate(ROW_FIELDS)}
-
 
 def block_paths(cfg: Config) -> list[str]:
     """The blocks of a configuration in execution order (module names)."""
-    seen: dict[str, None] = {}
-    for row in count(cfg).rows:
-        seen.setdefault(row[_F["block"]], None)
-    return list(seen)
+    return list(count(cfg).blocks)
 
 
 class _Probe:
@@ -238,17 +232,9 @@ def _best(timer: Timer, fn, budget_s: float, stop: Callable[[], None] = no_stop)
 
 
 def moved_bytes(profile: Profile, batch: int, value_bytes: int) -> np.ndarray:
-    """Bytes each op moves: inputs + output (x batch) + parameters, in the measured dtype;
-    0 for views."""
-    out = []
-    for row in profile.rows:
-        if row[_F["op"]] in VIEW_OPS:
-            out.append(0)
-            continue
-        ins = sum(c * h * w for c, h, w in row[_F["in_shapes"]])
-        outs = row[_F["out_c"]] * row[_F["out_h"]] * row[_F["out_w"]]
-        out.append(((ins + outs) * batch + row[_F["params"]]) * value_bytes)
-    return np.asarray(out, dtype=np.float64)
+    """Bytes each op moves (:meth:`lightviz.counting.Row.moved_bytes`): inputs + output
+    (x batch) + parameters, in the measured dtype; 0 for views."""
+    return np.asarray([r.moved_bytes(batch, value_bytes) for r in profile.rows], dtype=np.float64)
 
 
 FOLDED_BN = "batch norm (folded)"
@@ -346,7 +332,7 @@ class LayerReport:
 def build_report(profile: Profile, whole, blocks: PartTimes, ops: PartTimes, roof: dict,
                  notes: list[str]) -> LayerReport:
     setup = whole.setup
-    value_bytes = {"fp32": 4, "fp16": 2, "bf16": 2}[setup.dtype]
+    value_bytes = VALUE_BYTES[setup.dtype]
     folded = bool(getattr(setup, "fold_bn", False))
     ops_df = op_table(profile, ops, setup.batch, value_bytes, folded)
     blocks_df = block_table(profile, ops_df, blocks)

@@ -14,11 +14,10 @@ import os
 from dataclasses import dataclass
 
 from ...config import Config
-from ...counting import count
+from ...counting import VALUE_BYTES, count
 from ...units import fmt_bytes  # one rule for sizes: binary units, 3 significant digits
 from ..host.sysfs import Root, read_file
 
-BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 MiB = 2**20
 GiB = 2**30
 HEADROOM = 0.9
@@ -57,7 +56,7 @@ def _workspace(device: str, activations: int) -> int:
 
 def estimate(cfg: Config, batch: int, dtype: str = "fp32", device: str = "cpu") -> Estimate:
     prof = count(cfg)
-    size = BYTES[dtype]
+    size = VALUE_BYTES[dtype]
     per_image = (prof.peak_activation_bytes * size) // 4
     act = per_image * batch
     return Estimate(prof.params * size, per_image, batch, _workspace(device, act))

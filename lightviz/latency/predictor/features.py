@@ -26,11 +26,9 @@ from functools import lru_cache
 import numpy as np
 
 from ...config import Config
-from ...counting import ROW_FIELDS, count
+from ...counting import VALUE_BYTES, VIEW_OPS, count
 
 VERSION = 1
-VALUE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
-VIEWS = ("split", "narrow", "flatten")
 ACTS = ("relu", "relu6", "hardsigmoid", "hardswish", "sigmoid", "silu", "gelu")
 
 # (class, which of count / macs / bytes it gets a correction for)
@@ -44,7 +42,9 @@ NAMES: tuple[str, ...] = SHARED + tuple(
     f"{cls}_{ {'c': 'count', 'm': 'macs', 'b': 'bytes'}[t]}" for cls, ts in CLASSES for t in ts)
 N_SHARED = len(SHARED)
 _INDEX = {name: i for i, name in enumerate(NAMES)}
-_F = {name: i for i, name in enumerate(ROW_FIELDS)}
+# the profile's conv kinds (counting.conv_kind) as the feature classes
+CONV_CLASSES = {"pointwise conv": "conv1x1", "standard conv": "convkxk",
+                "depthwise conv": "dwconv", "grouped conv": "gconv"}
 
 
 def _pad8(n: int) -> int:
@@ -52,13 +52,11 @@ def _pad8(n: int) -> int:
 
 
 def op_class(row) -> str:
-    op = row[_F["op"]]
+    """The feature class of a profile row (see :data:`CLASSES`); a conv by its shape
+    (:attr:`lightviz.counting.Row.conv_kind`), so an SE conv is a 1x1 conv here."""
+    op = row.op
     if op == "conv2d":
-        groups = row[_F["groups"]] or 1
-        in_c = row[_F["in_shapes"]][0][0]
-        if groups == 1:
-            return "conv1x1" if row[_F["kernel"]] == 1 else "convkxk"
-        return "dwconv" if groups == in_c else "gconv"
+        return CONV_CLASSES[row.conv_kind]
     if op == "linear":
         return "linear"
     if op == "batch_norm":
@@ -69,7 +67,7 @@ def op_class(row) -> str:
         return op
     if op == "channel_shuffle":
         return "shuffle"
-    if op in VIEWS:
+    if op in VIEW_OPS:
         return "view"
     if op.endswith("pool"):
         return "pool"
@@ -84,23 +82,19 @@ def op_features(row, batch: int, value_bytes: int, fold_bn: bool) -> np.ndarray:
     f[_INDEX[f"{cls}_count"]] = 1.0
     if cls == "view" or (cls == "bn" and fold_bn):
         return f
-    ins = sum(c * h * w for c, h, w in row[_F["in_shapes"]])
-    out = row[_F["out_c"]] * row[_F["out_h"]] * row[_F["out_w"]]
-    nbytes = float((ins + out) * batch * value_bytes)
+    nbytes = float(row.moved_bytes(batch, value_bytes, weights=False))  # weights: their own term
     f[_INDEX["moved_bytes"]] = nbytes
     if f"{cls}_bytes" in _INDEX:
         f[_INDEX[f"{cls}_bytes"]] = nbytes
-    f[_INDEX["weight_bytes"]] = float(row[_F["params"]] * value_bytes)
-    macs = float(row[_F["macs"]] * batch)
+    f[_INDEX["weight_bytes"]] = float(row.params * value_bytes)
+    macs = float(row.macs * batch)
     if cls in ("conv1x1", "convkxk", "linear"):
+        in_c, in_h, in_w = row.in_shapes[0]
         if cls == "linear":
-            padded = _pad8(row[_F["in_shapes"]][0][0] * row[_F["in_shapes"]][0][1]
-                           * row[_F["in_shapes"]][0][2]) * _pad8(row[_F["out_c"]]) * batch
+            padded = _pad8(in_c * in_h * in_w) * _pad8(row.out_c) * batch
         else:
-            k = row[_F["kernel"]]
-            in_c = row[_F["in_shapes"]][0][0]
-            padded = (row[_F["out_h"]] * row[_F["out_w"]] * _pad8(row[_F["out_c"]])
-                      * _pad8(in_c) * k * k * batch)
+            k = row.kernel
+            padded = row.out_h * row.out_w * _pad8(row.out_c) * _pad8(in_c) * k * k * batch
         f[_INDEX["dense_macs"]] = float(padded)
         f[_INDEX[f"{cls}_macs"]] = float(padded)
     elif cls in ("dwconv", "gconv"):
@@ -112,21 +106,15 @@ def op_features(row, batch: int, value_bytes: int, fold_bn: bool) -> np.ndarray:
 def features(cfg: Config, batch: int = 1, dtype: str = "fp32",
              fold_bn: bool = True) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
     """(totals over the network, block names in order, per-block sums) of the features."""
-    rows = count(cfg).rows
+    profile = count(cfg)
+    rows, blocks = profile.rows, profile.blocks
     vb = VALUE_BYTES.get(dtype, 4)
     per_op = np.stack([op_features(r, batch, vb, fold_bn) for r in rows])
-    blocks: list[str] = []
-    index = {}
-    which = np.empty(len(rows), dtype=np.int64)
-    for i, r in enumerate(rows):
-        b = r[_F["block"]]
-        if b not in index:
-            index[b] = len(blocks)
-            blocks.append(b)
-        which[i] = index[b]
+    index = {b: i for i, b in enumerate(blocks)}
+    which = np.fromiter((index[r.block] for r in rows), dtype=np.int64, count=len(rows))
     per_block = np.zeros((len(blocks), len(NAMES)))
     np.add.at(per_block, which, per_op)
     totals = per_op.sum(axis=0)
     totals.setflags(write=False)
     per_block.setflags(write=False)
-    return totals, tuple(blocks), per_block
+    return totals, blocks, per_block
