@@ -18,7 +18,7 @@ from lightviz.spec import Flow
 from lightviz.state import ARCH_LABELS
 from lightviz.zoo import REGISTRY, Arch, Variant
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = ("resnet18", "resnet34", "resnet50", "mobilenet_v1", "mobilenet_v2", "shufflenet_v1",
            "shufflenet_v2", "ghostnet")
 

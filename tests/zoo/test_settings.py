@@ -19,7 +19,7 @@ from lightviz.zoo.table import (
     thaw,
 )
 
-CUSTOM = json.loads((Path(__file__).parent / "golden" / "custom_counts.json").read_text())
+CUSTOM = json.loads((Path(__file__).resolve().parents[1] / "golden" / "custom_counts.json").read_text())
 
 
 def test_golden_file_covers_every_referenced_family_100_times():
@@ -197,7 +197,7 @@ def test_a_plugin_without_a_table_works_and_refuses_settings():
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "tests" / "fixtures" / "tinynet")])}
 
     def run(*args):

@@ -28,7 +28,7 @@ from lightviz.latency.predictor import store
 from lightviz.latency.predictor.calibrate import calibrate, design
 from lightviz.latency.setup import Setup
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
 ONE = Setup(threads=1)
 
