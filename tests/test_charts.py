@@ -26,14 +26,14 @@ def test_log_ticks_carry_their_prefix(lo, hi, want):
 def test_compare_and_pareto_figures_have_no_bare_minor_ticks():
     import pandas as pd
 
-    from lightviz.accuracy_charts import _log_axis
+    from lightviz.accuracy_charts import log_axis
 
     df = pd.DataFrame({"arch": ["a", "b"], "label": ["A", "B"], "params": [1.8e6, 2.5e7],
                        "macs": [1.4e8, 4.1e9], "top1": [67.4, None]})
     fig = charts.family_scatter(df, "a")
     for axis in (fig.layout.xaxis, fig.layout.yaxis):
         assert axis.tickmode == "array" and all(not t.isdigit() for t in axis.ticktext)
-    ms = _log_axis(pd.Series([0.4, 30.0]), "ms")
+    ms = log_axis(pd.Series([0.4, 30.0]), "ms")
     assert ms["ticktext"][0].endswith(" ms")
 
 

@@ -300,7 +300,7 @@ def test_a_plugin_family_can_declare_a_table(monkeypatch):
                   rows=lambda d: ([{"widths": w} for w in d["widths"]], {}),
                   from_rows=lambda rows, sc: ({"widths": [cell(r["widths"]) for r in rows]}, []))
     mini = Arch(name="mininet", family="MiniNet", paper="-", spec=spec, table=table)
-    monkeypatch.setattr(REG, "_archs", {**REG._all(), "mininet": mini})
+    monkeypatch.setattr(REG, "_archs", {**REG, "mininet": mini})
     assert make_config("mininet", settings={"widths": [16, 32]}).settings is None
     p = lightviz.profile("mininet", resolution=64, settings={"widths": [24, 48]})
     assert p.params > lightviz.profile("mininet").params and p.config.custom
