@@ -135,14 +135,14 @@ def test_channels_last_and_batch(lock):
 
 def test_reduced_precision_on_the_cpu(lock, monkeypatch):
     for dtype in ("bf16", "fp16"):
-        if M.dtype_support("cpu")[dtype] is None:  # native kernels here: it measures
+        if SETUP.dtype_support("cpu")[dtype] is None:  # native kernels here: it measures
             r = measure(TINY, make_setup("cpu", dtype=dtype, threads=1, budget_s=0.1), lock=lock)
             assert r.setup.dtype == dtype and r.median_ms > 0
     monkeypatch.setattr(SETUP, "cpu_native", lambda dtype: False)
     with pytest.raises(ValueError) as exc:
         make_setup("cpu", dtype="fp16")
     assert str(exc.value).startswith("dtype fp16 refused on cpu: fp16 on this CPU has no native kernels")
-    support = M.dtype_support("cpu")
+    support = SETUP.dtype_support("cpu")
     assert support["fp32"] is None and "AVX512-BF16 or AMX" in support["bf16"]
 
 
