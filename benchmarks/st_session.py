@@ -6,7 +6,7 @@ does, asks for one script run of ``page`` (its url path; "" is the default page)
 server then keeps the session as a disconnected one for ``server.disconnectedSessionTTL``, as
 after a closed tab). It returns the run's time, the exceptions and error boxes the page sent,
 and the text of its headings and metrics. Used by benchmarks/classroom_load.py (the memory
-sweep) and tests/test_faults.py; needs the ``websockets`` package (a Streamlit dependency).
+sweep) and tests/latency/test_measurement_faults.py; needs the ``websockets`` package (a Streamlit dependency).
 """
 
 from __future__ import annotations

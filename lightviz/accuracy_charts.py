@@ -119,12 +119,12 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
                    yanchor="top"),
         height=560, margin=dict(l=8, r=8, t=120, b=8), clickmode="event+select",
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        xaxis=dict(type="log", title_text=COST_TITLES[cost], **_log_axis(df[cost], cost)),
+        xaxis=dict(type="log", title_text=COST_TITLES[cost], **log_axis(df[cost], cost)),
         yaxis=dict(title_text="ImageNet top-1 % (estimated)"), hovermode="closest")
     return fig
 
 
-def _log_axis(values, cost: str) -> dict:
+def log_axis(values, cost: str) -> dict:
     """Ticks at 1, 2, 5 of each decade spanned, each written in full ("20M", "5 ms"), not
     plotly's bare minor labels "2" and "5" that read as two and five."""
     import math

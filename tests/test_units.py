@@ -2,6 +2,8 @@
 bytes in binary IEC units, exact numbers with thousands separators; the same string on the
 pages, the charts, the diagrams and the CLI."""
 
+import re
+
 import pytest
 
 import lightviz
@@ -42,3 +44,11 @@ def test_every_door_writes_the_same_string():
     assert "peak activations 9.19 MiB (9,633,792 bytes" in table
     assert "20,070,400" in table  # the macs column keeps its thousands separators
     assert not hasattr(charts, "fmt_bytes")  # one module formats; charts only uses it
+
+
+def test_memory_estimate_writes_bytes_like_every_page():
+    from lightviz.latency.lab.memory import estimate
+
+    est = estimate(lightviz.make_config("mobilenet_v2"), 1, "fp32", "cpu")
+    text = est.describe()
+    assert re.search(r"weights \d+\.\d+ MiB", text) and "9.19 MiB per image" in text, text

@@ -103,7 +103,7 @@ def parse_device(value) -> str:
     return kind
 
 
-def _cpu_native(dtype: str) -> bool:
+def cpu_native(dtype: str) -> bool:
     """Whether oneDNN has native kernels for this reduced precision on this CPU (AVX512-BF16 /
     AMX for bf16, AVX512-FP16 / AMX-FP16 for fp16)."""
     import torch
@@ -128,7 +128,7 @@ def dtype_support(device: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {"fp32": None}
     if kind == "cpu":
         for dt, isa in (("bf16", "AVX512-BF16 or AMX"), ("fp16", "AVX512-FP16 or AMX-FP16")):
-            out[dt] = None if _cpu_native(dt) else (
+            out[dt] = None if cpu_native(dt) else (
                 f"{dt} on this CPU has no native kernels (needs {isa} on x86, or an ARM core "
                 f"with {dt} arithmetic that oneDNN supports): PyTorch would run slow reference "
                 f"code whose latency says nothing about a {dt} deployment; use fp32 on the CPU, "

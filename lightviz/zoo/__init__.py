@@ -50,17 +50,17 @@ class Registry(Mapping):
         self._archs: dict[str, Arch] = {a.name: a for a in builtin}
         self._builtin = frozenset(self._archs)
         self.builtin = tuple(self._archs)  # the built-in names, in order
-        self._loaded = False
+        self.loaded = False  # whether the plugins' entry points have been read
         self._loading = False
         self._lock = threading.RLock()
         self.problems: list[str] = []  # one line per skipped plugin
 
     def _all(self) -> dict[str, Arch]:
-        if not self._loaded:
+        if not self.loaded:
             with self._lock:
                 # _loading: a plugin's module that reads the registry while it is imported
                 # sees the built-in names, instead of loading the plugins again
-                if not self._loaded and not self._loading:
+                if not self.loaded and not self._loading:
                     self.load_plugins()
         return self._archs
 
@@ -90,7 +90,7 @@ class Registry(Mapping):
                 archs, problems = self._read_plugins()
             finally:
                 self._loading = False
-            self._archs, self.problems, self._loaded = archs, problems, True
+            self._archs, self.problems, self.loaded = archs, problems, True
             resolve.cache_clear()  # a reloaded plugin may change a spec under the same name
         for line in problems:
             log.warning("lightviz: warning: %s", line)

@@ -155,7 +155,7 @@ class Result:
 
 
 @dataclass(frozen=True)
-class _Signature:
+class Signature:
     """Everything whose change needs a new warm-up."""
 
     config: Config
@@ -173,7 +173,8 @@ class _Signature:
         return f"{self.batch}x3x{r}x{r}"
 
 
-def _describe_change(old: _Signature | None, new: _Signature) -> str:
+def describe_change(old: Signature | None, new: Signature) -> str:
+    """Why a new warm-up: what changed from ``old`` to ``new`` ("first run" when none ran)."""
     if old is None:
         return "first run"
     changes = []
@@ -190,7 +191,7 @@ def _describe_change(old: _Signature | None, new: _Signature) -> str:
 
 @dataclass
 class _State:
-    sig: _Signature
+    sig: Signature
     model: torch.nn.Module
     x: torch.Tensor
     fn: Callable[[], object]
@@ -258,7 +259,7 @@ class Bench:
         self.max_hold_s = max_hold_s
         self._stop = StopCheck(should_stop)
         self._state: _State | None = None
-        self._last_sig: _Signature | None = None
+        self._last_sig: Signature | None = None
 
     # -- public ----------------------------------------------------------------------------
 
@@ -288,6 +289,11 @@ class Bench:
         """The prepared call of the last measurement (eager forward or graph replay), for
         cross-checks against other timers; call it under ``torch.inference_mode()``."""
         return self._state.fn if self._state is not None else None
+
+    @property
+    def model(self) -> torch.nn.Module | None:
+        """The prepared module of the last measurement (as its setup built it), or None."""
+        return self._state.model if self._state is not None else None
 
     def release(self) -> None:
         """Drop the prepared model and free its device memory."""
@@ -386,7 +392,7 @@ class Bench:
                 f"in {setup.dtype} ({failure}); the measurement's memory was freed: lower the "
                 "batch or the resolution")
 
-    def _prepare(self, sig: _Signature, timer: Timer) -> _State:
+    def _prepare(self, sig: Signature, timer: Timer) -> _State:
         from ...exporter import deployable
         from ..runtimes import adapter
 
@@ -421,15 +427,15 @@ class Bench:
 
     def _run_locked(self, cfg: Config, setup: Setup, waited: float,
                     phase: str = "the whole-network run") -> Result:
-        sig = _Signature(cfg, setup.device, setup.dtype, setup.batch, setup.threads,
-                         setup.channels_last, setup.mode, setup.fold_bn, setup.runtime)
+        sig = Signature(cfg, setup.device, setup.dtype, setup.batch, setup.threads,
+                        setup.channels_last, setup.mode, setup.fold_bn, setup.runtime)
         timer, stop = Timer(setup.device), self._stop
         stop.phase = phase
         rewarmed = None
         stop()
         with torch.inference_mode():
             if self._state is None or self._state.sig != sig:
-                rewarmed = (_describe_change(self._last_sig, sig)
+                rewarmed = (describe_change(self._last_sig, sig)
                             or "the same setup, rebuilt: the model had been released")
                 self.release()
                 self._state = self._prepare(sig, timer)

@@ -152,7 +152,8 @@ def _solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
     return _solve_weighted(X, y, lam, w)
 
 
-def _floor(pred: np.ndarray, X: np.ndarray) -> np.ndarray:
+def floored(pred: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Predictions ``pred`` of the rows of ``X``, never below a tenth of their fixed costs."""
     # a linear model far outside its data could go to zero or below: never below a tenth of
     # the fixed costs alone (one launch at 2 us)
     return np.maximum(pred, 2e-3 * X[:, 1 + F.NAMES.index("launches")])
@@ -170,8 +171,8 @@ def _fold_fits(X, y, lam, folds: list[np.ndarray]) -> tuple[np.ndarray, list]:
     for test in folds:
         train = np.setdiff1d(np.arange(len(y)), test)
         coef = _solve(X[train], y[train], lam)
-        out[test] = _floor(X[test] @ coef, X[test])
-        fits.append((train, np.log(y[train] / _floor(X[train] @ coef, X[train]))))
+        out[test] = floored(X[test] @ coef, X[test])
+        fits.append((train, np.log(y[train] / floored(X[train] @ coef, X[train]))))
     return out, fits
 
 
@@ -224,7 +225,7 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
     per_arch = {a: rmspe(cv[[i for i, c in enumerate(cfgs) if c.arch == a]],
                          y[[i for i, c in enumerate(cfgs) if c.arch == a]]) for a in archs}
     coef = _solve(X, y, lam)
-    fitted = _floor(X @ coef, X)
+    fitted = floored(X @ coef, X)
     resid = np.log(y / fitted)
     chosen = L.select(pts, resid)
     local = None

@@ -395,6 +395,14 @@ def load_model(setup: Setup) -> dict | None:
     return data
 
 
+def clear_caches() -> None:
+    """Forget the cached host identities, loaded models and warnings given (after the host, its
+    torch or ``$LIGHTVIZ_CACHE_DIR`` changed in this process)."""
+    _identity.cache_clear()
+    _model_cache.clear()
+    _warned.clear()
+
+
 def models(device: str = "cpu") -> list[dict]:
     """Every model stored for this host and device kind, newest calibration first."""
     host = host_key(device)

@@ -19,7 +19,7 @@ from lightviz.latency import runtimes as R
 from lightviz.latency.lab.timing import stats
 from lightviz.latency.runtimes.tensorrt import banner_version, parse_times, parse_trtexec
 
-FIXTURES = Path(__file__).parent / "fixtures" / "trtexec"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "trtexec"
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
 REQUIRED = {"median_ms", "p10_ms", "p90_ms", "iqr_ms", "runs", "throughput_ips", "device", "dtype",
             "batch", "threads", "passport", "started_at", "finished_at", "cold_ms", "config",

@@ -1,6 +1,7 @@
-"""Classroom polish (issue 14) without a browser: one name per network for the pages and one for
-the CLI, log ticks written in full, stages in network order, labels that do not overprint, the
-phone's configuration button, sizes and counts through lightviz.units."""
+"""The charts (lightviz.charts, lightviz.accuracy_charts; issue 14): log ticks written in full,
+stages in network order, labels that do not overprint, architecture colours that read on both
+themes. (One name per network is in test_network_names.py, the phone's configuration button in
+app/test_layout.py, the memory estimate's bytes in test_units.py.)"""
 
 from __future__ import annotations
 
@@ -10,24 +11,6 @@ import pytest
 
 import lightviz
 from lightviz import charts
-from lightviz.config import network_label
-
-
-def test_one_name_for_the_pages_and_one_for_the_cli():
-    cfg = lightviz.make_config("shufflenet_v1", 0.5, groups=3)
-    assert cfg.title == network_label(cfg, "page") == "ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px"
-    assert cfg.label == network_label(cfg, "cli") == "shufflenet_v1 0.5x g=3 @ 224"
-    assert lightviz.make_config("mobilenet_v2").title == "MobileNet v2 \u03b1 1 \u00b7 224 px"
-    with pytest.raises(ValueError, match="style must be 'page' or 'cli'"):
-        network_label(cfg, "html")
-
-
-def test_pictures_use_the_pages_name():
-    from lightviz.diagrams import dot
-
-    cfg = lightviz.make_config("mobilenet_v2")
-    for text in (dot.block_dot(cfg, dot.default_block(cfg)), dot.overview_dot(cfg)):
-        assert "MobileNet v2 \u03b1 1 \u00b7 224 px" in text and "mobilenet_v2 1x @ 224" not in text
 
 
 @pytest.mark.parametrize("lo,hi,want", [
@@ -43,14 +26,14 @@ def test_log_ticks_carry_their_prefix(lo, hi, want):
 def test_compare_and_pareto_figures_have_no_bare_minor_ticks():
     import pandas as pd
 
-    from lightviz.accuracy_charts import _log_axis
+    from lightviz.accuracy_charts import log_axis
 
     df = pd.DataFrame({"arch": ["a", "b"], "label": ["A", "B"], "params": [1.8e6, 2.5e7],
                        "macs": [1.4e8, 4.1e9], "top1": [67.4, None]})
     fig = charts.family_scatter(df, "a")
     for axis in (fig.layout.xaxis, fig.layout.yaxis):
         assert axis.tickmode == "array" and all(not t.isdigit() for t in axis.ticktext)
-    ms = _log_axis(pd.Series([0.4, 30.0]), "ms")
+    ms = log_axis(pd.Series([0.4, 30.0]), "ms")
     assert ms["ticktext"][0].endswith(" ms")
 
 
@@ -63,24 +46,6 @@ def test_treemap_keeps_network_order_and_stage_labels_use_three_rows():
     notes = charts.layer_figure(prof).layout.annotations
     ys = [round(a.y, 3) for a in notes]
     assert ys[:3] == [1.0, 1.045, 1.09] and ys[3] == 1.0  # stem, stage1, stage2 apart
-
-
-def test_phone_config_button_names_the_configuration():
-    from lightviz.views import layout
-
-    cfg = lightviz.make_config("ghostnet", 1.3)
-    text = layout.config_button_html(cfg)
-    assert "GhostNet \u03b1 1.3 \u00b7 224 px" in text and "stExpandSidebarButton" in text
-    assert "onclick" not in text  # Streamlit sanitizes inline handlers: a script wires it
-    assert "max-width: none" in layout.CSS and f"max-width: {layout.NARROW}px" in layout.CSS
-
-
-def test_memory_estimate_writes_bytes_like_every_page():
-    from lightviz.latency.lab.memory import estimate
-
-    est = estimate(lightviz.make_config("mobilenet_v2"), 1, "fp32", "cpu")
-    text = est.describe()
-    assert re.search(r"weights \d+\.\d+ MiB", text) and "9.19 MiB per image" in text, text
 
 
 def _luminance(hex_colour: str) -> float:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lightviz import make_config
+from lightviz import exporter, make_config
 from lightviz.cli import main
 from lightviz.counting import count
 from lightviz.latency import Bench, HostLock, MemoryRefused, OutOfMemory, Result, check_fits, make_setup, measure, sweep
@@ -24,6 +24,7 @@ from lightviz.latency.host.cpu import usable_cores
 from lightviz.latency.lab import protocol as M
 from lightviz.latency.lab import timing
 from lightviz.latency.lab.layers import report_csv
+from lightviz.latency.lab.remarks import warnings_for
 
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
 REQUIRED_KEYS = {"median_ms", "p10_ms", "p90_ms", "iqr_ms", "runs", "throughput_ips", "device",
@@ -99,9 +100,9 @@ def test_rewarms_after_a_shape_change(lock):
 
 
 def test_rewarm_reasons_name_every_change():
-    sig = M._Signature(TINY, "cpu", "fp32", 1, 2, False, "eager")
-    other = M._Signature(TINY, "cpu", "bf16", 4, 1, True, "eager")
-    why = M._describe_change(sig, other)
+    sig = M.Signature(TINY, "cpu", "fp32", 1, 2, False, "eager")
+    other = M.Signature(TINY, "cpu", "bf16", 4, 1, True, "eager")
+    why = M.describe_change(sig, other)
     for part in ("input 1x3x64x64 -> 4x3x64x64", "dtype fp32 -> bf16", "threads 2 -> 1",
                  "channels-last False -> True"):
         assert part in why
@@ -138,7 +139,7 @@ def test_reduced_precision_on_the_cpu(lock, monkeypatch):
         if SETUP.dtype_support("cpu")[dtype] is None:  # native kernels here: it measures
             r = measure(TINY, make_setup("cpu", dtype=dtype, threads=1, budget_s=0.1), lock=lock)
             assert r.setup.dtype == dtype and r.median_ms > 0
-    monkeypatch.setattr(SETUP, "_cpu_native", lambda dtype: False)
+    monkeypatch.setattr(SETUP, "cpu_native", lambda dtype: False)
     with pytest.raises(ValueError) as exc:
         make_setup("cpu", dtype="fp16")
     assert str(exc.value).startswith("dtype fp16 refused on cpu: fp16 on this CPU has no native kernels")
@@ -155,21 +156,21 @@ def test_spread_warning_when_the_iqr_passes_10_percent():
                       passport={"cpu": {"load_1min": 0.1, "usable_cores": 2}})
     steady = result([10.0, 10.1, 10.2, 10.0, 10.1, 10.3, 10.2, 10.0, 10.1, 10.2])
     noisy = result([10.0, 14.0, 9.0, 12.0, 10.0, 15.0, 8.0, 13.0, 11.0, 10.0])
-    assert M._warnings(steady) == []
-    (w,) = M._warnings(noisy)
+    assert warnings_for(steady) == []
+    (w,) = warnings_for(noisy)
     assert w.startswith("spread too wide to trust") and "limit 10%" in w
     few = result([10.0, 10.1, 10.2, 10.0, 10.1])
-    assert any(x.startswith("only 5 timed runs") for x in M._warnings(few))
+    assert any(x.startswith("only 5 timed runs") for x in warnings_for(few))
 
 
 def test_out_of_memory_is_caught_freed_and_the_bench_keeps_going(lock, monkeypatch):
     bench = Bench(lock)
     setup = make_setup("cpu", threads=1, budget_s=0.1)
     bench.run(TINY, setup)
-    real, real_free = Bench._prepare, M.free_device_memory
+    real, real_free = exporter.deployable, M.free_device_memory
     held = []
 
-    def oom(self, sig, timer):
+    def oom(*args, **kwargs):
         activations = torch.empty(1 << 20)  # what a failing forward would hold in its frames
         held.append(weakref.ref(activations))
         raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
@@ -181,14 +182,14 @@ def test_out_of_memory_is_caught_freed_and_the_bench_keeps_going(lock, monkeypat
             alive_when_freeing.append(held[0]() is not None)
         real_free(device)
 
-    monkeypatch.setattr(Bench, "_prepare", oom)
+    monkeypatch.setattr(exporter, "deployable", oom)
     monkeypatch.setattr(M, "free_device_memory", free)
     with pytest.raises(OutOfMemory, match=r"ran out of memory measuring mobilenet_v2 0.25x @ 96 .*"
                                           r"\(CUDA out of memory. Tried to allocate 20.00 GiB\)"):
         bench.run(make_config("mobilenet_v2", 0.25, resolution=96), setup)
-    assert bench._state is None and not lock.held()
+    assert bench.model is None and not lock.held()
     assert alive_when_freeing == [False]  # the failed frames were gone before empty_cache
-    monkeypatch.setattr(Bench, "_prepare", real)
+    monkeypatch.setattr(exporter, "deployable", real)
     assert bench.run(TINY, setup).rewarmed  # usable again, and it re-warms
     bench.release()
 
@@ -476,10 +477,10 @@ def test_setup_folds_by_default_and_says_so(lock):
     try:
         r = bench.run(TINY, setup)
         assert r.to_dict()["fold_bn"] is True and r.to_dict()["setup"]["fold_bn"] is True
-        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in bench._state.model.modules())
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in bench.model.modules())
         r2 = bench.run(TINY, make_setup("cpu", threads=1, budget_s=0.1, fold_bn=False))
         assert "fold-bn True -> False" in r2.rewarmed and r2.to_dict()["fold_bn"] is False
-        assert any(isinstance(m, torch.nn.BatchNorm2d) for m in bench._state.model.modules())
+        assert any(isinstance(m, torch.nn.BatchNorm2d) for m in bench.model.modules())
         rep = bench.layers(TINY, make_setup("cpu", threads=1, budget_s=0.2))
     finally:
         bench.release()

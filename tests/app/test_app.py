@@ -28,7 +28,7 @@ from lightviz.views import fmt_count
 from lightviz.views.explore import TABS
 from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 60  # seconds per run: generous, the machine is shared
 RESOLUTION_128 = RHO_STOPS.index(0.5714)  # the rho stop of a 128 px input

@@ -38,7 +38,7 @@ from lightviz.state import ALPHA_STOPS, ARCH_LABELS, PARAMS, RHO_STOPS, parse_qu
 from lightviz.views import fmt_count
 from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 60  # seconds per AppTest run: generous, the machine is shared
 N_URLS = int(os.environ.get("LIGHTVIZ_FUZZ_URLS", "500"))  # more for a soak run, never fewer in CI

@@ -18,7 +18,7 @@ from lightviz.latency.host import energy, jetson
 from lightviz.latency.host import passport as P
 from lightviz.latency.host import rails as host_rails
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sysfs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
 NANO_RAILS = ["VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"]
 AGX_RAILS = ["VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0", "VDDQ_VDD2_1V8AO"]
 AGX_TOTAL = ["VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0"]

@@ -28,7 +28,7 @@ from lightviz.latency.predictor import store
 from lightviz.latency.predictor.calibrate import calibrate, design
 from lightviz.latency.setup import Setup
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
 ONE = Setup(threads=1)
 
@@ -37,12 +37,9 @@ ONE = Setup(threads=1)
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
-    store._identity.cache_clear()
-    store._model_cache.clear()
-    store._warned.clear()
+    store.clear_caches()
     yield tmp_path / "cache"
-    store._identity.cache_clear()
-    store._model_cache.clear()
+    store.clear_caches()
 
 
 def fake_ms(cfg, setup=ONE, noise=0.03) -> float:
@@ -115,7 +112,7 @@ def test_store_is_keyed_by_the_passport(cache, monkeypatch):
     assert ident["torch"] == store.torch_version() and ident["cpu"] and ident["hostname"]
     # a torch upgrade: another key, nothing reused
     monkeypatch.setattr(store, "torch_version", lambda: "99.0.0")
-    store._identity.cache_clear()
+    store.clear_caches()
     assert store.host_key("cpu") != key
     assert store.measured(TINY, ONE) is None
     with pytest.raises(M.NotCalibrated):
@@ -124,7 +121,7 @@ def test_store_is_keyed_by_the_passport(cache, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(cache))
     monkeypatch.setattr(store.socket, "gethostname", lambda: "elsewhere")
-    store._identity.cache_clear()
+    store.clear_caches()
     assert store.host_key("cpu") != key
     with pytest.raises(M.NotCalibrated):
         M.predict(TINY, ONE)
@@ -209,14 +206,14 @@ def test_local_correction_learns_an_architectures_own_pattern(cache):
     fresh = [make_config("resnet34", a, resolution=r) for a, r in ((0.3, 150), (0.4, 300), (0.6, 220))]
     coef = np.asarray(m["coef"])
     for cfg in fresh:
-        linear = float(M._floor(M.design_matrix([cfg], ONE) @ coef, M.design_matrix([cfg], ONE))[0])
+        linear = float(M.floored(M.design_matrix([cfg], ONE) @ coef, M.design_matrix([cfg], ONE))[0])
         p = M.predict(cfg, ONE)
         assert abs(p.predicted_ms - law(cfg)) < abs(linear - law(cfg))
         assert sum(ms for _, ms in p.breakdown) == pytest.approx(p.predicted_ms, rel=1e-6)
     edited = make_config("resnet34", 0.3, resolution=150,
                          settings={"layers": [3, 4, 5, 3], "widths": [64, 128, 256, 512]})
     X = M.design_matrix([edited], ONE)
-    assert M.predict(edited, ONE).predicted_ms == pytest.approx(float(M._floor(X @ coef, X)[0]), rel=1e-9)
+    assert M.predict(edited, ONE).predicted_ms == pytest.approx(float(M.floored(X @ coef, X)[0]), rel=1e-9)
 
 
 def test_a_model_without_the_local_correction_predicts_linearly(cache):
@@ -227,11 +224,11 @@ def test_a_model_without_the_local_correction_predicts_linearly(cache):
     model = dict(store.load_model(setup))
     model.pop("local", None)
     store.save_model(setup, model)
-    store._model_cache.clear()
+    store.clear_caches()
     cfg = make_config("ghostnet", 0.7, resolution=150)
     X = M.design_matrix([cfg], ONE)
     p = M.predict(cfg, ONE)
-    assert p.predicted_ms == pytest.approx(float(M._floor(X @ np.asarray(model["coef"]), X)[0]), rel=1e-9)
+    assert p.predicted_ms == pytest.approx(float(M.floored(X @ np.asarray(model["coef"]), X)[0]), rel=1e-9)
     assert sum(ms for _, ms in p.breakdown) == pytest.approx(p.predicted_ms, rel=1e-6)
 
 

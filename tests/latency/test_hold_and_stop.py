@@ -1,13 +1,13 @@
-"""The open findings of the load work (issue 13, point 4), each with real parts:
+"""The hold limit and a withdrawn caller (issue 13, point 4), with real parts:
 
 * a measurement whose forced calls would hold the host longer than ``$LIGHTVIZ_MAX_HOLD_S`` is
   refused before it queues, within seconds, naming the limit (CLI exit 2, the app's error box,
   ``HoldRefused`` from the Python API);
 * a caller that withdraws (the app's closed tab) stops the whole-network run and the per-layer
-  pass between two calls, and the host lock is free at once;
-* the out-of-memory message keeps the end of PyTorch's text;
-* ``?rho=`` with hundreds of digits clamps to the largest input with a notice;
-* the commands that do not measure import neither torch nor the latency lab's torch modules.
+  pass between two calls, and the host lock is free at once.
+
+(The out-of-memory text is in test_measurement_faults.py, ``?rho=`` with hundreds of digits in
+app/test_huge_url_numbers.py, the torch-free commands in test_lazy_imports.py.)
 """
 
 from __future__ import annotations
@@ -19,16 +19,13 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from lightviz import make_config
 from lightviz.latency import Bench, HoldRefused, HostLock, Stopped, check_hold, make_setup
 from lightviz.latency.lab.hold import ENV_LIMIT, estimate_hold, forced_calls, max_hold_s
 from lightviz.latency.lab.lock import QUEUE_DIR
-from lightviz.latency.lab.oom import oom_reason
-from lightviz.state import RHO_STOPS, parse_query
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HUGE = make_config("resnet50", 2.0, resolution=512)
 SMALL = make_config("mobilenet_v2", 0.5, resolution=128)
 
@@ -149,117 +146,3 @@ def test_a_withdrawn_caller_stops_the_whole_network_run(lock):
     assert time.monotonic() - t0 < 3.0
     assert lock.acquire("next", timeout=1) < 1
     lock.release()
-
-
-# ----------------------------------------------------------------------------- out of memory
-
-def test_out_of_memory_text_keeps_its_end():
-    try:
-        torch.empty(2**45)  # 128 TiB: PyTorch's own CPU allocator message
-    except RuntimeError as exc:
-        real = exc
-    reason = oom_reason(real)
-    assert "you tried to allocate 140737488355328 bytes" in reason
-    assert reason.endswith(str(real).strip().split()[-1])
-    cuda = RuntimeError(
-        "CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total capacity of 79.10 GiB "
-        "of which 1.25 GiB is free. Including non-PyTorch memory, this process has 77.84 GiB "
-        "memory in use. Of the allocated memory 75.1 GiB is allocated by PyTorch, and 1.2 GiB is "
-        "reserved by PyTorch but unallocated. If reserved but unallocated memory is large try "
-        "setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True to avoid fragmentation.  See "
-        "documentation for Memory Management  (https://pytorch.org/docs/stable/notes/cuda.html)")
-    reason = oom_reason(cuda, limit=120)
-    assert len(reason) == 120 and reason.startswith("\u2026")
-    assert reason.endswith("1.2 GiB is reserved by PyTorch but unallocated.")
-    assert "\n" not in oom_reason(RuntimeError("out of memory\nat line 2"))
-
-
-# ----------------------------------------------------------------------------- ?rho= digits
-
-@pytest.mark.parametrize("raw, expect", [("9" * 400, max(RHO_STOPS)), ("9" * 5000, max(RHO_STOPS)),
-                                         ("-" + "9" * 400, min(RHO_STOPS)),
-                                         ("1e400", max(RHO_STOPS))])
-def test_rho_with_hundreds_of_digits_clamps_with_a_notice(raw, expect):
-    state, notices = parse_query({"rho": [raw]})
-    assert state.rho == expect
-    (notice,) = notices
-    text = notice.message
-    assert "is out of range: allowed 0.1429 (32 px) to 2.2857 (512 px)" in text
-    assert "using the nearest allowed value" in text and len(text) < 300
-    # nan and inf are not numbers a URL means: the default, as before
-    state, (notice,) = parse_query({"rho": ["inf"]})
-    assert state.rho == 1.0 and "using the default" in notice.message
-
-
-def test_the_app_clamps_a_huge_rho_with_a_notice():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["rho"] = "9" * 400
-    at.run()
-    assert not at.exception
-    assert at.select_slider(key="rho").value == max(RHO_STOPS)
-    shown = " ".join(w.value for w in at.warning) + " ".join(c.value for c in at.caption)
-    assert "is out of range" in shown and "2.2857 (512 px)" in shown
-
-
-# ----------------------------------------------------------------------------- torch-free CLI
-
-CHECK_MODULES = """
-import runpy, sys
-sys.argv = ["lightviz"] + sys.argv[1:]
-try:
-    runpy.run_module("lightviz", run_name="__main__", alter_sys=True)
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-heavy = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch.")
-               or m in ("lightviz.latency.lab.protocol", "lightviz.latency.lab.timing",
-                        "lightviz.latency.lab.layers", "lightviz.builder", "torchinfo"))
-sys.stderr.write(f"\\nEXIT {code} HEAVY {heavy}\\n")
-"""
-
-
-@pytest.mark.parametrize("argv", [
-    ["list"], ["list", "--format", "json"],
-    ["profile", "mobilenet_v2", "--format", "json"], ["profile", "ghostnet", "--format", "csv"],
-    ["diagram", "mobilenet_v2"], ["diagram", "shufflenet_v1", "--shuffle"],
-    ["diagram", "ghostnet", "--block", "stage3.0", "--format", "dot"],
-    ["dsc", "--kernel", "3", "--in", "512", "--out", "512", "--size", "14", "--format", "json"],
-    ["bench", "--help"], ["--help"],
-])
-def test_commands_that_do_not_measure_do_not_import_torch(argv):
-    r = subprocess.run([sys.executable, "-c", CHECK_MODULES, *argv], cwd=ROOT,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                       text=True, timeout=120)
-    last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("EXIT 0 "), r.stderr[-2000:]
-    assert last.endswith("HEAVY []"), last
-
-
-# ----------------------------------------------------------------------------- the first page
-
-FIRST_PAGE = """
-import sys
-from streamlit.testing.v1 import AppTest
-at = AppTest.from_file(sys.argv[1], default_timeout=120)
-at.query_params.update(arch="mobilenet_v2", alpha="0.5", rho="0.7143")
-at.run()
-assert not at.exception, at.exception
-assert at.metric and at.get("plotly_chart"), "the first page drew no metrics or no chart"
-print(sorted(m for m in ("pandas", "pyarrow", "torch", "lightviz.reference")
-             if m in sys.modules))
-"""
-
-
-def test_the_first_page_needs_no_pandas():
-    """Explore's headline and per-layer bars are drawn from the profile's rows: the first page
-    after a server start does not pay for importing pandas (with pyarrow, about half a second
-    on the 2-core host; issue 13, point 5). numpy (about 0.1 s) is allowed: the top-1 estimate
-    fits the published points with it."""
-    r = subprocess.run([sys.executable, "-c", FIRST_PAGE, str(ROOT / "app.py")], cwd=ROOT,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout

@@ -7,7 +7,7 @@ import pytest
 
 import lightviz
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "reference_counts.json").read_text())
+GOLDEN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "reference_counts.json").read_text())
 
 # The exact totals at alpha 1.0, 224 x 224, 1000 classes (torchvision / timm).
 EXACT = {

@@ -17,7 +17,7 @@ from lightviz import make_config
 from lightviz.latency import HostLock, LockTimeout, make_setup, measure
 from lightviz.latency.lab.lock import QUEUE_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CFG = make_config("mobilenet_v2", 0.25, resolution=32)
 SETUP = make_setup("cpu", threads=1, budget_s=0.2)
 

@@ -23,8 +23,8 @@ import pytest
 
 from lightviz.zoo import REGISTRY
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TINY = FIXTURES / "tinynet"
 BAD = FIXTURES / "badplugins"
 

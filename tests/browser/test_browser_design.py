@@ -16,7 +16,7 @@ from lightviz.views import fmt_count
 from lightviz.zoo.table import decode_url
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def profile(*args) -> dict:

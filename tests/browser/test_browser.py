@@ -15,7 +15,7 @@ import pytest
 from lightviz.views import fmt_count
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args) -> str:

@@ -18,7 +18,7 @@ from lightviz.spec import Flow
 from lightviz.state import ARCH_LABELS
 from lightviz.zoo import REGISTRY, Arch, Variant
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = ("resnet18", "resnet34", "resnet50", "mobilenet_v1", "mobilenet_v2", "shufflenet_v1",
            "shufflenet_v2", "ghostnet")
 
@@ -119,7 +119,7 @@ def test_no_plugin_scan_for_builtin_names():
     code = ("import lightviz\n"
             "lightviz.profile('mobilenet_v2')\n"
             "from lightviz.cli import build_parser; build_parser()\n"
-            "print(lightviz.zoo.REGISTRY._loaded)")
+            "print(lightviz.zoo.REGISTRY.loaded)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -20,7 +20,7 @@ from lightviz.diagrams import calculator as C
 from lightviz.spec import Conv2d, GhostModule, Sequence
 from lightviz.zoo.common import Network, Stage
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def paper(n, digits):

@@ -2,7 +2,7 @@
 an Orin Nano (one INA3221), an AGX Orin (two INA3221, no input rail, two NC channels) and a
 faulty Orin Nano (a missing sensor, malformed values). Every reader gives a clear result and
 never crashes. Every board's tree (clocks, rails, total, JetPack, energy, the settle wait) is in
-tests/test_jetson_boards.py."""
+tests/latency/test_jetson_boards.py."""
 
 import io
 import json
@@ -20,7 +20,7 @@ from lightviz.latency.host import passport as P
 from lightviz.latency.host import rails as host_rails
 from lightviz.latency.lab.memory import MemoryRefused, check_fits
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sysfs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
 NANO, AGX, FAULTY = (str(FIXTURES / n) for n in ("orin_nano", "agx_orin", "orin_nano_faulty"))
 
 

@@ -105,8 +105,9 @@ def test_rows_are_typed_and_the_table_is_built_from_them():
 
 
 def test_the_diagrams_read_the_rows_not_the_data_frame(monkeypatch):
+    from cli_support import run_cli
+
     from lightviz.counting import Profile
-    from lightviz.diagrams import cli as diagram_cli
     from lightviz.diagrams import dot
 
     def no_frame(self):
@@ -122,4 +123,5 @@ def test_the_diagrams_read_the_rows_not_the_data_frame(monkeypatch):
             dot.block_dot(prof, block, part)
     assert dot.parse_block(prof, "stage2.0.branch1") == ("stage2.0", "branch1")
     assert dot.overview_dot(prof).startswith('digraph "shufflenet_v2"')
-    assert "channel shuffle, g = 2" in diagram_cli._shuffle_for(cfg, "white")
+    code, out, err = run_cli(["diagram", "shufflenet_v2", "--alpha", "0.5", "--shuffle", "--format", "dot"])
+    assert code == 0 and "channel shuffle, g = 2" in out, err
