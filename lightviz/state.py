@@ -231,74 +231,103 @@ def _last(params: Mapping[str, Sequence[str]], name: str, notices: list[Notice])
     return values[-1]
 
 
-def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
-                defaults: AppState = AppState()) -> tuple[AppState, list[Notice]]:
-    """A valid :class:`AppState` from query parameters (``name -> every value given``) and a
-    notice for each value that was replaced. Only the names in :data:`PARAMS` (and
-    ``resolution``, the CLI's alternative to ``rho``), each with ``prefix``, are read: other
-    parameters belong to other pages and are left alone."""
-    notices: list[Notice] = []
+class _Query:
+    """The query parameters read one name at a time (each with ``prefix``), with the notices."""
 
-    def get(name):
-        return _last(params, prefix + name, notices)
+    def __init__(self, params: Mapping[str, Sequence[str]], prefix: str):
+        self.params, self.prefix = params, prefix
+        self.notices: list[Notice] = []
 
-    def note(name, text):
+    def get(self, name: str) -> str | None:
+        """The last value given for ``name``, or None."""
+        return _last(self.params, self.prefix + name, self.notices)
+
+    def note(self, name: str, text: str | None) -> None:
+        """A notice about ``name`` when there is ``text``."""
         if text:
             # with a prefix, say which parameter of the URL it was: "b_alpha: alpha must be ..."
-            notices.append(Notice(prefix + name, f"{prefix}{name}: {text}" if prefix else text))
+            prefix = self.prefix
+            self.notices.append(Notice(prefix + name, f"{prefix}{name}: {text}" if prefix else text))
 
-    raw = get("arch")
-    arch, text = (defaults.arch, None) if raw is None else _arch_param(raw, defaults.arch)
-    note("arch", text)
 
-    alpha, raw = defaults.alpha, get("alpha")
+def _read_arch(q: _Query, default: str) -> str:
+    """The architecture from ``arch``."""
+    raw = q.get("arch")
+    arch, text = (default, None) if raw is None else _arch_param(raw, default)
+    q.note("arch", text)
+    return arch
+
+
+def _read_alpha(q: _Query, default: float) -> float:
+    """The width multiplier from ``alpha``."""
+    alpha, raw = default, q.get("alpha")
     if raw is not None:
-        alpha, text = _number_param("alpha", raw, defaults.alpha, ALPHA_STOPS,
+        alpha, text = _number_param("alpha", raw, default, ALPHA_STOPS,
                                     lambda r: _check(alpha=r), _num)
-        note("alpha", text)
+        q.note("alpha", text)
+    return alpha
 
-    rho, raw, raw_res = defaults.rho, get("rho"), get("resolution")
+
+def _read_rho(q: _Query, defaults: AppState) -> float:
+    """The resolution multiplier from ``rho``, else from ``resolution`` (in px)."""
+    rho, raw, raw_res = defaults.rho, q.get("rho"), q.get("resolution")
     if raw is not None:
         if raw_res is not None:
-            note("resolution", f"both rho and resolution were given: using rho and ignoring "
-                               f"resolution {show_value(raw_res)}")
+            q.note("resolution", f"both rho and resolution were given: using rho and ignoring "
+                                 f"resolution {show_value(raw_res)}")
         rho, text = _number_param("rho", raw, defaults.rho, RHO_STOPS,
                                   lambda r: _check(rho=r), _describe_rho)
-        note("rho", text)
+        q.note("rho", text)
     elif raw_res is not None:
         res, text = _number_param("resolution", raw_res, defaults.resolution, RESOLUTION_STOPS,
                                   lambda r: _check(resolution=r), lambda v: f"{v:g} px")
-        note("resolution", text)
+        q.note("resolution", text)
         rho = RHO_STOPS[RESOLUTION_STOPS.index(int(res))]
+    return rho
 
-    groups, raw = None, get("groups")
+
+def _read_groups(q: _Query, arch: str, default: int | None) -> int | None:
+    """The group count from ``groups``, for the archs that declare it (None for the others)."""
+    groups, raw = None, q.get("groups")
     variant = REGISTRY[arch].variant("groups")
     if variant is not None:
-        groups = REGISTRY[arch].pick("groups", defaults.groups)
+        groups = REGISTRY[arch].pick("groups", default)
         if raw is not None:
             value, text = _number_param("groups", raw, groups, variant.values,
                                         lambda r: _check(arch=arch, groups=r), lambda v: f"{v:g}")
             groups = int(value)
-            note("groups", text)
+            q.note("groups", text)
     elif raw is not None:
-        note("groups", f"{_check(arch=arch, groups=raw)}: ignoring groups={show_value(raw)}")
+        q.note("groups", f"{_check(arch=arch, groups=raw)}: ignoring groups={show_value(raw)}")
+    return groups
 
-    classes, raw = defaults.classes, get("classes")
+
+def _read_classes(q: _Query, default: int) -> int:
+    """The number of classes from ``classes``."""
+    classes, raw = default, q.get("classes")
     if raw is not None:
-        value, text = _number_param("classes", raw, defaults.classes,
+        value, text = _number_param("classes", raw, default,
                                     IntRange(CLASSES_MIN, CLASSES_MAX),
                                     lambda r: _check(classes=r), lambda v: f"{v:g}")
         classes = int(value)
-        note("classes", text)
+        q.note("classes", text)
+    return classes
 
-    unit, raw = defaults.unit, get("unit")
+
+def _read_unit(q: _Query, default: str) -> str:
+    """The counting unit from ``unit`` (macs or flops)."""
+    unit, raw = default, q.get("unit")
     if raw is not None:
         if raw.strip().lower() in UNITS:
             unit = raw.strip().lower()
         else:
-            note("unit", f"unit {show_value(raw)} is not one of {', '.join(UNITS)}: using {unit}")
+            q.note("unit", f"unit {show_value(raw)} is not one of {', '.join(UNITS)}: using {unit}")
+    return unit
 
-    elementwise, raw = defaults.elementwise, get("elementwise")
+
+def _read_elementwise(q: _Query, default: bool) -> bool:
+    """Whether elementwise ops are counted, from ``elementwise`` (a bare ``?elementwise`` is on)."""
+    elementwise, raw = default, q.get("elementwise")
     if raw is not None:
         word = raw.strip().lower()
         if word in TRUE_WORDS or word == "":  # a bare ?elementwise switches it on
@@ -306,20 +335,42 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
         elif word in FALSE_WORDS:
             elementwise = False
         else:
-            note("elementwise", f"elementwise {show_value(raw)} is not 1 or 0: using "
-                                f"{int(elementwise)}")
+            q.note("elementwise", f"elementwise {show_value(raw)} is not 1 or 0: using "
+                                  f"{int(elementwise)}")
+    return elementwise
 
-    settings, raw = None, get("settings")
+
+def _read_settings(q: _Query, arch: str, alpha: float, rho: float, groups: int | None,
+                   classes: int) -> tuple | None:
+    """The edited table from ``settings``, checked against the rest of the configuration."""
+    settings, raw = None, q.get("settings")
     if raw is not None and raw != "":
         try:
             settings = make_config(arch, alpha, rho, groups=groups, classes=classes,
                                    settings=decode_url(raw)).settings
         except ValueError as exc:
-            note("settings", f"{_shorten(str(exc), raw)}: using the paper's table")
+            q.note("settings", f"{_shorten(str(exc), raw)}: using the paper's table")
+    return settings
 
+
+def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
+                defaults: AppState = AppState()) -> tuple[AppState, list[Notice]]:
+    """A valid :class:`AppState` from query parameters (``name -> every value given``) and a
+    notice for each value that was replaced. Only the names in :data:`PARAMS` (and
+    ``resolution``, the CLI's alternative to ``rho``), each with ``prefix``, are read: other
+    parameters belong to other pages and are left alone."""
+    q = _Query(params, prefix)
+    arch = _read_arch(q, defaults.arch)
+    alpha = _read_alpha(q, defaults.alpha)
+    rho = _read_rho(q, defaults)
+    groups = _read_groups(q, arch, defaults.groups)
+    classes = _read_classes(q, defaults.classes)
+    unit = _read_unit(q, defaults.unit)
+    elementwise = _read_elementwise(q, defaults.elementwise)
+    settings = _read_settings(q, arch, alpha, rho, groups, classes)
     state = AppState(arch, alpha, rho, groups, classes, unit, elementwise, settings)
     state.config()  # valid by construction: this raises loudly if that ever stops being true
-    return state, notices
+    return state, q.notices
 
 
 # ----------------------------------------------------------------------------- Streamlit part

@@ -81,30 +81,46 @@ def render(cfg: Config) -> None:
                f"and Explore, Diagrams and Latency, follow the edited network; the address bar "
                f"holds it, so the link shares the ablation.")
 
+    left, right = st.columns([3, 2])
+    with left:
+        edited, values = _editor(ss, table, cfg)
+    shown, problems = _edited_config(cfg, table, edited, values)
+    with right:
+        _verdict(cfg, table, problems)
+        _differences(shown)
+    if not problems and shown.settings != cfg.settings:
+        _keep(ss, cfg, shown)
+    _costs(shown)
+
+
+def _editor(ss, table, cfg: Config) -> tuple[pd.DataFrame, dict]:
+    """The scalar inputs, the editable table and its reset button: the edited rows and scalars."""
     generation = ss.get(RESET, 0)
     key = editor_key(cfg.arch, cfg.groups, generation)
     rows, scalars = _base(ss, key, table, cfg)
-    left, right = st.columns([3, 2])
-    with left:
-        values = {}
-        if table.scalars:
-            with st.container(horizontal=True):
-                for name in table.scalars:
-                    values[name] = st.number_input(
-                        name, min_value=0, max_value=100_000, step=1, value=int(scalars[name]),
-                        key=f"{key}_{name}", help=f"{name} width (1 to 4096)")
-        frame = pd.DataFrame(rows, columns=[c.name for c in table.columns])
-        edited = st.data_editor(
-            frame, key=key, num_rows="dynamic" if table.dynamic else "fixed",
-            column_config=_column_config(table), hide_index=True, width="stretch")
-        if st.button("Reset to the paper's table", key="design_reset_button",
-                     icon=":material/restart_alt:"):
-            ss[RESET] = generation + 1
-            set_settings(ss, None, cfg.arch, cfg.groups)
-            if "settings" in st.query_params:
-                del st.query_params["settings"]
-            st.rerun()
+    values = {}
+    if table.scalars:
+        with st.container(horizontal=True):
+            for name in table.scalars:
+                values[name] = st.number_input(
+                    name, min_value=0, max_value=100_000, step=1, value=int(scalars[name]),
+                    key=f"{key}_{name}", help=f"{name} width (1 to 4096)")
+    frame = pd.DataFrame(rows, columns=[c.name for c in table.columns])
+    edited = st.data_editor(
+        frame, key=key, num_rows="dynamic" if table.dynamic else "fixed",
+        column_config=_column_config(table), hide_index=True, width="stretch")
+    if st.button("Reset to the paper's table", key="design_reset_button",
+                 icon=":material/restart_alt:"):
+        ss[RESET] = generation + 1
+        set_settings(ss, None, cfg.arch, cfg.groups)
+        if "settings" in st.query_params:
+            del st.query_params["settings"]
+        st.rerun()
+    return edited, values
 
+
+def _edited_config(cfg: Config, table, edited: pd.DataFrame, values: dict) -> tuple[Config, list]:
+    """The configuration of the edited table, or ``cfg`` with the problems that keep it from being built."""
     raw, problems = table.from_rows(edited.to_dict("records"), values)
     shown = cfg
     if not problems:
@@ -115,23 +131,28 @@ def render(cfg: Config) -> None:
             problems = exc.problems
         except ValueError as exc:  # a one-line message from make_config
             problems = [Problem(None, "", str(exc))]
-    with right:
-        if problems:
-            shows = "the last valid table" if cfg.custom else "the paper's table"
-            st.error(f"The edited table cannot be built; the counts show {shows}.\n\n"
-                     + "\n".join(f"- {line}" for line in _problem_lines(problems, table)),
-                     icon=":material/error:")
-        else:
-            st.success("Every cell is valid.", icon=":material/check_circle:")
-        _differences(shown)
-    if not problems and shown.settings != cfg.settings:
-        set_settings(ss, shown.settings, cfg.arch, cfg.groups)
-        if shown.settings is None:
-            if "settings" in st.query_params:
-                del st.query_params["settings"]
-        else:
-            st.query_params["settings"] = encode_url(shown.settings, shown)
-    _costs(shown)
+    return shown, problems
+
+
+def _verdict(cfg: Config, table, problems: list) -> None:
+    """Every cell valid, or what keeps the edited table from being built."""
+    if problems:
+        shows = "the last valid table" if cfg.custom else "the paper's table"
+        st.error(f"The edited table cannot be built; the counts show {shows}.\n\n"
+                 + "\n".join(f"- {line}" for line in _problem_lines(problems, table)),
+                 icon=":material/error:")
+    else:
+        st.success("Every cell is valid.", icon=":material/check_circle:")
+
+
+def _keep(ss, cfg: Config, shown: Config) -> None:
+    """The edited table kept for the other pages and in the address bar."""
+    set_settings(ss, shown.settings, cfg.arch, cfg.groups)
+    if shown.settings is None:
+        if "settings" in st.query_params:
+            del st.query_params["settings"]
+    else:
+        st.query_params["settings"] = encode_url(shown.settings, shown)
 
 
 def _differences(cfg: Config) -> None:

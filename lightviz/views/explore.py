@@ -312,8 +312,22 @@ def _conv_text(kernel: str, stride: str, groups: str) -> str:
 
 
 def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
+    """The Layer table tab: filters, the rows or their groups, and the downloads."""
     table = _layer_table(cfg, measure, elementwise)
     unit = UNIT_LABELS[measure]
+    shown, by, filtered = _table_filters(table)
+    config = _table_columns(measure, unit)
+    shown, order = _arranged(shown, by, measure, config)
+    filt = " (filtered)" if filtered else ""
+    st.caption(f"{len(shown)} rows{filt}; shares are of the whole network: "
+               f"{prof.params:,} params, {getattr(prof, measure):,} {unit}.")
+    st.dataframe(shown, hide_index=True, width="stretch", height=460, column_config=config,
+                 column_order=order)
+    _table_downloads(cfg, elementwise)
+
+
+def _table_filters(table: pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
+    """The rows of the stages and op kinds chosen, the grouping chosen, and whether rows were filtered out."""
     c1, c2, c3 = st.columns([2, 2, 1])
     stages = c1.multiselect("Stages", list(dict.fromkeys(table["stage"])), key="table_stages",
                             placeholder="all stages")
@@ -325,7 +339,12 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
         shown = shown[shown["stage"].isin(stages)]
     if kinds:
         shown = shown[shown["kind"].isin(kinds)]
-    config = {
+    return shown, by, bool(stages or kinds)
+
+
+def _table_columns(measure: str, unit: str) -> dict:
+    """The layer table's column configuration, whatever the grouping."""
+    return {
         "#": st.column_config.NumberColumn("#", format="%d", help="execution order"),
         "path": st.column_config.TextColumn("path", help="the nn.Module name of the op"),
         "params": st.column_config.NumberColumn("params", format="localized"),
@@ -341,6 +360,10 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
         "in_shape": st.column_config.TextColumn("input C\u00d7H\u00d7W"),
         "out_shape": st.column_config.TextColumn("output C\u00d7H\u00d7W"),
     }
+
+
+def _arranged(shown: pd.DataFrame, by: str, measure: str, config: dict) -> tuple[pd.DataFrame, list | None]:
+    """The rows grouped by ``by`` (its column added to ``config``), or per layer in columns that fit a window."""
     order = None
     if by != "layer":
         shown = charts.group_table(shown, by, measure)
@@ -358,11 +381,11 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
         config["conv"] = st.column_config.TextColumn(
             "kernel /stride g", width=96,
             help="kernel size, stride (when not 1) and groups (when not 1): 3\u00d73 /2 g144")
-    filt = " (filtered)" if stages or kinds else ""
-    st.caption(f"{len(shown)} rows{filt}; shares are of the whole network: "
-               f"{prof.params:,} params, {getattr(prof, measure):,} {unit}.")
-    st.dataframe(shown, hide_index=True, width="stretch", height=460, column_config=config,
-                 column_order=order)
+    return shown, order
+
+
+def _table_downloads(cfg: Config, elementwise: bool) -> None:
+    """The CSV and JSON downloads of every row, made when clicked."""
     name = cfg.label.replace(" ", "_").replace("@", "")
     d1, d2 = st.columns(2)
     d1.download_button(

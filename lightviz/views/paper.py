@@ -66,12 +66,29 @@ def render(cfg: Config) -> None:
         "call them Mult-Adds, MAdds or FLOPs. Params are those of nn.Module.parameters(), BN "
         "\u03b3/\u03b2 included. Sources: assets/SOURCES.md in the repository.")
     table = cached_paper_check()
+    _status_counts(table)
+
+    st.markdown(RULE)
+    shown = _filtered(table, cfg)
+    _comparison_table(_view(shown))
+    st.caption("\u0394 % = (lightviz \u2212 paper) / paper. \u2013: the source gives no figure. "
+               "Top-1 is the source's ImageNet accuracy, for reference. Each row is also "
+               "counted the way its source counts (\"source's way\": TF-slim's 1001 classes "
+               "and its parameter and rounding rules, megvii's ShuffleNet layout, ...), and the "
+               "status compares that: a row that differs only by convention is a match.")
+    _why_they_differ(shown)
+
+
+def _status_counts(table: pd.DataFrame) -> None:
+    """One badge per status with its number of rows and what it means."""
     counts = table["status"].value_counts()
     st.markdown("  \n".join(
         f":{BADGE_COLORS[s]}-badge[{ICONS[s]} {int(counts.get(s, 0))} {s}] {MEANING[s]}."
         for s in STATUS_ORDER))
 
-    st.markdown(RULE)
+
+def _filtered(table: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """The rows of the statuses chosen, and of the current architecture when asked."""
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     statuses = c1.multiselect("Status", STATUS_ORDER, key="paper_status",
                               placeholder="every status")
@@ -81,7 +98,12 @@ def render(cfg: Config) -> None:
         shown = shown[shown["arch"] == cfg.arch]
     if statuses:
         shown = shown[shown["status"].isin(statuses)]
-    view = pd.DataFrame({
+    return shown
+
+
+def _view(shown: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the table shows them: figures the source lacks as a dash, differences in %."""
+    return pd.DataFrame({
         "configuration": [f"{ARCH_LABELS[a]} {v}" for a, v in zip(shown["arch"], shown["variant"])],
         "status": shown["status"],
         "params_published": as_text(shown["params_published"]),
@@ -100,6 +122,10 @@ def render(cfg: Config) -> None:
         "open": [explore_link(r) for r in shown.itertuples()],
         "source": shown["source"],
     })
+
+
+def _comparison_table(view: pd.DataFrame) -> None:
+    """The published figures next to lightviz's, one row per configuration."""
     st.dataframe(view, hide_index=True, width="stretch", height=min(36 * len(view) + 40, 640),
                  column_config={
         "configuration": st.column_config.TextColumn("configuration", width=250),  # names whole;
@@ -124,26 +150,29 @@ def render(cfg: Config) -> None:
         "open": st.column_config.LinkColumn("explore", display_text="open",
                                             help="Open this configuration on the Explore page"),
     })
-    st.caption("\u0394 % = (lightviz \u2212 paper) / paper. \u2013: the source gives no figure. "
-               "Top-1 is the source's ImageNet accuracy, for reference. Each row is also "
-               "counted the way its source counts (\"source's way\": TF-slim's 1001 classes "
-               "and its parameter and rounding rules, megvii's ShuffleNet layout, ...), and the "
-               "status compares that: a row that differs only by convention is a match.")
 
+
+def _why_they_differ(shown: pd.DataFrame) -> None:
+    """Each row shown that is not a match, with its differences and their cause."""
     st.subheader("Why the numbers differ")
     notes = shown[shown["status"] != MATCH]
     if notes.empty:
         st.caption("Every row shown matches within the printed rounding.")
     for row in notes.itertuples():
-        diffs = []
-        if pd.notna(row.params_published):
-            diffs.append(f"params {row.params_lightviz:,} vs {row.params_published:,.0f} "
-                         f"({round(row.params_diff * 100, 1) + 0.0:+.1f} %)")
-        if pd.notna(row.macs_published):
-            diffs.append(f"MACs {row.macs_lightviz:,} vs {row.macs_published:,.0f} "
-                         f"({round(row.macs_diff * 100, 1) + 0.0:+.1f} %)")
         why = row.explanation or MEANING[row.status].capitalize() + "."
         if row.note:
             why += f" Source's note: {row.note}."
         st.markdown(f"{ICONS[row.status]} **{ARCH_LABELS[row.arch]} {row.variant}** "
-                    f"({row.source}): {'; '.join(diffs)}.  \n{why}")
+                    f"({row.source}): {'; '.join(_differences(row))}.  \n{why}")
+
+
+def _differences(row) -> list[str]:
+    """The params and MACs against the published figures, where the source gives them."""
+    diffs = []
+    if pd.notna(row.params_published):
+        diffs.append(f"params {row.params_lightviz:,} vs {row.params_published:,.0f} "
+                     f"({round(row.params_diff * 100, 1) + 0.0:+.1f} %)")
+    if pd.notna(row.macs_published):
+        diffs.append(f"MACs {row.macs_lightviz:,} vs {row.macs_published:,.0f} "
+                     f"({round(row.macs_diff * 100, 1) + 0.0:+.1f} %)")
+    return diffs

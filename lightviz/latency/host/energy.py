@@ -78,6 +78,79 @@ def _figures(idle: float | None, load: float | None, seconds: float, images: int
             "full_mj_per_image": per(load), "rise_mj_per_image": per(rise)}
 
 
+def _idle_samples(rails: list[Rail], idle_s: float, interval_s: float) -> list:
+    """The rails sampled for ``idle_s`` seconds with nothing running."""
+    sampler = _Sampler(rails, interval_s)
+    sampler.start()
+    time.sleep(idle_s)
+    return sampler.stop()
+
+
+def _steady_run(step: Callable[[], None], rails: list[Rail], run_s: float, interval_s: float
+                ) -> tuple[int, float, list]:
+    """``step`` called back to back for ``run_s`` seconds while the rails are sampled: the steps
+    done, the seconds they took and the samples."""
+    sampler = _Sampler(rails, interval_s)
+    steps = 0
+    sampler.start()
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < run_s:
+            step()
+            steps += 1
+    finally:
+        elapsed = time.monotonic() - t0
+        load_samples = sampler.stop()
+    return steps, elapsed, load_samples
+
+
+def _rail_rows(labels: list[str], plan, idle: dict, load: dict, distinct: dict, elapsed: float,
+               images: int) -> tuple[list[dict], list[str]]:
+    """One row of figures per rail, and a warning for each rail without a valid or steady reading."""
+    rows, warnings = [], []
+    for label in labels:
+        rows.append({"rail": label, "role": plan.roles.get(label, "left out"),
+                     **_figures(idle[label], load[label], elapsed, images),
+                     "distinct_readings": distinct[label]})
+        if idle[label] is None or load[label] is None:
+            warnings.append(f"{label}: no valid reading (see the rail's files); left out of the total")
+        elif distinct[label] < 10:
+            warnings.append(f"{label}: only {distinct[label]} distinct readings in {elapsed:.0f} s; "
+                            "run longer for a steadier average")
+    return rows, warnings
+
+
+def _module_total(rows: list[dict], plan, elapsed: float, images: int) -> tuple[dict, list[str]]:
+    """The figures of the rails the plan sums (none when one of them has no valid reading), and
+    the warnings about the total."""
+    warnings = []
+    summed = [r for r in rows if r["rail"] in plan.summed]
+    valid = [r for r in summed if r["rise_mw"] is not None]
+    missing = [r["rail"] for r in summed if r["rise_mw"] is None]
+    if valid and not missing:
+        total = _figures(math.fsum(r["idle_mw"] for r in valid), math.fsum(r["load_mw"] for r in valid),
+                         elapsed, images)
+    else:
+        total = _figures(None, None, elapsed, images)
+        if missing:
+            warnings.append(f"no module total: {', '.join(missing)} gave no valid reading")
+    total["rails"] = list(plan.summed)
+    if total["rise_mw"] is not None and total["rise_mw"] <= MIN_RISE * (total["idle_mw"] or 0):
+        warnings.append(f"the load did not raise the power above idle by {MIN_RISE:.0%} or more "
+                        f"({total['rise_mw']:+.0f} mW): the model is too small for the sensors, or "
+                        "something else loaded the board during the baseline")
+    return total, warnings
+
+
+def _heat_warnings(temps_before: dict, temps_after: dict) -> list[str]:
+    """A warning when a thermal zone rose by 10 C or more during the run."""
+    hot = [f"{k} {temps_before.get(k):.0f}->{v:.0f} C" for k, v in temps_after.items()
+           if v is not None and temps_before.get(k) is not None and v - temps_before[k] >= 10]
+    if hot:
+        return ["temperatures rose by 10 C or more (" + ", ".join(hot) + "): clocks may have throttled"]
+    return []
+
+
 def measure_energy(step: Callable[[], None], images_per_step: int, root=None,
                    idle_s: float = 5.0, run_s: float = 30.0, interval_s: float = 0.05,
                    settle_s: float = DEFAULT_SETTLE_S) -> dict:
@@ -100,62 +173,19 @@ def measure_energy(step: Callable[[], None], images_per_step: int, root=None,
     """
     scan = require_rails(root)
     labels = [r.label for r in scan.rails]
-    warnings = list(scan.notes)
     if settle_s > 0:
         time.sleep(settle_s)
     temps_before = thermal_zones(root)
-
-    sampler = _Sampler(scan.rails, interval_s)
-    sampler.start()
-    time.sleep(idle_s)
-    idle_samples = sampler.stop()
-
-    sampler = _Sampler(scan.rails, interval_s)
-    steps = 0
-    sampler.start()
-    t0 = time.monotonic()
-    try:
-        while time.monotonic() - t0 < run_s:
-            step()
-            steps += 1
-    finally:
-        elapsed = time.monotonic() - t0
-        load_samples = sampler.stop()
+    idle_samples = _idle_samples(scan.rails, idle_s, interval_s)
+    steps, elapsed, load_samples = _steady_run(step, scan.rails, run_s, interval_s)
     temps_after = thermal_zones(root)
 
     idle, _ = _mean_by_rail(idle_samples, labels)
     load, distinct = _mean_by_rail(load_samples, labels)
     images = steps * images_per_step
     plan = total_plan(labels)
-    rows = []
-    for label in labels:
-        rows.append({"rail": label, "role": plan.roles.get(label, "left out"),
-                     **_figures(idle[label], load[label], elapsed, images),
-                     "distinct_readings": distinct[label]})
-        if idle[label] is None or load[label] is None:
-            warnings.append(f"{label}: no valid reading (see the rail's files); left out of the total")
-        elif distinct[label] < 10:
-            warnings.append(f"{label}: only {distinct[label]} distinct readings in {elapsed:.0f} s; "
-                            "run longer for a steadier average")
-    summed = [r for r in rows if r["rail"] in plan.summed]
-    valid = [r for r in summed if r["rise_mw"] is not None]
-    missing = [r["rail"] for r in summed if r["rise_mw"] is None]
-    if valid and not missing:
-        total = _figures(math.fsum(r["idle_mw"] for r in valid), math.fsum(r["load_mw"] for r in valid),
-                         elapsed, images)
-    else:
-        total = _figures(None, None, elapsed, images)
-        if missing:
-            warnings.append(f"no module total: {', '.join(missing)} gave no valid reading")
-    total["rails"] = list(plan.summed)
-    if total["rise_mw"] is not None and total["rise_mw"] <= MIN_RISE * (total["idle_mw"] or 0):
-        warnings.append(f"the load did not raise the power above idle by {MIN_RISE:.0%} or more "
-                        f"({total['rise_mw']:+.0f} mW): the model is too small for the sensors, or "
-                        "something else loaded the board during the baseline")
-    hot = [f"{k} {temps_before.get(k):.0f}->{v:.0f} C" for k, v in temps_after.items()
-           if v is not None and temps_before.get(k) is not None and v - temps_before[k] >= 10]
-    if hot:
-        warnings.append("temperatures rose by 10 C or more (" + ", ".join(hot) + "): clocks may have throttled")
+    rows, rail_warnings = _rail_rows(labels, plan, idle, load, distinct, elapsed, images)
+    total, total_warnings = _module_total(rows, plan, elapsed, images)
     return {
         "rails": rows,
         "total": total,
@@ -169,5 +199,6 @@ def measure_energy(step: Callable[[], None], images_per_step: int, root=None,
         "throughput_ips": images / elapsed if elapsed > 0 else None,
         "temperatures_before": temps_before,
         "temperatures_after": temps_after,
-        "warnings": warnings,
+        "warnings": (list(scan.notes) + rail_warnings + total_warnings
+                     + _heat_warnings(temps_before, temps_after)),
     }

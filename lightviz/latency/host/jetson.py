@@ -153,13 +153,8 @@ def _cpu_range(names: list[str]) -> str:
     return ", ".join(runs)
 
 
-def clocks_state(root=None) -> dict:
-    """Whether ``jetson_clocks`` has locked the clocks, judged as NVIDIA's script sets them:
-    every online CPU's ``scaling_min_freq`` equals its ``scaling_max_freq`` (the power mode's
-    cap), offline CPUs skipped, and the GPU's devfreq ``min_freq`` equals its ``max_freq`` where
-    readable. ``state`` is "on", "off" or "unknown"; ``detail`` gives the figures it was judged
-    on, ``cpu`` and ``gpu`` the numbers (kHz for CPUs, Hz for the GPU)."""
-    root = Root(root)
+def _cpu_clocks(root: Root) -> tuple[dict[str, tuple], list[str]]:
+    """Each online CPU's (scaling_min_freq, scaling_max_freq, cpuinfo_max_freq) in kHz, and the offline CPUs."""
     cpus, offline = {}, []
     for d in root.glob("/sys/devices/system/cpu/cpu[0-9]*"):
         name = os.path.basename(d)
@@ -172,49 +167,82 @@ def clocks_state(root=None) -> dict:
         lo, hi = read_int(os.path.join(f, "scaling_min_freq")), read_int(os.path.join(f, "scaling_max_freq"))
         if lo is not None and hi is not None:
             cpus[name] = (lo, hi, read_int(os.path.join(f, "cpuinfo_max_freq")))
-    gpu = None
+    return cpus, offline
+
+
+def _gpu_clocks(root: Root) -> dict | None:
+    """The first readable GPU devfreq's min and max frequency (Hz), or None."""
     for d in root.glob("/sys/class/devfreq/*"):
         if any(k in os.path.basename(d) for k in GPU_DEVFREQ):
             lo, hi = read_int(os.path.join(d, "min_freq")), read_int(os.path.join(d, "max_freq"))
             if lo is not None and hi is not None:
-                gpu = {"device": os.path.basename(d), "min_hz": lo, "max_hz": hi, "locked": lo >= hi}
-                break
-    if not cpus and gpu is None:
-        return {"state": "unknown", "detail": "no cpufreq or GPU devfreq readable in sysfs", "short": "",
-                "cpu": None, "gpu": None}
-    unlocked = [n for n, (lo, hi, _) in cpus.items() if lo < hi]
+                return {"device": os.path.basename(d), "min_hz": lo, "max_hz": hi, "locked": lo >= hi}
+    return None
+
+
+def _cpu_detail(cpus: dict[str, tuple], unlocked: list[str], offline: list[str]) -> list[str]:
+    """The CPUs' part of the detail line: their minimum against the power mode's cap, and the offline ones."""
     detail = []
-    if cpus:
-        caps = sorted({hi for _, hi, _ in cpus.values()})
-        hw = sorted({h for _, _, h in cpus.values() if h})
-        cap = "/".join(_mhz(c) for c in caps)
-        silicon = f" (silicon max {'/'.join(_mhz(h) for h in hw)} MHz)" if hw and hw != caps else ""
-        if unlocked:
-            lows = "/".join(_mhz(x) for x in sorted({cpus[n][0] for n in unlocked}))
-            detail.append(f"CPU {_cpu_range(unlocked)} min {lows} MHz below the power mode's cap "
-                          f"{cap} MHz{silicon}")
-        else:
-            detail.append(f"CPU {_cpu_range(list(cpus))} min = max = {cap} MHz, the power mode's cap{silicon}")
-        if offline:
-            detail.append(f"{_cpu_range(offline)} offline (skipped)")
-    if gpu is None:
-        detail.append("GPU devfreq not readable (judged on the CPUs)")
+    caps = sorted({hi for _, hi, _ in cpus.values()})
+    hw = sorted({h for _, _, h in cpus.values() if h})
+    cap = "/".join(_mhz(c) for c in caps)
+    silicon = f" (silicon max {'/'.join(_mhz(h) for h in hw)} MHz)" if hw and hw != caps else ""
+    if unlocked:
+        lows = "/".join(_mhz(x) for x in sorted({cpus[n][0] for n in unlocked}))
+        detail.append(f"CPU {_cpu_range(unlocked)} min {lows} MHz below the power mode's cap "
+                      f"{cap} MHz{silicon}")
     else:
-        rel = "=" if gpu["locked"] else "below"
-        detail.append(f"GPU min {gpu['min_hz'] / 1e6:g} MHz {rel} max {gpu['max_hz'] / 1e6:g} MHz")
-    locked = not unlocked and (gpu is None or gpu["locked"])
-    cpu = None if not cpus else {
+        detail.append(f"CPU {_cpu_range(list(cpus))} min = max = {cap} MHz, the power mode's cap{silicon}")
+    if offline:
+        detail.append(f"{_cpu_range(offline)} offline (skipped)")
+    return detail
+
+
+def _gpu_detail(gpu: dict | None) -> str:
+    """The GPU's part of the detail line."""
+    if gpu is None:
+        return "GPU devfreq not readable (judged on the CPUs)"
+    rel = "=" if gpu["locked"] else "below"
+    return f"GPU min {gpu['min_hz'] / 1e6:g} MHz {rel} max {gpu['max_hz'] / 1e6:g} MHz"
+
+
+def _cpu_figures(cpus: dict[str, tuple], offline: list[str], unlocked: list[str]) -> dict | None:
+    """The CPUs' numbers for the passport (kHz), or None when no CPU was readable."""
+    return None if not cpus else {
         "online": len(cpus), "offline": offline, "unlocked": unlocked,
         "min_khz": min(lo for lo, _, _ in cpus.values()), "max_khz": max(hi for _, hi, _ in cpus.values()),
         "hw_max_khz": max((h for _, _, h in cpus.values() if h), default=None)}
+
+
+def _clocks_short(cpu: dict | None, gpu: dict | None, offline: list[str]) -> str:
+    """The clocks in a few words: 'CPU min 729.6/max 1510.4 MHz, GPU min .../max ... MHz'."""
     short = []
     if cpu:
         short.append(f"CPU min {_mhz(cpu['min_khz'])}/max {_mhz(cpu['max_khz'])} MHz"
                      + (f", {cpu['online']} online" if offline else ""))
     if gpu:
         short.append(f"GPU min {gpu['min_hz'] / 1e6:g}/max {gpu['max_hz'] / 1e6:g} MHz")
-    return {"state": "on" if locked else "off", "detail": "; ".join(detail), "short": ", ".join(short),
-            "cpu": cpu, "gpu": gpu}
+    return ", ".join(short)
+
+
+def clocks_state(root=None) -> dict:
+    """Whether ``jetson_clocks`` has locked the clocks, judged as NVIDIA's script sets them:
+    every online CPU's ``scaling_min_freq`` equals its ``scaling_max_freq`` (the power mode's
+    cap), offline CPUs skipped, and the GPU's devfreq ``min_freq`` equals its ``max_freq`` where
+    readable. ``state`` is "on", "off" or "unknown"; ``detail`` gives the figures it was judged
+    on, ``cpu`` and ``gpu`` the numbers (kHz for CPUs, Hz for the GPU)."""
+    root = Root(root)
+    cpus, offline = _cpu_clocks(root)
+    gpu = _gpu_clocks(root)
+    if not cpus and gpu is None:
+        return {"state": "unknown", "detail": "no cpufreq or GPU devfreq readable in sysfs", "short": "",
+                "cpu": None, "gpu": None}
+    unlocked = [n for n, (lo, hi, _) in cpus.items() if lo < hi]
+    detail = (_cpu_detail(cpus, unlocked, offline) if cpus else []) + [_gpu_detail(gpu)]
+    locked = not unlocked and (gpu is None or gpu["locked"])
+    cpu = _cpu_figures(cpus, offline, unlocked)
+    return {"state": "on" if locked else "off", "detail": "; ".join(detail),
+            "short": _clocks_short(cpu, gpu, offline), "cpu": cpu, "gpu": gpu}
 
 
 def jetson_info(root=None) -> dict | None:

@@ -30,7 +30,6 @@ from .helpers import LOCK_TIMEOUT_S, K, attempt, page_setup, passport_now, queue
 @st.fragment
 def runtimes_panel(cfg: Config) -> None:
     """The current configuration on every runtime present here, one chart, speed-up over eager."""
-    from ...charts_latency import runtime_figure
     from ...latency.runtimes import RUNTIMES, unavailable
 
     st.subheader("Runtimes")
@@ -47,39 +46,58 @@ def runtimes_panel(cfg: Config) -> None:
     st.caption(f"On {base.device} here: {', '.join(present)}."
                + "".join(f" {w}." for w in absent.values()))
     if st.button(f"Compare {len(present)} runtimes", key=K + "runtimes_run", icon=":material/compare_arrows:"):
-        notice = st.empty()
-        bench = Bench(should_stop=tab_closed(), on_result=learn)
-
-        def compare():
-            rows = []
-            for rt in present:
-                setup = _replace_runtime(base, rt)
-                with st.spinner(f"{cfg.title} on {rt}..."):
-                    try:
-                        r = bench.run(cfg, setup, on_wait=queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
-                    except (ValueError, MeasurementError) as exc:
-                        rows.append({"runtime": rt, "error": str(exc)})
-                        continue
-                info = r.passport.get("runtime") or {}
-                rows.append({"runtime": rt, "median_ms": r.median_ms, "p10_ms": r.p10_ms,
-                             "p90_ms": r.p90_ms, "runs": r.runs, "cold_ms": r.cold_ms,
-                             "version": info.get("version"), "provider": info.get("provider"),
-                             "spread_ok": r.spread <= SPREAD_LIMIT})
-            eager = next((r["median_ms"] for r in rows if r["runtime"] == "torch" and "median_ms" in r), None)
-            for r in rows:
-                if eager and "median_ms" in r:
-                    r["speedup"] = eager / r["median_ms"]
-            return rows
-
-        try:
-            rows = attempt("runtime comparison", notice, compare)
-        finally:
-            bench.release()
-        if rows is not None:
-            st.session_state[K + "runtimes"] = {"config": cfg, "setup": base, "rows": rows}
+        _compare_runtimes(cfg, base, present)
     done = st.session_state.get(K + "runtimes")
     if not done:
         return
+    _show_runtimes(done)
+
+
+def _compare_runtimes(cfg: Config, base: Setup, present: list[str]) -> None:
+    """Every runtime present timed in turn, the rows kept in the session (errors shown on the page)."""
+    notice = st.empty()
+    bench = Bench(should_stop=tab_closed(), on_result=learn)
+    try:
+        rows = attempt("runtime comparison", notice,
+                       lambda: _with_speedups(_time_runtimes(cfg, base, present, bench, notice)))
+    finally:
+        bench.release()
+    if rows is not None:
+        st.session_state[K + "runtimes"] = {"config": cfg, "setup": base, "rows": rows}
+
+
+def _time_runtimes(cfg: Config, base: Setup, present: list[str], bench: Bench, notice) -> list[dict]:
+    """One row per runtime: its timings and version, or the error that stopped it."""
+    rows = []
+    for rt in present:
+        setup = _replace_runtime(base, rt)
+        with st.spinner(f"{cfg.title} on {rt}..."):
+            try:
+                r = bench.run(cfg, setup, on_wait=queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
+            except (ValueError, MeasurementError) as exc:
+                rows.append({"runtime": rt, "error": str(exc)})
+                continue
+        info = r.passport.get("runtime") or {}
+        rows.append({"runtime": rt, "median_ms": r.median_ms, "p10_ms": r.p10_ms,
+                     "p90_ms": r.p90_ms, "runs": r.runs, "cold_ms": r.cold_ms,
+                     "version": info.get("version"), "provider": info.get("provider"),
+                     "spread_ok": r.spread <= SPREAD_LIMIT})
+    return rows
+
+
+def _with_speedups(rows: list[dict]) -> list[dict]:
+    """The rows with each timed runtime's speed-up over eager PyTorch, when eager was timed."""
+    eager = next((r["median_ms"] for r in rows if r["runtime"] == "torch" and "median_ms" in r), None)
+    for r in rows:
+        if eager and "median_ms" in r:
+            r["speedup"] = eager / r["median_ms"]
+    return rows
+
+
+def _show_runtimes(done: dict) -> None:
+    """The last comparison: its setup, the chart, the errors, the table and the JSON download."""
+    from ...charts_latency import runtime_figure
+
     st.caption(f"{done['config'].title} on {done['setup'].device}, {done['setup'].dtype}, batch "
                f"{done['setup'].batch}, {done['setup'].threads} threads")
     st.plotly_chart(runtime_figure(done["rows"]), width="stretch", key=K + "runtimes_fig",
