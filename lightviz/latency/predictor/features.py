@@ -22,6 +22,7 @@ moves nothing.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 
@@ -119,7 +120,7 @@ def features(cfg: Config, batch: int = 1, dtype: str = "fp32",
     index = {}
     which = np.empty(len(rows), dtype=np.int64)
     for i, r in enumerate(rows):
-        b = r[_F["block"]]
+        b = cast(str, r[_F["block"]])  # a Row's block column
         if b not in index:
             index[b] = len(blocks)
             blocks.append(b)
