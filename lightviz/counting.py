@@ -31,7 +31,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import spec as S
 from .config import Config
@@ -114,7 +114,7 @@ class Row(NamedTuple):
     elementwise_flops: int
     out_bytes: int
     inputs: tuple[int, ...]
-    index: int
+    index: int  # type: ignore[assignment]  # the row's own index: shadows tuple.index on purpose
 
     @property
     def in_shape(self) -> str:
@@ -131,7 +131,7 @@ class Row(NamedTuple):
         ``kind`` says the unit they serve ("squeeze-excite"); None for other ops."""
         if self.op != "conv2d":
             return None
-        return conv_kind(self.in_shapes[0][0], self.groups or 1, self.kernel)
+        return conv_kind(self.in_shapes[0][0], self.groups or 1, self.kernel or 1)  # a conv row has its kernel
 
     def moved_bytes(self, batch: int = 1, value_bytes: int = BYTES_PER_VALUE,
                     weights: bool = True) -> int:
@@ -239,11 +239,11 @@ class _Scope:
 
     __slots__ = ("rec", "unit", "prefix", "kind", "depth", "children")
 
-    def __init__(self, rec: _Recorder, unit, prefix: str, kind, depth: int):
+    def __init__(self, rec: _Recorder, unit: S.Unit, prefix: str, kind: str | None, depth: int):
         self.rec, self.unit, self.prefix, self.kind, self.depth = rec, unit, prefix, kind, depth
         self.children = dict(unit.children())
 
-    def call(self, name, x):
+    def call(self, name: str, x: Shape) -> Shape:
         child = self.children[name]
         path = self.prefix + name
         rec = self.rec
@@ -258,36 +258,37 @@ class _Scope:
             return child.flow(_Scope(rec, child, path + ".", kind, self.depth + 1), x)
         return rec.leaf(path, child, x, self.kind)
 
-    def _op(self, name, kind, op, inputs, out, elementwise=0, groups=None):
+    def _op(self, name: str, kind: str, op: str, inputs: list[Shape], out: Shape, elementwise: int = 0,
+            groups: int | None = None) -> Shape:
         return self.rec._emit(self.prefix + name, self.kind or kind, op, inputs, out,
                               groups=groups, elementwise=elementwise)
 
-    def add(self, name, a, b):
+    def add(self, name: str, a: Shape, b: Shape) -> Shape:
         _same(self.prefix + name, a, b)
         return self._op(name, "residual add", "add", [a, b], a, a.c * a.h * a.w)
 
-    def mul(self, name, a, b):
+    def mul(self, name: str, a: Shape, b: Shape) -> Shape:
         return self._op(name, "squeeze-excite", "mul", [a, b], a, a.c * a.h * a.w)
 
-    def cat(self, name, xs):
+    def cat(self, name: str, xs: list[Shape]) -> Shape:
         out = Shape(-1, sum(x.c for x in xs), xs[0].h, xs[0].w)
         for x in xs[1:]:
             if (x.h, x.w) != (out.h, out.w):
                 raise ValueError(f"{self.prefix + name}: cannot concatenate {_fmt(xs[0])} and {_fmt(x)}")
         return self._op(name, "concat", "cat", xs, out)
 
-    def split(self, name, x, sizes):
+    def split(self, name: str, x: Shape, sizes: Sequence[int]) -> list[Shape]:
         if sum(sizes) != x.c:
             raise ValueError(f"{self.prefix + name}: cannot split {x.c} channels into {sizes}")
         whole = self._op(name, "channel split", "split", [x], x)
         return [Shape(whole.src, c, x.h, x.w) for c in sizes]
 
-    def shuffle(self, name, x, groups):
+    def shuffle(self, name: str, x: Shape, groups: int) -> Shape:
         if x.c % groups:
             raise ValueError(f"{self.prefix + name}: {x.c} channels do not shuffle in {groups} groups")
         return self._op(name, "channel shuffle", "channel_shuffle", [x], x, groups=groups)
 
-    def narrow(self, name, x, channels):
+    def narrow(self, name: str, x: Shape, channels: int) -> Shape:
         return self._op(name, "slice", "narrow", [x], Shape(-1, channels, x.h, x.w))
 
 
@@ -296,7 +297,7 @@ def _same(path, a: Shape, b: Shape):
         raise ValueError(f"{path}: cannot add {_fmt(a)} and {_fmt(b)}")
 
 
-def trace(network, cfg: Config) -> list[Row]:
+def trace(network: S.Unit, cfg: Config) -> list[Row]:
     """Run ``network``'s flow on shapes; return its rows in execution order."""
     rec = _Recorder(cfg)
     image = Shape(-1, 3, cfg.resolution, cfg.resolution)
@@ -315,7 +316,7 @@ def peak_activation_bytes(rows: Sequence[Row], resolution: int) -> int:
                 image_last = i
             else:
                 last_use[src] = i
-    frees = [[] for _ in range(n)]
+    frees: list[list[int]] = [[] for _ in range(n)]
     for j, last in enumerate(last_use):
         frees[last].append(j)
     live = 3 * resolution * resolution * BYTES_PER_VALUE
@@ -346,7 +347,7 @@ def rows_to_frame(rows: Sequence[Row], elementwise: bool) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    cols = dict(zip(Row._fields, zip(*rows)))
+    cols: dict[str, Any] = dict(zip(Row._fields, zip(*rows)))
     for name in ("out_c", "out_h", "out_w", "params", "macs", "elementwise_flops", "out_bytes"):
         cols[name] = np.array(cols[name], dtype=np.int64)
     for name in ("kernel", "stride", "groups"):

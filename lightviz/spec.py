@@ -26,14 +26,17 @@ outside packages alike): build the network from the leaves and units here, with
 :func:`~lightviz.zoo.common.make_divisible` and :func:`~lightviz.zoo.common.pooled_classifier`;
 a new block is a frozen dataclass subclassing :class:`Unit` with ``children()`` (its named
 sub-layers, in construction order) and ``flow(f, x)`` (written only with the operations of
-:class:`Flow`); then declare the family with :class:`lightviz.zoo.Arch`.
+:class:`Flow`); then declare the family with :class:`lightviz.zoo.Arch`. Typed, a block reads
+``def children(self) -> Children`` and ``def flow(self, f: Flow[X], x: X) -> X`` (:data:`Leaf`,
+:data:`Node` and :data:`Children` name a leaf, a leaf or a unit, and a unit's named children).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 X = TypeVar("X")
 
@@ -107,6 +110,8 @@ class Linear:
 
 
 LEAVES = (Conv2d, BatchNorm, Act, Pool, Flatten, Linear)
+# One leaf of a spec (the types in LEAVES), for annotations.
+Leaf = Conv2d | BatchNorm | Act | Pool | Flatten | Linear
 
 
 def leaf_params(leaf) -> int:
@@ -174,26 +179,31 @@ class Unit:
     Subclass it as a frozen dataclass whose fields are the block's hyperparameters (widths,
     stride, ...); every field must be hashable, so specs can be cached and compared."""
 
-    def children(self) -> tuple[tuple[str, Any], ...]:
+    def children(self) -> Children:
         """The named sub-layers (leaves or units), in construction order: the module's
         children, the profile's row paths and the diagram's nodes use these names."""
         raise NotImplementedError
 
-    def flow(self, f: Flow, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         """The dataflow, written once with the operations of :class:`Flow`."""
         raise NotImplementedError
+
+
+# A node of a spec (a leaf or a unit), and a unit's named children (what ``children()`` gives).
+Node = Leaf | Unit
+Children = tuple[tuple[str, Node], ...]
 
 
 @dataclass(frozen=True)
 class Sequence(Unit):
     """Children run one after the other (a stage, or a whole network)."""
 
-    items: tuple[tuple[str, Any], ...]
+    items: Children
 
-    def children(self):
+    def children(self) -> Children:
         return self.items
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         for name, _ in self.items:
             x = f.call(name, x)
         return x
@@ -210,8 +220,8 @@ class ConvBNAct(Unit):
     groups: int = 1
     act: str | None = "relu"
 
-    def children(self):
-        layers = [
+    def children(self) -> Children:
+        layers: list[tuple[str, Node]] = [
             ("conv", Conv2d(self.in_ch, self.out_ch, self.kernel, self.stride, self.groups)),
             ("bn", BatchNorm(self.out_ch)),
         ]
@@ -219,7 +229,7 @@ class ConvBNAct(Unit):
             layers.append(("act", Act(self.act)))
         return tuple(layers)
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         x = f.call("bn", f.call("conv", x))
         return f.call("act", x) if self.act else x
 
@@ -233,7 +243,7 @@ class SqueezeExcite(Unit):
     reduced: int
     gate: str = "hardsigmoid"
 
-    def children(self):
+    def children(self) -> Children:
         return (
             ("pool", Pool("global")),
             ("conv_reduce", Conv2d(self.channels, self.reduced, bias=True)),
@@ -242,7 +252,7 @@ class SqueezeExcite(Unit):
             ("gate", Act(self.gate)),
         )
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         s = f.call("pool", x)
         s = f.call("act", f.call("conv_reduce", s))
         s = f.call("gate", f.call("conv_expand", s))
@@ -269,7 +279,7 @@ class GhostModule(Unit):
     def cheap_ch(self) -> int:
         return self.primary_ch * (self.ratio - 1)
 
-    def children(self):
+    def children(self) -> Children:
         act = "relu" if self.relu else None
         return (
             ("primary_conv", ConvBNAct(self.in_ch, self.primary_ch, 1, act=act)),
@@ -277,7 +287,7 @@ class GhostModule(Unit):
                                           groups=self.primary_ch, act=act)),
         )
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         x1 = f.call("primary_conv", x)
         x2 = f.call("cheap_operation", x1)
         out = f.cat("concat", [x1, x2])
@@ -286,7 +296,7 @@ class GhostModule(Unit):
         return out
 
 
-def leaves(spec, prefix: str = ""):
+def leaves(spec: Unit, prefix: str = "") -> Iterator[tuple[str, Leaf]]:
     """Yield ``(qualified_name, leaf)`` for every leaf under ``spec`` in construction order."""
     for name, child in spec.children():
         path = f"{prefix}.{name}" if prefix else name

@@ -30,8 +30,10 @@ if ! python -c "import torch" >/dev/null 2>&1; then
 fi
 python -m pip install -q -e '.[test]'
 
-# Lint first (configuration in pyproject.toml): a new finding fails the run like a failed test.
+# Lint and type-check first (configuration in pyproject.toml: [tool.ruff], and [tool.mypy] with
+# the files it checks): a new finding fails the run like a failed test.
 python -m ruff check --no-cache .
+python -m mypy
 
 set +e
 python -m pytest "$@"

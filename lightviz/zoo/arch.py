@@ -17,9 +17,14 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import VARIANT_OPTIONS, Config
+
+if TYPE_CHECKING:  # annotations only: arch.py is imported before the families and the table
+    from ..spec import Node, Unit
+    from .common import Network
+    from .table import Table
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # Fallback colours for an Arch that declares none (Tableau 10, like the built-in ones).
@@ -74,7 +79,7 @@ class CalculatorUnit:
 
     name: str
     description: str
-    build: Callable[[int, float, int], Any]
+    build: Callable[[int, float, int], Unit]
     needs: Callable[[int, float, int], str | None] | None = None
 
 
@@ -99,14 +104,14 @@ class Arch:
     name: str
     family: str
     paper: str
-    spec: Callable[[Config], Any]
+    spec: Callable[[Config], Network]
     label: str = ""
     colour: str = ""
     variants: tuple[Variant, ...] = ()
-    describe: Callable[[Any, BlockFacts], str | None] | None = field(default=None,
-                                                                             compare=False)
+    describe: Callable[[Node, BlockFacts], str | None] | None = field(default=None,
+                                                                              compare=False)
     units: tuple[CalculatorUnit, ...] = ()
-    table: Any = field(default=None, compare=False)
+    table: Table | None = field(default=None, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
@@ -128,7 +133,7 @@ class Arch:
         """The :class:`Variant` called ``option`` (e.g. "groups"), or None if it has none."""
         return next((v for v in self.variants if v.name == option), None)
 
-    def pick(self, option: str, preferred=None) -> int | None:
+    def pick(self, option: str, preferred: int | None = None) -> int | None:
         """A valid value of ``option`` for this architecture: ``preferred`` when allowed, else
         the variant's default; None when the architecture has no such variant."""
         v = self.variant(option)

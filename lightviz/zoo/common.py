@@ -8,11 +8,11 @@ A family's ``spec(cfg)`` returns a :class:`Network` whose items are named ``stem
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from ..config import Config
-from ..spec import Flatten, Linear, Pool, Sequence
+from ..spec import Children, Flatten, Linear, Node, Pool, Sequence
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -33,7 +33,7 @@ class Stage(Sequence):
     """A run of blocks named ``"0"``, ``"1"``, ...; its blocks are the rows of the paper's table."""
 
     @classmethod
-    def of(cls, blocks) -> Stage:
+    def of(cls, blocks: Iterable[Node]) -> Stage:
         return cls(tuple((str(i), b) for i, b in enumerate(blocks)))
 
 
@@ -44,10 +44,10 @@ class Network(Sequence):
     config: Config = None  # type: ignore[assignment]
 
     @property
-    def stages(self) -> tuple[tuple[str, Any], ...]:
+    def stages(self) -> tuple[tuple[str, Stage], ...]:
         return tuple((n, s) for n, s in self.items if isinstance(s, Stage))
 
 
-def pooled_classifier(in_ch: int, classes: int, name: str = "fc") -> tuple:
+def pooled_classifier(in_ch: int, classes: int, name: str = "fc") -> Children:
     """Global average pool, flatten, linear: how every family's head ends."""
     return (("pool", Pool("global")), ("flatten", Flatten()), (name, Linear(in_ch, classes)))

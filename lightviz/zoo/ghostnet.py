@@ -12,9 +12,26 @@ where the shape changes). Widths follow timm's ``ghostnet_100``: ``make_divisibl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from ..spec import Act, Conv2d, ConvBNAct, Flatten, GhostModule, Linear, Pool, Sequence, SqueezeExcite, Unit
-from .arch import Arch, CalculatorUnit
+from ..config import Config
+from ..spec import (
+    Act,
+    Children,
+    Conv2d,
+    ConvBNAct,
+    Flatten,
+    Flow,
+    GhostModule,
+    Linear,
+    Node,
+    Pool,
+    Sequence,
+    SqueezeExcite,
+    Unit,
+    X,
+)
+from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible
 from .table import MAX_BLOCKS, Column, Problem, Rows, Table, cell, current, whole
 
@@ -48,8 +65,8 @@ class GhostBottleneck(Unit):
     def identity_shortcut(self) -> bool:
         return self.in_ch == self.out_ch and self.stride == 1
 
-    def children(self):
-        layers = [("ghost1", GhostModule(self.in_ch, self.mid_ch, relu=True))]
+    def children(self) -> Children:
+        layers: list[tuple[str, Node]] = [("ghost1", GhostModule(self.in_ch, self.mid_ch, relu=True))]
         if self.stride > 1:
             layers.append(("conv_dw", ConvBNAct(self.mid_ch, self.mid_ch, self.kernel, self.stride,
                                                 groups=self.mid_ch, act=None)))
@@ -65,7 +82,7 @@ class GhostBottleneck(Unit):
             ))))
         return tuple(layers)
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         h = f.call("ghost1", x)
         if self.stride > 1:
             h = f.call("conv_dw", h)
@@ -76,7 +93,7 @@ class GhostBottleneck(Unit):
         return f.add("add", h, shortcut)
 
 
-def spec(cfg) -> Network:
+def spec(cfg: Config) -> Network:
     width = lambda c: make_divisible(c * cfg.alpha, 4)  # noqa: E731
     in_ch = width(STEM_WIDTH)
     items = [("stem", Sequence((("conv", ConvBNAct(3, in_ch, 3, 2)),)))]
@@ -99,7 +116,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> str | None:
+def describe(b: Node, facts: BlockFacts) -> str | None:
     """The diagram note of a ghost bottleneck: the two ghost modules, SE, the shortcut."""
     if not isinstance(b, GhostBottleneck):
         return None
@@ -126,11 +143,11 @@ KERNELS = (1, 3, 5, 7, 9)
 FIELDS = ("k", "exp", "c", "se", "s")
 
 
-def _default(cfg) -> dict:
+def _default(cfg: Config) -> dict[str, Any]:
     return {"layers": [[list(row) for row in stage] for stage in SETTINGS]}
 
 
-def _check(table, cfg) -> list:
+def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
     """timm's ``cfgs``: stages of rows [k, exp, c, se, s]; odd kernels 1 to 9, widths, SE
     ratio 0 to 1, stride 1 or 2; at most 64 rows and a total stride of at most 32."""
     r = Rows()
@@ -163,9 +180,10 @@ def _check(table, cfg) -> list:
     return r.problems
 
 
-def _from_rows(rows, scalars):
+def _from_rows(rows: list[dict[str, Any]], scalars: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """Editor rows (with a stage number) grouped into timm's stages, in stage order."""
-    stages, problems = {}, []
+    stages: dict[int, list[list[Any]]] = {}
+    problems: list[Problem] = []
     for i, row in enumerate(rows):
         st = cell(row.get("stage"))
         if isinstance(st, bool) or not isinstance(st, (int, float)) or st != st or st != int(st) \

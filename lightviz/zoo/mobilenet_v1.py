@@ -10,11 +10,13 @@ filters each channel, then a 1x1 pointwise conv that mixes them (Fig. 3). Widths
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from ..spec import ConvBNAct, Sequence, Unit
-from .arch import Arch, CalculatorUnit
+from ..config import Config
+from ..spec import Children, ConvBNAct, Flow, Node, Sequence, Unit, X
+from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
-from .table import Column, Rows, Table, cell, current
+from .table import Column, Problem, Rows, Table, cell, current
 
 STEM_WIDTH = 32
 # (c, n, s): output channels, repeats, stride of the first: the rows of the paper's Table 1.
@@ -35,22 +37,23 @@ class DepthwiseSeparable(Unit):
     out_ch: int
     stride: int = 1
 
-    def children(self):
+    def children(self) -> Children:
         return (
             ("conv_dw", ConvBNAct(self.in_ch, self.in_ch, 3, self.stride, groups=self.in_ch, act="relu6")),
             ("conv_pw", ConvBNAct(self.in_ch, self.out_ch, 1, act="relu6")),
         )
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         return f.call("conv_pw", f.call("conv_dw", x))
 
 
-def spec(cfg) -> Network:
+def spec(cfg: Config) -> Network:
     width = lambda c: make_divisible(c * cfg.alpha, 8)  # noqa: E731
     table = current(cfg)
     in_ch = width(table["stem"])
     items = [("stem", Sequence((("conv", ConvBNAct(3, in_ch, 3, 2, act="relu6")),)))]
-    stages = []  # a stage starts at the first row and at every stride-2 row (Table 1's groups)
+    # a stage starts at the first row and at every stride-2 row (Table 1's groups)
+    stages: list[list[DepthwiseSeparable]] = []
     for c, s in table["layers"]:
         if not stages or s == 2:
             stages.append([])
@@ -62,7 +65,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> str | None:
+def describe(b: Node, facts: BlockFacts) -> str | None:
     """The diagram note of a depthwise separable block, with the paper's cost ratio."""
     if not isinstance(b, DepthwiseSeparable):
         return None
@@ -75,13 +78,13 @@ def describe(b, facts) -> str | None:
             f"({macs / std:.3f} = 1/N + 1/9 = 1/{b.out_ch} + 1/9 of it, BN and ReLU6 aside).")
 
 
-def _default(cfg) -> dict:
+def _default(cfg: Config) -> dict[str, Any]:
     """Table 1 as one row per depthwise separable block: [output channels, depthwise stride]."""
     return {"stem": STEM_WIDTH,
             "layers": [[c, s if j == 0 else 1] for c, n, s in SETTINGS for j in range(n)]}
 
 
-def _check(table, cfg) -> list:
+def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
     r = Rows()
     r.width(table["stem"], "", "stem")
     rows = r.rows(table["layers"], "layers", 2)

@@ -11,11 +11,13 @@ conv ``make_divisible(1280 * max(1, alpha), 8)``, so it never narrows below 1280
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from ..spec import ConvBNAct, Sequence, Unit
-from .arch import Arch, CalculatorUnit
+from ..config import Config
+from ..spec import Children, ConvBNAct, Flow, Node, Sequence, Unit, X
+from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
-from .table import EXPANSION_MAX, MAX_BLOCKS, Column, Rows, Table, cell, current, whole
+from .table import EXPANSION_MAX, MAX_BLOCKS, Column, Problem, Rows, Table, cell, current, whole
 
 STEM_WIDTH = 32
 LAST_WIDTH = 1280
@@ -38,7 +40,7 @@ class InvertedResidual(Unit):
     in_ch: int
     out_ch: int
     stride: int
-    expand_ratio: int
+    expand_ratio: float  # t: Table 2's are whole, an edited table's may not be
 
     @property
     def hidden(self) -> int:
@@ -48,7 +50,7 @@ class InvertedResidual(Unit):
     def use_shortcut(self) -> bool:
         return self.stride == 1 and self.in_ch == self.out_ch
 
-    def children(self):
+    def children(self) -> Children:
         layers = []
         if self.expand_ratio != 1:
             layers.append(("conv_pw", ConvBNAct(self.in_ch, self.hidden, 1, act="relu6")))
@@ -57,13 +59,13 @@ class InvertedResidual(Unit):
         layers.append(("conv_pwl", ConvBNAct(self.hidden, self.out_ch, 1, act=None)))
         return tuple(layers)
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         h = f.call("conv_pw", x) if self.expand_ratio != 1 else x
         h = f.call("conv_pwl", f.call("conv_dw", h))
         return f.add("add", h, x) if self.use_shortcut else h
 
 
-def spec(cfg) -> Network:
+def spec(cfg: Config) -> Network:
     in_ch = make_divisible(STEM_WIDTH * cfg.alpha, 8)
     items = [("stem", Sequence((("conv", ConvBNAct(3, in_ch, 3, 2, act="relu6")),)))]
     for i, (t, c, n, s) in enumerate(current(cfg)["layers"]):
@@ -79,7 +81,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> str | None:
+def describe(b: Node, facts: BlockFacts) -> str | None:
     """The diagram note of an inverted residual: expansion, linear bottleneck, shortcut."""
     if not isinstance(b, InvertedResidual):
         return None
@@ -96,11 +98,11 @@ def describe(b, facts) -> str | None:
             f"{facts.fmt(facts.macs)} MACs.")
 
 
-def _default(cfg) -> dict:
+def _default(cfg: Config) -> dict[str, Any]:
     return {"layers": [list(row) for row in SETTINGS]}
 
 
-def _check(table, cfg) -> list:
+def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
     """Table 2's rules: t >= 1, widths, n >= 1, stride 1 or 2 (the first block of a row),
     at most 64 blocks and a total stride (stem 2 x the rows' strides) of at most 32."""
     r = Rows()

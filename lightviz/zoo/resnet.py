@@ -9,11 +9,13 @@ and every stage width with ``make_divisible(., 8)``, the convention of slimmable
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
-from .arch import Arch, CalculatorUnit
+from ..config import Config
+from ..spec import Act, Children, ConvBNAct, Flow, Node, Pool, Sequence, Unit, X
+from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
-from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Rows, Table, cell, current, whole_lists
+from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Problem, Rows, Table, cell, current, whole_lists
 
 # depth -> (block, blocks per stage): the paper's Table 1.
 DEPTHS = {
@@ -45,13 +47,13 @@ class BasicBlock(Unit):
     out_ch: int
     stride: int = 1
 
-    def children(self):
+    def children(self) -> Children:
         return (
             ("conv1", ConvBNAct(self.in_ch, self.out_ch, 3, self.stride)),
             ("conv2", ConvBNAct(self.out_ch, self.out_ch, 3, act=None)),
         ) + _downsample(self) + (("act", Act("relu")),)
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         shortcut = f.call("downsample", x) if _projects(self) else x
         out = f.call("conv2", f.call("conv1", x))
         return f.call("act", f.add("add", out, shortcut))
@@ -69,20 +71,20 @@ class Bottleneck(Unit):
     def out_ch(self) -> int:
         return self.width * EXPANSION["bottleneck"]
 
-    def children(self):
+    def children(self) -> Children:
         return (
             ("conv1", ConvBNAct(self.in_ch, self.width, 1)),
             ("conv2", ConvBNAct(self.width, self.width, 3, self.stride)),
             ("conv3", ConvBNAct(self.width, self.out_ch, 1, act=None)),
         ) + _downsample(self) + (("act", Act("relu")),)
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         shortcut = f.call("downsample", x) if _projects(self) else x
         out = f.call("conv3", f.call("conv2", f.call("conv1", x)))
         return f.call("act", f.add("add", out, shortcut))
 
 
-def spec(cfg) -> Network:
+def spec(cfg: Config) -> Network:
     depth = int(cfg.arch[len("resnet"):])
     block = DEPTHS[depth][0]
     table = current(cfg)
@@ -108,7 +110,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> str | None:
+def describe(b: Node, facts: BlockFacts) -> str | None:
     """The diagram note of one ResNet block (see :class:`~lightviz.zoo.arch.BlockFacts`)."""
     macs, s = facts.fmt(facts.macs), getattr(b, "stride", 1)
     if isinstance(b, BasicBlock):
@@ -131,11 +133,11 @@ def describe(b, facts) -> str | None:
 STAGES = ("conv2_x", "conv3_x", "conv4_x", "conv5_x")
 
 
-def _default(cfg) -> dict:
+def _default(cfg: Config) -> dict[str, Any]:
     return {"layers": list(DEPTHS[int(cfg.arch[len("resnet"):])][1]), "widths": list(STAGE_WIDTHS)}
 
 
-def _check(table, cfg) -> list:
+def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
     """Blocks per stage (torchvision's ``layers``: at least 1 each, 64 in all) and base widths."""
     r = Rows()
     layers, widths = r.numbers(table["layers"], "layers", 4), r.numbers(table["widths"], "widths", 4)

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd
+from typing import Any, cast
 
-from ..spec import Act, ConvBNAct, Pool, Sequence, Unit
-from .arch import Arch, CalculatorUnit, Variant
+from ..config import Config
+from ..spec import Act, Children, ConvBNAct, Flow, Node, Pool, Sequence, Unit, X
+from .arch import Arch, BlockFacts, CalculatorUnit, Variant
 from .common import Network, Stage, make_divisible, pooled_classifier
-from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Rows, Table, cell, current, whole_lists
+from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Problem, Rows, Table, cell, current, whole_lists
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4: Table 1
@@ -56,10 +58,10 @@ class ShuffleUnit(Unit):
     def main_out(self) -> int:
         return self.out_ch - self.in_ch if self.stride == 2 else self.out_ch
 
-    def children(self):
+    def children(self) -> Children:
         g1 = self.groups if self.first_grouped else 1
         mid = self.bottleneck
-        layers = [
+        layers: list[tuple[str, Node]] = [
             ("gconv1", ConvBNAct(self.in_ch, mid, 1, groups=g1)),
             ("conv_dw", ConvBNAct(mid, mid, 3, self.stride, groups=mid, act=None)),
             ("gconv2", ConvBNAct(mid, self.main_out, 1, groups=self.groups, act=None)),
@@ -69,7 +71,7 @@ class ShuffleUnit(Unit):
         layers.append(("act", Act("relu")))
         return tuple(layers)
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         h = f.call("gconv1", x)
         if self.groups > 1:
             h = f.shuffle("shuffle", h, self.groups)
@@ -81,13 +83,13 @@ class ShuffleUnit(Unit):
         return f.call("act", out)
 
 
-def _stem(cfg) -> int:
-    g = cfg.groups
+def _stem(cfg: Config) -> int:
+    g = cast(int, cfg.groups)  # never None here: the groups variant is declared below
     return make_divisible(STEM_WIDTH * cfg.alpha, 4 * g // gcd(4, g))
 
 
-def spec(cfg) -> Network:
-    g = cfg.groups
+def spec(cfg: Config) -> Network:
+    g = cast(int, cfg.groups)
     table = current(cfg)
     stem = _stem(cfg)
     items = [("stem", Sequence((
@@ -107,7 +109,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> str | None:
+def describe(b: Node, facts: BlockFacts) -> str | None:
     """The diagram note of a ShuffleNet unit: grouped 1x1 convs, the shuffle, the shortcut."""
     if not isinstance(b, ShuffleUnit):
         return None
@@ -135,17 +137,18 @@ def _fits(c, t, g):
 STAGES = ("stage2", "stage3", "stage4")
 
 
-def _default(cfg) -> dict:
-    return {"repeats": list(REPEATS), "widths": list(STAGE_WIDTHS[cfg.groups])}
+def _default(cfg: Config) -> dict[str, Any]:
+    return {"repeats": list(REPEATS), "widths": list(STAGE_WIDTHS[cast(int, cfg.groups)])}
 
 
-def _check(table, cfg) -> list:
+def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
     """Units per stage (at least 1: the stride-2 unit; 64 in all) and stage widths that the
     unit can use: a multiple of 4 g (the bottleneck out/4 is split into g groups), and wider
     than the stage before, also once alpha has rounded them (a stride-2 unit concatenates its
     input, so its main branch makes out - in channels)."""
-    r, g = Rows(), cfg.groups
+    r, g = Rows(), cast(int, cfg.groups)
     repeats, widths = r.numbers(table["repeats"], "repeats", 3), r.numbers(table["widths"], "widths", 3)
+    prev: int | None
     total, prev, prev_name = 0, _stem(cfg), "the stem"
     for i, name in enumerate(STAGES):
         if repeats is not None:

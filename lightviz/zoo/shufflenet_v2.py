@@ -15,11 +15,13 @@ scaled by ``alpha / 0.5`` and rounded the same way (never below 8) while the las
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from ..spec import ConvBNAct, Pool, Sequence, Unit
-from .arch import Arch, CalculatorUnit
+from ..config import Config
+from ..spec import Children, ConvBNAct, Flow, Node, Pool, Sequence, Unit, X
+from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, pooled_classifier
-from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Rows, Table, cell, current, whole_lists
+from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Problem, Rows, Table, cell, current, whole_lists
 
 STEM_WIDTH = 24
 REPEATS = (4, 8, 4)  # stage2, stage3, stage4
@@ -62,7 +64,7 @@ class ShuffleV2Unit(Unit):
     def branch_ch(self) -> int:
         return self.out_ch // 2
 
-    def children(self):
+    def children(self) -> Children:
         b = self.branch_ch
         layers = []
         if self.stride == 2:
@@ -78,7 +80,7 @@ class ShuffleV2Unit(Unit):
         ))))
         return tuple(layers)
 
-    def flow(self, f, x):
+    def flow(self, f: Flow[X], x: X) -> X:
         if self.stride == 1:
             x1, x2 = f.split("split", x, [self.in_ch - self.branch_ch, self.branch_ch])
             out = f.cat("concat", [x1, f.call("branch2", x2)])
@@ -100,7 +102,7 @@ def custom_widths(table_widths, alpha: float):
             max(1, round(last * ratio[3])))
 
 
-def spec(cfg) -> Network:
+def spec(cfg: Config) -> Network:
     if cfg.settings is None:
         stem, (*stage_widths, last), repeats = STEM_WIDTH, widths(cfg.alpha), REPEATS
     else:
@@ -123,7 +125,7 @@ def spec(cfg) -> Network:
     return Network(tuple(items), cfg)
 
 
-def describe(b, facts) -> str | None:
+def describe(b: Node, facts: BlockFacts) -> str | None:
     """The diagram note of a ShuffleNet v2 unit: split (or two branches), concat, shuffle."""
     if not isinstance(b, ShuffleV2Unit):
         return None
@@ -143,11 +145,11 @@ def describe(b, facts) -> str | None:
 PARTS = ("stem", "stage2", "stage3", "stage4", "conv5")
 
 
-def _default(cfg) -> dict:
+def _default(cfg: Config) -> dict[str, Any]:
     return {"repeats": list(REPEATS), "widths": [STEM_WIDTH, *WIDTHS[1.0]]}
 
 
-def _check(table, cfg) -> list:
+def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
     """Units per stage (at least 1, 64 in all) and torchvision's ``stages_out_channels``
     (stem, stages 2-4, conv5): widths 1 to 4096, the stages' even (channel split)."""
     r = Rows()
@@ -158,6 +160,7 @@ def _check(table, cfg) -> list:
             total += r.number(repeats[i], f"repeats {PARTS[i + 1]}", "", 1, MAX_BLOCKS, i,
                               col="repeats") or 0
     for i, part in enumerate(PARTS if ws is not None else ()):
+        assert ws is not None  # (for the type checker: the loop runs only over a list)
         row, col = (None, part) if i in (0, 4) else (i - 1, "widths")
         w = r.width(ws[i], f"widths {part}", "", row, col=col)
         if w is not None and 0 < i < 4 and w % 2:

@@ -26,7 +26,10 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
+
+if TYPE_CHECKING:  # config.py imports this module (lazily): annotations only
+    from ..config import Config
 
 MAX_BLOCKS = 64
 WIDTH_MIN, WIDTH_MAX = 1, 4096
@@ -70,7 +73,7 @@ class Column:
 STAGE_COLUMN = Column("stage", "text", "the paper's name of the stage")
 
 
-def whole_lists(*keys: str) -> Callable[[dict], dict]:
+def whole_lists(*keys: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A ``normalize`` for tables of whole-number lists (ResNet, the ShuffleNets): each of
     ``keys`` as a list of ints."""
     return lambda table: {k: [int(v) for v in table[k]] for k in keys}
@@ -93,14 +96,14 @@ class Table:
     of differences).
     """
 
-    default: Callable[[Any], dict]
-    check: Callable[[dict, Any], list]
-    normalize: Callable[[dict], dict]
+    default: Callable[[Config], dict[str, Any]]
+    check: Callable[[dict[str, Any], Config], list[Problem]]
+    normalize: Callable[[dict[str, Any]], dict[str, Any]]
     columns: tuple[Column, ...]
-    rows: Callable[[dict], list]
-    from_rows: Callable[[list, dict], dict]
+    rows: Callable[[dict[str, Any]], tuple[list[dict[str, Any]], dict[str, Any]]]
+    from_rows: Callable[[list[dict[str, Any]], dict[str, Any]], tuple[dict[str, Any], list[Problem]]]
     scalars: tuple[str, ...] = ()
-    fields: dict = field(default_factory=dict)
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dynamic: bool = True  # rows may be added and deleted
     help: str = ""
 
@@ -227,13 +230,25 @@ def _example(table, cfg) -> str:
 class Rows:
     """Collects :class:`Problem`\\ s while a family's check walks its table."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def add(self, row, fld, message):
+    def add(self, row: int | None, fld: str, message: str) -> None:
         self.problems.append(Problem(row, fld, f"settings: {message}"))
 
-    def number(self, value, where, fld, lo, hi, row=None, integer=True, choices=None, col=None):
+    @overload
+    def number(self, value: Any, where: str, fld: str, lo: float, hi: float, row: int | None = None,
+               integer: Literal[True] = True, choices: tuple[float, ...] | None = None,
+               col: str | None = None) -> int | None: ...
+
+    @overload
+    def number(self, value: Any, where: str, fld: str, lo: float, hi: float, row: int | None = None,
+               *, integer: bool, choices: tuple[float, ...] | None = None,
+               col: str | None = None) -> float | None: ...
+
+    def number(self, value: Any, where: str, fld: str, lo: float, hi: float, row: int | None = None,
+               integer: bool = True, choices: tuple[float, ...] | None = None,
+               col: str | None = None) -> float | None:
         """``value`` as a number within ``lo`` to ``hi`` (whole when ``integer``; one of
         ``choices`` when given), or None with a problem recorded (on the editor's column
         ``col``, default ``fld``)."""
@@ -259,13 +274,14 @@ class Rows:
             return None
         return int(value) if integer else float(value)
 
-    def width(self, value, where, fld, row=None, col=None):
+    def width(self, value: Any, where: str, fld: str, row: int | None = None,
+              col: str | None = None) -> int | None:
         return self.number(value, where, fld, WIDTH_MIN, WIDTH_MAX, row, col=col)
 
-    def stride(self, value, where, fld, row=None):
+    def stride(self, value: Any, where: str, fld: str, row: int | None = None) -> int | None:
         return self.number(value, where, fld, 1, 2, row, choices=(1, 2))
 
-    def rows(self, value, key, size, lo=1, hi=MAX_BLOCKS):
+    def rows(self, value: Any, key: str, size: int, lo: int = 1, hi: int = MAX_BLOCKS) -> list | None:
         """``value`` as a list of ``lo`` to ``hi`` rows, each a list of ``size`` items (None
         with a problem when it is not)."""
         if not isinstance(value, list):
@@ -281,7 +297,7 @@ class Rows:
                 return None
         return value
 
-    def numbers(self, value, key, size):
+    def numbers(self, value: Any, key: str, size: int) -> list | None:
         """``value`` as a list of exactly ``size`` items (None with a problem otherwise)."""
         if not isinstance(value, list) or len(value) != size:
             got = f"{len(value)} values" if isinstance(value, list) else _kind(value)
@@ -289,11 +305,11 @@ class Rows:
             return None
         return value
 
-    def total_blocks(self, n):
+    def total_blocks(self, n: int) -> None:
         if n > MAX_BLOCKS:
             self.add(None, "", f"the table has {n} blocks in all: at most {MAX_BLOCKS} allowed")
 
-    def total_stride(self, stride, fixed):
+    def total_stride(self, stride: int, fixed: int) -> None:
         if stride > MAX_TOTAL_STRIDE:
             self.add(None, "s", f"the total stride is {stride} (stem {fixed} x the blocks' "
                                 f"strides): at most {MAX_TOTAL_STRIDE} allowed")

@@ -252,7 +252,7 @@ class Bench:
     def __init__(self, lock: HostLock | None = None, root=None,
                  should_stop: Callable[[], object] | None = None,
                  max_hold_s: float | None = None,
-                 on_result: Callable[[Result], None] | None = None):
+                 on_result: Callable[[Result], object] | None = None):
         self.lock = lock if lock is not None else HostLock()
         self.on_result = on_result
         self.root = root
@@ -515,7 +515,7 @@ def sweep(configs: Iterable[Config], setup: Setup, bench: Bench | None = None,
 
 def measure(cfg: Config, setup: Setup | None = None, lock: HostLock | None = None,
             on_wait: Callable[[QueueStatus], None] | None = None, root=None,
-            on_result: Callable[[Result], None] | None = None) -> Result:
+            on_result: Callable[[Result], object] | None = None) -> Result:
     """Measure one configuration with a fresh :class:`Bench` (cold call included);
     ``on_result`` as for :class:`Bench`."""
     bench = Bench(lock, root, on_result=on_result)

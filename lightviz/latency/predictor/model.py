@@ -206,7 +206,7 @@ def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
     folds = _folds(len(y), min(FOLDS, len(y)))
     runs = {lam: _fold_fits(X, y, lam, folds) for lam in LAMBDAS}
     scores = {lam: rmspe(run[0], y) for lam, run in runs.items()}
-    lam = min(scores, key=scores.get)
+    lam = min(scores, key=scores.__getitem__)
     base_cv, fold_fits = runs[lam]
     pts = L.points(cfgs)
     cv = base_cv.copy()

@@ -97,8 +97,8 @@ def _gpu(device: str, root: Root) -> dict[str, str | None]:
     for info in root.glob("/proc/driver/nvidia/gpus/*/information"):
         mm = re.search(r"^Model:\s*(.+)$", open(info, errors="replace").read(), re.M)
         names.append(mm.group(1).strip() if mm else "?")
-    _, _, index = device.partition(":")
-    index = int(index) if index.isdigit() else 0
+    _, _, number = device.partition(":")
+    index = int(number) if number.isdigit() else 0
     name = names[index] if index < len(names) else None
     if name is None and jetson.is_jetson(root):
         name = root.read("/proc/device-tree/model") or "Jetson"
