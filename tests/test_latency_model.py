@@ -21,7 +21,7 @@ import pytest
 from cli_support import run_cli
 
 from lightviz import make_config
-from lightviz.config import ARCHS
+from lightviz.configure import ARCHS
 from lightviz.latency import features as F
 from lightviz.latency import model as M
 from lightviz.latency import store

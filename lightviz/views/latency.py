@@ -21,7 +21,8 @@ import streamlit as st
 import torch
 
 from ..charts_latency import roofline_figure, share_figure, sweep_figure, zoo_figure
-from ..config import ALPHA_MAX, ALPHA_MIN, Config, arch_names, make_config
+from ..config import ALPHA_MAX, ALPHA_MIN, Config
+from ..configure import arch_names, make_config, network_label
 from ..latency import jetson
 from ..latency.hold import HoldRefused, check_hold
 from ..latency.layers import FOLDED_BN, report_csv
@@ -161,7 +162,7 @@ def _measure_panel(cfg: Config) -> None:
 
 
 def _measure(cfg: Config) -> None:
-    st.subheader(f"Measure {cfg.title}")
+    st.subheader(f"Measure {network_label(cfg)}")
     setup = _controls()
     fits = setup is not None and _memory_line(cfg, setup)
     clicked = st.button("Measure", type="primary", key=K + "measure", disabled=not fits,
@@ -181,8 +182,8 @@ def _measure(cfg: Config) -> None:
         st.info("Press **Measure** to time this configuration here. Nothing runs until you do.")
         return
     if last["config"] != cfg:
-        st.caption(f"Showing the last measurement, of {last['config'].title}: the sidebar now "
-                   f"shows {cfg.title}. Press Measure to time it.")
+        st.caption(f"Showing the last measurement, of {network_label(last['config'])}: the sidebar now "
+                   f"shows {network_label(cfg)}. Press Measure to time it.")
     _show_result(last["result"], last["report"])
 
 
@@ -215,7 +216,7 @@ def _run_measurement(cfg: Config, setup: Setup) -> None:
         # "Queued" while waiting for the host, then "Measuring" once it is ours: never both
         with bench.lock.hold(label, LOCK_TIMEOUT_S, _queued_notice(notice)) as waited:
             notice.empty()
-            with st.spinner(f"Measuring {cfg.title} on {setup.device}..."):
+            with st.spinner(f"Measuring {network_label(cfg)} on {setup.device}..."):
                 result = bench.run(cfg, setup)
                 result.lock_wait_s = waited
                 return {"config": cfg, "result": result,
@@ -231,7 +232,7 @@ def _run_measurement(cfg: Config, setup: Setup) -> None:
 
 def _show_result(r, report) -> None:
     s = r.setup
-    st.markdown(f"**{r.config.title}** on **{r.passport['device']['name']}** · {s.dtype} · "
+    st.markdown(f"**{network_label(r.config)}** on **{r.passport['device']['name']}** · {s.dtype} · "
                 f"batch {s.batch} · {s.threads} threads · {s.mode}"
                 + (" · channels-last" if s.channels_last else ""))
     c = st.columns(6)
@@ -345,7 +346,7 @@ def _model_panel(cfg: Config) -> None:
         return
     p = predicted.safe_predict(cfg, setup)
     if p is not None:
-        st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {cfg.title} on "
+        st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {network_label(cfg)} on "
                     f"{p.setup.label} ({predicted.interval_text(p)}); model: "
                     f"{predicted.model_text(p)}.")
     else:
@@ -404,7 +405,7 @@ def _sweep_panel(cfg: Config) -> None:
         bar = st.progress(0.0)
 
         def on_point(i, c_):
-            bar.progress(i / len(configs), text=f"{c_.title} ({i + 1} of {len(configs)})")
+            bar.progress(i / len(configs), text=f"{network_label(c_)} ({i + 1} of {len(configs)})")
 
         bench = Bench(should_stop=_tab_closed())
         rows = _attempt("sweep", notice, lambda: sweep(configs, setup, bench, on_point=on_point,
@@ -418,7 +419,7 @@ def _sweep_panel(cfg: Config) -> None:
     if not done:
         return
     rows = done["rows"]
-    st.caption(f"{done['kind']} sweep around {done['config'].title} on {done['setup'].label}")
+    st.caption(f"{done['kind']} sweep around {network_label(done['config'])} on {done['setup'].label}")
     if done["kind"] == SWEEPS[0]:
         st.plotly_chart(sweep_figure(rows, "alpha", "width multiplier \u03b1"), width="stretch",
                         key=K + "sweep_fig")

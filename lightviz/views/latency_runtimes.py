@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from ..config import Config
+from ..configure import network_label
 from ..latency.protocol import BUDGET_DEFAULT_S, SPREAD_LIMIT, Bench, MeasurementError, Setup
 from .latency import (
     LOCK_TIMEOUT_S,
@@ -60,7 +61,7 @@ def runtimes_panel(cfg: Config) -> None:
             rows = []
             for rt in present:
                 setup = _replace_runtime(base, rt)
-                with st.spinner(f"{cfg.title} on {rt}..."):
+                with st.spinner(f"{network_label(cfg)} on {rt}..."):
                     try:
                         r = bench.run(cfg, setup, on_wait=_queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
                     except (ValueError, MeasurementError) as exc:
@@ -86,7 +87,7 @@ def runtimes_panel(cfg: Config) -> None:
     done = st.session_state.get(K + "runtimes")
     if not done:
         return
-    st.caption(f"{done['config'].title} on {done['setup'].device}, {done['setup'].dtype}, batch "
+    st.caption(f"{network_label(done['config'])} on {done['setup'].device}, {done['setup'].dtype}, batch "
                f"{done['setup'].batch}, {done['setup'].threads} threads")
     st.plotly_chart(runtime_figure(done["rows"]), width="stretch", key=K + "runtimes_fig",
                     config={"displaylogo": False})

@@ -4,9 +4,10 @@ Each family declares a :class:`Table` on its :class:`~lightviz.zoo.Arch` (option
 architecture without one simply has no editable table). The settings are JSON in the papers'
 (and torchvision's / timm's) own terms, e.g. MobileNetV2's ``{"layers": [[t, c, n, s], ...]}``;
 keys left out keep the paper's values. :func:`check_settings` (called by
-:func:`lightviz.config.make_config`, so every door gets the same one-line messages) validates
+:func:`lightviz.configure.make_config`, so every door gets the same one-line messages) validates
 them against the limits below and returns them frozen as nested tuples (the
-:class:`~lightviz.config.Config` stays hashable), or None when they equal the paper's table.
+:class:`~lightviz.config.Config` stays hashable: :func:`~lightviz.config.freeze`,
+:func:`~lightviz.config.thaw`), or None when they equal the paper's table.
 A family's ``spec(cfg)`` reads :func:`current` instead of its module constant.
 
 Limits (one-line messages naming the row and the field): strides 1 or 2 and the total stride at
@@ -27,6 +28,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from ..config import Config, freeze, thaw
 
 MAX_BLOCKS = 64
 WIDTH_MIN, WIDTH_MAX = 1, 4096
@@ -105,35 +108,6 @@ class Table:
     help: str = ""
 
 
-# --------------------------------------------------------------------------- freezing
-
-def freeze(value):
-    """A JSON value as nested tuples: a dict becomes a tuple of (key, value) pairs."""
-    if isinstance(value, dict):
-        return tuple((k, freeze(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def _is_pairs(value) -> bool:
-    return (isinstance(value, tuple) and len(value) > 0 and
-            all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in value))
-
-
-def thaw(value):
-    """The JSON value of :func:`freeze`'s tuples (a top-level tuple of pairs is a dict)."""
-    if _is_pairs(value):
-        return {k: _thaw_list(v) for k, v in value}
-    return _thaw_list(value)
-
-
-def _thaw_list(value):
-    if isinstance(value, tuple):
-        return [_thaw_list(v) for v in value]
-    return value
-
-
 # --------------------------------------------------------------------------- the check
 
 def table_of(cfg):
@@ -185,8 +159,6 @@ def check_settings(raw, cfg) -> tuple | None:
     frozen = freeze(full)
     if frozen == freeze(default):
         return None
-    from ..config import Config
-
     test = Config(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups, cfg.classes, frozen)
     params = spec_params(_spec(test))
     if params > MAX_PARAMS:
