@@ -469,7 +469,7 @@ def overlaps(windows):
 def sweep_configs(n: int):
     """``n`` distinct (page, query) pairs: every architecture (ShuffleNet v1 with each group
     count), alpha and rho stops spread over their sliders, on Explore, Diagrams and Compare."""
-    from lightviz.config import ARCHS
+    from lightviz.configure import ARCHS
     from lightviz.zoo.shufflenet_v1 import GROUPS as SHUFFLENET_V1_GROUPS
 
     variants = [(a, g) for a in ARCHS for g in (SHUFFLENET_V1_GROUPS if a == "shufflenet_v1" else (None,))]

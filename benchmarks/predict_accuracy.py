@@ -56,7 +56,7 @@ def load() -> float:
 
 def draw(n: int, seed: int, exclude) -> list:
     from lightviz import make_config
-    from lightviz.config import ARCHS
+    from lightviz.configure import ARCHS
 
     rng = np.random.default_rng(seed)
     out = []

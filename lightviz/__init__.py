@@ -11,7 +11,8 @@ installed package's ``lightviz.archs`` entry points. :mod:`lightviz.spec`,
 
 from __future__ import annotations
 
-from .config import Config, make_config
+from .config import Config
+from .configure import make_config
 from .counting import KINDS, Profile, count
 from .version import __version__ as __version__  # the package's version, kept where it always was
 from .zoo import REGISTRY, resolve

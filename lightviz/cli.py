@@ -2,7 +2,7 @@
 ``app``.
 
 Every command turns its options into a :class:`~lightviz.config.Config` through
-:func:`~lightviz.config.make_config`, so a bad value gets the same one-line message as in the
+:func:`~lightviz.configure.make_config`, so a bad value gets the same one-line message as in the
 Python API and the app, and exit status 2.
 """
 
@@ -13,7 +13,9 @@ import importlib
 import json
 import sys
 
-from .config import make_config
+from .configure import make_config
+from .zoo import REGISTRY
+from .zoo.table import differences, load_settings
 
 EXIT_USAGE = 2
 # Subcommands that live beside the code they drive: module -> its register(subparsers).
@@ -43,8 +45,6 @@ class _Parser(argparse.ArgumentParser):
 
 def add_config_arguments(parser: argparse.ArgumentParser, arch: bool = True) -> None:
     """The options every command shares; the names match the app's query parameters."""
-    from .zoo import REGISTRY
-
     # The help names the built-in architectures only: listing the plugins' would scan the
     # installed packages on every command (`lightviz list` shows them all).
     builtin = [REGISTRY[name] for name in REGISTRY.builtin]
@@ -70,8 +70,6 @@ def config_from_args(args):
     """The checked Config of parsed arguments (ValueError with the shared message)."""
     settings = getattr(args, "settings", None)
     if settings is not None:
-        from .zoo.table import load_settings
-
         settings = load_settings(settings)
     return make_config(
         args.arch,
@@ -85,8 +83,6 @@ def config_from_args(args):
 
 
 def cmd_list(args) -> int:
-    from .zoo import REGISTRY
-
     if args.format == "json":
         print(json.dumps([{"arch": a.name, "family": a.family, "label": a.label, "paper": a.paper,
                            "variants": {v.name: {"values": list(v.values), "default": v.default}
@@ -146,8 +142,6 @@ def _custom_lines(cfg) -> list:
     """For an edited table: "custom table (not a published network): what differs"."""
     if cfg.settings is None:
         return []
-    from .zoo.table import differences
-
     return [f"custom table (not a published network): {'; '.join(differences(cfg))}"]
 
 

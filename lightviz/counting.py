@@ -37,6 +37,7 @@ from . import spec as S
 from .config import Config
 from .zoo import resolve
 from .zoo.common import Stage
+from .zoo.table import current, table_of
 
 if TYPE_CHECKING:  # pandas is imported where the table is built (rows_to_frame)
     import pandas as pd
@@ -428,8 +429,6 @@ class Profile:
 
     def to_dict(self) -> dict:
         """Totals, conventions and every row, ready for ``json.dumps`` (no NaN)."""
-        from .zoo.table import current, table_of
-
         layers = self.layers.astype(object).where(self.layers.notna(), None)
         # the table the network was built from (the paper's, or the edited one: "custom"),
         # ready to edit and pass back with --settings; None for a family without a table

@@ -35,6 +35,10 @@ import os
 import warnings
 from dataclasses import asdict, dataclass, field
 
+from .config import BASE_RESOLUTION, Config, in_range, number
+from .configure import make_config
+from .zoo import resolve
+
 FORMATS = ("onnx", "pt2")
 DEFAULT_OPSET = 17
 OPSET_MIN, OPSET_MAX = 13, 23
@@ -102,7 +106,6 @@ def deployable(cfg, seed: int | None = 0, fold_bn: bool = True):
     import torch
 
     from .builder import build_module, calibrate_batchnorm, fold_batchnorm
-    from .zoo import resolve
 
     rng = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
     with rng, torch.inference_mode(False), torch.no_grad():
@@ -125,7 +128,6 @@ def example_input(resolution: int, batch: int = 1, seed: int = 0):
 
 
 def _check(fmt: str, batch, opset) -> tuple[str, int, int]:
-    from .config import in_range, number
     from .latency.setup import BATCH_MAX, BATCH_MIN
 
     fmt = str(fmt).strip().lower()
@@ -148,8 +150,6 @@ def export(target, path, format: str = "onnx", alpha=1.0, rho=1.0, resolution=No
     :class:`~lightviz.config.Config`, or an ``nn.Module`` of your own, exported as given (eval
     mode, its own weights; ``resolution`` sets the input side, default 224). ``seed`` draws the
     weights of a built network (random, not trained; see the module doc)."""
-    from .config import BASE_RESOLUTION, Config, make_config
-
     fmt, batch, opset = _check(format, batch, opset)
     if fmt == "onnx":
         require("onnx", "ONNX export")
@@ -164,8 +164,6 @@ def export(target, path, format: str = "onnx", alpha=1.0, rho=1.0, resolution=No
         label, seed, folded = type(target).__name__, None, bool(fold_bn)
     else:
         if seed is not None:
-            from .config import number
-
             seed = int(number("seed", seed, integer=True))
         cfg = target if isinstance(target, Config) else make_config(target, alpha, rho, resolution, **options)
         model, res, label, folded = deployable(cfg, seed, fold_bn), cfg.resolution, cfg.label, bool(fold_bn)

@@ -33,10 +33,10 @@ from .config import (
     RESOLUTION_MAX,
     RESOLUTION_MIN,
     Config,
-    arch_names,
-    make_config,
     number,
 )
+from .configure import arch_names, make_config
+from .zoo import REGISTRY
 
 GRID_ALPHAS = tuple(round(ALPHA_MIN + 0.05 * i, 2)
                     for i in range(int(round((ALPHA_MAX - ALPHA_MIN) / 0.05)) + 1))
@@ -60,8 +60,6 @@ def parse_count(name: str, text) -> float:
 def keys() -> list[tuple[str, int | None]]:
     """Every (arch, groups) the grid covers: each registered architecture, with every value of
     its ``groups`` variant where it has one."""
-    from .zoo import REGISTRY
-
     out: list[tuple[str, int | None]] = []
     for a in arch_names():
         v = REGISTRY[a].variant("groups")

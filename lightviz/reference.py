@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import make_config
+from .configure import make_config
 from .counting import count
 from .zoo import REGISTRY
 

@@ -35,8 +35,8 @@ from .config import (
     RESOLUTION_MAX,
     RESOLUTION_MIN,
     Config,
-    make_config,
 )
+from .configure import make_config
 from .zoo import REGISTRY, ArchField
 from .zoo.table import decode_url, encode_url
 

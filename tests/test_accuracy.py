@@ -8,7 +8,7 @@ import pytest
 from cli_support import run_cli
 
 from lightviz import accuracy as A
-from lightviz.config import make_config
+from lightviz.configure import make_config
 from lightviz.pareto import GRID_ALPHAS, GRID_RESOLUTIONS
 
 POINTS = A.load_points()

@@ -16,7 +16,7 @@ from cli_support import run_cli
 
 import lightviz
 from lightviz import make_config
-from lightviz.config import arch_names
+from lightviz.configure import arch_names
 from lightviz.exporter import DEFAULT_OPSET, deployable, example_input, onnx_metadata, onnx_opset, pt2_metadata
 
 onnx = pytest.importorskip("onnx")

@@ -1,4 +1,4 @@
-"""One name per network for the pages and one for the CLI (lightviz.config.network_label;
+"""One name per network for the pages and one for the CLI (lightviz.configure.network_label;
 issue 14, split out of the former test_polish.py)."""
 
 from __future__ import annotations
@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 import lightviz
-from lightviz.config import network_label
+from lightviz.configure import network_label
 
 
 def test_one_name_for_the_pages_and_one_for_the_cli():
     cfg = lightviz.make_config("shufflenet_v1", 0.5, groups=3)
-    assert cfg.title == network_label(cfg, "page") == "ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px"
+    assert network_label(cfg) == network_label(cfg, "page") == "ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px"
     assert cfg.label == network_label(cfg, "cli") == "shufflenet_v1 0.5x g=3 @ 224"
-    assert lightviz.make_config("mobilenet_v2").title == "MobileNet v2 \u03b1 1 \u00b7 224 px"
+    assert network_label(lightviz.make_config("mobilenet_v2")) == "MobileNet v2 \u03b1 1 \u00b7 224 px"
     with pytest.raises(ValueError, match="style must be 'page' or 'cli'"):
         network_label(cfg, "html")
 

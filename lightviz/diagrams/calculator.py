@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 
 from ..config import ALPHA_MAX, ALPHA_MIN, RHO_MAX, RHO_MIN, Config
+from ..zoo import REGISTRY
+from ..zoo.common import Network, Stage
 
 KERNEL_MAX = 15
 CHANNELS_MAX = 100_000
@@ -245,8 +247,6 @@ REFERENCE_UNIT = ("reference", "3x3 conv", "one standard 3x3 convolution C -> C 
 def calculator_units():
     """``(family, CalculatorUnit)`` for every unit the registered families declare
     (:attr:`lightviz.zoo.Arch.units`), each unit name once, in registry order."""
-    from ..zoo import REGISTRY
-
     out, seen = [], set()
     for arch in REGISTRY.values():
         for unit in arch.units:
@@ -261,7 +261,6 @@ def _count_unit(unit, width: int, size: int) -> dict[str, int]:
     the networks (:func:`lightviz.counting.trace`)."""
     from ..counting import trace
     from ..spec import Conv2d, Sequence
-    from ..zoo.common import Network, Stage
 
     cfg = Config("unit", 1.0, size, None, 1000)  # only the resolution is read by trace
     net = Network((("stem", Sequence((("conv", Conv2d(3, width, 1)),))),

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 
 from ..config import Config
+from ..configure import network_label
 from ..counting import Profile, Row, shape_text
 from ..units import fmt_count
 from .fold import BlockSummary, Node, block_rows, clusterable, fold, parse_block, summaries
@@ -126,7 +127,7 @@ def _block_title(prof: Profile, name: str, block: str, part: str | None, block_t
         what = f"{name} · {sub} of a {block_type}" if sub else f"{name} (in a {block_type})"
     return "  label=" + pill([
         (what, 13, True),
-        (f"{cfg.title} · {fmt_count(bm)} MACs ({pct(bm, prof.macs)} of the network) · "
+        (f"{network_label(cfg)} · {fmt_count(bm)} MACs ({pct(bm, prof.macs)} of the network) · "
          f"{fmt_count(bp)} params", 11, False),
         (f"fill: share of the {WEIGHT_NAMES[weight]} (deepest = largest); edges: tensor CxHxW",
          10, False),
@@ -241,7 +242,7 @@ def _overview_title(prof: Profile, items: list[BlockSummary], weight: str) -> st
     n_blocks = sum(len(s.blocks) for s in items if s.stage not in ("stem", "head"))
     convs = sum(1 for r in prof.rows if r.op in ("conv2d", "linear"))
     return "  label=" + pill([
-        (f"{prof.config.title} · {fmt_count(prof.macs)} MACs · {fmt_count(prof.params)} params", 13, True),
+        (f"{network_label(prof.config)} · {fmt_count(prof.macs)} MACs · {fmt_count(prof.params)} params", 13, True),
         (f"{n_blocks} blocks, {convs} conv/FC layers, {len(prof.rows)} ops · equal consecutive "
          f"blocks folded (x n)", 10, False),
         (f"fill: share of the network's {WEIGHT_NAMES[weight]} "

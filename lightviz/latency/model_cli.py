@@ -24,6 +24,7 @@ import sys
 import time
 
 from ..cli import add_config_arguments, config_from_args
+from ..config import in_range, number
 from .setup import add_setup_arguments, setup_from
 
 EXIT_FAILED = 1
@@ -73,8 +74,6 @@ def _setup(args, budget=2.0, measuring=True):
 
 
 def _seconds(name: str, text, lo: float, hi: float) -> float:
-    from ..config import in_range, number
-
     value = number(name, text)
     in_range(name, value, lo, hi, " seconds")
     return value
@@ -157,8 +156,6 @@ def cmd_calibrate(args) -> int:
     point = (point_budget(budget) if args.point_budget is None
              else _seconds("point budget", args.point_budget, 0.05, 10.0))
     lock_timeout = _seconds("lock timeout", args.lock_timeout, 0.1, 86400.0)
-    from ..config import number
-
     seed = int(number("seed", args.seed, integer=True))
     setup = M.resolve(_setup(args, point))
     bar = _Bar(budget)

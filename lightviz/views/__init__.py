@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from ..config import Config
+from ..configure import network_label
 from ..counting import Profile, count
 from ..units import fmt_bytes, fmt_count
 
@@ -46,9 +47,9 @@ def fmt_delta(value: float, base: float) -> str | None:
 
 
 def nice_label(cfg: Config) -> str:
-    """A configuration for people: "ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px" (``cfg.title``,
-    :func:`lightviz.config.network_label`; " \u00b7 custom" when its table is edited)."""
-    return cfg.title
+    """A configuration for people: "ShuffleNet v1 g=3 \u03b1 0.5 \u00b7 224 px"
+    (:func:`lightviz.configure.network_label`; " \u00b7 custom" when its table is edited)."""
+    return network_label(cfg)
 
 
 def as_text(values, fmt: str = "{:,.0f}", missing: str = "\u2013") -> list:

@@ -11,7 +11,8 @@ import streamlit as st
 
 from .. import accuracy_charts
 from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
-from ..config import BASE_RESOLUTION, Config, make_config
+from ..config import BASE_RESOLUTION, Config
+from ..configure import make_config
 from ..pareto import candidates, front, totals
 from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, RHO_STOPS
 from ..zoo import REGISTRY

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from .. import charts
-from ..config import Config, make_config
+from ..config import Config
+from ..configure import make_config
 from ..reference import OTHER, published_top1, same_configuration
 from ..state import (
     ARCH_LABELS,

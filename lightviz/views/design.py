@@ -14,10 +14,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from ..config import Config, make_config
+from ..config import Config, thaw
+from ..configure import make_config
 from ..state import ARCH_LABELS, set_settings
 from ..zoo import REGISTRY
-from ..zoo.table import Problem, SettingsError, current, differences, encode_url, thaw
+from ..zoo.table import Problem, SettingsError, current, differences, encode_url
 from . import cached_profile, fmt_bytes, fmt_count, fmt_delta, nice_label
 
 RESET = "_design_reset"

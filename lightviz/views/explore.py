@@ -11,10 +11,12 @@ import streamlit as st
 
 from .. import charts
 from ..accuracy import with_top1
-from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, make_config
+from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, thaw
+from ..configure import make_config, network_label
 from ..counting import count
 from ..state import ALPHA_STOPS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
 from ..zoo import REGISTRY
+from ..zoo.table import differences
 from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta, predicted
 
 if TYPE_CHECKING:  # imported by the tabs that build tables: the first page draws without it
@@ -131,14 +133,12 @@ def render(cfg: Config) -> None:
     prof = cached_profile(cfg, elementwise)
     base = cached_profile(reference_config(cfg), elementwise)
     arch = REGISTRY[cfg.arch]
-    st.header(cfg.title)  # the pages' one name for a network (lightviz.config.network_label)
+    st.header(network_label(cfg))  # the pages' one name for a network
     st.caption(f"{arch.paper}. Input 3 \u00d7 {cfg.resolution} \u00d7 {cfg.resolution} "
                f"(\u03c1 {cfg.rho:.3f}), batch 1, "
                f"{cfg.classes:,} classes. Counted from the architecture itself, no weights "
                f"needed.")
     if cfg.settings is not None:  # an edited table (the Design page)
-        from ..zoo.table import differences
-
         st.info("**custom** table (not a published network; top-1: none): "
                 + "; ".join(differences(cfg)), icon=":material/edit_square:")
     _headline(prof, base, cfg)
@@ -210,10 +210,6 @@ def _settings_option(cfg: Config) -> str:
     """`` --settings '<JSON>'`` for an edited table (the Design page), else nothing."""
     if cfg.settings is None:
         return ""
-    import json
-
-    from ..zoo.table import thaw
-
     return f" --settings '{json.dumps(thaw(cfg.settings), separators=(',', ':'))}'"
 
 

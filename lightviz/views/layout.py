@@ -19,6 +19,7 @@ import html
 import streamlit as st
 
 from ..config import Config
+from ..configure import network_label
 
 NARROW = 640  # px: Streamlit folds the sidebar below about this width
 
@@ -50,7 +51,7 @@ def config_button_html(cfg: Config) -> str:
     """The phone's configuration line: what is shown, and a tap opens the sidebar (a script
     wires the button: Streamlit sanitizes inline ``onclick`` attributes away)."""
     return (f'<div class="lv-config"><button type="button" aria-label="Change the configuration">'
-            f'<b>{html.escape(cfg.title)}</b> &middot; change &rsaquo;</button></div>'
+            f'<b>{html.escape(network_label(cfg))}</b> &middot; change &rsaquo;</button></div>'
             "<script>document.querySelectorAll('.lv-config button').forEach(function (b) {"
             "if (b.dataset.lv) return; b.dataset.lv = '1';"
             f"b.addEventListener('click', function () {{ var o = {OPEN_SIDEBAR}; if (o) o.click(); }});"

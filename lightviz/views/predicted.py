@@ -21,6 +21,7 @@ from ..config import Config
 from ..latency.predictor import model as M
 from ..latency.predictor import store
 from ..latency.setup import SETUP_FIELDS, Setup, setup_from
+from ..zoo import REGISTRY
 
 K = "latency_"  # the Latency page's widget keys (its setup is the one to predict for)
 ENV_BUDGET = "LIGHTVIZ_CALIBRATE_BUDGET_S"
@@ -170,8 +171,6 @@ RANK_COLUMNS = {"latency_ms": st.column_config.NumberColumn(
 def rank_families(shown, archs, cfg: Config):
     """Compare's table with the predicted latency of each architecture at the current alpha
     and rho, and (on request) ranked by it; unchanged, with a note, without a model."""
-    from ..zoo import REGISTRY
-
     # the current architecture with its own variant (groups); every other at its default
     configs = [Config(a, cfg.alpha, cfg.resolution,
                       cfg.groups if a == cfg.arch else REGISTRY[a].pick("groups"), cfg.classes)

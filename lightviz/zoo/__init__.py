@@ -34,9 +34,16 @@ from ..spec import Unit
 from . import ghostnet, mobilenet_v1, mobilenet_v2, resnet, shufflenet_v1, shufflenet_v2
 from .arch import Arch, BlockFacts, CalculatorUnit, Variant
 from .common import Network, Stage, make_divisible, pooled_classifier
-from .table import Column, Problem, Rows, Table
+from .table import TABLED, Column, Problem, Rows, Table
 
 ENTRY_POINT_GROUP = "lightviz.archs"
+
+
+def _tables(archs: Mapping[str, Arch]) -> None:
+    """Tell the table module which accepted architectures have a table (it cannot import us)."""
+    TABLED.clear()
+    TABLED.update((n, a) for n, a in archs.items() if a.table is not None)
+
 BUILTIN = (resnet.ARCHS + mobilenet_v1.ARCHS + mobilenet_v2.ARCHS + shufflenet_v1.ARCHS
            + shufflenet_v2.ARCHS + ghostnet.ARCHS)
 log = logging.getLogger("lightviz")
@@ -48,6 +55,7 @@ class Registry(Mapping):
 
     def __init__(self, builtin):
         self._archs: dict[str, Arch] = {a.name: a for a in builtin}
+        _tables(self._archs)
         self._builtin = frozenset(self._archs)
         self.builtin = tuple(self._archs)  # the built-in names, in order
         self.loaded = False  # whether the plugins' entry points have been read
@@ -91,6 +99,7 @@ class Registry(Mapping):
             finally:
                 self._loading = False
             self._archs, self.problems, self.loaded = archs, problems, True
+            _tables(archs)
             resolve.cache_clear()  # a reloaded plugin may change a spec under the same name
         for line in problems:
             log.warning("lightviz: warning: %s", line)

@@ -4,9 +4,10 @@ Each family declares a :class:`Table` on its :class:`~lightviz.zoo.Arch` (option
 architecture without one simply has no editable table). The settings are JSON in the papers'
 (and torchvision's / timm's) own terms, e.g. MobileNetV2's ``{"layers": [[t, c, n, s], ...]}``;
 keys left out keep the paper's values. :func:`check_settings` (called by
-:func:`lightviz.config.make_config`, so every door gets the same one-line messages) validates
+:func:`lightviz.configure.make_config`, so every door gets the same one-line messages) validates
 them against the limits below and returns them frozen as nested tuples (the
-:class:`~lightviz.config.Config` stays hashable), or None when they equal the paper's table.
+:class:`~lightviz.config.Config` stays hashable: :func:`~lightviz.config.freeze`,
+:func:`~lightviz.config.thaw`), or None when they equal the paper's table.
 A family's ``spec(cfg)`` reads :func:`current` instead of its module constant.
 
 Limits (one-line messages naming the row and the field): strides 1 or 2 and the total stride at
@@ -26,10 +27,9 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
+from typing import Any, Literal, NamedTuple, overload
 
-if TYPE_CHECKING:  # config.py imports this module (lazily): annotations only
-    from ..config import Config
+from ..config import Config, freeze, thaw
 
 MAX_BLOCKS = 64
 WIDTH_MIN, WIDTH_MAX = 1, 4096
@@ -39,6 +39,11 @@ MAX_PARAMS = 500_000_000
 MAX_TEXT = 64 * 1024  # characters of settings JSON (a table of 64 blocks is about 2 KB)
 MAX_URL = 16 * 1024
 URL_VERSION = "v1"
+
+# The architectures that have a table, by name, in the registry's order. The registry
+# (:class:`lightviz.zoo.Registry`) keeps it as it accepts built-ins and plugins: this module cannot
+# ask the registry, which imports the families, which import this module.
+TABLED: dict[str, Any] = {}  # name -> its lightviz.zoo.Arch (which imports this module)
 
 
 class Problem(NamedTuple):
@@ -108,42 +113,12 @@ class Table:
     help: str = ""
 
 
-# --------------------------------------------------------------------------- freezing
-
-def freeze(value):
-    """A JSON value as nested tuples: a dict becomes a tuple of (key, value) pairs."""
-    if isinstance(value, dict):
-        return tuple((k, freeze(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def _is_pairs(value) -> bool:
-    return (isinstance(value, tuple) and len(value) > 0 and
-            all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in value))
-
-
-def thaw(value):
-    """The JSON value of :func:`freeze`'s tuples (a top-level tuple of pairs is a dict)."""
-    if _is_pairs(value):
-        return {k: _thaw_list(v) for k, v in value}
-    return _thaw_list(value)
-
-
-def _thaw_list(value):
-    if isinstance(value, tuple):
-        return [_thaw_list(v) for v in value]
-    return value
-
-
 # --------------------------------------------------------------------------- the check
 
 def table_of(cfg):
     """The architecture's :class:`Table`, or None."""
-    from . import REGISTRY
-
-    return REGISTRY[cfg.arch].table
+    arch = TABLED.get(cfg.arch)
+    return arch.table if arch is not None else None
 
 
 def current(cfg) -> dict:
@@ -162,9 +137,7 @@ def check_settings(raw, cfg) -> tuple | None:
     if raw is None:
         return None
     if table is None:
-        from . import REGISTRY
-
-        having = [a.name for a in REGISTRY.values() if a.table is not None]
+        having = list(TABLED)  # a plugin's name reaches here after the registry read the plugins
         raise SettingsError([Problem(None, "", f"settings apply only to {', '.join(having)}, "
                                                 f"not to {cfg.arch}")])
     if isinstance(raw, str):
@@ -188,8 +161,6 @@ def check_settings(raw, cfg) -> tuple | None:
     frozen = freeze(full)
     if frozen == freeze(default):
         return None
-    from ..config import Config
-
     test = Config(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups, cfg.classes, frozen)
     params = spec_params(_spec(test))
     if params > MAX_PARAMS:
@@ -201,9 +172,7 @@ def check_settings(raw, cfg) -> tuple | None:
 
 
 def _spec(cfg):
-    from . import REGISTRY
-
-    return REGISTRY[cfg.arch].spec(cfg)
+    return TABLED[cfg.arch].spec(cfg)
 
 
 def spec_params(network) -> int:

@@ -8,7 +8,7 @@ import json
 from test_app import assert_clean, run_app
 
 from lightviz.accuracy import estimate
-from lightviz.config import make_config
+from lightviz.configure import make_config
 from lightviz.views.explore import TABS
 
 

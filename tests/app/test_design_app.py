@@ -10,9 +10,10 @@ import pytest
 from test_app import assert_clean, exact_numbers, run_app
 
 import lightviz
+from lightviz.config import thaw
 from lightviz.views.design import editor_key
 from lightviz.zoo import REGISTRY
-from lightviz.zoo.table import decode_url, thaw
+from lightviz.zoo.table import decode_url
 
 EDIT_T = {"edited_rows": {1: {"t": 1}}, "added_rows": [], "deleted_rows": []}
 

@@ -25,7 +25,7 @@ from streamlit.util import calc_hash
 from test_fuzz_app import APP, TIMEOUT, scan_components_once  # noqa: F401  (fixture)
 
 import lightviz
-from lightviz.config import make_config
+from lightviz.configure import make_config
 from lightviz.state import parse_query
 from lightviz.views.design import editor_key
 from lightviz.zoo import REGISTRY

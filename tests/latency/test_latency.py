@@ -441,7 +441,7 @@ def test_fold_batchnorm_keeps_the_outputs(arch):
     import copy
 
     from lightviz.builder import build_module, calibrate_batchnorm, fold_batchnorm
-    from lightviz.config import ARCHS
+    from lightviz.configure import ARCHS
     from lightviz.zoo import resolve
 
     assert arch in ARCHS

@@ -21,7 +21,7 @@ import pytest
 from cli_support import run_cli
 
 from lightviz import make_config
-from lightviz.config import ARCHS
+from lightviz.configure import ARCHS
 from lightviz.latency.predictor import features as F
 from lightviz.latency.predictor import model as M
 from lightviz.latency.predictor import store

@@ -3,7 +3,7 @@ lightviz's count only by convention are exact matches under it; what remains is 
 
 import pytest
 
-from lightviz.config import make_config
+from lightviz.configure import make_config
 from lightviz.counting import count
 from lightviz.reference import (
     EXPLAINED,

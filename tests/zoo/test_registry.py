@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import lightviz
-from lightviz import charts, config
+from lightviz import charts, configure
 from lightviz.diagrams import notes
 from lightviz.spec import Flow
 from lightviz.state import ARCH_LABELS
@@ -26,7 +26,7 @@ BUILTIN = ("resnet18", "resnet34", "resnet50", "mobilenet_v1", "mobilenet_v2", "
 def test_builtin_names_labels_and_colours():
     assert REGISTRY.builtin == BUILTIN
     assert tuple(REGISTRY)[:len(BUILTIN)] == BUILTIN
-    assert config.ARCHS == lightviz.ARCHS == tuple(REGISTRY) == config.arch_names()
+    assert configure.ARCHS == lightviz.ARCHS == tuple(REGISTRY) == configure.arch_names()
     assert [ARCH_LABELS[a] for a in BUILTIN] == [
         "ResNet-18", "ResNet-34", "ResNet-50", "MobileNet v1", "MobileNet v2", "ShuffleNet v1",
         "ShuffleNet v2", "GhostNet"]

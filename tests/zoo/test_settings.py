@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import lightviz
-from lightviz.config import Config, make_config
+from lightviz.config import Config, thaw
+from lightviz.configure import make_config
 from lightviz.zoo import REGISTRY
 from lightviz.zoo.table import (
     MAX_BLOCKS,
@@ -16,7 +17,6 @@ from lightviz.zoo.table import (
     decode_url,
     differences,
     encode_url,
-    thaw,
 )
 
 CUSTOM = json.loads((Path(__file__).resolve().parents[1] / "golden" / "custom_counts.json").read_text())

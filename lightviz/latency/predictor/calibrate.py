@@ -30,8 +30,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ...config import ALPHA_MAX, ALPHA_MIN, RESOLUTION_MAX, RESOLUTION_MIN, Config, make_config
+from ...config import ALPHA_MAX, ALPHA_MIN, RESOLUTION_MAX, RESOLUTION_MIN, Config
+from ...configure import make_config
 from ...counting import count
+from ...zoo import REGISTRY
 from ..setup import MIN_RUNS, WARMUP_MIN, Setup
 from . import model as M
 from . import store
@@ -62,8 +64,6 @@ def _halton(i: int, base: int) -> float:
 def _groups(arch: str, i: int):
     """The i-th point's group count: ShuffleNet v1 cycles through its variants (the paper's
     g = 3 first), as does any family with a ``groups`` variant; None for the rest."""
-    from ...zoo import REGISTRY
-
     v = REGISTRY[arch].variant("groups")
     if v is None:
         return None
@@ -75,8 +75,6 @@ def design(per_arch: int = 64, seed: int = 0, archs=None) -> list[Config]:
     """Candidate configurations in the order they are measured (see the module doc); ``archs``
     defaults to the built-in architectures (plugins are predicted from the same per-op terms)."""
     if archs is None:
-        from ...zoo import REGISTRY
-
         archs = REGISTRY.builtin
     rng = np.random.default_rng(seed)
     shifts = {a: rng.random(2) for a in archs}

@@ -42,6 +42,7 @@ from dataclasses import asdict
 from functools import lru_cache
 
 from ...config import Config
+from ...configure import make_config
 from ...units import json_value
 from ..host.sysfs import Root
 from ..setup import Setup
@@ -246,8 +247,6 @@ def config_from_dict(d: dict) -> Config:
     """The Config of a stored record; an edited table is checked again (a record whose table
     no longer passes is refused with ValueError, like any malformed record)."""
     if d.get("settings") is not None:
-        from ...config import make_config
-
         return make_config(d["arch"], float(d["alpha"]), resolution=int(d["resolution"]),
                            groups=d.get("groups"), classes=int(d.get("classes", 1000)),
                            settings=d["settings"])

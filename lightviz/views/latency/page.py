@@ -18,6 +18,7 @@ import streamlit as st
 
 from ...charts_latency import roofline_figure, share_figure
 from ...config import Config
+from ...configure import network_label
 from ...latency.host import energy, jetson
 from ...latency.host.cpu import usable_cores
 from ...latency.host.passport import summary
@@ -112,7 +113,7 @@ def _measure_panel(cfg: Config) -> None:
 
 
 def _measure(cfg: Config) -> None:
-    st.subheader(f"Measure {cfg.title}")
+    st.subheader(f"Measure {network_label(cfg)}")
     setup = _controls()
     fits = setup is not None and _memory_line(cfg, setup)
     clicked = st.button("Measure", type="primary", key=K + "measure", disabled=not fits,
@@ -132,8 +133,8 @@ def _measure(cfg: Config) -> None:
         st.info("Press **Measure** to time this configuration here. Nothing runs until you do.")
         return
     if last["config"] != cfg:
-        st.caption(f"Showing the last measurement, of {last['config'].title}: the sidebar now "
-                   f"shows {cfg.title}. Press Measure to time it.")
+        st.caption(f"Showing the last measurement, of {network_label(last['config'])}: the sidebar now "
+                   f"shows {network_label(cfg)}. Press Measure to time it.")
     _show_result(last["result"], last["report"])
 
 
@@ -148,7 +149,7 @@ def _run_measurement(cfg: Config, setup: Setup) -> None:
         # "Queued" while waiting for the host, then "Measuring" once it is ours: never both
         with bench.lock.hold(label, LOCK_TIMEOUT_S, queued_notice(notice)) as waited:
             notice.empty()
-            with st.spinner(f"Measuring {cfg.title} on {setup.device}..."):
+            with st.spinner(f"Measuring {network_label(cfg)} on {setup.device}..."):
                 result = bench.run(cfg, setup)
                 result.lock_wait_s = waited
                 return {"config": cfg, "result": result,
@@ -272,7 +273,7 @@ def _model_panel(cfg: Config) -> None:
         return
     p = predicted.safe_predict(cfg, setup)
     if p is not None:
-        st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {cfg.title} on "
+        st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {network_label(cfg)} on "
                     f"{p.setup.label} ({predicted.interval_text(p)}); model: "
                     f"{predicted.model_text(p)}.")
     else:

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from ...config import Config
+from ...configure import network_label
 from ...latency.lab.protocol import Bench
 from ...latency.predictor.model import learn
 from ...latency.setup import BUDGET_DEFAULT_S, SPREAD_LIMIT, MeasurementError, Setup
@@ -71,7 +72,7 @@ def _time_runtimes(cfg: Config, base: Setup, present: list[str], bench: Bench, n
     rows = []
     for rt in present:
         setup = _replace_runtime(base, rt)
-        with st.spinner(f"{cfg.title} on {rt}..."):
+        with st.spinner(f"{network_label(cfg)} on {rt}..."):
             try:
                 r = bench.run(cfg, setup, on_wait=queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
             except (ValueError, MeasurementError) as exc:
@@ -98,7 +99,7 @@ def _show_runtimes(done: dict) -> None:
     """The last comparison: its setup, the chart, the errors, the table and the JSON download."""
     from ...charts_latency import runtime_figure
 
-    st.caption(f"{done['config'].title} on {done['setup'].device}, {done['setup'].dtype}, batch "
+    st.caption(f"{network_label(done['config'])} on {done['setup'].device}, {done['setup'].dtype}, batch "
                f"{done['setup'].batch}, {done['setup'].threads} threads")
     st.plotly_chart(runtime_figure(done["rows"]), width="stretch", key=K + "runtimes_fig",
                     config={"displaylogo": False})

@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from ...charts_latency import sweep_figure, zoo_figure
-from ...config import ALPHA_MAX, ALPHA_MIN, Config, arch_names, make_config
+from ...config import ALPHA_MAX, ALPHA_MIN, Config
+from ...configure import arch_names, make_config, network_label
 from ...latency.lab.protocol import Bench, sweep
 from ...latency.predictor.model import learn
 from ...units import json_value
@@ -70,7 +71,7 @@ def sweep_panel(cfg: Config) -> None:
         bar = st.progress(0.0)
 
         def on_point(i, c_):
-            bar.progress(i / len(configs), text=f"{c_.title} ({i + 1} of {len(configs)})")
+            bar.progress(i / len(configs), text=f"{network_label(c_)} ({i + 1} of {len(configs)})")
 
         bench = Bench(should_stop=tab_closed(), on_result=learn)
         rows = attempt("sweep", notice, lambda: sweep(configs, setup, bench, on_point=on_point,
@@ -84,7 +85,7 @@ def sweep_panel(cfg: Config) -> None:
     if not done:
         return
     rows = done["rows"]
-    st.caption(f"{done['kind']} sweep around {done['config'].title} on {done['setup'].label}")
+    st.caption(f"{done['kind']} sweep around {network_label(done['config'])} on {done['setup'].label}")
     if done["kind"] == SWEEPS[0]:
         st.plotly_chart(sweep_figure(rows, "alpha", "width multiplier \u03b1"), width="stretch",
                         key=K + "sweep_fig")
