@@ -80,17 +80,17 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
     family, the symbol saying published / interpolated / extrapolated (and, for latency, open
     squares where the latency is predicted rather than measured), the front as a line and the
     current configuration ringed. ``df`` columns: label, arch, alpha, resolution, groups, top1,
-    top1_low, top1_high, status, <cost> (and ``ms_kind`` for latency). Each point's customdata
+    top1_low, top1_high, status, <cost> (and ``ms_status`` for latency). Each point's customdata
     is (arch, alpha, resolution, groups) so a click can set the configuration."""
     colors = dict(colors or {})
     traces = []
     for i, (label, part) in enumerate(df.groupby("label", sort=False)):
         color = colors.get(label, _FALLBACK[i % len(_FALLBACK)])
         symbols = [STATUS_SYMBOLS.get(s, "circle") for s in part["status"]]
-        if cost == "ms" and "ms_kind" in part:
-            symbols = ["square" if k == "measured" else s for s, k in zip(symbols, part["ms_kind"])]
+        if cost == "ms" and "ms_status" in part:
+            symbols = ["square" if k == "measured" else s for s, k in zip(symbols, part["ms_status"])]
         sizes = [11 if s == PUBLISHED else 6 for s in part["status"]]
-        kind = part["ms_kind"] if cost == "ms" and "ms_kind" in part else [""] * len(part)
+        kind = part["ms_status"] if cost == "ms" and "ms_status" in part else [""] * len(part)
         groups = part["groups"].astype(object).where(part["groups"].notna(), None)
         traces.append(go.Scatter(
             x=part[cost], y=part["top1"], mode="markers", name=label,

@@ -341,9 +341,15 @@ def rho_sweep_figure(sweep: pd.DataFrame, rho: float, measure: str = "macs") -> 
 
 # ----------------------------------------------------------------------------- compare
 
+def _source(row) -> str:
+    source = getattr(row, "top1_source", "")
+    return f" ({source})" if source else ""
+
+
 def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -> go.Figure:
     """Every architecture at one alpha and rho: cost (x, log) against params (y, log).
-    ``df`` columns: arch, label, params, <measure>, top1 (NaN where not published)."""
+    ``df`` columns: arch, label, params, <measure>, top1 (NaN where not published) and
+    optionally top1_source (named in the hover)."""
     import pandas as pd
 
     unit = MEASURE_LABELS[measure]
@@ -360,7 +366,7 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
                         line=dict(width=3 if is_cur else 0, color="#888888")),
             hovertemplate=f"<b>{row.label}</b><br>{unit} {fmt_count(getattr(row, measure))}<br>"
                           f"params {fmt_count(row.params)}" +
-                          (f"<br>published top-1 {top1:.1f} %" if pd.notna(top1) else "") +
+                          (f"<br>published top-1 {top1:.1f} %{_source(row)}" if pd.notna(top1) else "") +
                           "<extra></extra>"))
     fig = go.Figure(traces)
     xr, yr = _log_range(df[measure], 0.25), _log_range(df["params"], 0.12)

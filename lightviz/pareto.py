@@ -10,7 +10,9 @@ latency grow with the input; params do not depend on it at all).
 
 A configuration is on the front when no other configuration under the budget costs no more and
 has a higher estimated top-1. By default only ``published`` and ``interpolated`` estimates take
-part; ``extrapolated`` ones join with ``--extrapolate``.
+part; ``extrapolated`` ones join with ``--extrapolate``. With ``--max-ms`` a configuration's
+latency is :func:`lightviz.tradeoff.latency_cost`'s (measured where stored, else predicted: the
+``ms_status`` column), the rule the app's Pareto view uses too.
 """
 
 from __future__ import annotations
@@ -21,26 +23,15 @@ import math
 import re
 import sys
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from .accuracy import EXTRAPOLATED, INTERPOLATED, NOTE, PUBLISHED, REACH, estimate, families
-from .config import (
-    ALPHA_MAX,
-    ALPHA_MIN,
-    BASE_RESOLUTION,
-    RESOLUTION_MAX,
-    RESOLUTION_MIN,
-    Config,
-    number,
-)
-from .configure import arch_names, make_config
+from .config import BASE_RESOLUTION, Config, number
+from .configure import arch_names
+from .tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, totals
 from .zoo import REGISTRY
 
-GRID_ALPHAS = tuple(round(ALPHA_MIN + 0.05 * i, 2)
-                    for i in range(int(round((ALPHA_MAX - ALPHA_MIN) / 0.05)) + 1))
-GRID_RESOLUTIONS = tuple(range(RESOLUTION_MIN, RESOLUTION_MAX + 1, 8))
 COSTS = ("macs", "params", "ms")
 SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
 
@@ -65,15 +56,6 @@ def keys() -> list[tuple[str, int | None]]:
         v = REGISTRY[a].variant("groups")
         out += [(a, g) for g in (v.values if v else (None,))]
     return out
-
-
-@lru_cache(maxsize=8192)
-def totals(arch: str, alpha: float, resolution: int, groups: int | None) -> tuple[int, int]:
-    """(MACs, params) of one configuration, cached."""
-    from .counting import count
-
-    p = count(make_config(arch, alpha, resolution=resolution, groups=groups))
-    return p.macs, p.params
 
 
 def allowed_statuses(extrapolate: bool) -> tuple[str, ...]:
@@ -105,10 +87,10 @@ def candidates(extrapolate: bool = False,
         (a_lo, r_lo), (a_hi, r_hi) = (np.exp(fam.xy.min(axis=0) - reach - 1e-9),
                                       np.exp(fam.xy.max(axis=0) + reach + 1e-9))
         r_lo, r_hi = r_lo * BASE_RESOLUTION, r_hi * BASE_RESOLUTION
-        for alpha in GRID_ALPHAS[::stride[0]]:
+        for alpha in ALPHA_STOPS[::stride[0]]:
             if not a_lo <= alpha <= a_hi:
                 continue
-            for res in GRID_RESOLUTIONS[::stride[1]]:
+            for res in RESOLUTION_STOPS[::stride[1]]:
                 if not r_lo <= res <= r_hi:
                     continue
                 cfg = Config(arch, alpha, res, groups)
@@ -136,23 +118,6 @@ def front(rows: Sequence[dict], cost: str) -> list[dict]:
     return sorted(out, key=lambda r: (-r["top1"], r[cost]))
 
 
-def latency_predictor(setup):
-    """``(cfg) -> (predicted_ms, low_ms, high_ms)`` from the latency model on ``setup``.
-
-    Raises the model's NotCalibrated (a one-line ValueError naming the calibrate command) when
-    the setup has no model on this host."""
-    from .latency.predictor.model import predict
-
-    cache: dict[Config, tuple[float, float, float]] = {}
-
-    def at(cfg: Config) -> tuple[float, float, float]:
-        if cfg not in cache:
-            p = predict(cfg, setup)
-            cache[cfg] = (float(p.predicted_ms), float(p.low_ms), float(p.high_ms))
-        return cache[cfg]
-    return at
-
-
 def pareto(max_macs: float | None = None, max_params: float | None = None,
            max_ms: float | None = None, setup=None, extrapolate: bool = False) -> list[dict]:
     """The front under one budget (exactly one of ``max_macs``, ``max_params``, ``max_ms``;
@@ -168,13 +133,14 @@ def pareto(max_macs: float | None = None, max_params: float | None = None,
         rows = candidates(extrapolate, lambda c, m, p: {} if p <= max_params else None,
                           monotone_cost=False)
     else:
-        at = latency_predictor(setup)
+        at = latency_costs(setup)  # measured where stored, else predicted (as in the app)
 
         def fits(cfg, m, p):
-            ms, lo, hi = at(cfg)
-            return {"ms": round(ms, 3), "ms_low": round(lo, 3), "ms_high": round(hi, 3)} \
-                if ms <= max_ms else None
+            c = at(cfg)
+            return c.columns() if c.ms <= max_ms else None
         rows = candidates(extrapolate, fits, monotone_cost=False)
+        return [{**r, "ms": round(r["ms"], 3), "ms_low": round(r["ms_low"], 3),
+                 "ms_high": round(r["ms_high"], 3)} for r in front(rows, cost)]
     return front(rows, cost)
 
 
@@ -189,7 +155,8 @@ def register(subparsers) -> None:
     budget.add_argument("--max-params", default=None, metavar="N",
                         help="most parameters, e.g. 3.5M")
     budget.add_argument("--max-ms", default=None, metavar="X",
-                        help="most predicted milliseconds per call on this host's calibrated setup")
+                        help="most milliseconds per call on this host's calibrated setup: measured where "
+                             "stored, else predicted (the ms_status column says which)")
     p.add_argument("--extrapolate", action="store_true",
                    help="let extrapolated estimates (outside the published points' hull) take part")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -202,6 +169,7 @@ def register(subparsers) -> None:
 
 COLUMNS = ("arch", "groups", "alpha", "resolution", "macs", "params", "top1", "top1_low",
            "top1_high", "status")
+MS_COLUMNS = ("ms", "ms_low", "ms_high", "ms_status")
 
 
 def cmd_pareto(args) -> int:
@@ -218,7 +186,7 @@ def cmd_pareto(args) -> int:
         max_macs=None if args.max_macs is None else parse_count("max-macs", args.max_macs),
         max_params=None if args.max_params is None else parse_count("max-params", args.max_params),
         max_ms=max_ms, setup=setup, extrapolate=args.extrapolate)
-    cols = COLUMNS + (("ms", "ms_low", "ms_high") if max_ms is not None else ())
+    cols = COLUMNS + (MS_COLUMNS if max_ms is not None else ())
     if args.format == "json":
         print(json.dumps({"rows": [{c: r.get(c) for c in cols} for r in rows], "note": NOTE},
                          indent=1))
@@ -237,12 +205,12 @@ def render_table(rows: Sequence[dict], with_ms: bool) -> str:
     from .units import fmt_count
 
     head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>10}{'params':>10}{'top-1 %':>9}" \
-           f"{'interval':>14}  {'status':<12}" + (f"{'ms':>9}" if with_ms else "")
+           f"{'interval':>14}  {'status':<12}" + (f"{'ms':>9}  {'ms status':<9}" if with_ms else "")
     lines = [head.rstrip()]
     for r in rows:
         name = r["arch"] + (f" g={r['groups']}" if r["groups"] is not None else "")
         interval = f"{r['top1_low']:.1f}-{r['top1_high']:.1f}"
-        ms = f"{r['ms']:>9.2f}" if with_ms else ""
+        ms = f"{r['ms']:>9.2f}  {r['ms_status']:<9}" if with_ms else ""
         lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{fmt_count(r['macs']):>10}"
                      f"{fmt_count(r['params']):>10}{r['top1']:>9.1f}{interval:>14}  "
                      f"{r['status']:<12}{ms}".rstrip())

@@ -14,6 +14,7 @@ network lightviz does not build is marked *other network*.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -307,9 +308,35 @@ def same_configuration(table: pd.DataFrame, arch: str, alpha: float, resolution:
             & (table["resolution"] == resolution) & same_groups)
 
 
-def published_top1(table: pd.DataFrame, arch: str, alpha: float, resolution: int,
-                   groups: int | None) -> float | None:
-    """The published top-1 of exactly this configuration (the paper's row first), or None."""
-    rows = table[same_configuration(table, arch, alpha, resolution, groups)
-                 & table["top1"].notna() & (table["status"] != OTHER)]
-    return None if rows.empty else float(rows["top1"].iloc[0])
+@dataclass(frozen=True)
+class PublishedTop1:
+    """The one published ImageNet top-1 (%) of a configuration and where it comes from."""
+
+    top1: float
+    source: str
+
+
+def published_top1(arch: str, alpha: float, resolution: int,
+                   groups: int | None) -> PublishedTop1 | None:
+    """The published top-1 of exactly this configuration, one per configuration wherever it is
+    shown: its checkpoint table's (``assets/published_accuracy.csv``, the value Explore's estimate
+    shows as published) where one exists, else its paper's (``assets/published_figures.csv``;
+    rows about another network left out), else None. The Paper check page alone lists every
+    table's figure, each with its source."""
+    return _published_top1s().get((arch, None if groups is None else int(groups),
+                                   round(float(alpha), 4), int(resolution)))
+
+
+@lru_cache(maxsize=1)
+def _published_top1s() -> dict[tuple, PublishedTop1]:
+    from .accuracy import load_points
+
+    out: dict[tuple, PublishedTop1] = {}
+    for row in load_published().itertuples(index=False):  # the papers' (first row kept)
+        if pd.notna(row.top1) and (row.arch, row.variant) not in OTHER_NETWORK:
+            key = (row.arch, None if pd.isna(row.groups) else int(row.groups),
+                   round(float(row.alpha), 4), int(row.resolution))
+            out.setdefault(key, PublishedTop1(float(row.top1), row.source))
+    for p in load_points():  # the checkpoint tables', where one exists
+        out[(p.arch, p.groups, round(p.alpha, 4), p.resolution)] = PublishedTop1(p.top1, p.source)
+    return out

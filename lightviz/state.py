@@ -32,11 +32,10 @@ from .config import (
     BASE_RESOLUTION,
     CLASSES_MAX,
     CLASSES_MIN,
-    RESOLUTION_MAX,
-    RESOLUTION_MIN,
     Config,
 )
 from .configure import make_config
+from .tradeoff import ALPHA_STEP, ALPHA_STOPS, RESOLUTION_STOPS
 from .zoo import REGISTRY, ArchField
 from .zoo.table import decode_url, encode_url
 
@@ -44,14 +43,9 @@ from .zoo.table import decode_url, encode_url
 ARCH_LABELS = ArchField("label")
 
 DEFAULT_ARCH = "mobilenet_v2"
-ALPHA_STEP = 0.05
-# The alpha slider's stops: 0.25, 0.30, ... 2.00 (every published multiplier is on this grid).
-ALPHA_STOPS = tuple(round(ALPHA_MIN + i * ALPHA_STEP, 2)
-                    for i in range(int(round((ALPHA_MAX - ALPHA_MIN) / ALPHA_STEP)) + 1))
-RESOLUTION_STEP = 8
-# The rho slider's stops: input sides 32, 40, ... 512 px (every published resolution is on it).
-# rho is kept to 4 decimals so that round(224 * rho) gives the side back exactly.
-RESOLUTION_STOPS = tuple(range(RESOLUTION_MIN, RESOLUTION_MAX + 1, RESOLUTION_STEP))
+# The sliders' stops (α 0.25, 0.30, ... 2.00; input sides 32, 40, ... 512 px) are the Pareto
+# grid's too: one definition, in lightviz.tradeoff. rho is kept to 4 decimals so that
+# round(224 * rho) gives the side back exactly.
 RHO_STOPS = tuple(round(r / BASE_RESOLUTION, 4) for r in RESOLUTION_STOPS)
 UNITS = ("macs", "flops")
 UNIT_LABELS = {"macs": "MACs", "flops": "FLOPs"}

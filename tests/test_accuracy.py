@@ -9,7 +9,8 @@ from cli_support import run_cli
 
 from lightviz import accuracy as A
 from lightviz.configure import make_config
-from lightviz.pareto import GRID_ALPHAS, GRID_RESOLUTIONS
+from lightviz.tradeoff import ALPHA_STOPS as GRID_ALPHAS
+from lightviz.tradeoff import RESOLUTION_STOPS as GRID_RESOLUTIONS
 
 POINTS = A.load_points()
 

@@ -13,16 +13,17 @@ from .. import accuracy_charts
 from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
 from ..config import BASE_RESOLUTION, Config
 from ..configure import make_config
-from ..pareto import candidates, front, totals
-from ..state import ALPHA_STOPS, ARCH_LABELS, RESOLUTION_STOPS, RHO_STOPS
+from ..pareto import candidates, front
+from ..state import ARCH_LABELS, RHO_STOPS
+from ..tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, place_on_front
 from ..zoo import REGISTRY
-from . import predicted
+from . import keys, predicted
 
 if TYPE_CHECKING:  # imported where a table is built: Explore's first page draws without it
     import pandas as pd
 
 AXES = {"MACs": "macs", "params": "params", "latency": "ms"}
-CHART_KEY = "pareto_chart"
+CHART_KEY = keys.PARETO_CHART
 
 
 # ----------------------------------------------------------------------------- Explore
@@ -118,33 +119,23 @@ class LatencyUnavailable(Exception):
 
 @st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
 def latency_column(extrapolate: bool, setup, model_stamp=None) -> pd.DataFrame:
-    """ms and ms_kind (measured / predicted) for :func:`pareto_table`'s rows on this host with
-    ``setup`` (Explore's: :func:`predicted.chosen_setup`); ``model_stamp`` (when the model was
-    last fitted) keys the cache, so a refit shows at once. Raises LatencyUnavailable with a
-    one-line reason."""
+    """ms, ms_low, ms_high and ms_status (measured / predicted: lightviz.tradeoff's rule, the one
+    ``lightviz pareto --max-ms`` uses) for :func:`pareto_table`'s rows on this host with ``setup``
+    (Explore's: :func:`predicted.chosen_setup`); ``model_stamp`` (when the model was last fitted)
+    keys the cache, so a refit shows at once. Raises LatencyUnavailable with a one-line reason."""
     import pandas as pd
 
-    from ..latency.predictor.model import NotCalibrated, not_calibrated, predict
-    from ..latency.predictor.store import measured
+    from ..latency.predictor.model import NotCalibrated, not_calibrated
 
     if setup is None:
         raise LatencyUnavailable(str(not_calibrated(predicted.default_setup())))
-    df = pareto_table(extrapolate)
-    ms, kind = [], []
-    for r in df.itertuples(index=False):
-        groups = None if pd.isna(r.groups) else int(r.groups)
-        cfg = Config(r.arch, r.alpha, int(r.resolution), groups)
-        m = measured(cfg, setup)
-        if m:
-            ms.append(float(m["median_ms"]))
-            kind.append("measured")
-            continue
-        try:
-            ms.append(float(predict(cfg, setup).predicted_ms))
-        except NotCalibrated as exc:
-            raise LatencyUnavailable(str(exc)) from None
-        kind.append("predicted")
-    return pd.DataFrame({"ms": ms, "ms_kind": kind})
+    at = latency_costs(setup)
+    try:
+        return pd.DataFrame([at(Config(r.arch, r.alpha, int(r.resolution),
+                                       None if pd.isna(r.groups) else int(r.groups))).columns()
+                             for r in pareto_table(extrapolate).itertuples(index=False)])
+    except NotCalibrated as exc:
+        raise LatencyUnavailable(str(exc)) from None
 
 
 def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame:
@@ -195,9 +186,9 @@ def render_pareto(cfg: Config) -> None:
     """Compare's Pareto view."""
     st.subheader("Accuracy against cost: the Pareto view")
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    axis = c1.segmented_control("Top-1 against", tuple(AXES), key="pareto_axis",
+    axis = c1.segmented_control("Top-1 against", tuple(AXES), key=keys.PARETO_AXIS,
                                 default="MACs", required=True)
-    extrapolate = c2.toggle("Include extrapolated estimates", key="pareto_extrapolate",
+    extrapolate = c2.toggle("Include extrapolated estimates", key=keys.PARETO_EXTRAPOLATE,
                             help="Configurations outside the hull of a family's published "
                                  "points (up to 2\u00d7 away): wider intervals, open circles.")
     cost = AXES[axis or "MACs"]
@@ -209,24 +200,11 @@ def render_pareto(cfg: Config) -> None:
         st.info(f"{exc}", icon=":material/timer_off:")
         return
     fr = _front(extrapolate, cost, setup, stamp)
-    e = estimate(cfg)
-    current, where = None, ""
-    shown = e.value is not None and (e.status != EXTRAPOLATED or extrapolate)
-    if shown and cost != "ms":
-        macs, params = totals(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
-        current = {"macs": macs, "params": params}[cost]
-    elif shown:
-        mine = df[(df["arch"] == cfg.arch) & ((df["alpha"] - cfg.alpha).abs() < 1e-9)
-                  & (df["resolution"] == cfg.resolution)]
-        if cfg.groups is not None:
-            mine = mine[mine["groups"] == cfg.groups]
-        current = float(mine["ms"].iloc[0]) if not mine.empty else None
-    if e.value is None:
-        where = " The sidebar's configuration has no estimate, so it is not on the chart."
-    elif not shown:
-        where = (" The sidebar's configuration is extrapolated: switch on extrapolated "
-                 "estimates to see it.")
-    fig = _pareto_figure(extrapolate, cost, None if current is None else (current, e.value), setup, stamp)
+    mine = df[df["arch"] == cfg.arch].to_dict("records")  # its family's points hold its cost
+    place = place_on_front(cfg, mine, fr.to_dict("records"), cost, extrapolate)
+    where = f" {place.why}" if place.why else ""
+    fig = _pareto_figure(extrapolate, cost, None if place.cost is None else (place.cost, place.top1),
+                         setup, stamp)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
     squares = (f", squares measured latencies (the rest predicted by the latency model; both for "

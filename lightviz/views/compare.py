@@ -32,11 +32,12 @@ from . import (
     cached_profile,
     fmt_bytes,
     fmt_count,
+    keys,
     nice_label,
     predicted,
 )
 
-B = "b_"  # prefix of the B configuration's widget keys and query parameters
+B = keys.B  # prefix of the B configuration's widget keys and query parameters
 B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution"))
 
 
@@ -44,19 +45,20 @@ B_PARAMS = tuple(B + n for n in ("arch", "alpha", "rho", "groups", "resolution")
 def family_table(alpha: float, resolution: int, v1_groups: int, classes: int,
                  elementwise: bool, archs: tuple = (), current: str = "") -> pd.DataFrame:
     """Every architecture (``archs``, the registry's names: part of the cache key) at one alpha
-    and resolution, with the published top-1 of exactly that configuration (NaN where it is not
-    published); ``v1_groups`` is the groups of the ``current`` architecture, the others with a
+    and resolution, with the published top-1 of exactly that configuration and its source
+    (:func:`lightviz.reference.published_top1`; NaN and "" where it is not published);
+    ``v1_groups`` is the groups of the ``current`` architecture, the others with a
     groups variant are at their default."""
-    published = cached_paper_check()
     rows = []
     for arch in archs or tuple(REGISTRY):
         groups = REGISTRY[arch].pick("groups", v1_groups if arch == current else None)
         cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
         p = cached_profile(cfg, elementwise)
-        top1 = published_top1(published, arch, alpha, resolution, groups) if classes == 1000 else None
+        pub = published_top1(arch, alpha, resolution, groups) if classes == 1000 else None
         label = ARCH_LABELS[arch] + (f" g={groups}" if groups else "")
         rows.append({"arch": arch, "label": label, "params": p.params, "macs": p.macs,
-                     "flops": p.flops, "top1": float("nan") if top1 is None else top1})
+                     "flops": p.flops, "top1": float("nan") if pub is None else pub.top1,
+                     "top1_source": "" if pub is None else pub.source})
     return pd.DataFrame(rows)
 
 
@@ -81,7 +83,7 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
     shown = df.assign(
         cost_ratio=df[measure] / cur[measure], params_ratio=df["params"] / cur["params"],
         top1=as_text(df["top1"], "{:.1f}"),
-    )[["label", "params", measure, "params_ratio", "cost_ratio", "top1"]]
+    )[["label", "params", measure, "params_ratio", "cost_ratio", "top1", "top1_source"]]
     shown = predicted.rank_families(shown, df["arch"], cfg)
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "label": st.column_config.TextColumn("architecture"),
@@ -93,16 +95,18 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
             f"{label} \u00f7 {ARCH_LABELS[cfg.arch]}", format="%.2f\u00d7"),
         "top1": st.column_config.TextColumn(
             "published top-1 %", alignment="right",
-            help="ImageNet top-1 from the paper (or torchvision) for exactly this configuration; "
-                 "\u2013 where it was not published."),
+            help="ImageNet top-1 published for exactly this configuration: its checkpoint table's "
+                 "where one exists (the value Explore shows), else its paper's; \u2013 where it "
+                 "was not published."),
+        "top1_source": st.column_config.TextColumn("top-1 source"),
         **predicted.RANK_COLUMNS,
     })
     st.caption(
         "Both axes are logarithmic: equal distances are equal ratios. The ring marks the "
         "sidebar's architecture. Published top-1 appears where a paper trained exactly this "
-        "configuration (1000 classes); at other \u03b1 and \u03c1 nobody measured it. ResNet "
-        "has no width multiplier in its paper: its \u03b1 scales every stage (slimmable "
-        "networks' convention).")
+        "configuration (1000 classes), from its checkpoint table where there is one; at other "
+        "\u03b1 and \u03c1 nobody measured it. ResNet has no width multiplier in its paper: its "
+        "\u03b1 scales every stage (slimmable networks' convention).")
 
 
 def _accuracy(cfg: Config) -> None:
@@ -110,6 +114,8 @@ def _accuracy(cfg: Config) -> None:
     t = cached_paper_check()
     t = t[t["top1"].notna() & (t["status"] != OTHER)].reset_index(drop=True)
     t = t.drop_duplicates(["arch", "alpha", "resolution", "groups"]).reset_index(drop=True)
+    t["top1"] = [published_top1(r.arch, r.alpha, r.resolution, None if pd.isna(r.groups)
+                                else int(r.groups)).top1 for r in t.itertuples(index=False)]
     df = pd.DataFrame({"family": t["family"], "variant": t["variant"],
                        "macs": t["macs_lightviz"], "params": t["params_lightviz"],
                        "top1": t["top1"]})
@@ -118,7 +124,8 @@ def _accuracy(cfg: Config) -> None:
                     config={"displaylogo": False})
     st.caption(
         "Each dot is a configuration a paper (or torchvision) trained and reported; x is "
-        "lightviz's MAC count of that configuration, y the reported ImageNet top-1. Lines join "
+        "lightviz's MAC count of that configuration, y the reported ImageNet top-1 (its "
+        "checkpoint table's where there is one, as in the table above and on Explore). Lines join "
         "one family's widths and resolutions. Up and to the left is better. MACs are not "
         "latency: see the Latency page where it is available.")
 

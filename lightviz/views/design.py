@@ -19,7 +19,7 @@ from ..configure import make_config
 from ..state import ARCH_LABELS, set_settings
 from ..zoo import REGISTRY
 from ..zoo.table import Problem, SettingsError, current, differences, encode_url
-from . import cached_profile, fmt_bytes, fmt_count, fmt_delta, nice_label
+from . import cached_profile, fmt_bytes, fmt_count, fmt_delta, keys, nice_label
 
 RESET = "_design_reset"
 BASES = "_design_bases"
@@ -110,7 +110,7 @@ def _editor(ss, table, cfg: Config) -> tuple[pd.DataFrame, dict]:
     edited = st.data_editor(
         frame, key=key, num_rows="dynamic" if table.dynamic else "fixed",
         column_config=_column_config(table), hide_index=True, width="stretch")
-    if st.button("Reset to the paper's table", key="design_reset_button",
+    if st.button("Reset to the paper's table", key=keys.DESIGN_RESET_BUTTON,
                  icon=":material/restart_alt:"):
         ss[RESET] = generation + 1
         set_settings(ss, None, cfg.arch, cfg.groups)

@@ -16,10 +16,10 @@ from ..counting import Profile
 from ..diagrams import calculator, dot, notes
 from ..state import show_value
 from ..units import fmt_count
-from . import cached_profile, nice_label
+from . import cached_profile, keys, nice_label
 
-TABLE3 = {"dsc_kernel": 3, "dsc_in": 512, "dsc_out": 512, "dsc_size": 14,
-          "dsc_alpha": 0.75, "dsc_rho": 0.714}
+TABLE3 = {keys.DSC_KERNEL: 3, keys.DSC_IN: 512, keys.DSC_OUT: 512, keys.DSC_SIZE: 14,
+          keys.DSC_ALPHA: 0.75, keys.DSC_RHO: 0.714}
 COLOR_BY = {"MACs": "macs", "params": "params"}
 # exact counts in tables carry thousands separators (lightviz.units)
 _EXACT = {c: st.column_config.NumberColumn(format="localized") for c in ("macs", "params", "MACs")}
@@ -71,7 +71,7 @@ def _downloads(dot_light: str, stem: str, key: str) -> None:
 
 def _chart(dot_text: str) -> None:
     """The DOT laid out by the browser; wide (the page's width) when the projector toggle is on."""
-    wide = bool(st.session_state.get("diagram_wide", False))
+    wide = bool(st.session_state.get(keys.DIAGRAM_WIDE, False))
     st.graphviz_chart(dot_text, width="stretch" if wide else "content")
 
 
@@ -155,9 +155,9 @@ def _block_tab(cfg: Config, prof: Profile) -> None:
     block, part = _choose_block(cfg, prof)
     o1, o2 = st.columns([2, 3])
     weight = COLOR_BY[o1.radio("Color by share of", list(COLOR_BY), horizontal=True,
-                               key="diagram_color")]
-    ops = o2.toggle("One node per op (batch norm and activations apart)", key="diagram_ops")
-    o2.toggle("Fit the page width (for a projector)", key="diagram_wide",
+                               key=keys.DIAGRAM_COLOR)]
+    ops = o2.toggle("One node per op (batch norm and activations apart)", key=keys.DIAGRAM_OPS)
+    o2.toggle("Fit the page width (for a projector)", key=keys.DIAGRAM_WIDE,
               help="Draw the diagrams as wide as the page. The expand button at a diagram's "
                    "top right shows it full screen.")
     try:
@@ -188,7 +188,7 @@ def _overview_tab(cfg: Config, prof: Profile) -> None:
                 f"{len(prof.rows)} ops. Stages are frames; consecutive blocks with identical "
                 f"shapes and counts are folded into one node \"× n\" ({folded} folds here).")
     weight = COLOR_BY[st.radio("Color by share of", list(COLOR_BY), horizontal=True,
-                               key="overview_color")]
+                               key=keys.OVERVIEW_COLOR)]
     _chart(_overview_dot(cfg, weight, None))
     _downloads(_overview_dot(cfg, weight, "white"), f"{cfg.arch}_{cfg.alpha:g}x_{cfg.resolution}_overview",
                "diagram_overview_dl")
@@ -242,22 +242,22 @@ def _dsc_section() -> tuple[int, int, int, int] | None:
                 "conv (one filter per input channel) followed by a 1 × 1 pointwise conv. "
                 "**MACs** are multiply-accumulates (the papers' Mult-Adds; 1 MAC = 2 FLOPs); "
                 "**params** are weights, without bias or batch norm, as in MobileNets' Table 3.")
-    for k, v in (("dsc_kernel", 3), ("dsc_in", 512), ("dsc_out", 512), ("dsc_size", 14),
-                 ("dsc_alpha", 1.0), ("dsc_rho", 1.0)):
+    for k, v in ((keys.DSC_KERNEL, 3), (keys.DSC_IN, 512), (keys.DSC_OUT, 512), (keys.DSC_SIZE, 14),
+                 (keys.DSC_ALPHA, 1.0), (keys.DSC_RHO, 1.0)):
         st.session_state.setdefault(k, v)
 
     def load_table3():
         st.session_state.update(TABLE3)
 
     c = st.columns(6)
-    k = c[0].number_input("K (kernel)", 1, calculator.KERNEL_MAX, step=1, key="dsc_kernel")
-    m = c[1].number_input("M (in channels)", 1, calculator.CHANNELS_MAX, step=1, key="dsc_in")
-    n = c[2].number_input("N (out channels)", 1, calculator.CHANNELS_MAX, step=1, key="dsc_out")
-    d = c[3].number_input("D_F (map side)", 1, calculator.SIZE_MAX, step=1, key="dsc_size")
+    k = c[0].number_input("K (kernel)", 1, calculator.KERNEL_MAX, step=1, key=keys.DSC_KERNEL)
+    m = c[1].number_input("M (in channels)", 1, calculator.CHANNELS_MAX, step=1, key=keys.DSC_IN)
+    n = c[2].number_input("N (out channels)", 1, calculator.CHANNELS_MAX, step=1, key=keys.DSC_OUT)
+    d = c[3].number_input("D_F (map side)", 1, calculator.SIZE_MAX, step=1, key=keys.DSC_SIZE)
     a = c[4].number_input("alpha (width)", float(ALPHA_MIN), float(ALPHA_MAX), step=0.05,
-                          format="%.2f", key="dsc_alpha")
+                          format="%.2f", key=keys.DSC_ALPHA)
     r = c[5].number_input("rho (resolution)", float(round(RHO_MIN, 3)), float(round(RHO_MAX, 3)),
-                          step=0.01, format="%.3f", key="dsc_rho")
+                          step=0.01, format="%.3f", key=keys.DSC_RHO)
     st.button("MobileNets Table 3 example (alpha 0.75, rho 0.714)", on_click=load_table3,
               key="dsc_table3")
     try:
@@ -293,8 +293,8 @@ def _ghost_section(k: int, m: int, n: int, d: int) -> None:
                 "a cheap d × d depthwise conv for the other (s − 1)·n/s ('ghosts'). Same M, N, K "
                 "and D_F as above (alpha and rho not applied).")
     g1, g2 = st.columns(2)
-    s = g1.slider("s (ratio)", 2, 6, 2, key="ghost_ratio")
-    dk = g2.select_slider("d (cheap kernel)", options=[1, 3, 5, 7], value=3, key="ghost_d")
+    s = g1.slider("s (ratio)", 2, 6, 2, key=keys.GHOST_RATIO)
+    dk = g2.select_slider("d (cheap kernel)", options=[1, 3, 5, 7], value=3, key=keys.GHOST_D)
     gh = calculator.ghost_module(m, n, d, kernel=k, cheap_kernel=dk, ratio=s)
     h1, h2, h3 = st.columns(3)
     h1.metric("Ordinary conv MACs", fmt_count(gh["ordinary"]["macs"]))
@@ -316,13 +316,13 @@ def _family_section(cfg: Config) -> None:
                 "same spec and counter as the networks (params include batch norm here, as in every "
                 "profile of the app).")
     f1, f2, f3, f4 = st.columns(4)
-    width = f1.number_input("C (width)", 8, 4096, 240, step=12, key="family_width",
+    width = f1.number_input("C (width)", 8, 4096, 240, step=12, key=keys.FAMILY_WIDTH,
                             help="240 works for every unit; ShuffleNet v1 needs C/4 divisible by g")
-    size = f2.number_input("D_F", 1, 512, 28, key="family_size")
-    t = f3.number_input("expansion t (MobileNetV2, Ghost)", 1.0, 12.0, 6.0, step=0.5, key="family_t")
+    size = f2.number_input("D_F", 1, 512, 28, key=keys.FAMILY_SIZE)
+    t = f3.number_input("expansion t (MobileNetV2, Ghost)", 1.0, 12.0, 6.0, step=0.5, key=keys.FAMILY_T)
     groups = f4.selectbox("groups g (ShuffleNet v1)", [1, 2, 3, 4, 8],
                           index=[1, 2, 3, 4, 8].index(cfg.groups if cfg.groups in (1, 2, 3, 4, 8) else 3),
-                          key="family_g")
+                          key=keys.FAMILY_G)
     try:
         units = calculator.family_units(width, size, expansion=t, groups=groups)
     except ValueError as exc:

@@ -14,16 +14,16 @@ from ..accuracy import with_top1
 from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, thaw
 from ..configure import make_config, network_label
 from ..counting import count
-from ..state import ALPHA_STOPS, RESOLUTION_STOPS, UNIT_LABELS, counting_options
+from ..state import UNIT_LABELS, counting_options
+from ..tradeoff import curve_sweeps
 from ..zoo import REGISTRY
 from ..zoo.table import differences
-from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta, predicted
+from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta, keys, predicted
 
 if TYPE_CHECKING:  # imported by the tabs that build tables: the first page draws without it
     import pandas as pd
 
 TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Layer table")
-SWEEP_RESOLUTIONS = RESOLUTION_STOPS[::4]  # 32, 64, ... 512 px: 16 points, 224 among them
 
 
 # ----------------------------------------------------------------------------- cached data
@@ -60,49 +60,44 @@ def _totals(cfg: Config, elementwise: bool) -> dict:
     return {"params": p.params, "macs": p.macs, "flops": p.flops}
 
 
+def _plain(arch: str, alpha: float, resolution: int, groups, classes: int) -> Config:
+    return make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def alpha_sweep(arch: str, resolution: int, groups, classes: int, elementwise: bool) -> pd.DataFrame:
-    """Totals at every alpha stop of the slider (about 2 ms each)."""
+    """Totals along the width sweep's curve grid (every alpha stop of the slider, about 2 ms
+    each: lightviz.tradeoff.CURVE_ALPHAS)."""
     import pandas as pd
 
-    rows = []
-    for alpha in ALPHA_STOPS:
-        cfg = make_config(arch, alpha, resolution=resolution, groups=groups, classes=classes)
-        rows.append({"alpha": alpha, **_totals(cfg, elementwise)})
-    return pd.DataFrame(rows)
+    widths, _ = curve_sweeps(_plain(arch, 1.0, resolution, groups, classes))
+    return pd.DataFrame([{"alpha": c.alpha, **_totals(c, elementwise)} for c in widths])
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def rho_sweep(arch: str, alpha: float, groups, classes: int, elementwise: bool) -> pd.DataFrame:
-    """Totals at every fourth resolution stop (32 to 512 px in 32 px steps, 224 included)."""
+    """Totals along the resolution sweep's curve grid (32 to 512 px in 32 px steps, 224
+    included: lightviz.tradeoff.CURVE_RESOLUTIONS)."""
     import pandas as pd
 
-    rows = []
-    for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION}):
-        cfg = make_config(arch, alpha, resolution=res, groups=groups, classes=classes)
-        rows.append({"rho": res / BASE_RESOLUTION, "resolution": res, **_totals(cfg, elementwise)})
-    return pd.DataFrame(rows)
+    _, sides = curve_sweeps(_plain(arch, alpha, BASE_RESOLUTION, groups, classes))
+    return pd.DataFrame([_rho_row(c, elementwise) for c in sides])
+
+
+def _rho_row(cfg: Config, elementwise: bool) -> dict:
+    return {"rho": cfg.resolution / BASE_RESOLUTION, "resolution": cfg.resolution,
+            **_totals(cfg, elementwise)}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def custom_sweeps(cfg: Config, elementwise: bool):
     """:func:`alpha_sweep` and :func:`rho_sweep` of an edited table (the Design page): the same
-    stops, an alpha that refuses the table left out."""
+    grids, an alpha that refuses the table left out."""
     import pandas as pd
 
-    def totals(**kw):
-        try:
-            return _totals(make_config(cfg.arch, groups=cfg.groups, classes=cfg.classes,
-                                       settings=cfg.settings, **kw), elementwise)
-        except ValueError:
-            return None
-
-    a = [{"alpha": x, **t} for x in ALPHA_STOPS
-         if (t := totals(alpha=x, resolution=cfg.resolution)) is not None]
-    r = [{"rho": res / BASE_RESOLUTION, "resolution": res, **t}
-         for res in sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION})
-         if (t := totals(alpha=cfg.alpha, resolution=res)) is not None]
-    return pd.DataFrame(a), pd.DataFrame(r)
+    widths, sides = curve_sweeps(cfg)
+    return (pd.DataFrame([{"alpha": c.alpha, **_totals(c, elementwise)} for c in widths]),
+            pd.DataFrame([_rho_row(c, elementwise) for c in sides]))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -143,7 +138,7 @@ def render(cfg: Config) -> None:
                 + "; ".join(differences(cfg)), icon=":material/edit_square:")
     _headline(prof, base, cfg)
 
-    tabs = st.tabs(TABS, key="explore_tab", on_change="rerun")
+    tabs = st.tabs(TABS, key=keys.EXPLORE_TAB, on_change="rerun")
     views = (_per_layer, _by_kind, _by_stage, _scaling,
              lambda cfg, measure, elementwise: _table(cfg, prof, measure, elementwise))
     for tab, view in zip(tabs, views):
@@ -255,7 +250,7 @@ def _summary_table(df: pd.DataFrame, measure: str, count_col: str) -> None:
 
 def _by_stage(cfg: Config, measure: str, elementwise: bool) -> None:
     column = st.segmented_control(
-        "Area of each box", (measure, "params"), key="stage_size", default=measure,
+        "Area of each box", (measure, "params"), key=keys.STAGE_SIZE, default=measure,
         required=True, format_func=charts.MEASURE_LABELS.get)
     summary, fig = _stage_view(cfg, column, measure, elementwise)
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
@@ -287,12 +282,10 @@ def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
 
 def _with_predicted_latency(cfg: Config, alpha_fig, rho_fig):
     """The sweeps with the predicted latency curve of this host, when it has a model."""
-    alphas = list(ALPHA_STOPS)
-    a_cfgs = [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
-                          classes=cfg.classes) for a in alphas]
-    res = sorted(set(SWEEP_RESOLUTIONS) | {BASE_RESOLUTION})
-    r_cfgs = [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups,
-                          classes=cfg.classes) for r in res]
+    # the published table's curves (an edited table's prediction is not offered)
+    a_cfgs, r_cfgs = curve_sweeps(_plain(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups,
+                                         cfg.classes))
+    alphas, res = [c.alpha for c in a_cfgs], [c.resolution for c in r_cfgs]
     rhos = [round(r / BASE_RESOLUTION, 3) for r in res]
     return (predicted.add_sweep_curve(alpha_fig, a_cfgs, alphas, cfg.alpha,
                                       min(range(len(alphas)), key=lambda i: abs(alphas[i] - 1))),
@@ -325,11 +318,11 @@ def _table(cfg: Config, prof, measure: str, elementwise: bool) -> None:
 def _table_filters(table: pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
     """The rows of the stages and op kinds chosen, the grouping chosen, and whether rows were filtered out."""
     c1, c2, c3 = st.columns([2, 2, 1])
-    stages = c1.multiselect("Stages", list(dict.fromkeys(table["stage"])), key="table_stages",
+    stages = c1.multiselect("Stages", list(dict.fromkeys(table["stage"])), key=keys.TABLE_STAGES,
                             placeholder="all stages")
-    kinds = c2.multiselect("Op kinds", charts.kinds_present(table), key="table_kinds",
+    kinds = c2.multiselect("Op kinds", charts.kinds_present(table), key=keys.TABLE_KINDS,
                            placeholder="all kinds")
-    by = c3.selectbox("Group by", ("layer", "block", "stage", "kind"), key="table_group")
+    by = c3.selectbox("Group by", ("layer", "block", "stage", "kind"), key=keys.TABLE_GROUP)
     shown = table
     if stages:
         shown = shown[shown["stage"].isin(stages)]

@@ -10,7 +10,7 @@ import streamlit as st
 from ..config import BASE_RESOLUTION, Config
 from ..reference import CLOSE, CLOSE_STATUS, DIFFERS, EXPLAINED, MATCH, OTHER, STATUS_ORDER
 from ..state import ARCH_LABELS
-from . import as_text, cached_paper_check
+from . import as_text, cached_paper_check, keys
 
 BADGE_COLORS = {MATCH: "green", EXPLAINED: "blue", CLOSE_STATUS: "orange", DIFFERS: "red",
                 OTHER: "gray"}
@@ -90,9 +90,9 @@ def _status_counts(table: pd.DataFrame) -> None:
 def _filtered(table: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """The rows of the statuses chosen, and of the current architecture when asked."""
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    statuses = c1.multiselect("Status", STATUS_ORDER, key="paper_status",
+    statuses = c1.multiselect("Status", STATUS_ORDER, key=keys.PAPER_STATUS,
                               placeholder="every status")
-    mine = c2.toggle(f"Only {ARCH_LABELS[cfg.arch]}", key="paper_only_arch")
+    mine = c2.toggle(f"Only {ARCH_LABELS[cfg.arch]}", key=keys.PAPER_ONLY_ARCH)
     shown = table
     if mine:
         shown = shown[shown["arch"] == cfg.arch]

@@ -22,8 +22,8 @@ from ..latency.predictor import model as M
 from ..latency.predictor import store
 from ..latency.setup import SETUP_FIELDS, Setup, setup_from
 from ..zoo import REGISTRY
+from . import keys
 
-K = "latency_"  # the Latency page's widget keys (its setup is the one to predict for)
 ENV_BUDGET = "LIGHTVIZ_CALIBRATE_BUDGET_S"
 COLOR = "#54A24B"
 
@@ -33,7 +33,7 @@ def page_choices() -> dict:
     """The Latency page's setup widgets as set in this session (the one reader of their keys):
     field name -> value, for the widgets that exist."""
     ss = st.session_state
-    return {f: ss[K + f] for f in SETUP_FIELDS if K + f in ss}
+    return {f: ss[keys.latency(f)] for f in SETUP_FIELDS if keys.latency(f) in ss}
 
 
 def _page_setup() -> Setup | None:
@@ -112,7 +112,7 @@ def headline_metric(cfg: Config, base: Config,
             st.caption("Not calibrated here yet, so no number: press the button, or run "
                        "`lightviz calibrate` (the options are in the ? above).")
             with st.popover("Calibrate latency", icon=":material/speed:"):
-                calibrate_panel(default_setup(), key="explore_cal")
+                calibrate_panel(default_setup(), key=keys.EXPLORE_CALIBRATE)
         return None
     ref = safe_predict(base, setup)
     delta = None
@@ -182,7 +182,7 @@ def rank_families(shown, archs, cfg: Config):
                    "predicted latency column.")
         return shown
     shown = shown.assign(latency_ms=ms)
-    if st.toggle("Rank by predicted latency on this host", key="compare_rank_latency",
+    if st.toggle("Rank by predicted latency on this host", key=keys.COMPARE_RANK_LATENCY,
                  help=f"predicted for {setup.label}"):
         shown = shown.sort_values("latency_ms", kind="stable")
     st.caption(f"Latency is predicted for {setup.label} on this host, not measured.")

@@ -13,11 +13,11 @@ import torch
 from ...latency.host.cpu import usable_cores
 from ...latency.lab.lock import LockTimeout
 from ...latency.setup import MeasurementError, Setup, setup_from
-from .. import predicted
+from .. import keys, predicted
 
 log = logging.getLogger(__name__)
 
-K = predicted.K  # widget and state keys of this page
+K = keys.LATENCY  # the prefix of this page's widget and state keys
 DEFAULT_THREADS = max(1, min(torch.get_num_threads(), usable_cores()))
 LOCK_TIMEOUT_S = 300.0
 

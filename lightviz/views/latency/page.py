@@ -165,7 +165,7 @@ def _run_measurement(cfg: Config, setup: Setup) -> None:
 
 def _show_result(r, report) -> None:
     s = r.setup
-    st.markdown(f"**{r.config.title}** on **{r.passport['device']['name']}** · {s.dtype} · "
+    st.markdown(f"**{network_label(r.config)}** on **{r.passport['device']['name']}** · {s.dtype} · "
                 f"batch {s.batch} · {s.threads} threads · {s.mode}"
                 + (" · channels-last" if s.channels_last else ""))
     c = st.columns(6)

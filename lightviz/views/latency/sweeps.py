@@ -13,41 +13,21 @@ import pandas as pd
 import streamlit as st
 
 from ...charts_latency import sweep_figure, zoo_figure
-from ...config import ALPHA_MAX, ALPHA_MIN, Config
-from ...configure import arch_names, make_config, network_label
+from ...config import Config
+from ...configure import network_label
 from ...latency.lab.protocol import Bench, sweep
 from ...latency.predictor.model import learn
+from ...tradeoff import measured_sweeps
 from ...units import json_value
 from .helpers import K, attempt, page_setup, passport_now, queued_notice, tab_closed
 
-SWEEP_ALPHAS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-SWEEP_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
 SWEEPS = ("width \u03b1", "resolution \u03c1", "the zoo")
 
 
 def sweep_configs(cfg: Config, kind: str) -> list[Config]:
-    """The configurations of a sweep around ``cfg``."""
-    if kind == SWEEPS[0]:
-        alphas = sorted({a for a in SWEEP_ALPHAS if ALPHA_MIN <= a <= ALPHA_MAX} | {cfg.alpha})
-        return _valid(make_config, [dict(arch=cfg.arch, alpha=a, resolution=cfg.resolution,
-                                         groups=cfg.groups, classes=cfg.classes,
-                                         settings=cfg.settings) for a in alphas])
-    if kind == SWEEPS[1]:
-        res = sorted(set(SWEEP_RESOLUTIONS) | {cfg.resolution})
-        return [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups, classes=cfg.classes,
-                            settings=cfg.settings) for r in res]
-    return [make_config(a, 1.0, resolution=cfg.resolution, classes=cfg.classes) for a in arch_names()]
-
-
-def _valid(make, kwargs_list) -> list[Config]:
-    """The Configs that ``make`` accepts (an edited table can be refused at some alpha)."""
-    out = []
-    for kwargs in kwargs_list:
-        try:
-            out.append(make(**kwargs))
-        except ValueError:
-            pass
-    return out
+    """The configurations of a sweep around ``cfg``, on the measured grids
+    (lightviz.tradeoff.MEASURED_ALPHAS and MEASURED_RESOLUTIONS, each with cfg's own value)."""
+    return measured_sweeps(cfg)[SWEEPS.index(kind)]
 
 
 @st.fragment
