@@ -2,7 +2,6 @@
 
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -40,15 +39,16 @@ def test_the_one_raw_html_is_constant_css_and_an_escaped_label():
     CSS and script are constants, and the one value in the markup, the network's name, is
     escaped."""
     from lightviz import make_config
+    from lightviz.configure import network_label
     from lightviz.views import layout
 
     text = LAYOUT.read_text(encoding="utf-8")
     assert len(re.findall(r"\bst\.html\(", text)) == 1
     assert "unsafe_allow_html" not in text and "components.html(" not in text
-    markup = layout.config_button_html(make_config("mobilenet_v2"))
+    markup = layout.config_button_html(network_label(make_config("mobilenet_v2")))
     values = re.findall(r"<b>(.*?)</b>", markup)
     assert values == ["MobileNet v2 \u03b1 1 \u00b7 224 px"]
-    hostile = layout.config_button_html(SimpleNamespace(title="<img src=x onerror=alert(1)>"))
+    hostile = layout.config_button_html("<img src=x onerror=alert(1)>")
     assert "<img" not in hostile and "&lt;img src=x onerror=alert(1)&gt;" in hostile
 
 

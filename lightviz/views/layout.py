@@ -47,11 +47,12 @@ OPEN_SIDEBAR = ("document.querySelector('[data-testid=\"stExpandSidebarButton\"]
                 "document.querySelector('[data-testid=\"stSidebarCollapsedControl\"] button')")
 
 
-def config_button_html(cfg: Config) -> str:
-    """The phone's configuration line: what is shown, and a tap opens the sidebar (a script
-    wires the button: Streamlit sanitizes inline ``onclick`` attributes away)."""
+def config_button_html(label: str) -> str:
+    """The phone's configuration line: ``label`` (the network's name, escaped here), and a tap
+    opens the sidebar (a script wires the button: Streamlit sanitizes inline ``onclick``
+    attributes away)."""
     return (f'<div class="lv-config"><button type="button" aria-label="Change the configuration">'
-            f'<b>{html.escape(network_label(cfg))}</b> &middot; change &rsaquo;</button></div>'
+            f'<b>{html.escape(label)}</b> &middot; change &rsaquo;</button></div>'
             "<script>document.querySelectorAll('.lv-config button').forEach(function (b) {"
             "if (b.dataset.lv) return; b.dataset.lv = '1';"
             f"b.addEventListener('click', function () {{ var o = {OPEN_SIDEBAR}; if (o) o.click(); }});"
@@ -60,4 +61,4 @@ def config_button_html(cfg: Config) -> str:
 
 def page_chrome(cfg: Config) -> None:
     """The CSS above and, on a phone, the configuration button: call once, before the page."""
-    st.html(CSS + config_button_html(cfg), unsafe_allow_javascript=True)
+    st.html(CSS + config_button_html(network_label(cfg)), unsafe_allow_javascript=True)

@@ -277,7 +277,7 @@ def test_a_plugin_family_can_declare_a_table(monkeypatch):
     from lightviz.spec import ConvBNAct, Sequence
     from lightviz.zoo import REGISTRY as REG
     from lightviz.zoo import Arch, Column, Network, Rows, Stage, Table, pooled_classifier
-    from lightviz.zoo.table import cell, current
+    from lightviz.zoo.table import TABLED, cell, current
 
     def spec(cfg):
         widths = current(cfg)["widths"]
@@ -301,6 +301,7 @@ def test_a_plugin_family_can_declare_a_table(monkeypatch):
                   from_rows=lambda rows, sc: ({"widths": [cell(r["widths"]) for r in rows]}, []))
     mini = Arch(name="mininet", family="MiniNet", paper="-", spec=spec, table=table)
     monkeypatch.setattr(REG, "_archs", {**REG, "mininet": mini})
+    monkeypatch.setitem(TABLED, "mininet", mini)  # what the registry does when it accepts one
     assert make_config("mininet", settings={"widths": [16, 32]}).settings is None
     p = lightviz.profile("mininet", resolution=64, settings={"widths": [24, 48]})
     assert p.params > lightviz.profile("mininet").params and p.config.custom
