@@ -35,7 +35,7 @@ st.set_page_config(page_title="lightviz", page_icon=ICON, layout="wide",
 
 log = logging.getLogger("lightviz.app")
 
-# (module, title, url path, icon); the first is the default page.
+# (module, title, url path, icon); the first is the default page, at `/` and at its own path.
 PAGES = (
     ("explore", "Explore", "explore", ":material/insights:"),
     ("compare", "Compare", "compare", ":material/compare_arrows:"),
@@ -68,15 +68,31 @@ def page(name: str, title: str):
     return run
 
 
+def navigation_pages() -> list:
+    """The st.Page of every installed view. The first is the default page, served at `/`; but
+    Streamlit serves a default page at `/` only (its url_path just names it: `/explore` would be
+    "Page not found"), so it is registered as `<path>-home` and a hidden twin, the same view,
+    takes its path. `/` and `/explore` show the same page; the sidebar lists it once."""
+    pages = []
+    for name, title, url_path, icon in PAGES:
+        if not view_exists(name):
+            continue
+        run = page(name, title)
+        if pages:
+            pages.append(st.Page(run, title=title, url_path=url_path, icon=icon))
+        else:
+            pages += [st.Page(run, title=title, url_path=f"{url_path}-home", icon=icon,
+                              default=True),
+                      st.Page(run, title=title, url_path=url_path, icon=icon,
+                              visibility="hidden")]
+    return pages
+
+
 cfg, _, notices = state.sidebar()
 layout.page_chrome(cfg)  # diagrams scroll on a phone; there, a button opens the folded sidebar
 if notices:
     st.warning("Some values in the link could not be used as they were:\n\n"
                + "\n".join(f"- {n.message}" for n in notices), icon=":material/link:")
-
-pages = [st.Page(page(name, title), title=title, url_path=url_path, icon=icon,
-                 default=(name == PAGES[0][0]))
-         for name, title, url_path, icon in PAGES if view_exists(name)]
-st.navigation(pages, position="sidebar").run()
+st.navigation(navigation_pages(), position="sidebar").run()
 with st.sidebar:
     st.caption("The address bar holds this configuration: copy it to share this view.")

@@ -1,34 +1,38 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh Debian/Ubuntu machine, then run them.
+# Quick start, command 2: install everything the tests need on a fresh Debian/Ubuntu machine,
+# then lint, type-check and run them.
 #   bash scripts/test.sh [pytest options]
 # System packages: chromium (browser tests, driven by Playwright) and graphviz (`dot` validates
-# the diagrams). Python packages go into .venv unless a virtual environment is already active.
-# torch: a CPU build is installed first when torch is missing (TORCH_SPEC, default torch==2.13.0;
-# set PIP_EXTRA_INDEX_URL / TORCH_INDEX_URL to take it from PyTorch's CPU-only index elsewhere).
+# the diagrams), with apt-get only when one is missing. Python packages go into .venv unless a
+# virtual environment is already active, torch first (scripts/install.sh: a CPU build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/install.sh
+. scripts/install.sh
+
+echo "scripts/test.sh: installs Chromium and Graphviz with apt-get if missing (needs root or" \
+     "sudo) and lightviz with a CPU build of PyTorch into .venv, then about 9 minutes of lint," \
+     "type checks and about 1,100 tests on 2 cores" >&2
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+      echo "scripts/test.sh: ${need[*]} missing, and neither root nor sudo to install them:" \
+           "run \`apt-get install -y ${need[*]}\` as root, then this again" >&2
+      exit 1
+    }
+    sudo="sudo"
+  fi
   echo "scripts/test.sh: installing ${need[*]} with apt-get"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" fonts-dejavu-core >/dev/null
 fi
 
-if [ -z "${VIRTUAL_ENV:-}" ]; then
-  [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
-  # shellcheck disable=SC1091
-  . .venv/bin/activate
-fi
-python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-if ! python -c "import torch" >/dev/null 2>&1; then
-  python -m pip install -q ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "${TORCH_SPEC:-torch==2.13.0}"
-fi
-python -m pip install -q -e '.[test]'
+lightviz_install test
 
 # Lint and type-check first (configuration in pyproject.toml: [tool.ruff], and [tool.mypy] with
 # the files it checks): a new finding fails the run like a failed test.

@@ -111,7 +111,7 @@ def calibrate_command(setup: Setup) -> str:
 def not_calibrated(setup: Setup) -> NotCalibrated:
     s = resolve(setup)
     return NotCalibrated(f"no latency model for {s.label} on this host yet: run "
-                         f"`{calibrate_command(s)}` (about 3 minutes)")
+                         f"`{calibrate_command(s)}` (about 2.5 minutes)")
 
 
 # ---------------------------------------------------------------------------------------------
