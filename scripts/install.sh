@@ -50,13 +50,19 @@ urllib.request.urlopen(req, timeout=float(sys.argv[2]))
 EOF
 }
 
+# The installed torch's version, if it imports (its distribution's version: what pip pins).
+# -W ignore: torch warns on import when NumPy is not installed yet.
+lightviz_torch_version() {
+  python -W ignore -c "import importlib.metadata as m, torch; print(m.version('torch'))"
+}
+
 # pip, in one place (the tests replace it to watch the choice without installing).
 lightviz_pip() { python -m pip "$@"; }
 
 # Install torch if it is missing, saying from which index.
 lightviz_torch_install() {
   local spec="${TORCH_SPEC:-torch==2.13.0}" version
-  if version=$(python -c "import torch; print(torch.__version__)" 2>/dev/null); then
+  if version=$(lightviz_torch_version 2>/dev/null); then
     lightviz_say "torch $version is already installed: keeping it"
   elif lightviz_is_jetson; then
     lightviz_say "no torch here: on a Jetson install NVIDIA's PyTorch wheel first (README," \
@@ -80,7 +86,7 @@ lightviz_torch_install() {
 lightviz_torch() {
   local version
   lightviz_torch_install || return
-  version=$(python -c "import torch; print(torch.__version__)") || {
+  version=$(lightviz_torch_version) || {
     lightviz_say "torch does not import: see the error above"
     return 1
   }

@@ -25,7 +25,8 @@ def torch_step(cpu_index: str, **env) -> tuple[subprocess.CompletedProcess, floa
     py = shlex.quote(sys.executable)
     program = (f". {shlex.quote(str(SCRIPT))}\n"
                f"LIGHTVIZ_CPU_INDEX={shlex.quote(cpu_index)}\n"
-               f'python() {{ [ "$1" = -c ] && return 1; {py} "$@"; }}\n'  # no torch here
+               # python runs the index probe (`python - URL TIMEOUT`), and nothing imports torch
+               f'python() {{ [ "$1" = - ] || return 1; {py} "$@"; }}\n'
                'lightviz_pip() { echo "pip $*"; }\n'
                "lightviz_torch_install\n")
     base = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}
