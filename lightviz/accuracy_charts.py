@@ -9,25 +9,22 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 
 from .accuracy import EXTRAPOLATED, INTERPOLATED, PUBLISHED
+from .styles import FRONT, LINES, NEUTRAL, RING, SERIES
 
 if TYPE_CHECKING:  # the figures take tables built elsewhere; pandas is imported where used
     import pandas as pd
 
-TOP1_COLOR = "#2CA02C"
-STATUS_SYMBOLS = {PUBLISHED: "diamond", INTERPOLATED: "circle", EXTRAPOLATED: "circle-open"}
+TOP1_COLOR = SERIES["top1"]
 COST_TITLES = {"macs": "MACs per image (log scale)", "params": "params (log scale)",
                "ms": "latency on this host, ms (log scale)"}
 COST_NAMES = {"macs": "MACs", "params": "params", "ms": "ms"}
-# a family's colour when the registry gives none (the zoo's Arch carries them after the merge)
-_FALLBACK = ("#4C78A8", "#F58518", "#E45756", "#54A24B", "#2F7D32", "#B279A2", "#72B7B2",
-             "#9D755D", "#FF9DA6", "#EECA3B")
 
 
 def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
                   published_x: Sequence[float] = (), published_y: Sequence[float] = (),
                   current_x: float | None = None) -> go.Figure:
     """Draw the estimated top-1 on a right-hand axis of a sweep figure: the value (solid where
-    interpolated, dotted where extrapolated), its interval as a band, and the published points as
+    interpolated (dashed: an estimate), dotted where extrapolated), its interval as a band, and the published points as
     diamonds. ``top1`` has one row per x with value, low, high and status (value NaN where there
     is no estimate)."""
     import pandas as pd
@@ -42,11 +39,11 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
         name="top-1 interval", hoverinfo="skip", showlegend=False))
     inside = t["value"].where(t["status"].isin((PUBLISHED, INTERPOLATED)))
     outside = t["value"].where(t["status"] == EXTRAPOLATED)
-    # join the dotted part to the solid one where they meet
+    # join the dotted part to the dashed one where they meet
     edge = inside.notna() & (outside.shift(1).notna() | outside.shift(-1).notna())
     outside = outside.where(outside.notna(), t["value"].where(edge))
-    for name, y, dash in (("top-1 (est.)", inside, "solid"),
-                          ("top-1 extrapolated", outside, "dot")):
+    for name, y, dash in (("top-1 (est.)", inside, LINES["estimated"]),
+                          ("top-1 extrapolated", outside, LINES["extrapolated"])):
         if y.notna().any():
             fig.add_trace(go.Scatter(
                 x=t["x"], y=y, yaxis="y2", name=name, mode="lines",
@@ -75,27 +72,30 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
 
 
 def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
-                  current: dict | None = None, colors: dict | None = None) -> go.Figure:
-    """Estimated top-1 against ``cost`` (log x) for every candidate configuration, one colour per
-    family, the symbol saying published / interpolated / extrapolated (and, for latency, open
-    squares where the latency is predicted rather than measured), the front as a line and the
-    current configuration ringed. ``df`` columns: label, arch, alpha, resolution, groups, top1,
-    top1_low, top1_high, status, <cost> (and ``ms_status`` for latency). Each point's customdata
-    is (arch, alpha, resolution, groups) so a click can set the configuration."""
-    colors = dict(colors or {})
+                  current: dict | None = None) -> go.Figure:
+    """Estimated top-1 against ``cost`` (log x) for every candidate configuration, each
+    architecture (and ShuffleNet v1 group count) in its colour and marker
+    (:mod:`lightviz.styles`), published checkpoints large, extrapolated points open, for latency
+    a grey edge where the latency was measured rather than predicted; the front as a line and
+    the current configuration ringed, both in a grey that reads on either theme. ``df`` columns:
+    label, arch, alpha, resolution, groups, top1, top1_low, top1_high, status, <cost> (and
+    ``ms_status`` for latency). Each point's customdata is (arch, alpha, resolution, groups) so
+    a click can set the configuration."""
+    from .charts import LEGEND, arch_style
+
     traces = []
-    for i, (label, part) in enumerate(df.groupby("label", sort=False)):
-        color = colors.get(label, _FALLBACK[i % len(_FALLBACK)])
-        symbols = [STATUS_SYMBOLS.get(s, "circle") for s in part["status"]]
-        if cost == "ms" and "ms_status" in part:
-            symbols = ["square" if k == "measured" else s for s, k in zip(symbols, part["ms_status"])]
-        sizes = [11 if s == PUBLISHED else 6 for s in part["status"]]
+    for label, part in df.groupby("label", sort=False):
+        look = arch_style(part["arch"].iloc[0], part["groups"].iloc[0])
+        symbols = [look.marker + ("-open" if s == EXTRAPOLATED else "") for s in part["status"]]
+        sizes = [13 if s == PUBLISHED else 7 for s in part["status"]]
         kind = part["ms_status"] if cost == "ms" and "ms_status" in part else [""] * len(part)
+        measured = [k == "measured" for k in kind]
         groups = part["groups"].astype(object).where(part["groups"].notna(), None)
         traces.append(go.Scatter(
             x=part[cost], y=part["top1"], mode="markers", name=label,
-            marker=dict(color=color, symbol=symbols, size=sizes, opacity=0.85,
-                        line=dict(width=1, color=color)),
+            marker=dict(color=look.colour, symbol=symbols, size=sizes, opacity=0.9,
+                        line=dict(width=[2 if m else 1 for m in measured],
+                                  color=[NEUTRAL if m else look.colour for m in measured])),
             customdata=list(zip(part["arch"], part["alpha"], part["resolution"], groups,
                                 part["status"], part["top1_low"], part["top1_high"], kind)),
             hovertemplate=(f"<b>{label}</b> \u03b1 %{{customdata[1]}} \u00b7 %{{customdata[2]}} px"
@@ -106,19 +106,19 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
         f = front.sort_values(cost)
         traces.append(go.Scatter(
             x=f[cost], y=f["top1"], mode="lines", name="Pareto front", line_shape="hv",
-            line=dict(color="#444444", width=1.5), hoverinfo="skip"))
+            line=FRONT, hoverinfo="skip"))
     if current is not None and current.get("top1") is not None and current.get(cost):
         traces.append(go.Scatter(
             x=[current[cost]], y=[current["top1"]], mode="markers", name="current configuration",
-            marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=3, color="#444444")),
+            marker=dict(size=22, color="rgba(0,0,0,0)", line=RING),
             hoverinfo="skip"))
     fig = go.Figure(traces)
     fig.update_layout(
         title=dict(text=f"Estimated top-1 against {COST_NAMES[cost].replace('ms', 'latency')}",
                    x=0, xanchor="left", font=dict(size=15), yref="container", y=0.99,
                    yanchor="top"),
-        height=560, margin=dict(l=8, r=8, t=120, b=8), clickmode="event+select",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        height=560, margin=dict(l=8, r=8, t=48, b=8), clickmode="event+select",
+        legend=dict(LEGEND, entrywidth=95),  # text width: two columns on a phone
         xaxis=dict(type="log", title_text=COST_TITLES[cost], **log_axis(df[cost], cost)),
         yaxis=dict(title_text="ImageNet top-1 % (estimated)"), hovermode="closest")
     return fig

@@ -3,7 +3,7 @@ Streamlit here, so they can be tested and reused in notebooks).
 
 Colors: one fixed color per op kind (:data:`KIND_COLORS`), chosen from the Tableau palette, which
 reads on both a white and a dark background, and per architecture (:data:`ARCH_COLORS`) and family
-(:data:`FAMILY_COLORS`), read from each :class:`~lightviz.zoo.Arch`'s ``colour``. ``measure`` is
+(:data:`FAMILY_COLORS`), :mod:`lightviz.styles`' like the markers and line styles. ``measure`` is
 the profile column the cost is counted in: ``"macs"`` or ``"flops"``. Counts are written by
 :func:`lightviz.units.fmt_count`; the latency page's figures are in :mod:`lightviz.charts_latency`.
 """
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 
 from .counting import KINDS, Profile
+from .styles import LINES, NEUTRAL, RING, SERIES, Style, style
 from .units import KiB, fmt_count
 from .zoo import ArchField, FamilyColours
 
@@ -47,8 +48,20 @@ FAMILY_COLORS = FamilyColours()  # family -> its first architecture's colour
 MEASURE_LABELS = {"macs": "MACs", "flops": "FLOPs", "params": "params"}
 WEIGHTED_KINDS = ("standard conv", "depthwise conv", "pointwise conv", "grouped conv", "linear")
 HEIGHT = 400
-_LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, title_text="")
-_MARGIN = dict(l=8, r=8, t=84, b=8)  # room for the title and, under it, a legend row
+# Legends at the figure's foot: above the plot, wrapped on a phone, they covered the title.
+LEGEND = dict(orientation="h", yref="container", y=0, yanchor="bottom", xref="container", x=0,
+              title_text="")
+_MARGIN = dict(l=8, r=8, t=48, b=8)  # room for the title
+
+
+def arch_style(arch: str, variant=None) -> Style:
+    """The colour and marker of ``arch`` at ``variant`` (:func:`lightviz.styles.style`; an
+    architecture from a plugin gets its Arch's colour). ``variant`` may be None, NaN or NA."""
+    try:
+        variant = None if variant is None else int(variant)
+    except (TypeError, ValueError):  # NaN, NA: no variant
+        variant = None
+    return style(arch, variant, ARCH_COLORS.get(arch, ""))
 
 
 # ----------------------------------------------------------------------------- tables
@@ -159,7 +172,7 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT, **kw) -> go.Figure
     """The common look: a left-aligned title, small margins, the legend on top (``kw`` wins)."""
     layout = dict(title=dict(text=title, x=0, xanchor="left", font=dict(size=15),
                              yref="container", y=0.99, yanchor="top"),
-                  height=height, margin=_MARGIN, legend=_LEGEND)
+                  height=height, margin=_MARGIN, legend=LEGEND)
     layout.update(kw)
     fig.update_layout(**layout)
     return fig
@@ -210,12 +223,12 @@ def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
         lo, hi = min(xs), max(xs)
         if lo > 0:
             shapes.append(dict(type="line", xref="x", yref="paper", x0=lo - 0.5, x1=lo - 0.5,
-                               y0=0, y1=1, line=dict(width=1, dash="dot", color="#888888")))
+                               y0=0, y1=1, line=dict(width=1, dash="dot", color=NEUTRAL)))
         # three rows of names, so that short neighbouring stages ("stem", "stage1" of one or two
         # bars) do not overprint each other on a phone ("stemstage2")
         notes.append(dict(x=(lo + hi) / 2, y=1.0 + 0.045 * (i % 3), xref="x", yref="paper",
                           text=stage, showarrow=False, yanchor="bottom",
-                          font=dict(size=11, color="#888888")))
+                          font=dict(size=11, color=NEUTRAL)))
     return _layout(
         fig, f"{unit} and params per layer", height=520, barmode="overlay", bargap=0.15,
         shapes=shapes, annotations=notes,
@@ -223,7 +236,6 @@ def layer_figure(profile: Profile, measure: str = "macs") -> go.Figure:
         xaxis2=dict(domain=[0, 1], anchor="y2", title_text="layer (execution order)"),
         yaxis=dict(domain=[0.55, 0.92], title_text=unit, rangemode="tozero"),
         yaxis2=dict(domain=[0, 0.42], title_text="params", rangemode="tozero"),
-        legend=dict(_LEGEND, y=-0.22, yanchor="top"),
         margin=dict(_MARGIN, t=88),
     )
 
@@ -291,10 +303,12 @@ def stage_treemap(layers: pd.DataFrame, column: str = "macs", title: str = "") -
 def _sweep_figure(x, series, current_x, current_y, law, law_label, x_title, title,
                   hover_x) -> go.Figure:
     traces = [go.Scatter(x=x, y=law, name=law_label, mode="lines",
-                         line=dict(dash="dash", width=2, color="#888888"), hoverinfo="skip")]
+                         line=dict(dash=LINES["reference"], width=2, color=NEUTRAL),
+                         hoverinfo="skip")]
     for name, (ratio, absolute, color) in series.items():
         traces.append(go.Scatter(
-            x=x, y=ratio, name=name, mode="lines+markers", line=dict(color=color, width=2.5),
+            x=x, y=ratio, name=name, mode="lines+markers",
+            line=dict(color=color, width=2.5, dash=LINES["counted"]),
             marker=dict(size=5), customdata=[fmt_count(v) for v in absolute],
             hovertemplate=hover_x + ": %{x}<br>" + name + " %{customdata} (\u00d7%{y:.3f})"
                           "<extra></extra>"))
@@ -305,7 +319,7 @@ def _sweep_figure(x, series, current_x, current_y, law, law_label, x_title, titl
                         line=dict(width=2.5, color="#ffffff")),
             hovertemplate=f"current: {hover_x} %{{x}}<br>{name} \u00d7%{{y:.3f}}<extra></extra>"))
     fig = go.Figure(traces)
-    fig.add_vline(x=current_x, line=dict(width=1, dash="dot", color="#888888"))
+    fig.add_vline(x=current_x, line=dict(width=1, color=NEUTRAL))
     return _layout(fig, title, height=380, xaxis=dict(title_text=x_title),
                    yaxis=dict(title_text="\u00d7 the value at 1", rangemode="tozero"),
                    hovermode="closest")
@@ -317,8 +331,8 @@ def alpha_sweep_figure(sweep: pd.DataFrame, alpha: float, measure: str = "macs")
     ref = sweep.loc[(sweep["alpha"] - 1.0).abs().idxmin()]
     unit = MEASURE_LABELS[measure]
     cur = sweep.loc[(sweep["alpha"] - alpha).abs().idxmin()]
-    series = {unit: (sweep[measure] / ref[measure], sweep[measure], "#E45756"),
-              "params": (sweep["params"] / ref["params"], sweep["params"], "#4C78A8")}
+    series = {unit: (sweep[measure] / ref[measure], sweep[measure], SERIES["macs"]),
+              "params": (sweep["params"] / ref["params"], sweep["params"], SERIES["params"])}
     current = {unit: cur[measure] / ref[measure], "params": cur["params"] / ref["params"]}
     return _sweep_figure(sweep["alpha"], series, alpha, current, sweep["alpha"] ** 2,
                          "\u03b1\u00b2 law", "width multiplier \u03b1",
@@ -331,8 +345,8 @@ def rho_sweep_figure(sweep: pd.DataFrame, rho: float, measure: str = "macs") -> 
     ref = sweep.loc[(sweep["rho"] - 1.0).abs().idxmin()]
     unit = MEASURE_LABELS[measure]
     cur = sweep.loc[(sweep["rho"] - rho).abs().idxmin()]
-    series = {unit: (sweep[measure] / ref[measure], sweep[measure], "#E45756"),
-              "params": (sweep["params"] / ref["params"], sweep["params"], "#4C78A8")}
+    series = {unit: (sweep[measure] / ref[measure], sweep[measure], SERIES["macs"]),
+              "params": (sweep["params"] / ref["params"], sweep["params"], SERIES["params"])}
     current = {unit: cur[measure] / ref[measure], "params": cur["params"] / ref["params"]}
     return _sweep_figure(sweep["rho"].round(3), series, round(rho, 3), current, sweep["rho"] ** 2,
                          "\u03c1\u00b2 law", "resolution multiplier \u03c1 (input = 224 \u03c1 px)",
@@ -359,11 +373,12 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
         top1 = row.top1
         is_cur = row.arch == current_arch
         text = row.label + (f" \u00b7 {top1:.1f} %" if pd.notna(top1) else "")
+        look = arch_style(row.arch, getattr(row, "groups", None))
         traces.append(go.Scatter(
             x=[getattr(row, measure)], y=[row.params], mode="markers+text", name=row.label,
             text=[text], textposition=position[row.arch], showlegend=False, cliponaxis=False,
-            marker=dict(size=18 if is_cur else 12, color=ARCH_COLORS.get(row.arch, "#888888"),
-                        line=dict(width=3 if is_cur else 0, color="#888888")),
+            marker=dict(size=18 if is_cur else 13, color=look.colour, symbol=look.marker,
+                        line=dict(RING, width=3) if is_cur else dict(width=0)),
             hovertemplate=f"<b>{row.label}</b><br>{unit} {fmt_count(getattr(row, measure))}<br>"
                           f"params {fmt_count(row.params)}" +
                           (f"<br>published top-1 {top1:.1f} %{_source(row)}" if pd.notna(top1) else "") +
@@ -376,7 +391,7 @@ def family_scatter(df: pd.DataFrame, current_arch: str, measure: str = "macs") -
                    yaxis=dict(type="log", title_text="params (log scale)", range=yr, **log_ticks(*yr)))
 
 
-def _label_positions(x, y, names, near: float = 0.1) -> dict[str, str]:
+def _label_positions(x, y, names, near: float = 0.15) -> dict[str, str]:
     """Text positions for labelled dots on log-log axes: above the dot, except that of two dots
     closer than ``near`` (a fraction of each axis' span) the lower one puts its label below."""
     lx = [math.log10(max(float(v), 1.0)) for v in x]
@@ -420,11 +435,15 @@ def accuracy_figure(df: pd.DataFrame, highlight: Sequence[int] | None = None) ->
     """Published top-1 against lightviz's MACs for the published configurations, one line per
     family. ``df`` columns: family, variant, macs, params, top1 (rows with top1 only)."""
     traces = []
+    from .zoo import REGISTRY
+
     for family, part in df.sort_values("macs").groupby("family", sort=False):
+        first = REGISTRY.families.get(family, ())
+        look = arch_style(first[0].name) if first else Style(NEUTRAL, "circle")
         traces.append(go.Scatter(
             x=part["macs"], y=part["top1"], name=family, mode="lines+markers",
-            line=dict(color=FAMILY_COLORS.get(family, "#888888"), width=2),
-            marker=dict(size=9),
+            line=dict(color=look.colour, width=2, dash=LINES["measured"]),
+            marker=dict(size=9, symbol=look.marker),
             customdata=list(zip(part["variant"], map(fmt_count, part["macs"]),
                                 map(fmt_count, part["params"]))),
             hovertemplate=f"<b>{family} %{{customdata[0]}}</b><br>MACs %{{customdata[1]}}<br>"
@@ -433,7 +452,7 @@ def accuracy_figure(df: pd.DataFrame, highlight: Sequence[int] | None = None) ->
         h = df.loc[list(highlight)]
         traces.append(go.Scatter(
             x=h["macs"], y=h["top1"], mode="markers", name="current configuration",
-            marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=3, color="#888888")),
+            marker=dict(size=20, color="rgba(0,0,0,0)", line=RING),
             hoverinfo="skip"))
     fig = go.Figure(traces)
     return _layout(fig, "Published top-1 against MACs", height=460,

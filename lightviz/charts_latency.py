@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .charts import ARCH_COLORS, HEIGHT, KIND_COLORS
+from .charts import HEIGHT, KIND_COLORS, LEGEND, arch_style
+from .styles import LINES, NEUTRAL, SERIES
 from .units import fmt_count
 
-_LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, x=0)
+_LEGEND = LEGEND
 _MARGIN = dict(l=8, r=8, t=40, b=8)
 
 
@@ -53,7 +54,7 @@ def roofline_figure(ops: pd.DataFrame, roof: dict) -> go.Figure:
         hi = max(df["intensity"].max(), peak / bw) * 2
         xs = np.geomspace(lo, hi, 60)
         fig.add_scatter(x=xs, y=np.minimum(peak, bw * xs) / 1e9, mode="lines", name="roof (measured)",
-                        line=dict(color="#333333", dash="dash"),
+                        line=dict(color=NEUTRAL, dash=LINES["reference"]),
                         hovertemplate="roof: %{y:.1f} GMAC/s at %{x:.2f} MACs/byte<extra></extra>")
     fig.update_layout(height=HEIGHT + 60, margin=_MARGIN, legend=_LEGEND)
     fig.update_xaxes(type="log", title="arithmetic intensity (MACs per byte moved)")
@@ -68,7 +69,8 @@ def sweep_figure(rows: list[dict], x: str, x_title: str) -> go.Figure:
     if ok:
         xs = [r[x] for r in ok]
         fig.add_scatter(x=xs, y=[r["median_ms"] for r in ok], name="measured latency (median)",
-                        mode="lines+markers", line=dict(color="#4C78A8"),
+                        mode="lines+markers",
+                        line=dict(color=SERIES["latency measured"], dash=LINES["measured"]),
                         error_y=dict(type="data", symmetric=False,
                                      array=[r["p90_ms"] - r["median_ms"] for r in ok],
                                      arrayminus=[r["median_ms"] - r["p10_ms"] for r in ok]),
@@ -76,7 +78,7 @@ def sweep_figure(rows: list[dict], x: str, x_title: str) -> go.Figure:
     with_macs = [r for r in rows if "macs" in r]
     fig.add_scatter(x=[r[x] for r in with_macs], y=[r["macs"] / 1e6 for r in with_macs],
                     name="MACs (millions)", yaxis="y2", mode="lines+markers",
-                    line=dict(color="#F58518", dash="dot"),
+                    line=dict(color=SERIES["macs"], dash=LINES["counted"]),
                     customdata=[fmt_count(r["macs"]) for r in with_macs],
                     hovertemplate="%{x:.3g}: %{customdata} MACs<extra></extra>")
     fig.update_layout(height=HEIGHT, margin=_MARGIN,
@@ -94,7 +96,8 @@ def zoo_figure(rows: list[dict]) -> go.Figure:
     for r in ok:
         fig.add_scatter(x=[r["macs"] / 1e6], y=[r["median_ms"]], mode="markers+text", name=r["arch"],
                         text=[r["arch"]], textposition="top center",
-                        marker=dict(size=12, color=ARCH_COLORS.get(r["arch"])),
+                        marker=dict(size=12, color=arch_style(r["arch"]).colour,
+                                    symbol=arch_style(r["arch"]).marker),
                         error_y=dict(type="data", symmetric=False, array=[r["p90_ms"] - r["median_ms"]],
                                      arrayminus=[r["median_ms"] - r["p10_ms"]]),
                         hovertemplate=f"{r['label']}<br>{fmt_count(r['macs'])} MACs, "

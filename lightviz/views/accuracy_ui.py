@@ -90,10 +90,6 @@ def _label(arch: str, groups) -> str:
     return ARCH_LABELS[arch] + ("" if groups is None or pd.isna(groups) else f" g={int(groups)}")
 
 
-def _color(arch: str):
-    return REGISTRY[arch].colour
-
-
 EXTRAPOLATED_STRIDE = (2, 4)  # extrapolated points every 0.1 in α and 32 px: enough to see
 
 
@@ -158,9 +154,8 @@ def _front(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame
 def _pareto_figure(extrapolate: bool, cost: str, current, setup=None, stamp=None):
     """The Pareto chart (about 0.2 s to build), cached per axis, current point and model."""
     df = _with_cost(extrapolate, cost, setup, stamp)
-    colors = {lab: _color(a) for lab, a in zip(df["label"], df["arch"]) if _color(a)}
     cur = None if current is None else {cost: current[0], "top1": current[1]}
-    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp), cur, colors)
+    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp), cur)
 
 
 def _apply_click() -> None:
@@ -190,7 +185,7 @@ def render_pareto(cfg: Config) -> None:
                                 default="MACs", required=True)
     extrapolate = c2.toggle("Include extrapolated estimates", key=keys.PARETO_EXTRAPOLATE,
                             help="Configurations outside the hull of a family's published "
-                                 "points (up to 2\u00d7 away): wider intervals, open circles.")
+                                 "points (up to 2\u00d7 away): wider intervals, open marks.")
     cost = AXES[axis or "MACs"]
     setup = predicted.chosen_setup() if cost == "ms" else None  # the one Explore predicts for
     stamp = predicted.model_stamp(setup)
@@ -207,12 +202,14 @@ def render_pareto(cfg: Config) -> None:
                          setup, stamp)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
-    squares = (f", squares measured latencies (the rest predicted by the latency model; both for "
-               f"{setup.label} on this host)" if cost == "ms" else "")
+    squares = (f", grey-edged marks measured latencies (the rest predicted by the latency model; "
+               f"both for {setup.label} on this host)" if cost == "ms" else "")
     st.caption(
-        f"Every width (0.05 steps) and input size (8 px steps) of each family with an estimate; "
-        f"diamonds are published checkpoints, dots interpolated, open circles extrapolated"
-        f"{squares}. The line is the Pareto front: nothing else costs as little for as much top-1. "
+        f"Every width (0.05 steps) and input size (8 px steps) of each family with an estimate, "
+        f"each architecture in its own colour and shape; large marks are published checkpoints, "
+        f"small ones interpolated, open ones extrapolated{squares}. The grey line is the Pareto "
+        f"front: nothing else costs as little for as much top-1; the grey ring is the sidebar's "
+        f"configuration. "
         f"Click a point to open that configuration.{where} {NOTE}")
     if not fr.empty:
         show = fr.head(12).assign(label=[_label(a, g) for a, g in zip(fr["arch"].head(12),

@@ -1,6 +1,7 @@
-"""Compare: every architecture at the sidebar's alpha and rho on one chart (with the published
-top-1 where that configuration is published), the published configurations' accuracy against
-MACs, and an A/B of the sidebar's configuration against a second one, stage by stage."""
+"""Compare, in four tabs: every architecture at the sidebar's alpha and rho on one chart (with the
+published top-1 where that configuration is published), the Pareto view, the published
+configurations' accuracy against MACs, and an A/B of the sidebar's configuration against a
+second one, stage by stage."""
 
 from __future__ import annotations
 
@@ -56,19 +57,30 @@ def family_table(alpha: float, resolution: int, v1_groups: int, classes: int,
         p = cached_profile(cfg, elementwise)
         pub = published_top1(arch, alpha, resolution, groups) if classes == 1000 else None
         label = ARCH_LABELS[arch] + (f" g={groups}" if groups else "")
-        rows.append({"arch": arch, "label": label, "params": p.params, "macs": p.macs,
+        rows.append({"arch": arch, "label": label, "groups": groups, "params": p.params,
+                     "macs": p.macs,
                      "flops": p.flops, "top1": float("nan") if pub is None else pub.top1,
                      "top1_source": "" if pub is None else pub.source})
     return pd.DataFrame(rows)
 
 
+TABS = ("Every architecture", "Pareto view", "As published", "A/B")
+
+
 def render(cfg: Config) -> None:
+    """The four sections as tabs: one screen each, not one 5,000 px page (every tab still runs,
+    so its widgets and URL parameters keep their state while another is shown)."""
     unit, elementwise = counting_options()
     st.header("Compare")
-    _families(cfg, unit, elementwise)
-    accuracy_ui.render_pareto(cfg)
-    _accuracy(cfg)
-    _ab(cfg, unit, elementwise)
+    families, pareto, published, ab = st.tabs(TABS)
+    with families:
+        _families(cfg, unit, elementwise)
+    with pareto:
+        accuracy_ui.render_pareto(cfg)
+    with published:
+        _accuracy(cfg)
+    with ab:
+        _ab(cfg, unit, elementwise)
 
 
 def _families(cfg: Config, measure: str, elementwise: bool) -> None:
@@ -125,7 +137,7 @@ def _accuracy(cfg: Config) -> None:
     st.caption(
         "Each dot is a configuration a paper (or torchvision) trained and reported; x is "
         "lightviz's MAC count of that configuration, y the reported ImageNet top-1 (its "
-        "checkpoint table's where there is one, as in the table above and on Explore). Lines join "
+        "checkpoint table's where there is one, as in the first tab's table and on Explore). Lines join "
         "one family's widths and resolutions. Up and to the left is better. MACs are not "
         "latency: see the Latency page where it is available.")
 

@@ -15,6 +15,7 @@ from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, thaw
 from ..configure import make_config, network_label
 from ..counting import count
 from ..state import UNIT_LABELS, counting_options
+from ..styles import restyle_predicted_latency
 from ..tradeoff import curve_sweeps
 from ..zoo import REGISTRY
 from ..zoo.table import differences
@@ -270,8 +271,9 @@ def _scaling(cfg: Config, measure: str, elementwise: bool) -> None:
         f"{UNIT_LABELS[measure]} **\u00d7{cost_ratio:.3f}** of \u03b1 = 1 (same \u03c1); the "
         f"\u03b1\u00b2 law says \u00d7{cfg.alpha ** 2:.3f}.")
     st.caption(
-        f"Each curve is relative to its value at 1 (big dots: the current setting; dashed: the "
-        f"ideal law). Width scales both the inputs and the outputs of a layer, so params and "
+        f"Each curve is relative to its value at 1 (big dots: the current setting; dash-dot: the "
+        f"ideal law; solid: counted, dashed: estimated, dotted: extrapolated). Width scales "
+        f"both the inputs and the outputs of a layer, so params and "
         f"MACs grow about as \u03b1\u00b2; the input side scales only the feature maps, so MACs "
         f"grow about as \u03c1\u00b2 while the params stay put. Channel counts are rounded "
         f"(to multiples of 8 in MobileNet, of 4g in ShuffleNet v1, to a table in ShuffleNet "
@@ -287,10 +289,11 @@ def _with_predicted_latency(cfg: Config, alpha_fig, rho_fig):
                                          cfg.classes))
     alphas, res = [c.alpha for c in a_cfgs], [c.resolution for c in r_cfgs]
     rhos = [round(r / BASE_RESOLUTION, 3) for r in res]
-    return (predicted.add_sweep_curve(alpha_fig, a_cfgs, alphas, cfg.alpha,
-                                      min(range(len(alphas)), key=lambda i: abs(alphas[i] - 1))),
-            predicted.add_sweep_curve(rho_fig, r_cfgs, rhos, round(cfg.rho, 3),
-                                      res.index(BASE_RESOLUTION)))
+    return (restyle_predicted_latency(predicted.add_sweep_curve(
+                alpha_fig, a_cfgs, alphas, cfg.alpha,
+                min(range(len(alphas)), key=lambda i: abs(alphas[i] - 1)))),
+            restyle_predicted_latency(predicted.add_sweep_curve(
+                rho_fig, r_cfgs, rhos, round(cfg.rho, 3), res.index(BASE_RESOLUTION))))
 
 
 def _conv_text(kernel: str, stride: str, groups: str) -> str:

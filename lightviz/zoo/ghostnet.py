@@ -31,6 +31,7 @@ from ..spec import (
     Unit,
     X,
 )
+from ..styles import colour
 from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible
 from .table import MAX_BLOCKS, Column, Problem, Rows, Table, cell, current, whole
@@ -215,7 +216,7 @@ TABLE = Table(
 
 ARCHS = (
     Arch(name="ghostnet", family="GhostNet", paper="Han et al., GhostNet, CVPR 2020", spec=spec,
-         colour="#B279A2", describe=describe, table=TABLE,
+         colour=colour("ghostnet"), describe=describe, table=TABLE,
          units=(CalculatorUnit(
              "GhostBottleneck",
              "ghost module C -> {hidden}, ghost module {hidden} -> C (linear), shortcut (t = {t:g})",

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import Config
 from ..spec import Children, ConvBNAct, Flow, Node, Sequence, Unit, X
+from ..styles import colour
 from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
 from .table import Column, Problem, Rows, Table, cell, current
@@ -114,7 +115,7 @@ TABLE = Table(
 
 ARCHS = (
     Arch(name="mobilenet_v1", family="MobileNet v1", paper="Howard et al., MobileNets, 2017",
-         spec=spec, colour="#D9700A", describe=describe, table=TABLE,
+         spec=spec, colour=colour("mobilenet_v1"), describe=describe, table=TABLE,
          units=(CalculatorUnit("DepthwiseSeparable", "3x3 depthwise, 1x1 pointwise C -> C",
                                lambda c, t, g: DepthwiseSeparable(c, c, 1)),)),
 )

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config import Config
 from ..spec import Children, ConvBNAct, Flow, Node, Sequence, Unit, X
+from ..styles import colour
 from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
 from .table import EXPANSION_MAX, MAX_BLOCKS, Column, Problem, Rows, Table, cell, current, whole
@@ -139,7 +140,7 @@ TABLE = Table(
 
 ARCHS = (
     Arch(name="mobilenet_v2", family="MobileNet v2", paper="Sandler et al., MobileNetV2, CVPR 2018",
-         spec=spec, colour="#E45756", describe=describe, table=TABLE,
+         spec=spec, colour=colour("mobilenet_v2"), describe=describe, table=TABLE,
          units=(CalculatorUnit(
              "InvertedResidual",
              "1x1 C -> {hidden}, 3x3 depthwise, linear 1x1 {hidden} -> C, shortcut (t = {t:g})",

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..config import Config
 from ..spec import Act, Children, ConvBNAct, Flow, Node, Pool, Sequence, Unit, X
+from ..styles import colour
 from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, make_divisible, pooled_classifier
 from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Problem, Rows, Table, cell, current, whole_lists
@@ -177,8 +178,6 @@ UNITS = (
 )
 ARCHS = tuple(
     Arch(name=f"resnet{depth}", family="ResNet", paper=PAPER, spec=spec, label=f"ResNet-{depth}",
-         colour=colour, describe=describe, units=UNITS, table=TABLE)
-    # blues that keep 3:1 against both the light (#FFFFFF) and the dark (#0E1117) background:
-    # the former #1B3B63 for ResNet-50 was 1.7:1 on the dark page, a dot hard to find
-    for depth, colour in ((18, "#4C78A8"), (34, "#3E64B0"), (50, "#6A5FB0"))
+         colour=colour(f"resnet{depth}"), describe=describe, units=UNITS, table=TABLE)
+    for depth in (18, 34, 50)  # colours and markers: lightviz.styles
 )

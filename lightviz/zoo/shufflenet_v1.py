@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from ..config import Config
 from ..spec import Act, Children, ConvBNAct, Flow, Node, Pool, Sequence, Unit, X
+from ..styles import colour
 from .arch import Arch, BlockFacts, CalculatorUnit, Variant
 from .common import Network, Stage, make_divisible, pooled_classifier
 from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Problem, Rows, Table, cell, current, whole_lists
@@ -192,7 +193,7 @@ TABLE = Table(
 
 ARCHS = (
     Arch(name="shufflenet_v1", family="ShuffleNet v1", paper="Zhang et al., ShuffleNet, CVPR 2018",
-         spec=spec, colour="#54A24B", describe=describe, table=TABLE,
+         spec=spec, colour=colour("shufflenet_v1"), describe=describe, table=TABLE,
          variants=(Variant(
              "groups", GROUPS, DEFAULT_GROUPS, label="Groups g (ShuffleNet v1 variant)",
              help="Group count of the 1x1 convolutions. The paper's Table 1 widens the stages "

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..config import Config
 from ..spec import Children, ConvBNAct, Flow, Node, Pool, Sequence, Unit, X
+from ..styles import colour
 from .arch import Arch, BlockFacts, CalculatorUnit
 from .common import Network, Stage, pooled_classifier
 from .table import MAX_BLOCKS, STAGE_COLUMN, Column, Problem, Rows, Table, cell, current, whole_lists
@@ -193,7 +194,7 @@ ARCHS = (
     Arch(name="shufflenet_v2", family="ShuffleNet v2", paper="Ma et al., ShuffleNet V2, ECCV 2018",
          # brown, not a second green: v1 (#54A24B) and v2 side by side in Compare must read apart
          # (4.1:1 on white, 4.6:1 on the dark theme)
-         spec=spec, colour="#9D755D", describe=describe, table=TABLE,
+         spec=spec, colour=colour("shufflenet_v2"), describe=describe, table=TABLE,
          units=(CalculatorUnit(
              "ShuffleV2Unit",
              "split C/2 | C/2, 1x1, 3x3 depthwise, 1x1 on one half, concat, shuffle",

@@ -21,6 +21,7 @@ def test_clicking_a_pareto_point_sets_the_configuration(page, streamlit_server, 
 
     page.goto(f"{streamlit_server}/compare?arch=mobilenet_v2&alpha=0.75&rho=1")
     wait_for_app(page)
+    page.get_by_role("tab", name="Pareto view").click()  # Compare's sections are tabs
     chart = page.locator(".js-plotly-plot").filter(has_text="Estimated top-1 against")
     expect(chart).to_be_visible()
     chart.scroll_into_view_if_needed()
@@ -36,11 +37,14 @@ def test_clicking_a_pareto_point_sets_the_configuration(page, streamlit_server, 
     page.mouse.up()
     page.wait_for_function("window.location.search.includes('arch=resnet18')", timeout=30_000)
     wait_for_app(page)
+    expect(chart).to_be_visible()  # the Pareto tab stays open through the rerun
     # the A/B section names the sidebar's configuration
+    page.get_by_role("tab", name="A/B").click()
     expect(page.get_by_test_id("stMarkdown").filter(
         has_text="configuration: ResNet-18 \u03b1 1 \u00b7 224 px")).to_be_visible()
     q = query(page)
     assert q["arch"] == "resnet18" and float(q["alpha"]) == 1.0 and float(q["rho"]) == 1.0
+    page.get_by_role("tab", name="Every architecture").click()
     expect(page.get_by_role("heading", name=re.compile(r"Every architecture at \u03b1 1"))
            ).to_be_visible()
     assert page.get_by_test_id("stException").count() == 0

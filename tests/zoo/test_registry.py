@@ -30,13 +30,13 @@ def test_builtin_names_labels_and_colours():
     assert [ARCH_LABELS[a] for a in BUILTIN] == [
         "ResNet-18", "ResNet-34", "ResNet-50", "MobileNet v1", "MobileNet v2", "ShuffleNet v1",
         "ShuffleNet v2", "GhostNet"]
-    assert dict(charts.ARCH_COLORS) == {
-        "resnet18": "#4C78A8", "resnet34": "#3E64B0", "resnet50": "#6A5FB0",
-        "mobilenet_v1": "#D9700A", "mobilenet_v2": "#E45756", "shufflenet_v1": "#54A24B",
-        "shufflenet_v2": "#9D755D", "ghostnet": "#B279A2"}
+    assert dict(charts.ARCH_COLORS) == {  # lightviz.styles' table
+        "resnet18": "#2E86C1", "resnet34": "#5C6BD6", "resnet50": "#9B59B6",
+        "mobilenet_v1": "#D9700A", "mobilenet_v2": "#E0474C", "shufflenet_v1": "#2E9E4F",
+        "shufflenet_v2": "#A0704F", "ghostnet": "#D0459A"}
     assert dict(charts.FAMILY_COLORS) == {
-        "ResNet": "#4C78A8", "MobileNet v1": "#D9700A", "MobileNet v2": "#E45756",
-        "ShuffleNet v1": "#54A24B", "ShuffleNet v2": "#9D755D", "GhostNet": "#B279A2"}
+        "ResNet": "#2E86C1", "MobileNet v1": "#D9700A", "MobileNet v2": "#E0474C",
+        "ShuffleNet v1": "#2E9E4F", "ShuffleNet v2": "#A0704F", "GhostNet": "#D0459A"}
     assert charts.ARCH_COLORS.get("nonet", "#888888") == "#888888"
 
 
