@@ -7,16 +7,22 @@ Starts `streamlit run app.py` on a free port of 127.0.0.1 (loopback only, the re
 1. Idle: the server's resident memory with no session, with one idle session on Explore, and
    after that session opened the Latency page (torch imported). Goal: under 500 MB in all.
    Then that session alone does what every student will do: the peer of phase 2's figures.
-2. Class: --sessions students (default 20) arriving over --arrival seconds and staying until
-   all are through. Each opens one of a few shared links (different architectures and alphas),
-   moves the alpha slider with the keyboard --presses times, then opens the Latency page,
-   measures a short-budget configuration (0.2 s, no per-layer pass) and downloads the result's
-   JSON. Reported: sessions served; a page update, from the key press to the new number drawn
-   (p50/p95); the server's answer under that load, timed by a probe that opens a page every
-   second through Streamlit's websocket without a browser (benchmarks/st_session.py); errors
-   (page exceptions, Streamlit error boxes, JavaScript errors, failed loads and timeouts; goal
-   0); whether any two measurements' timed windows (started_at..finished_at of the exported
-   JSON) overlapped (goal: never); CPU used by the server and by the browsers.
+2. Class: --sessions students (default 20) arriving over --arrival seconds and staying until all
+   are through. Each opens one of a few shared links (different architectures and alphas), moves
+   the alpha slider with the keyboard --presses times, then opens the Latency page, measures a
+   short-budget configuration (0.2 s, no per-layer pass) and downloads the result's JSON. Before
+   they arrive the teacher measures the shared links' configurations (`lightviz lesson`, the
+   page's default setup with the per-layer pass; --no-lesson skips it), and the first --as-given
+   students (default half) measure the link's configuration as given, without moving alpha:
+   their click to result (goal: median at most 10 s) and what they cost (goal: at most one
+   measurement per link, the teacher's included) are reported apart from the students who
+   measure their own configuration. Reported: sessions served; a page update, from the key press
+   to the new number drawn (p50/p95); the server's answer under that load, timed by a probe that
+   opens a page every second through Streamlit's websocket without a browser
+   (benchmarks/st_session.py); errors (page exceptions, Streamlit error boxes, JavaScript
+   errors, failed loads and timeouts; goal 0); whether any two measurements' timed windows
+   (started_at..finished_at of the exported JSON) overlapped (goal: never); CPU used by the
+   server and by the browsers.
 3. Sweep: --sweep distinct configurations (default 500: every architecture and ShuffleNet v1
    group, alpha and rho across their sliders), each opened as a new session on Explore,
    Diagrams or Compare in turn, --workers at a time (students pasting links; each closed
@@ -36,6 +42,7 @@ server's.
 
     python3 benchmarks/classroom_load.py [--sessions 20] [--presses 3] [--sweep 500]
                                          [--workers 4] [--arrival 20] [--time-limit 570]
+                                         [--as-given N] [--no-lesson] [--lesson-budget 2]
 """
 
 from __future__ import annotations
@@ -219,7 +226,7 @@ async def wait_url(page, alpha: float, rho: float, timeout_s: float = 120) -> No
 
 def new_record(i) -> dict:
     return {"i": i, "loaded": False, "load_s": None, "updates_s": [], "errors": [],
-            "measurement": None, "measure_s": None}
+            "measurement": None, "measure_s": None, "as_given": False, "link": None}
 
 
 def watch_page(page, rec: dict) -> None:
@@ -318,7 +325,7 @@ async def measure_short(page, rec: dict, timeout_s: float) -> None:
     data = json.loads(Path(await download.path()).read_text())
     rec["measurement"] = {k: data.get(k) for k in ("started_at", "finished_at", "median_ms",
                                                    "runs", "lock_wait_s", "label", "spread",
-                                                   "spread_ok")}
+                                                   "spread_ok", "shared")}
     await scan_errors(page, rec, "latency")
 
 
@@ -395,11 +402,40 @@ async def idle_phase(browser, base: str, args, watch: MemWatch, deadline: float)
     return out
 
 
+# ----------------------------------------------------------------------------- the teacher
+
+def teacher_lesson(env: dict, args, tmp_dir: str, deadline: float) -> dict:
+    """Before class the teacher measures the shared links' configurations as the Latency page
+    does by default (`lightviz lesson`, the per-layer pass included), so the students' clicks
+    on them are served from the store."""
+    path = Path(tmp_dir) / "lesson.txt"
+    path.write_text("# the shared links\n" + "".join(url_of(*link) + "\n" for link in SHARED))
+    cmd = [sys.executable, "-m", "lightviz", "lesson", str(path), "--budget",
+           f"{args.lesson_budget:g}", "--format", "json"]
+    t0 = time.perf_counter()
+    out = {"rows": [], "errors": []}
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=max(30.0, min(300.0, deadline - time.monotonic() - 120)))
+        if r.returncode == 0:
+            out["rows"] = json.loads(r.stdout)["rows"]
+        else:
+            out["errors"].append(f"lightviz lesson: exit {r.returncode}: "
+                                 f"{(r.stderr.strip().splitlines() or [''])[-1][:200]}")
+    except subprocess.TimeoutExpired:
+        out["errors"].append("time limit: lightviz lesson did not finish")
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
 # ----------------------------------------------------------------------------- phase 2: class
 
 async def student(i: int, browser, base: str, args, shared: dict, deadline: float) -> dict:
     rec = new_record(i)
     link = SHARED[i % len(SHARED)]
+    # the first --as-given students measure the shared link's configuration as given; the
+    # others move alpha first and measure their own
+    rec["as_given"], rec["link"] = i < args.as_given, i % len(SHARED)
     await asyncio.sleep(random.Random(i).uniform(0, args.arrival))  # students arrive
     ctx = await new_student_context(browser)
     shared["open"] += 1
@@ -408,7 +444,8 @@ async def student(i: int, browser, base: str, args, shared: dict, deadline: floa
     watch_page(page, rec)
     try:
         await open_shared_link(page, base, link, rec)
-        await move_alpha(page, link, args.presses, rec, random.Random(100 + i), deadline)
+        if not rec["as_given"]:
+            await move_alpha(page, link, args.presses, rec, random.Random(100 + i), deadline)
         if i < args.measure and time.monotonic() < deadline:
             await open_latency(page)
             await measure_short(page, rec, max(10.0, min(args.measure_timeout,
@@ -558,13 +595,15 @@ async def run(args) -> dict:
     t_start = time.monotonic()
     deadline = t_start + args.time_limit
     lock_dir = tempfile.mkdtemp(prefix="lightviz-classroom-lock-")
+    cache_dir = tempfile.mkdtemp(prefix="lightviz-classroom-cache-")  # its own store
     port = fx.free_port()
     base = f"http://127.0.0.1:{port}"
     assert base.startswith("http://127.0.0.1:"), "loopback only"
     log_path = ROOT / "artifacts" / "classroom_server.log"
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "wb")
-    env = dict(os.environ, LIGHTVIZ_LOCK_DIR=lock_dir, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, LIGHTVIZ_LOCK_DIR=lock_dir, LIGHTVIZ_CACHE_DIR=cache_dir,
+               PYTHONUNBUFFERED="1")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -581,6 +620,9 @@ async def run(args) -> dict:
             try:
                 print("phase 1: idle memory ...", flush=True)
                 out["idle"] = await idle_phase(browser, base, args, watch, deadline)
+                if args.sessions and args.lesson:
+                    print("the teacher: lightviz lesson over the shared links ...", flush=True)
+                    out["lesson"] = await asyncio.to_thread(teacher_lesson, env, args, lock_dir, deadline)
                 if args.sessions:
                     print(f"phase 2: {args.sessions} sessions at once ...", flush=True)
                     # the class may use what the sweep does not need (about 0.35 s a configuration)
@@ -623,7 +665,8 @@ def report_class(out: dict, args) -> bool:
     errors = ([e for r in recs + [idle["alone"]] for e in r["errors"]] + idle["probe_errors"]
               + c["probe_errors"])
     ms = [r["measurement"] for r in recs if r["measurement"]]
-    wins = [(m["started_at"], m["finished_at"], m["label"]) for m in ms]
+    # a shared result is one measurement shown to many: its window counts once
+    wins = sorted({(m["started_at"], m["finished_at"], m["label"]) for m in ms})
     bad = overlaps(wins)
     print(f"\n{args.sessions} sessions at once ({c['peak_open']} open together, {c['wall_s']:.0f} s):")
     print(f"  sessions served                {served} of {len(recs)}")
@@ -649,12 +692,16 @@ def report_class(out: dict, args) -> bool:
     print(f"  CPU while the class worked     server {c['server_cpu_s']:.0f} s, browsers {c['client_cpu_s']:.0f} s "
           f"in {c['busy_s']:.0f} s on {os.cpu_count()} cores (browsers at nice {args.client_nice} "
           f"on CPU {','.join(map(str, out['client_cpus']))})")
-    meas = [r["measure_s"] for r in recs if r["measure_s"] is not None]
+    ok &= report_shared_links(out, recs)
+    meas = [r["measure_s"] for r in recs if r["measure_s"] is not None and not r["as_given"]]
+    ms = [r["measurement"] for r in recs if r["measurement"] and not r["as_given"]]
     if meas:
+        print("  students measuring their own configuration (alpha moved):")
         waits = [m["lock_wait_s"] or 0 for m in ms]
-        print(f"  measurements                   {len(ms)} of {min(args.measure, args.sessions)} asked; "
+        asked = sum(not r["as_given"] for r in recs if r["i"] < args.measure)
+        print(f"  measurements                   {len(ms)} of {asked} asked; "
               f"click to result median {statistics.median(meas):.1f} s, max {max(meas):.1f} s; "
-              f"queued up to {max(waits):.1f} s")
+              f"queued up to {max(waits, default=0):.1f} s")
         if alone["measure_s"] is not None:
             print(f"    peer: one session alone      click to result {alone['measure_s']:.1f} s")
         flagged = sum(1 for m in ms if m.get("spread_ok") is False)
@@ -679,6 +726,56 @@ def report_class(out: dict, args) -> bool:
         for e in late[:3]:
             print(f"    {e}")
     print(f"  server RSS, all open / after   {mb(c['rss_all_open'])} / {mb(c['rss_after'])}")
+    return ok
+
+
+SHARED_GOAL_S = 10.0  # click to result for a shared link's configuration, median
+
+
+def report_shared_links(out: dict, recs: list) -> bool:
+    """The students who measure a shared link's configuration as given: click to result
+    (goal: median at most 10 s) and what they cost (goal: at most one measurement per link,
+    the teacher's included). Whether the goals were met."""
+    given = [r for r in recs if r["as_given"]]
+    if not given:
+        return True
+    lesson = out.get("lesson")
+    if lesson is not None:
+        taught = {r["label"]: r for r in lesson["rows"]}
+        print(f"  the teacher's lightviz lesson  {len(lesson['rows'])} links in {lesson['seconds']:.0f} s: "
+              + ", ".join(f"{r['label']} {r['status']}" for r in lesson["rows"]))
+        for e in lesson["errors"]:
+            print(f"    {e}")
+    else:
+        taught = {}
+        print("  the teacher's lightviz lesson  not run (--no-lesson)")
+    ok = True
+    times = [r["measure_s"] for r in given if r["measure_s"] is not None]
+    served = sum(1 for r in given if r["measurement"] and r["measurement"].get("shared"))
+    print(f"  students measuring a shared link as given: {len(given)}; {len(times)} results, "
+          f"{served} of them served from the store")
+    if times:
+        med = statistics.median(times)
+        verdict = med <= SHARED_GOAL_S and len(times) == len(given)
+        ok &= verdict
+        print(f"    click to result              median {med:.1f} s, max {max(times):.1f} s "
+              f"(goal: median <= {SHARED_GOAL_S:g} s): {'met' if verdict else 'MISSED'}")
+    per_link = {}
+    for r in given:
+        m = r["measurement"]
+        if m and not m.get("shared"):
+            per_link.setdefault(r["link"], set()).add((m["started_at"], m["finished_at"]))
+    counts = []
+    for k, link in enumerate(SHARED):
+        label = make_config(link[0], link[1], link[2], groups=link[3]).label
+        teacher = 1 if label in taught and taught[label]["status"] == "measured" else 0
+        if any(r["link"] == k for r in given):
+            counts.append((label, teacher, len(per_link.get(k, ()))))
+    worst = max((t + n for _, t, n in counts), default=0)
+    ok &= worst <= 1
+    print("    measurements per link        " + "; ".join(f"{lab}: {t} by the teacher + {n} by students"
+                                                       for lab, t, n in counts)
+          + f" (goal: at most 1 each): {'met' if worst <= 1 else 'MISSED'}")
     return ok
 
 
@@ -742,6 +839,13 @@ def main(argv=None) -> int:
     ap.add_argument("--presses", type=int, default=3, help="alpha key presses per student")
     ap.add_argument("--measure", type=int, default=None,
                     help="how many students measure latency (default: all)")
+    ap.add_argument("--as-given", type=int, default=None,
+                    help="how many students measure the shared link's configuration as given, "
+                         "without moving alpha (default: half of them)")
+    ap.add_argument("--no-lesson", dest="lesson", action="store_false",
+                    help="skip the teacher's `lightviz lesson` over the shared links before class")
+    ap.add_argument("--lesson-budget", type=float, default=2.0,
+                    help="the teacher's budget per configuration, seconds (default 2, the page's)")
     ap.add_argument("--arrival", type=float, default=20.0,
                     help="students arrive over this many seconds (0: all at once)")
     ap.add_argument("--measure-timeout", type=float, default=300.0,
@@ -758,6 +862,7 @@ def main(argv=None) -> int:
     args.sessions = max(0, min(args.sessions, 100))
     args.sweep = max(0, min(args.sweep, 5000))
     args.measure = args.sessions if args.measure is None else max(0, min(args.measure, args.sessions))
+    args.as_given = args.sessions // 2 if args.as_given is None else max(0, min(args.as_given, args.sessions))
     missing = fx._browser_missing()
     if missing:
         print(f"classroom_load needs Chromium and Playwright: {missing}", file=sys.stderr)

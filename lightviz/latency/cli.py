@@ -4,6 +4,8 @@
                    [--batch B] [--threads N] [--mode eager|cudagraph] [--format table|json]
                    [--channels-last] [--no-fold-bn] [--budget S] [--layers] [--energy S]
                    [--samples] [--runtime torch|torch-compile|onnxruntime|tensorrt]
+    lightviz lesson FILE [the setup options above] [--budget S] [--no-layers] [--again]
+                   [--format table|json|csv]   (lightviz.latency.lesson)
     lightviz export ARCH [--alpha A] [--rho R | --resolution N] --format onnx|pt2 -o FILE
                    [--seed N] [--no-fold-bn] [--batch B] [--opset N]
 
@@ -60,6 +62,9 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(run=cmd_bench)
     register_export(subparsers)
+    from .lesson import register as register_lesson
+
+    register_lesson(subparsers)
 
 
 def register_export(subparsers) -> None:
@@ -125,7 +130,7 @@ def _non_negative(name: str, text) -> float:
 
 def cmd_bench(args) -> int:
     from .lab.protocol import Bench
-    from .predictor.model import learn
+    from .shared import Keeper
 
     cfg = config_from_args(args)
     setup = setup_from(args)
@@ -145,7 +150,10 @@ def cmd_bench(args) -> int:
             print(f"lightviz: {status.describe()}", file=sys.stderr)
             notified.append(True)
 
-    bench = Bench(on_result=learn)  # stored, and the latency model refitted when there is one
+    # stored as one record with its per-layer report, and the latency model refitted
+    keeper = Keeper("lightviz bench")
+    bench = Bench(on_result=keeper)
+    report = None
     bench.check(cfg, setup, whole=True, layers=args.layers)  # refuse before queueing
     try:
         # one hold of the host lock for everything asked, so nothing else runs in between
@@ -159,6 +167,7 @@ def cmd_bench(args) -> int:
         print(f"lightviz: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        keeper.flush(report)
         bench.release()
 
     if args.format == "json":

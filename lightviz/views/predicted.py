@@ -200,20 +200,49 @@ def predicted_column(configs: list[Config]):
 
 # ----------------------------------------------------------------------------- Latency page
 
-def fresh_result(cfg: Config, setup: Setup) -> dict | None:
-    """A shared measurement of this configuration and setup to show instead of measuring."""
+def fresh_result(cfg: Config, setup: Setup, layers: bool = False,
+                 since: float | None = None) -> dict | None:
+    """A shared measurement of this configuration and setup to show instead of measuring
+    (:func:`lightviz.latency.shared.pick`): with a per-layer report when ``layers``, taken
+    with at least ``setup``'s budget; ``since``: taken after that time."""
     try:
-        return store.shared(cfg, M.resolve(setup))
-    except OSError:
+        return store.shared(cfg, M.resolve(setup), layers=layers, budget_s=setup.budget_s,
+                            since=since)
+    except (OSError, ValueError):
         return None
 
 
+def shared_text(rec: dict) -> str:
+    """What a shared result says about itself: that it is shared, when, by whom, with which
+    budget, and why it is shown instead of a new measurement (trusted, or flagged and the host
+    no quieter now)."""
+    from ..latency.setup import SPREAD_LIMIT
+
+    age = store.describe_age(rec.get("age_s", time.time() - rec["taken_at"]))
+    who = f"by {rec['source']}" if rec.get("source") else "on this host"
+    budget = (rec.get("setup") or {}).get("budget_s")
+    budget_txt = f" with a {budget:g} s budget" if isinstance(budget, (int, float)) else ""
+    layers = ", per layer included" if rec.get("layers") else ""
+    spread, load = rec.get("spread"), rec.get("load_1min")
+    at_load = f" at a 1-minute load of {load:.1f}" if isinstance(load, (int, float)) else ""
+    spread_txt = (f"its spread was {spread:.0%} of the median" if isinstance(spread, (int, float))
+                  else "its spread was not recorded")
+    if rec.get("trusted", True):
+        why = (f"{spread_txt} (limit {SPREAD_LIMIT:.0%}){at_load}, with no warning: a trusted "
+               f"result is reused for the lesson, whatever the load now")
+    else:
+        too_wide = isinstance(spread, (int, float)) and spread > SPREAD_LIMIT
+        flaw = "its spread was too wide to trust" if too_wide else "it carried the warnings below"
+        why = (f"{flaw} ({spread_txt}{at_load}); shown because the host is no quieter now, so "
+               f"measuring again would be no steadier")
+    return (f"Shown: measured {age} {who}{budget_txt}{layers}, not measured again for you "
+            f"(same configuration and setup on this host). {why[0].upper() + why[1:]}.")
+
+
 def show_shared(rec: dict, again_key: str) -> None:
-    """A stored measurement (maybe another session's), with its age and "measure again"."""
-    age = store.describe_age(time.time() - rec["taken_at"])
-    st.info(f"Measured {age}; shown from this host's shared results instead of measuring "
-            f"again (same configuration and setup, the host no busier now).",
-            icon=":material/history:")
+    """A stored measurement from an older lightviz that kept only its figures (maybe another
+    session's): what it says about itself, its figures and warnings, and "measure again"."""
+    st.info(shared_text(rec), icon=":material/history:")
     st.button("Measure again", key=again_key, icon=":material/refresh:")
     c = st.columns(4)
     c[0].metric("Median (ms)", f"{rec['median_ms']:.3f}")
@@ -222,6 +251,8 @@ def show_shared(rec: dict, again_key: str) -> None:
         c[2].metric("p90 (ms)", f"{rec['p90_ms']:.3f}")
     if rec.get("runs"):
         c[3].metric("Runs", f"{rec['runs']}")
+    for w in rec.get("warnings") or []:
+        st.warning(w, icon=":material/warning:")
     load = rec.get("load_1min")
     st.caption(f"Taken {time.strftime('%H:%M:%S', time.localtime(rec['taken_at']))}"
                + (f" at a 1-minute load of {load:.1f}" if load is not None else "")

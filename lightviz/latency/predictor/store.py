@@ -51,8 +51,7 @@ log = logging.getLogger(__name__)
 
 ENV_DIR = "LIGHTVIZ_CACHE_DIR"
 SCHEMA = 1
-FRESH_S = 15 * 60.0  # a shared result is reused for this long
-LOAD_SLACK = 0.5  # "not busier": the 1-minute load now at most this much above the record's
+# when a stored result is reused (shared) instead of measuring again: lightviz.latency.shared
 _warned: set = set()
 
 
@@ -286,10 +285,24 @@ def add_result(result, source: str = "") -> str | None:
                    taken_at=result.finished_at, load=load, source=source,
                    extra={"min_ms": result.min_ms, "macs": result.macs, "throughput_ips": result.throughput_ips,
                           "spread": result.spread, "warnings": list(result.warnings),
-                          "device_name": (result.passport or {}).get("device", {}).get("name")})
+                          "device_name": (result.passport or {}).get("device", {}).get("name"),
+                          **_shown(result)})
     except Exception as exc:  # noqa: BLE001 - the store is a convenience, never a failure
         log.warning("lightviz: could not store the measurement: %s", exc)
         return None
+
+
+def _shown(result) -> dict:
+    """What the page shows of a result, so a shared one is shown as it was taken: its notes,
+    the whole result (passport included, samples left out) and its per-layer report, when
+    one was taken with it (set by :class:`lightviz.latency.shared.Keeper`)."""
+    from ..shared import layers_dict
+
+    out = {"notes": list(result.notes), "result": result.to_dict()}
+    report = getattr(result, "layer_report", None)
+    if report is not None:
+        out["layers"] = layers_dict(report)
+    return out
 
 
 def measurements(setup: Setup, cfg: Config | None = None) -> list[dict]:
@@ -334,17 +347,16 @@ def measured(cfg: Config, setup: Setup, max_age_s: float | None = None) -> dict 
     return rec
 
 
-def shared(cfg: Config, setup: Setup, max_age_s: float = FRESH_S) -> dict | None:
-    """A measurement to reuse instead of measuring again: fresh (within ``max_age_s``) and
-    taken when the host was at least as busy as now (1-minute load now at most
-    ``LOAD_SLACK`` above the record's), else None."""
-    rec = measured(cfg, setup, max_age_s)
-    if rec is None:
-        return None
-    now, then = load_1min(), rec.get("load_1min")
-    if now is not None and then is not None and now > then + LOAD_SLACK:
-        return None
-    return rec
+def shared(cfg: Config, setup: Setup, max_age_s: float | None = None, *, layers: bool = False,
+           budget_s: float | None = None, since: float | None = None) -> dict | None:
+    """A stored measurement to reuse instead of measuring again, by its own quality when it
+    was taken (:func:`lightviz.latency.shared.pick`): within ``max_age_s`` (default the lesson
+    window), with a per-layer report when ``layers``, at least ``budget_s`` of budget; trusted,
+    or flagged and the host no quieter now. None when there is none."""
+    from ..shared import SHARED_FOR_S, Need, pick
+
+    return pick(measurements(setup, cfg), Need(layers, budget_s), load_now=load_1min(),
+                max_age_s=SHARED_FOR_S if max_age_s is None else max_age_s, since=since)
 
 
 def describe_age(age_s: float) -> str:

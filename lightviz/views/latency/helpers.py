@@ -49,9 +49,46 @@ def tab_closed():
     return closed
 
 
-def queued_notice(placeholder):
+class ServedMeanwhile(Exception):
+    """Raised by a queued notice's wait to leave the queue: another session stored a result
+    this one can show (``record``)."""
+
+    def __init__(self, record: dict):
+        super().__init__("served from another session's measurement")
+        self.record = record
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def waiting_text(status, predicted_ms: float | None = None) -> str:
+    """The queued notice: the place in the queue, the prediction meanwhile (marked as one),
+    then who holds the host (:meth:`~lightviz.latency.lab.lock.QueueStatus.describe`)."""
+    place = f"{ordinal(status.ahead + 1)} in the queue"
+    if predicted_ms is not None:
+        place += (f"; predicted {predicted.fmt_ms(predicted_ms)} meanwhile (the latency model's "
+                  f"estimate, not a measurement)")
+    return f"{place}. {status.describe()}"
+
+
+SERVED_CHECK_S = 2.0  # how often a queued session looks for another session's result
+
+
+def queued_notice(placeholder, predicted_ms: float | None = None, served=None):
+    """An ``on_wait`` that shows :func:`waiting_text`; with ``served`` (a call returning a
+    stored record or None), every :data:`SERVED_CHECK_S` it looks whether another session has
+    stored a result this one can show, and leaves the queue with it (:class:`ServedMeanwhile`)."""
+    next_check = [0.0]
+
     def on_wait(status):
-        placeholder.info(status.describe(), icon=":material/hourglass_top:")
+        if served is not None and status.waited_s >= next_check[0]:
+            next_check[0] = status.waited_s + SERVED_CHECK_S
+            rec = served()
+            if rec is not None:
+                raise ServedMeanwhile(rec)
+        placeholder.info(waiting_text(status, predicted_ms), icon=":material/hourglass_top:")
     return on_wait
 
 

@@ -12,6 +12,7 @@ a measurement stops it between two calls (whole network or per layer) and frees 
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +20,7 @@ import streamlit as st
 from ...charts_latency import roofline_figure, share_figure
 from ...config import Config
 from ...configure import network_label
+from ...latency import shared as sharing
 from ...latency.host import energy, jetson
 from ...latency.host.cpu import usable_cores
 from ...latency.host.passport import summary
@@ -28,9 +30,21 @@ from ...latency.lab.memory import MemoryRefused, available, check_fits
 from ...latency.lab.protocol import Bench
 from ...latency.predictor.model import learn
 from ...latency.setup import BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Setup, available_devices, dtype_support, make_setup
+from ...latency.shared import Keeper
 from ...units import fmt_bytes, fmt_count, fmt_ms, json_value
 from .. import predicted
-from .helpers import DEFAULT_THREADS, LOCK_TIMEOUT_S, K, attempt, page_setup, queued_notice, runtime_select, tab_closed
+from .helpers import (
+    DEFAULT_THREADS,
+    LOCK_TIMEOUT_S,
+    K,
+    ServedMeanwhile,
+    attempt,
+    page_setup,
+    queued_notice,
+    runtime_select,
+    tab_closed,
+)
+from .lesson import lesson_panel
 from .runtimes import export_panel, runtimes_panel
 from .sweeps import sweep_panel
 
@@ -43,6 +57,7 @@ def render(cfg: Config) -> None:
         "apart, per-layer times beside the MACs, and the machine's passport. One measurement runs "
         "at a time on this host; others queue.")
     _measure_panel(cfg)
+    lesson_panel()
     runtimes_panel(cfg)
     export_panel(cfg)
     sweep_panel(cfg)
@@ -119,14 +134,16 @@ def _measure(cfg: Config) -> None:
     clicked = st.button("Measure", type="primary", key=K + "measure", disabled=not fits,
                         icon=":material/timer:")
     again = bool(st.session_state.get(K + "again"))  # "Measure again" under a shared result
+    per_layer = bool(st.session_state.get(K + "per_layer", True))
     if (clicked or again) and fits:
-        shared = None if again else predicted.fresh_result(cfg, setup)
-        st.session_state[K + "shared"] = {"config": cfg, "record": shared} if shared else None
+        # a shared result only when it has what is asked (per-layer times, the budget)
+        shared = None if again else predicted.fresh_result(cfg, setup, per_layer)
         if shared is None:
-            _run_measurement(cfg, setup)
+            shared = _run_measurement(cfg, setup, per_layer)
+        st.session_state[K + "shared"] = {"config": cfg, "record": shared} if shared else None
     shared = st.session_state.get(K + "shared")
     if shared and shared["config"] == cfg:
-        predicted.show_shared(shared["record"], K + "again")
+        _show_shared(shared["record"])
         return
     last = st.session_state.get(K + "last")
     if last is None:
@@ -138,32 +155,63 @@ def _measure(cfg: Config) -> None:
     _show_result(last["result"], last["report"])
 
 
-def _run_measurement(cfg: Config, setup: Setup) -> None:
+def _show_shared(rec: dict) -> None:
+    """A shared result shown as it was taken (warnings, notes, per-layer report, passport),
+    under the line that says it is shared, when, by whom and with which budget."""
+    result = sharing.result_of(rec)
+    if result is None:  # a record from an older lightviz: its figures and warnings only
+        predicted.show_shared(rec, K + "again")
+        return
+    st.info(predicted.shared_text(rec), icon=":material/history:")
+    st.button("Measure again", key=K + "again", icon=":material/refresh:")
+    _show_result(result, sharing.report_of(rec, result), rec)
+
+
+def _run_measurement(cfg: Config, setup: Setup, per_layer: bool) -> dict | None:
+    """Measure here (the result goes to the session's "last"); or, when another session
+    stored a usable result of the same while this one queued, that record (returned)."""
     notice = st.empty()
-    bench = Bench(should_stop=tab_closed(), on_result=learn)
-    per_layer = st.session_state.get(K + "per_layer", True)
+    keeper = Keeper("the Latency page")
+    bench = Bench(should_stop=tab_closed(), on_result=keeper)
+    asked_at = time.time()
+    p = predicted.safe_predict(cfg, setup)
+
+    def served():  # measured by another session while this one waited
+        return predicted.fresh_result(cfg, setup, per_layer, since=asked_at)
 
     def measure():
         bench.check(cfg, setup, whole=True, layers=per_layer)  # before queueing
         label = f"{cfg.label} on {setup.label} (app)"
         # "Queued" while waiting for the host, then "Measuring" once it is ours: never both
-        with bench.lock.hold(label, LOCK_TIMEOUT_S, queued_notice(notice)) as waited:
-            notice.empty()
-            with st.spinner(f"Measuring {network_label(cfg)} on {setup.device}..."):
-                result = bench.run(cfg, setup)
-                result.lock_wait_s = waited
-                return {"config": cfg, "result": result,
-                        "report": bench.layers(cfg, setup) if per_layer else None}
+        try:
+            with bench.lock.hold(label, LOCK_TIMEOUT_S,
+                                 queued_notice(notice, p and p.predicted_ms, served)) as waited:
+                notice.empty()
+                rec = served()
+                if rec is not None:
+                    return {"shared": rec}
+                with st.spinner(f"Measuring {network_label(cfg)} on {setup.device}..."):
+                    result = bench.run(cfg, setup)
+                    result.lock_wait_s = waited
+                    report = bench.layers(cfg, setup) if per_layer else None
+                    return {"config": cfg, "result": result, "report": report}
+        except ServedMeanwhile as exc:
+            return {"shared": exc.record}
 
+    done = None
     try:
         done = attempt("measurement", notice, measure)
     finally:
+        keeper.flush(done.get("report") if done else None)
         bench.release()
+    if done is not None and "shared" in done:
+        return done["shared"]
     if done is not None:
         st.session_state[K + "last"] = done
+    return None
 
 
-def _show_result(r, report) -> None:
+def _show_result(r, report, shared_rec: dict | None = None) -> None:
     s = r.setup
     st.markdown(f"**{network_label(r.config)}** on **{r.passport['device']['name']}** · {s.dtype} · "
                 f"batch {s.batch} · {s.threads} threads · {s.mode}"
@@ -193,7 +241,7 @@ def _show_result(r, report) -> None:
     with st.expander("Passport: what this was measured on"):
         st.caption(summary(r.passport))
         st.json(r.passport, expanded=False)
-    _downloads(r, report)
+    _downloads(r, report, shared_rec)
 
 
 def _show_layers(rep, said=()) -> None:
@@ -245,7 +293,7 @@ def _show_layers(rep, said=()) -> None:
                               "gmacs_per_s", "intensity"]], column_config=cols, hide_index=True)
 
 
-def _downloads(r, report) -> None:
+def _downloads(r, report, shared_rec: dict | None = None) -> None:
     device = r.setup.device.replace(":", "")
     stem = f"lightviz_latency_{r.config.arch}_{r.config.alpha:g}_{r.config.resolution}_{device}"
     data = r.to_dict(samples=True)
@@ -254,6 +302,10 @@ def _downloads(r, report) -> None:
         layers.pop("passport")
         layers.pop("whole")
         data["layers"] = layers
+    if shared_rec is not None:  # a shared result says so, and that its samples were not kept
+        data.pop("samples_ms", None)
+        data["shared"] = {"taken_at": shared_rec["taken_at"], "source": shared_rec.get("source"),
+                          "trusted": shared_rec.get("trusted"), "doubts": shared_rec.get("doubts")}
     c = st.columns(3)
     c[0].download_button("Result (JSON, with passport)", json.dumps(data, indent=2, default=json_value),
                          file_name=stem + ".json", mime="application/json", key=K + "dl_json")
