@@ -19,7 +19,7 @@ from .zoo.table import differences, load_settings
 
 EXIT_USAGE = 2
 # Subcommands that live beside the code they drive: module -> its register(subparsers).
-PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.latency.model_cli",
+PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.latency.lesson", "lightviz.latency.model_cli",
            "lightviz.pareto")
 
 
@@ -38,7 +38,9 @@ class UsageError(Exception):
     """A bad command line: printed as one line, exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse with lightviz's errors: one line, exit status 2, no usage dump."""
+
     def error(self, message):  # one line, status 2, no usage dump
         raise UsageError(message)
 
@@ -166,9 +168,9 @@ def cmd_app(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lightviz", description="See and measure lightweight CNNs.",
+    parser = Parser(prog="lightviz", description="See and measure lightweight CNNs.",
                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     p = sub.add_parser("list", help="the architectures in the zoo")

@@ -30,13 +30,19 @@ line.
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 from ..cli import add_config_arguments, config_from_args
 from ..units import json_value
 from .lab.lock import LockTimeout
-from .setup import BUDGET_DEFAULT_S, MeasurementError, add_setup_arguments, setup_from
+from .setup import (
+    BUDGET_DEFAULT_S,
+    MeasurementError,
+    add_setup_arguments,
+    non_negative_seconds,
+    positive_seconds,
+    setup_from,
+)
 
 EXIT_FAILED = 1
 
@@ -62,9 +68,6 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(run=cmd_bench)
     register_export(subparsers)
-    from .lesson import register as register_lesson
-
-    register_lesson(subparsers)
 
 
 def register_export(subparsers) -> None:
@@ -108,41 +111,21 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _positive(name: str, text) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {text!r}")
-    return value
-
-
-def _non_negative(name: str, text) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be 0 or a positive number of seconds, got {text!r}")
-    return value
-
-
 def cmd_bench(args) -> int:
     from .lab.protocol import Bench
     from .shared import Keeper
 
     cfg = config_from_args(args)
     setup = setup_from(args)
-    lock_timeout = _positive("--lock-timeout", args.lock_timeout)
-    energy_s = _positive("--energy", args.energy) if args.energy is not None else None
+    lock_timeout = positive_seconds("--lock-timeout", args.lock_timeout)
+    energy_s = positive_seconds("--energy", args.energy) if args.energy is not None else None
     settle_s = None
     if energy_s is not None:
         from .host.energy import require_rails
 
         require_rails()
         if args.settle is not None:
-            settle_s = _non_negative("--settle", args.settle)
+            settle_s = non_negative_seconds("--settle", args.settle)
     notified = []
 
     def on_wait(status):

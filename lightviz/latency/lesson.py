@@ -45,9 +45,9 @@ def _from_link(text: str) -> Config:
 
 
 def _from_options(text: str) -> Config:
-    from ..cli import UsageError, _Parser, add_config_arguments, config_from_args
+    from ..cli import Parser, UsageError, add_config_arguments, config_from_args
 
-    parser = _Parser(prog="lesson line", add_help=False)
+    parser = Parser(prog="lesson line", add_help=False)
     add_config_arguments(parser)
     try:
         args = parser.parse_args(shlex.split(text))
@@ -191,8 +191,8 @@ def cmd_lesson(args) -> int:
     import json
 
     from ..units import json_value
-    from .cli import EXIT_FAILED, _positive
-    from .setup import setup_from
+    from .cli import EXIT_FAILED
+    from .setup import positive_seconds, setup_from
 
     configs = read(args.file)
     if args.threads is None:  # as the Latency page: torch's count within the usable cores
@@ -202,7 +202,7 @@ def cmd_lesson(args) -> int:
 
         args.threads = str(max(1, min(torch.get_num_threads(), usable_cores())))
     setup = setup_from(args)
-    lock_timeout = _positive("--lock-timeout", args.lock_timeout)
+    lock_timeout = positive_seconds("--lock-timeout", args.lock_timeout)
 
     def on_point(i, cfg, what):
         print(f"lightviz: {i + 1}/{len(configs)} {what} {cfg.label} ...", file=sys.stderr)

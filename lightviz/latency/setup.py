@@ -7,6 +7,7 @@ latency) start without loading torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
@@ -271,3 +272,25 @@ def add_setup_arguments(p, threads_help: str) -> None:
     p.add_argument("--runtime", default="torch",
                    help=f"what runs the network: {', '.join(RUNTIMES)} (default torch: eager, or "
                         "a CUDA graph with --mode cudagraph); each runtime has its own latency model")
+
+
+def positive_seconds(name: str, text) -> float:
+    """``text`` as a positive number of seconds (a command's option); ValueError naming it."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def non_negative_seconds(name: str, text) -> float:
+    """``text`` as a number of seconds, 0 or more (a command's option); ValueError naming it."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be 0 or a positive number of seconds, got {text!r}")
+    return value

@@ -203,7 +203,7 @@ def predicted_column(configs: list[Config]):
 def fresh_result(cfg: Config, setup: Setup, layers: bool = False,
                  since: float | None = None) -> dict | None:
     """A shared measurement of this configuration and setup to show instead of measuring
-    (:func:`lightviz.latency.shared.pick`): with a per-layer report when ``layers``, taken
+    (:func:`lightviz.latency.predictor.reuse.pick`): with a per-layer report when ``layers``, taken
     with at least ``setup``'s budget; ``since``: taken after that time."""
     try:
         return store.shared(cfg, M.resolve(setup), layers=layers, budget_s=setup.budget_s,

@@ -15,7 +15,7 @@ from cli_support import run_cli
 from lightviz import make_config
 from lightviz.latency import shared as S
 from lightviz.latency.lab.lock import QueueStatus
-from lightviz.latency.predictor import store
+from lightviz.latency.predictor import reuse, store
 from lightviz.latency.setup import Setup
 
 TINY = make_config("mobilenet_v2", 0.25, resolution=64)
@@ -100,7 +100,7 @@ def test_what_the_page_asks_for_and_the_record_lacks_is_not_reused(cache, monkey
     assert store.shared(OTHER, ONE) is None
     add(cfg=OTHER, layers=True)
     assert store.shared(OTHER, ONE, layers=True) is not None
-    reason = S.lacks({"setup": {"budget_s": 0.5}}, S.Need(budget_s=2.0))
+    reason = reuse.lacks({"setup": {"budget_s": 0.5}}, reuse.Need(budget_s=2.0))
     assert reason == "it was taken with a 0.5 s budget, less than the 2 s asked"
 
 

@@ -296,7 +296,7 @@ def _shown(result) -> dict:
     """What the page shows of a result, so a shared one is shown as it was taken: its notes,
     the whole result (passport included, samples left out) and its per-layer report, when
     one was taken with it (set by :class:`lightviz.latency.shared.Keeper`)."""
-    from ..shared import layers_dict
+    from .reuse import layers_dict
 
     out = {"notes": list(result.notes), "result": result.to_dict()}
     report = getattr(result, "layer_report", None)
@@ -350,10 +350,10 @@ def measured(cfg: Config, setup: Setup, max_age_s: float | None = None) -> dict 
 def shared(cfg: Config, setup: Setup, max_age_s: float | None = None, *, layers: bool = False,
            budget_s: float | None = None, since: float | None = None) -> dict | None:
     """A stored measurement to reuse instead of measuring again, by its own quality when it
-    was taken (:func:`lightviz.latency.shared.pick`): within ``max_age_s`` (default the lesson
+    was taken (:func:`lightviz.latency.predictor.reuse.pick`): within ``max_age_s`` (default the lesson
     window), with a per-layer report when ``layers``, at least ``budget_s`` of budget; trusted,
     or flagged and the host no quieter now. None when there is none."""
-    from ..shared import SHARED_FOR_S, Need, pick
+    from .reuse import SHARED_FOR_S, Need, pick
 
     return pick(measurements(setup, cfg), Need(layers, budget_s), load_now=load_1min(),
                 max_age_s=SHARED_FOR_S if max_age_s is None else max_age_s, since=since)
