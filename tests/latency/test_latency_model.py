@@ -467,7 +467,7 @@ def test_pareto_latency_axis_predicts_for_the_setup_explore_uses(cache, tmp_path
     at.segmented_control(key="pareto_axis").set_value("latency").run()
     assert not at.exception and not at.info
     captions = " ".join(c.value for c in at.caption)
-    assert "cpu fp32 batch 1, 1 thread" in captions and "squares measured latencies" in captions
+    assert "cpu fp32 batch 1, 1 thread" in captions and "grey-edged marks measured latencies" in captions
 
 
 @pytest.mark.browser

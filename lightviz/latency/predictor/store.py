@@ -298,7 +298,9 @@ def _shown(result) -> dict:
     one was taken with it (set by :class:`lightviz.latency.shared.Keeper`)."""
     from .reuse import layers_dict
 
-    out = {"notes": list(result.notes), "result": result.to_dict()}
+    out: dict = {"notes": list(getattr(result, "notes", []))}
+    if hasattr(result, "to_dict"):  # a Result; a caller's own record of the figures has none
+        out["result"] = result.to_dict()
     report = getattr(result, "layer_report", None)
     if report is not None:
         out["layers"] = layers_dict(report)
