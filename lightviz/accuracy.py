@@ -43,6 +43,9 @@ from .config import BASE_RESOLUTION, Config
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 ACCURACY_CSV = ASSETS / "published_accuracy.csv"
+FIGURES_CSV = ASSETS / "published_figures.csv"  # the papers' tables (lightviz.reference)
+# (arch, variant) rows of FIGURES_CSV about a network lightviz does not build
+OTHER_NETWORK = {("mobilenet_v1", "conv-mobilenet-224")}
 
 PUBLISHED, INTERPOLATED, EXTRAPOLATED, NONE = "published", "interpolated", "extrapolated", "none"
 STATUSES = (PUBLISHED, INTERPOLATED, EXTRAPOLATED, NONE)
@@ -328,16 +331,16 @@ def estimate(cfg: Config) -> Top1Estimate:
     if getattr(cfg, "settings", None) is not None:
         return _none("a custom table (the Design page) is not a published network: "
                      "no top-1 is known for it")
+    pub = published_top1(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
+    if pub is not None:  # the one published value of this configuration (Compare's too)
+        return Top1Estimate(pub.top1, pub.top1, pub.top1, PUBLISHED, (pub.source,),
+                            f"published value ({pub.variant}, {pub.source})")
     key = (cfg.arch, cfg.groups)
     fam = families().get(key)
     if fam is None:
         have = sorted(g for a, g in families() if a == cfg.arch and g is not None)
         also = f" (published: g={', g='.join(map(str, have))})" if have else ""
         return _none(f"no published top-1 for {_label(key)}{also}")
-    for p in fam.points:
-        if p.resolution == cfg.resolution and abs(p.alpha - cfg.alpha) < EPS:
-            return Top1Estimate(p.top1, p.top1, p.top1, PUBLISHED, (p.source,),
-                                f"published value ({p.variant}, {p.source})")
     if fam.dims == 0:
         p = fam.points[0]
         return _none(f"{_label(key)} is published at \u03b1 {p.alpha:g}, {p.resolution} px only "
@@ -375,6 +378,43 @@ def estimate(cfg: Config) -> Top1Estimate:
     low, high = max(value - half, lo, 0.1), min(value + half, hi, 100.0)
     return Top1Estimate(value, min(low, value), max(high, value), status, sources,
                         method + ".")
+
+
+@dataclass(frozen=True)
+class PublishedTop1:
+    """The one published ImageNet top-1 (%) of a configuration and where it comes from."""
+
+    top1: float
+    source: str
+    variant: str = ""
+
+
+def published_top1(arch: str, alpha: float, resolution: int,
+                   groups: int | None) -> PublishedTop1 | None:
+    """The published top-1 of exactly this configuration, one per configuration wherever it is
+    shown (Explore's estimate, Compare, the Pareto view, ``lightviz pareto``): its checkpoint
+    table's (:data:`ACCURACY_CSV`) where one exists, else its paper's (:data:`FIGURES_CSV`, the
+    first row of that configuration; rows about another network left out), else None. The
+    Paper check page alone lists every table's figure, each with its source."""
+    return _published_top1s().get((arch, None if groups is None else int(groups),
+                                   round(float(alpha), 4), int(resolution)))
+
+
+@lru_cache(maxsize=1)
+def _published_top1s() -> dict[tuple, PublishedTop1]:
+    out: dict[tuple, PublishedTop1] = {}
+    if FIGURES_CSV.exists():  # the papers' (csv, not pandas: Explore's first page needs none)
+        with open(FIGURES_CSV, newline="") as f:
+            for r in csv.DictReader(f):
+                if r["top1"].strip() and (r["arch"], r["variant"]) not in OTHER_NETWORK:
+                    key = (r["arch"], _opt(r["groups"], int), round(float(r["alpha"]), 4),
+                           int(r["resolution"]))
+                    out.setdefault(key, PublishedTop1(float(r["top1"]), r["source"],
+                                                      r["variant"]))
+    for p in load_points():  # the checkpoint tables', where one exists
+        out[(p.arch, p.groups, round(p.alpha, 4), p.resolution)] = PublishedTop1(
+            p.top1, p.source, p.variant)
+    return out
 
 
 def published_points(arch: str | None = None, groups: int | None = None) -> list[Point]:

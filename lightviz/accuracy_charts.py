@@ -71,6 +71,15 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
     return fig
 
 
+def _top1_text(part: pd.DataFrame, col: str) -> list[str]:
+    """A top-1 column as the pages and ``lightviz pareto`` write it (lightviz.units.fmt_top1),
+    from the estimate itself (``<col>_exact``) where the rows carry it."""
+    from .units import fmt_top1
+
+    exact = f"{col}_exact"
+    return [fmt_top1(v) for v in part[exact if exact in part else col]]
+
+
 def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
                   current: dict | None = None) -> go.Figure:
     """Estimated top-1 against ``cost`` (log x) for every candidate configuration, each
@@ -97,9 +106,10 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
                         line=dict(width=[2 if m else 1 for m in measured],
                                   color=[NEUTRAL if m else look.colour for m in measured])),
             customdata=list(zip(part["arch"], part["alpha"], part["resolution"], groups,
-                                part["status"], part["top1_low"], part["top1_high"], kind)),
+                                part["status"], _top1_text(part, "top1_low"),
+                                _top1_text(part, "top1_high"), kind, _top1_text(part, "top1"))),
             hovertemplate=(f"<b>{label}</b> \u03b1 %{{customdata[1]}} \u00b7 %{{customdata[2]}} px"
-                           "<br>top-1 %{y:.1f} % (%{customdata[5]:.1f}-%{customdata[6]:.1f}, "
+                           "<br>top-1 %{customdata[8]} % (%{customdata[5]}-%{customdata[6]}, "
                            f"%{{customdata[4]}})<br>{COST_NAMES[cost]} %{{x:.3s}} "
                            "%{customdata[7]}<extra></extra>")))
     if not front.empty:

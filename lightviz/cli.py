@@ -102,7 +102,9 @@ def cmd_profile(args) -> int:
 
     cfg = config_from_args(args)
     prof = count(cfg, elementwise=args.elementwise)
-    if args.format == "json":
+    if args.summary:
+        print(render_summary(prof, args.format), end="")
+    elif args.format == "json":
         from .accuracy import with_top1
 
         print(json.dumps(with_top1(prof.to_dict(), cfg)))
@@ -116,19 +118,22 @@ def cmd_profile(args) -> int:
 def render_table(prof) -> str:
     """The per-layer table and the totals, for a terminal: exact counts with thousands
     separators, rounded ones and sizes as :mod:`lightviz.units` writes them."""
-    from .units import fmt_bytes, fmt_count, fmt_exact
+    from .units import fmt_exact
 
     cols = ["path", "kind", "kernel", "stride", "groups", "in_shape", "out_shape", "params", "macs"]
     df = prof.layers[cols].astype(object).where(prof.layers[cols].notna(), "")
     for col in ("params", "macs"):
         df[col] = df[col].map(fmt_exact)
-    text = df.to_string(index=False)
+    return "\n".join([df.to_string(index=False), "", *_totals_lines(prof)])
+
+
+def _totals_lines(prof) -> list[str]:
+    from .units import fmt_bytes, fmt_count
+
     c = prof.config
     g = f"  groups {c.groups}" if c.groups is not None else ""
     ew = " incl. elementwise" if prof.elementwise else ""
-    lines = [
-        text,
-        "",
+    return [
         f"{c.arch}  alpha {c.alpha:g}  rho {c.rho:.3f}  input 3x{c.resolution}x{c.resolution}{g}  classes {c.classes}",
         *_custom_lines(c),
         f"params  {prof.params:>15,}  ({fmt_count(prof.params)} parameters, nn.Module.parameters())",
@@ -137,7 +142,38 @@ def render_table(prof) -> str:
         f"peak activations {fmt_bytes(prof.peak_activation_bytes)} "
         f"({prof.peak_activation_bytes:,} bytes, batch 1, fp32)",
     ]
-    return "\n".join(lines)
+
+
+def render_summary(prof, fmt: str = "table") -> str:
+    """``lightviz profile --summary``: the totals without the layer rows, with the estimated
+    top-1 (its digits as the app's, :func:`lightviz.units.fmt_top1`); ``fmt`` table, json (the
+    ``--format json`` object without ``layers``) or csv (a header and one row). Ends in a
+    newline."""
+    from .accuracy import estimate, with_top1
+    from .units import fmt_top1, fmt_top1_range
+
+    e = estimate(prof.config)
+    if fmt == "json":
+        whole = with_top1(prof.to_dict(), prof.config)
+        return json.dumps({k: v for k, v in whole.items() if k != "layers"}) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        row = {**prof.totals(), "custom": prof.config.settings is not None,
+               "top1": e.to_dict()["value"], "top1_low": e.to_dict()["low"],
+               "top1_high": e.to_dict()["high"], "top1_status": e.status}
+        out = io.StringIO()
+        w = csv.DictWriter(out, list(row), lineterminator="\n")
+        w.writeheader()
+        w.writerow(row)
+        return out.getvalue()
+    if e.value is None:
+        top1 = f"top-1   {fmt_top1(None)} ({e.method})"
+    else:
+        spread = f", {fmt_top1_range(e.low, e.high, '-')}" if e.high > e.low else ""
+        top1 = f"top-1   {fmt_top1(e.value, ' %')} ({e.status}{spread}; an estimate, not a measurement)"
+    return "\n".join([*_totals_lines(prof), top1]) + "\n"
 
 
 def _custom_lines(cfg) -> list:
@@ -158,6 +194,12 @@ def cmd_app(args) -> int:
     if not os.path.exists(app):
         raise UsageError(f"app.py not found beside the lightviz package ({app})")
     address = "0.0.0.0" if args.lan else args.address
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"port {args.port} is out of range: choose 1 to 65535")
+    busy = port_busy(address, args.port)
+    if busy:
+        raise UsageError(f"port {args.port} on {address} is busy ({busy}): choose another with "
+                         f"--port N, e.g. --port {args.port + 1}")
     cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.address", address,
            "--server.port", str(args.port), "--server.headless", "true"]
     os.chdir(root)  # so Streamlit reads the project's .streamlit/config.toml
@@ -165,6 +207,27 @@ def cmd_app(args) -> int:
     sys.stderr.flush()
     os.execv(sys.executable, cmd)
     return 0  # not reached
+
+
+def port_busy(address: str, port: int) -> str | None:
+    """Why Streamlit could not listen on ``address:port`` (the OS's reason, e.g. "Address
+    already in use"), or None when it can: the port is tried once and let go at once."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UsageError(f"address {address!r} does not resolve ({exc.strerror or exc}): give "
+                         f"an IP address or host name with --address") from None
+    family, _, _, _, sockaddr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if hasattr(socket, "SO_REUSEADDR"):  # as a server sets it: a port in TIME_WAIT is free
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(sockaddr)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,12 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--elementwise", action="store_true",
                    help="add the elementwise work (BN, activations, adds, pooling) to FLOPs")
+    p.add_argument("--summary", action="store_true",
+                   help="the totals and the estimated top-1 only, no layer rows (in --format "
+                        "table, json or csv)")
     p.set_defaults(run=cmd_profile)
 
     p = sub.add_parser("app", help="start the web app (streamlit run app.py)")
     p.add_argument("--address", default="127.0.0.1", help="bind address (default localhost only)")
     p.add_argument("--lan", action="store_true", help="listen on every interface (0.0.0.0): the LAN can reach it")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.set_defaults(run=cmd_app)
 
     for name in PLUGINS:
@@ -211,9 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         parser = build_parser()
-        if not argv:  # a bare `lightviz`: say what it can do, not only what is missing
-            parser.print_help(sys.stderr)
-            return EXIT_USAGE
+        if not argv:  # a bare `lightviz` asks what it can do: the help, not an error
+            parser.print_help(sys.stdout)
+            return 0
         args = parser.parse_args(argv)
         return args.run(args)
     except (UsageError, ValueError) as exc:

@@ -62,6 +62,26 @@ def network_label(cfg: Config, style: str = "page") -> str:
     raise ValueError(f"style must be 'page' or 'cli', got {style!r}")
 
 
+ARCH_LIST_HINT = " (lightviz list shows all)"  # the CLI's pointer; the app's menu lists them
+
+
+def unknown_architecture(arch) -> str:
+    """The one-line message for a name that is not registered: the names it is close to
+    (case aside, then :func:`difflib.get_close_matches`) with :data:`ARCH_LIST_HINT`, or every
+    name where none is close."""
+    import difflib
+
+    names = arch_names()
+    if isinstance(arch, str):
+        same = [n for n in names if n.lower() == arch.strip().lower()]
+        close = same or difflib.get_close_matches(arch.strip().lower(), names, n=3, cutoff=0.6)
+        if close:
+            which = " or ".join([", ".join(close[:-1]), close[-1]] if len(close) > 1 else close)
+            return (f"unknown architecture {arch!r}: did you mean {which}?"
+                    f"{ARCH_LIST_HINT}")
+    return f"unknown architecture {arch!r}: choose one of {', '.join(names)}"
+
+
 def make_config(
     arch,
     alpha=1.0,
@@ -78,7 +98,7 @@ def make_config(
     the paper's values), checked by the family's validator
     (:func:`lightviz.zoo.table.check_settings`); a table equal to the paper's is stored as None."""
     if not isinstance(arch, str) or arch not in REGISTRY:
-        raise ValueError(f"unknown architecture {arch!r}: choose one of {', '.join(REGISTRY)}")
+        raise ValueError(unknown_architecture(arch))
     alpha = number("alpha", alpha)
     in_range("alpha", alpha, ALPHA_MIN, ALPHA_MAX)
     if resolution is None:

@@ -63,10 +63,16 @@ def allowed_statuses(extrapolate: bool) -> tuple[str, ...]:
 
 
 def _row(cfg: Config, est, macs: int, params: int) -> dict:
+    """A grid row: the figures rounded as JSON and CSV write them (the front is taken on
+    those), the estimate itself under ``*_exact`` for text (:func:`lightviz.units.fmt_top1`
+    rounds it once, so the app and the command print the same digits), and the source of a
+    published value (:func:`lightviz.accuracy.published_top1`'s, as on Compare and Explore)."""
     return {"arch": cfg.arch, "groups": cfg.groups, "alpha": cfg.alpha,
             "resolution": cfg.resolution, "macs": macs, "params": params,
             "top1": round(est.value, 2), "top1_low": round(est.low, 2),
-            "top1_high": round(est.high, 2), "status": est.status}
+            "top1_high": round(est.high, 2), "status": est.status,
+            "source": est.sources[0] if est.status == PUBLISHED else None,
+            "top1_exact": est.value, "top1_low_exact": est.low, "top1_high_exact": est.high}
 
 
 def candidates(extrapolate: bool = False,
@@ -140,7 +146,8 @@ def pareto(max_macs: float | None = None, max_params: float | None = None,
             return c.columns() if c.ms <= max_ms else None
         rows = candidates(extrapolate, fits, monotone_cost=False)
         return [{**r, "ms": round(r["ms"], 3), "ms_low": round(r["ms_low"], 3),
-                 "ms_high": round(r["ms_high"], 3)} for r in front(rows, cost)]
+                 "ms_high": round(r["ms_high"], 3), "ms_exact": r["ms"]}
+                for r in front(rows, cost)]
     return front(rows, cost)
 
 
@@ -168,7 +175,7 @@ def register(subparsers) -> None:
 
 
 COLUMNS = ("arch", "groups", "alpha", "resolution", "macs", "params", "top1", "top1_low",
-           "top1_high", "status")
+           "top1_high", "status", "source")
 MS_COLUMNS = ("ms", "ms_low", "ms_high", "ms_status")
 
 
@@ -200,21 +207,29 @@ def cmd_pareto(args) -> int:
 
 
 def render_table(rows: Sequence[dict], with_ms: bool) -> str:
+    """The front for a terminal: top-1 and its interval as :func:`lightviz.units.fmt_top1`
+    writes them (the app's digits), milliseconds as :func:`lightviz.units.fmt_ms` does; a
+    published value is marked [n], its source named under the table."""
     if not rows:
         return "No configuration with an estimate fits this budget."
-    from .units import fmt_count
+    from .units import fmt_count, fmt_ms, fmt_top1, fmt_top1_range
 
     head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>10}{'params':>10}{'top-1 %':>9}" \
-           f"{'interval':>14}  {'status':<12}" + (f"{'ms':>9}  {'ms status':<9}" if with_ms else "")
+           f"{'interval':>14}  {'status':<16}" + (f"{'ms':>9}  {'ms status':<9}" if with_ms else "")
     lines = [head.rstrip()]
+    sources: dict[str, int] = {}
     for r in rows:
         name = r["arch"] + (f" g={r['groups']}" if r["groups"] is not None else "")
-        interval = f"{r['top1_low']:.1f}-{r['top1_high']:.1f}"
-        ms = f"{r['ms']:>9.2f}  {r['ms_status']:<9}" if with_ms else ""
+        exact = {k: r.get(f"{k}_exact", r[k]) for k in ("top1", "top1_low", "top1_high")}
+        interval = fmt_top1_range(exact["top1_low"], exact["top1_high"], "-")
+        status = r["status"]
+        if r.get("source"):
+            status += f" [{sources.setdefault(r['source'], len(sources) + 1)}]"
+        ms = f"{fmt_ms(r.get('ms_exact', r['ms'])):>9}  {r['ms_status']:<9}" if with_ms else ""
         lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{fmt_count(r['macs']):>10}"
-                     f"{fmt_count(r['params']):>10}{r['top1']:>9.1f}{interval:>14}  "
-                     f"{r['status']:<12}{ms}".rstrip())
+                     f"{fmt_count(r['params']):>10}{fmt_top1(exact['top1']):>9}{interval:>14}  "
+                     f"{status:<16}{ms}".rstrip())
     lines.append("")
+    lines += [f"[{n}] published in {src}" for src, n in sources.items()]
     lines.append(NOTE)
     return "\n".join(lines)
-

@@ -14,11 +14,11 @@ network lightviz does not build is marked *other network*.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
+from .accuracy import OTHER_NETWORK, PublishedTop1, published_top1  # noqa: F401 (re-exported)
 from .configure import make_config
 from .counting import count
 from .zoo import REGISTRY
@@ -66,7 +66,6 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
         "torchvision's ResNet-50, which lightviz follows, is v1.5 (stride on the 3x3 conv): "
         "4.09 GMACs. The parameters are the same for both and equal torchvision's exactly.",
 }
-OTHER_NETWORK = {("mobilenet_v1", "conv-mobilenet-224")}
 
 
 # ----------------------------------------------------------------------------- conventions
@@ -306,37 +305,3 @@ def same_configuration(table: pd.DataFrame, arch: str, alpha: float, resolution:
         else table["groups"].isna()
     return ((table["arch"] == arch) & ((table["alpha"] - alpha).abs() < 1e-9)
             & (table["resolution"] == resolution) & same_groups)
-
-
-@dataclass(frozen=True)
-class PublishedTop1:
-    """The one published ImageNet top-1 (%) of a configuration and where it comes from."""
-
-    top1: float
-    source: str
-
-
-def published_top1(arch: str, alpha: float, resolution: int,
-                   groups: int | None) -> PublishedTop1 | None:
-    """The published top-1 of exactly this configuration, one per configuration wherever it is
-    shown: its checkpoint table's (``assets/published_accuracy.csv``, the value Explore's estimate
-    shows as published) where one exists, else its paper's (``assets/published_figures.csv``;
-    rows about another network left out), else None. The Paper check page alone lists every
-    table's figure, each with its source."""
-    return _published_top1s().get((arch, None if groups is None else int(groups),
-                                   round(float(alpha), 4), int(resolution)))
-
-
-@lru_cache(maxsize=1)
-def _published_top1s() -> dict[tuple, PublishedTop1]:
-    from .accuracy import load_points
-
-    out: dict[tuple, PublishedTop1] = {}
-    for row in load_published().itertuples(index=False):  # the papers' (first row kept)
-        if pd.notna(row.top1) and (row.arch, row.variant) not in OTHER_NETWORK:
-            key = (row.arch, None if pd.isna(row.groups) else int(row.groups),
-                   round(float(row.alpha), 4), int(row.resolution))
-            out.setdefault(key, PublishedTop1(float(row.top1), row.source))
-    for p in load_points():  # the checkpoint tables', where one exists
-        out[(p.arch, p.groups, round(p.alpha, 4), p.resolution)] = PublishedTop1(p.top1, p.source)
-    return out

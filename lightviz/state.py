@@ -34,7 +34,7 @@ from .config import (
     CLASSES_MIN,
     Config,
 )
-from .configure import make_config
+from .configure import ARCH_LIST_HINT, make_config
 from .tradeoff import ALPHA_STEP, ALPHA_STOPS, RESOLUTION_STOPS
 from .zoo import REGISTRY, ArchField
 from .zoo.table import decode_url, encode_url
@@ -212,6 +212,7 @@ def _arch_param(raw: str, default: str) -> tuple[str, str | None]:
         for arch in REGISTRY:
             if squeezed and squeezed == arch.replace("_", ""):
                 return arch, f"arch {show_value(raw)} read as {arch}"
+    problem = problem.replace(ARCH_LIST_HINT, "")  # the menu lists them on the page
     return default, f"{problem}: using the default, {default}"
 
 

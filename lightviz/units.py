@@ -14,6 +14,10 @@ command line, so a number reads the same wherever it appears.
 * **Exact numbers** carry thousands separators: ``4,360,704``. (:func:`fmt_exact`)
 * **Milliseconds** to about three significant digits: ``0.612``, ``5.17``, ``56.5``, ``533``.
   (:func:`fmt_ms`)
+* **Top-1 percentages** to one decimal, rounded half up from the estimate itself (never from an
+  already rounded copy, so 75.2513 is ``75.3`` on every page and in every command), and
+  :data:`NO_ESTIMATE` (``none``, the status word of :mod:`lightviz.accuracy`) where there is no
+  estimate. (:func:`fmt_top1`, :func:`fmt_top1_range`)
 * **JSON** written by lightviz (results, downloads, the store): a NumPy or torch scalar as its
   Python number, anything else json cannot encode as its text. (:func:`json_value`)
 
@@ -23,6 +27,7 @@ Rounding that reaches the next prefix moves to it: 999,999 is ``1.00 M``, not ``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 COUNT_PREFIXES: tuple[tuple[str, float], ...] = (
     ("", 1.0), ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12))
@@ -30,6 +35,8 @@ KiB, MiB, GiB = 2 ** 10, 2 ** 20, 2 ** 30
 BYTE_UNITS: tuple[tuple[str, float], ...] = (
     ("B", 1.0), ("KiB", KiB), ("MiB", MiB), ("GiB", GiB), ("TiB", 2.0 ** 40))
 DIGITS = 3
+NO_ESTIMATE = "none"  # the one word for "no top-1 estimate", on the pages and in the CLI
+TOP1_STEP = Decimal("0.1")
 
 
 def fmt_count(n: float, digits: int = DIGITS) -> str:
@@ -66,6 +73,21 @@ def fmt_ms(x: float, unit: str = "") -> str:
     else:
         text = f"{x:.3f}"
     return text + unit
+
+
+def fmt_top1(x: float | None, unit: str = "") -> str:
+    """A top-1 percentage to one decimal, half up: 75.2513 -> ``75.3``, 60.6 -> ``60.6``;
+    :data:`NO_ESTIMATE` for None or NaN (``unit=" %"`` appends the unit). Give it the value
+    itself, not a copy already rounded to two decimals: rounding twice can move the digit."""
+    if x is None or x != x:
+        return NO_ESTIMATE
+    text = str(Decimal(repr(float(x))).quantize(TOP1_STEP, rounding=ROUND_HALF_UP))
+    return text + unit
+
+
+def fmt_top1_range(low: float | None, high: float | None, sep: str = "\u2013") -> str:
+    """An interval of top-1 percentages, each end as :func:`fmt_top1` writes it: 74.4\u201375.7."""
+    return f"{fmt_top1(low)}{sep}{fmt_top1(high)}"
 
 
 def fmt_seconds(s: float) -> str:

@@ -107,7 +107,11 @@ def test_statuses_at_and_outside_the_hull_edges():
     assert est("resnet18", 1.0, 224).status == A.PUBLISHED
     assert est("resnet18", 0.5, 224).status == A.NONE
     assert est("resnet50", 1.0, 192).status == A.NONE
-    assert est("shufflenet_v1", 1.0, 224, groups=1).status == A.NONE
+    # groups without a checkpoint table: the paper's own value where it printed one (issue 23:
+    # the one published top-1, as on Compare), none elsewhere
+    g1 = est("shufflenet_v1", 1.0, 224, groups=1)
+    assert (g1.status, g1.value, g1.sources) == (A.PUBLISHED, 66.4, ("ShuffleNet paper Table 1/2",))
+    assert est("shufflenet_v1", 0.5, 224, groups=1).status == A.NONE
     assert est("mobilenet_v1", 1.0, 224, classes=10).status == A.NONE
 
 

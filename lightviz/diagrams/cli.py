@@ -104,13 +104,24 @@ def render_dsc(result) -> str:
     k = i["kernel"]
     head = (f"one {k}x{k} convolution, M = {i['in']} -> N = {i['out']} channels, "
             f"D_F = {i['size']} (stride 1, same padding)")
-    lines = [head, "",
-             f"{'layer':<34}{'MACs (mult-adds)':>26}{'params (weights)':>24}"]
+    rows = []
     for row in result["table"]:
         where = f"  ({row['in']}->{row['out']} ch, {row['size']}x{row['size']})" \
             if (row["alpha"], row["rho"]) != (1.0, 1.0) else ""
-        lines.append(f"{row['layer'] + where:<34}{fmt_count(row['macs']):>9} ({row['macs']:>14,})"
-                     f"{fmt_count(row['params']):>9} ({row['params']:>11,})")
+        rows.append((row["layer"] + where, fmt_count(row["macs"]), f"{row['macs']:,}",
+                     fmt_count(row["params"]), f"{row['params']:,}"))
+    # each column as wide as its widest cell (a scaled row's label is longer than the others):
+    # the rounded and the exact counts right-aligned apart, so both line up
+    w = [max([len(r[i]) for r in rows] + [floor]) for i, floor in enumerate((34, 6, 9, 6, 7))]
+
+    def cells(r):
+        return (f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}} ({r[2]:>{w[2]}})  "
+                f"{r[3]:>{w[3]}} ({r[4]:>{w[4]}})")
+    width = len(cells(rows[0]))
+    mac_end = w[0] + 2 + w[1] + 2 + w[2] + 1
+    lines = [head, "", f"{'layer':<{w[0]}}{'MACs (mult-adds)':>{mac_end - w[0]}}"
+                       f"{'params (weights)':>{width - mac_end}}"]
+    lines += [cells(r) for r in rows]
     std, sep = result["standard"], result["separable"]
     scaled = (i["alpha"], i["rho"]) != (1.0, 1.0)
     at = f" at alpha {i['alpha']:g}, rho {i['rho']:g} (M' {e['in']}, N' {e['out']}, D_F' {e['size']})" \

@@ -19,8 +19,8 @@ from ..units import fmt_bytes, fmt_count
 if TYPE_CHECKING:  # the first page (Explore's headline and bars) needs no pandas
     import pandas as pd
 
-__all__ = ["as_text", "cached_paper_check", "cached_profile", "fmt_bytes", "fmt_count",
-           "fmt_delta", "nice_label"]
+__all__ = ["NO_CHANGE", "as_text", "cached_paper_check", "cached_profile", "delta_arrow",
+           "fmt_bytes", "fmt_count", "fmt_delta", "nice_label"]
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -37,13 +37,22 @@ def cached_paper_check() -> pd.DataFrame:
     return paper_check()
 
 
+NO_CHANGE = "no change"  # a metric's delta for an unchanged value: words, no arrow
+
+
 def fmt_delta(value: float, base: float) -> str | None:
-    """The relative change from ``base`` as a signed percentage ("0 %" when equal)."""
+    """The relative change from ``base`` as a signed percentage; :data:`NO_CHANGE` when equal
+    (give st.metric ``delta_arrow=delta_arrow(delta)``: an arrow on a "0 %" says "up")."""
     if base == value:
-        return "0 %"
+        return NO_CHANGE
     if base == 0:
         return "new"
     return f"{(value - base) / base * 100:+.1f} %"
+
+
+def delta_arrow(delta: str | None) -> str:
+    """st.metric's ``delta_arrow`` for a :func:`fmt_delta` text: none where nothing moved."""
+    return "off" if delta in (None, NO_CHANGE, "new") else "auto"
 
 
 def nice_label(cfg: Config) -> str:

@@ -16,6 +16,7 @@ from ..configure import make_config
 from ..pareto import candidates, front
 from ..state import ARCH_LABELS, RHO_STOPS
 from ..tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, place_on_front
+from ..units import NO_ESTIMATE, fmt_ms, fmt_top1, fmt_top1_range
 from ..zoo import REGISTRY
 from . import keys, predicted
 
@@ -31,18 +32,24 @@ CHART_KEY = keys.PARETO_CHART
 def top1_metric(cfg: Config) -> None:
     """A metric card with the estimated top-1, its interval and status (in the current
     container)."""
+    value, delta, why = top1_card(cfg)
+    st.metric("Top-1 (estimate)", value, delta=delta, delta_color="off", delta_arrow="off",
+              help=why, border=True)
+
+
+def top1_card(cfg: Config) -> tuple[str, str | None, str]:
+    """(value, delta, help) of a top-1 card, the one wording of Explore's and Design's cards:
+    the value as :func:`lightviz.units.fmt_top1` writes it (``lightviz pareto``'s digits), the
+    status with the interval or the source of a published value, and the method;
+    :data:`~lightviz.units.NO_ESTIMATE` where there is no estimate."""
     e = estimate(cfg)
     if e.status == NONE:
-        st.metric("Top-1 (estimate)", "\u2013", help=f"No estimate: {e.method}. {NOTE}",
-                  border=True)
-        return
-    value = f"{e.value:.1f} %"
-    delta = e.status if e.status != "published" else "published"
+        return NO_ESTIMATE, None, f"No estimate: {e.method}. {NOTE}"
+    delta = f"{e.status}, {e.sources[0]}" if e.status == "published" else e.status
     if e.high > e.low:
-        delta = f"{e.status}, {e.low:.1f}\u2013{e.high:.1f}"
-    st.metric("Top-1 (estimate)", value, delta=delta, delta_color="off", delta_arrow="off",
-              help=f"ImageNet top-1: {e.method} Sources: {'; '.join(e.sources)}. {NOTE}",
-              border=True)
+        delta = f"{e.status}, {fmt_top1_range(e.low, e.high)}"
+    return (fmt_top1(e.value, " %"), delta,
+            f"ImageNet top-1: {e.method} Sources: {'; '.join(e.sources)}. {NOTE}")
 
 
 def _frame(cfgs) -> pd.DataFrame:
@@ -214,7 +221,11 @@ def render_pareto(cfg: Config) -> None:
     if not fr.empty:
         show = fr.head(12).assign(label=[_label(a, g) for a, g in zip(fr["arch"].head(12),
                                                                         fr["groups"].head(12))])
-        cols = ["label", "alpha", "resolution", "macs", "params", "top1", "status"] + \
+        show = show.assign(top1=[fmt_top1(v) for v in show["top1_exact"]],
+                           source=show["source"].fillna(""))
+        if cost == "ms":
+            show = show.assign(ms=[fmt_ms(v) for v in show["ms"]])
+        cols = ["label", "alpha", "resolution", "macs", "params", "top1", "status", "source"] + \
             (["ms"] if cost == "ms" else [])
         st.dataframe(show[cols], hide_index=True, width="stretch", column_config={
             "label": st.column_config.TextColumn("on the front"),
@@ -222,6 +233,9 @@ def render_pareto(cfg: Config) -> None:
             "resolution": st.column_config.NumberColumn("px", format="%d"),
             "macs": st.column_config.NumberColumn("MACs", format="localized"),
             "params": st.column_config.NumberColumn("params", format="localized"),
-            "top1": st.column_config.NumberColumn("top-1 % (est.)", format="%.1f"),
-            "ms": st.column_config.NumberColumn("ms", format="%.2f"),
+            "top1": st.column_config.TextColumn("top-1 % (est.)", alignment="right"),
+            "source": st.column_config.TextColumn(
+                "published in", help="where a published value comes from (the source Compare "
+                                     "and Explore name too)"),
+            "ms": st.column_config.TextColumn("ms", alignment="right"),
         })

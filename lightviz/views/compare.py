@@ -25,6 +25,7 @@ from ..state import (
     state_from_widgets,
     sync_query_params,
 )
+from ..units import fmt_top1
 from ..zoo import REGISTRY
 from . import (
     accuracy_ui,  # the Pareto view (issue 10)
@@ -94,7 +95,7 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
     cur = df[df["arch"] == cfg.arch].iloc[0]
     shown = df.assign(
         cost_ratio=df[measure] / cur[measure], params_ratio=df["params"] / cur["params"],
-        top1=as_text(df["top1"], "{:.1f}"),
+        top1=["\u2013" if pd.isna(v) else fmt_top1(v) for v in df["top1"]],
     )[["label", "params", measure, "params_ratio", "cost_ratio", "top1", "top1_source"]]
     shown = predicted.rank_families(shown, df["arch"], cfg)
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
@@ -110,7 +111,9 @@ def _families(cfg: Config, measure: str, elementwise: bool) -> None:
             help="ImageNet top-1 published for exactly this configuration: its checkpoint table's "
                  "where one exists (the value Explore shows), else its paper's; \u2013 where it "
                  "was not published."),
-        "top1_source": st.column_config.TextColumn("top-1 source"),
+        "top1_source": st.column_config.TextColumn(
+            "top-1 source", help="where the published top-1 comes from (the source Explore's "
+                                 "card and the Pareto view name too)"),
         **predicted.RANK_COLUMNS,
     })
     st.caption(

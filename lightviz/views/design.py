@@ -19,7 +19,8 @@ from ..configure import make_config
 from ..state import ARCH_LABELS, set_settings
 from ..zoo import REGISTRY
 from ..zoo.table import Problem, SettingsError, current, differences, encode_url
-from . import cached_profile, fmt_bytes, fmt_count, fmt_delta, keys, nice_label
+from . import cached_profile, delta_arrow, fmt_bytes, fmt_count, fmt_delta, keys, nice_label
+from .accuracy_ui import top1_card  # Explore's card: the two pages never show two numbers
 
 RESET = "_design_reset"
 BASES = "_design_bases"
@@ -36,11 +37,11 @@ def _column_config(table):
     config = {}
     for c in table.columns:
         if c.kind == "text":
-            config[c.name] = st.column_config.TextColumn(c.name, help=c.help, disabled=True)
+            config[c.name] = st.column_config.TextColumn(c.header, help=c.help, disabled=True)
         else:
             fmt = "%g" if c.kind == "float" else "%d"
             config[c.name] = st.column_config.NumberColumn(
-                c.name, help=c.help, step=0.01 if c.kind == "float" else 1, format=fmt,
+                c.header, help=c.help, step=0.01 if c.kind == "float" else 1, format=fmt,
                 default=c.default)
     return config
 
@@ -177,11 +178,12 @@ def _costs(cfg: Config) -> None:
                 ("MACs", prof.macs, base.macs, fmt_count(prof.macs)),
                 ("Peak activations", prof.peak_activation_bytes, base.peak_activation_bytes,
                  fmt_bytes(prof.peak_activation_bytes))):
-            st.metric(label, text, delta=None if same else fmt_delta(now, then),
-                      delta_color="off", delta_description=None if same else "vs the paper's table",
-                      border=True)
-        value, why = _top1(cfg)
-        st.metric("Top-1 (estimate)", value, border=True, help=why)
+            delta = None if same else fmt_delta(now, then)
+            st.metric(label, text, delta=delta, delta_arrow=delta_arrow(delta), delta_color="off",
+                      delta_description=None if same else "vs the paper's table", border=True)
+        value, delta, why = top1_card(cfg)
+        st.metric("Top-1 (estimate)", value, delta=delta, delta_color="off", delta_arrow="off",
+                  border=True, help=why)
     st.caption(f"Exact: **{prof.params:,}** params \u00b7 **{prof.macs:,}** MACs "
                f"(the paper's table: {base.params:,} params, {base.macs:,} MACs).")
     a = prof.layers.groupby("stage", sort=False)[["params", "macs"]].sum()
@@ -198,19 +200,6 @@ def _costs(cfg: Config) -> None:
                     f"{cfg.alpha:g} --resolution {cfg.resolution}{g} --settings '{text}'`  \n"
                     f"[Compare it with the paper's table, stage by stage]({compare_link(cfg)}) "
                     f"(Compare's A/B: A is yours, B the paper's).")
-
-
-def _top1(cfg: Config) -> tuple:
-    """(the card's value, its help): ``none`` for an edited table; else Explore's estimate
-    (:func:`lightviz.accuracy.estimate`), so the two pages never show two numbers."""
-    from ..accuracy import NONE, NOTE, estimate
-
-    if cfg.custom:
-        return "none", "A custom table is not a published network: no accuracy is known for it."
-    e = estimate(cfg)
-    if e.status == NONE:
-        return "\u2013", f"No estimate: {e.method}. {NOTE}"
-    return f"{e.value:.1f} %", f"ImageNet top-1, {e.status}: {e.method} {NOTE}"
 
 
 def compare_link(cfg: Config) -> str:

@@ -17,9 +17,19 @@ from ..counting import count
 from ..state import UNIT_LABELS, counting_options
 from ..styles import restyle_predicted_latency
 from ..tradeoff import curve_sweeps
+from ..units import NO_ESTIMATE
 from ..zoo import REGISTRY
 from ..zoo.table import differences
-from . import accuracy_ui, cached_profile, fmt_bytes, fmt_count, fmt_delta, keys, predicted
+from . import (
+    accuracy_ui,
+    cached_profile,
+    delta_arrow,
+    fmt_bytes,
+    fmt_count,
+    fmt_delta,
+    keys,
+    predicted,
+)
 
 if TYPE_CHECKING:  # imported by the tabs that build tables: the first page draws without it
     import pandas as pd
@@ -135,7 +145,7 @@ def render(cfg: Config) -> None:
                f"{cfg.classes:,} classes. Counted from the architecture itself, no weights "
                f"needed.")
     if cfg.settings is not None:  # an edited table (the Design page)
-        st.info("**custom** table (not a published network; top-1: none): "
+        st.info(f"**custom** table (not a published network; top-1: {NO_ESTIMATE}): "
                 + "; ".join(differences(cfg)), icon=":material/edit_square:")
     _headline(prof, base, cfg)
 
@@ -155,7 +165,7 @@ def _headline(prof, base, cfg: Config) -> None:
     def metric(where, label, value, now, then, help_text):
         delta = None if same else fmt_delta(now, then)
         where.metric(label, value, delta=delta, delta_color="off", delta_description=vs,
-                   delta_arrow="off" if delta == "0 %" else "auto", help=help_text, border=True)
+                   delta_arrow=delta_arrow(delta), help=help_text, border=True)
 
     ew = " including the elementwise work" if prof.elementwise else ""
     # Horizontal containers wrap: four cards a row on a wide screen, two on a phone. The first
@@ -366,12 +376,16 @@ def _arranged(shown: pd.DataFrame, by: str, measure: str, config: dict) -> tuple
                                                                 shown["groups"])])
         order = ["#", "path", "kind", "out_shape", "params", measure, "cost_share", "params_share",
                  "conv"]
-        widths = {"#": 44, "path": 190, "kind": 110, "out_shape": 100, "params": 92, measure: 104,
+        # about 890 px of the 980 the grid has on a 1440 px page: the last column is whole, and
+        # a narrower window scrolls with the layer's number and path pinned
+        widths = {"#": 44, "path": 180, "kind": 104, "out_shape": 100, "params": 92, measure: 104,
                   "cost_share": 80, "params_share": 80}
         for col, w in widths.items():
             config.setdefault(col, st.column_config.Column(col))["width"] = w
+        for col in ("#", "path"):
+            config[col]["pinned"] = True
         config["conv"] = st.column_config.TextColumn(
-            "kernel /stride g", width=96,
+            "kernel /stride g", width=110,
             help="kernel size, stride (when not 1) and groups (when not 1): 3\u00d73 /2 g144")
     return shown, order
 

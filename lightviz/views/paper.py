@@ -10,6 +10,7 @@ import streamlit as st
 from ..config import BASE_RESOLUTION, Config
 from ..reference import CLOSE, CLOSE_STATUS, DIFFERS, EXPLAINED, MATCH, OTHER, STATUS_ORDER
 from ..state import ARCH_LABELS
+from ..units import fmt_top1
 from . import as_text, cached_paper_check, keys
 
 BADGE_COLORS = {MATCH: "green", EXPLAINED: "blue", CLOSE_STATUS: "orange", DIFFERS: "red",
@@ -71,11 +72,11 @@ def render(cfg: Config) -> None:
     st.markdown(RULE)
     shown = _filtered(table, cfg)
     _comparison_table(_view(shown))
+    _conventions(shown)
     st.caption("\u0394 % = (lightviz \u2212 paper) / paper. \u2013: the source gives no figure. "
                "Top-1 is the source's ImageNet accuracy, for reference. Each row is also "
-               "counted the way its source counts (\"source's way\": TF-slim's 1001 classes "
-               "and its parameter and rounding rules, megvii's ShuffleNet layout, ...), and the "
-               "status compares that: a row that differs only by convention is a match.")
+               "counted the way its source counts (\"source's way\"), and the status compares "
+               "that: a row that differs only by convention is a match.")
     _why_they_differ(shown)
 
 
@@ -115,7 +116,7 @@ def _view(shown: pd.DataFrame) -> pd.DataFrame:
         "params_source": shown["params_convention"],
         "macs_source": shown["macs_convention"],
         "convention": shown["convention"],
-        "top1": as_text(shown["top1"], "{:.1f}"),
+        "top1": ["\u2013" if pd.isna(v) else fmt_top1(v) for v in shown["top1"]],
         "alpha": shown["alpha"],
         "resolution": shown["resolution"],
         "groups": ["" if pd.isna(g) else str(int(g)) for g in shown["groups"]],
@@ -124,46 +125,74 @@ def _view(shown: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+# What the table shows, in order. Every figure fits a 1440 px page beside the sidebar (the grid
+# is about 980 px wide there: the widths below add up to 958); the source comes last, a sideways
+# scroll away, with the configuration pinned so a row keeps its name. The source's convention (a
+# sentence per source) is said once under the table (:func:`_conventions`), not on every row;
+# alpha, px and g are in the configuration's name.
+SHOWN = ("configuration", "status", "params_published", "params_lightviz", "params_diff",
+         "macs_published", "macs_lightviz", "macs_diff", "params_source", "macs_source", "top1",
+         "open", "source")
+
+
 def _comparison_table(view: pd.DataFrame) -> None:
     """The published figures next to lightviz's, one row per configuration."""
     st.dataframe(view, hide_index=True, width="stretch", height=min(36 * len(view) + 40, 640),
-                 column_config={
-        "configuration": st.column_config.TextColumn("configuration", width=250),  # names whole;
-        # not pinned: a pinned column this wide would leave a phone no room to scroll the others
-        "params_published": st.column_config.TextColumn("params, paper", alignment="right"),
-        "params_lightviz": st.column_config.NumberColumn("params, lightviz", format="localized"),
-        "params_diff": st.column_config.TextColumn("params \u0394 %", alignment="right"),
-        "macs_published": st.column_config.TextColumn("MACs, paper", alignment="right"),
-        "macs_lightviz": st.column_config.NumberColumn("MACs, lightviz", format="localized"),
-        "macs_diff": st.column_config.TextColumn("MACs \u0394 %", alignment="right"),
+                 column_order=SHOWN, column_config={
+        "configuration": st.column_config.TextColumn("configuration", width=166, pinned=True),
+        "status": st.column_config.TextColumn("status", width=80),
+        "params_published": st.column_config.TextColumn("params, paper", alignment="right",
+                                                        width=76),
+        "params_lightviz": st.column_config.NumberColumn("params, lightviz", format="localized",
+                                                         width=76),
+        "params_diff": st.column_config.TextColumn("params \u0394 %", alignment="right", width=58),
+        "macs_published": st.column_config.TextColumn("MACs, paper", alignment="right", width=96),
+        "macs_lightviz": st.column_config.NumberColumn("MACs, lightviz", format="localized",
+                                                       width=96),
+        "macs_diff": st.column_config.TextColumn("MACs \u0394 %", alignment="right", width=58),
         "params_source": st.column_config.NumberColumn(
-            "params, source's way", format="localized",
-            help="lightviz's count in the source's own convention (the status compares this)"),
+            "params, source's way", format="localized", width=76,
+            help="lightviz's count in the source's own convention (the status compares this; "
+                 "the conventions are listed under the table)"),
         "macs_source": st.column_config.NumberColumn(
-            "MACs, source's way", format="localized",
-            help="lightviz's count in the source's own convention (the status compares this)"),
-        "convention": st.column_config.TextColumn("source's convention"),
-        "top1": st.column_config.TextColumn("top-1 %", alignment="right"),
-        "alpha": st.column_config.NumberColumn("\u03b1", format="%.2f"),
-        "resolution": st.column_config.NumberColumn("px", format="%d"),
-        "groups": st.column_config.TextColumn("g"),
-        "open": st.column_config.LinkColumn("explore", display_text="open",
+            "MACs, source's way", format="localized", width=96,
+            help="lightviz's count in the source's own convention (the status compares this; "
+                 "the conventions are listed under the table)"),
+        "top1": st.column_config.TextColumn("top-1 %", alignment="right", width=52),
+        "open": st.column_config.LinkColumn("explore", display_text="open", width=48,
                                             help="Open this configuration on the Explore page"),
+        "source": st.column_config.TextColumn("source", width=170),
     })
 
 
+def _conventions(shown: pd.DataFrame) -> None:
+    """Each source's counting convention once (the "source's way" columns follow it)."""
+    pairs = dict.fromkeys(zip(shown["source"], shown["convention"]))
+    by_conv: dict[str, list[str]] = {}
+    for source, conv in pairs:
+        by_conv.setdefault(conv, []).append(source)
+    st.caption("Counted the source's way: " + " ".join(
+        f"**{conv}** ({', '.join(sources)})." for conv, sources in by_conv.items()))
+
+
 def _why_they_differ(shown: pd.DataFrame) -> None:
-    """Each row shown that is not a match, with its differences and their cause."""
+    """Each row shown that is not a match, with its differences and their cause, said once: a
+    known cause (:data:`lightviz.reference.EXPLANATIONS`, written from the source's note) or
+    what its status means; the sources' own notes follow, each once."""
     st.subheader("Why the numbers differ")
     notes = shown[shown["status"] != MATCH]
     if notes.empty:
         st.caption("Every row shown matches within the printed rounding.")
+    left: dict[tuple[str, str], None] = {}
     for row in notes.itertuples():
         why = row.explanation or MEANING[row.status].capitalize() + "."
-        if row.note:
-            why += f" Source's note: {row.note}."
+        if row.note and not row.explanation:
+            left[(row.source, row.note)] = None
         st.markdown(f"{ICONS[row.status]} **{ARCH_LABELS[row.arch]} {row.variant}** "
                     f"({row.source}): {'; '.join(_differences(row))}.  \n{why}")
+    if left:
+        st.markdown("**The sources' notes**  \n" + "  \n".join(
+            f"{source}: {note}." for source, note in left))
 
 
 def _differences(row) -> list[str]:

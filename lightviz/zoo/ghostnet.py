@@ -201,11 +201,11 @@ TABLE = Table(
     normalize=lambda d: {"layers": [[[int(k), int(e), int(c), whole(float(se)), int(s)]
                                      for k, e, c, se, s in stage] for stage in d["layers"]]},
     columns=(Column("stage", "int", "stage number: rows with one number form a stage"),
-             Column("k", "int", "depthwise kernel (odd, 1 to 9)", 3),
-             Column("exp", "int", "expansion (hidden) width"),
-             Column("c", "int", "output channels"),
-             Column("se", "float", "squeeze-excite ratio, 0 (none) to 1", 0),
-             Column("s", "int", "stride: 1 or 2", 1)),
+             Column("k", "int", "k, depthwise kernel (odd, 1 to 9)", 3, "kernel"),
+             Column("exp", "int", "exp, expansion (hidden) width", title="hidden width"),
+             Column("c", "int", "c, output channels", title="channels"),
+             Column("se", "float", "se, squeeze-excite ratio, 0 (none) to 1", 0, "squeeze-excite"),
+             Column("s", "int", "s, stride: 1 or 2", 1, "stride")),
     rows=lambda d: ([dict(zip(("stage",) + FIELDS, [i + 1, *row]))
                      for i, stage in enumerate(d["layers"]) for row in stage], {}),
     from_rows=_from_rows,

@@ -102,8 +102,9 @@ def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
 TABLE = Table(
     default=_default, check=_check,
     normalize=lambda d: {"stem": int(d["stem"]), "layers": [[int(c), int(s)] for c, s in d["layers"]]},
-    columns=(Column("c", "int", "output channels of the block (scaled by \u03b1, rounded to 8)"),
-             Column("s", "int", "stride of the 3x3 depthwise conv: 1 or 2", 1)),
+    columns=(Column("c", "int", "c, output channels of the block (scaled by \u03b1, rounded to 8)",
+                    title="channels"),
+             Column("s", "int", "s, stride of the 3x3 depthwise conv: 1 or 2", 1, "stride")),
     rows=lambda d: ([{"c": c, "s": s} for c, s in d["layers"]], {"stem": d["stem"]}),
     from_rows=lambda rows, sc: ({"stem": cell(sc.get("stem")),
                                  "layers": [[cell(r.get("c")), cell(r.get("s"))] for r in rows]}, []),

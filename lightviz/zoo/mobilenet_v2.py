@@ -127,10 +127,12 @@ def _check(table: dict[str, Any], cfg: Config) -> list[Problem]:
 TABLE = Table(
     default=_default, check=_check,
     normalize=lambda d: {"layers": [[whole(t), int(c), int(n), int(s)] for t, c, n, s in d["layers"]]},
-    columns=(Column("t", "float", "expansion factor (1 = no 1x1 expansion conv)", 6),
-             Column("c", "int", "output channels (scaled by \u03b1, rounded to 8)"),
-             Column("n", "int", "blocks in the row", 1),
-             Column("s", "int", "stride of the row's first block: 1 or 2", 1)),
+    columns=(Column("t", "float", "t, expansion factor: hidden width = t x input channels (1 = no 1x1 "
+                    "expansion conv)", 6, "expansion"),
+             Column("c", "int", "c, output channels (scaled by \u03b1, rounded to 8)",
+                    title="channels"),
+             Column("n", "int", "n, repeats: blocks in the row", 1, "repeats"),
+             Column("s", "int", "s, stride of the row's first block: 1 or 2", 1, "stride")),
     rows=lambda d: ([dict(zip("tcns", row)) for row in d["layers"]], {}),
     from_rows=lambda rows, scalars: ({"layers": [[cell(r.get(k)) for k in "tcns"] for r in rows]}, []),
     fields={"layers": ("t", "c", "n", "s")},

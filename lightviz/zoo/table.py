@@ -67,12 +67,19 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Column:
     """An editor column: ``name`` (key in a row dict), ``kind`` ("int", "float" or "text";
-    text columns are read-only labels), ``help`` and the ``default`` of a new row's cell."""
+    text columns are read-only labels), ``help``, the ``default`` of a new row's cell and the
+    ``title`` that spells out a paper's one-letter name (t: expansion) in the header."""
 
     name: str
     kind: str = "int"
     help: str = ""
     default: Any = None  # the value of a new row's cell
+    title: str = ""
+
+    @property
+    def header(self) -> str:
+        """The editor's header: ``t \u00b7 expansion`` for a one-letter name with a title."""
+        return f"{self.name} \u00b7 {self.title}" if self.title else self.name
 
 
 STAGE_COLUMN = Column("stage", "text", "the paper's name of the stage")

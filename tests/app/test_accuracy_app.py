@@ -9,6 +9,7 @@ from test_app import assert_clean, run_app
 
 from lightviz.accuracy import estimate
 from lightviz.configure import make_config
+from lightviz.units import NO_ESTIMATE
 from lightviz.views.explore import TABS
 
 
@@ -44,7 +45,7 @@ def test_explore_shows_the_estimate_and_the_sweeps_draw_it():
 def test_explore_metric_without_an_estimate_and_at_a_published_point():
     at = run_app({"arch": "resnet50", "alpha": "0.5"})
     assert_clean(at)
-    assert top1_metric(at).value == "\u2013"
+    assert top1_metric(at).value == NO_ESTIMATE  # the one word, as on Design and in the CLI
     at = run_app({"arch": "mobilenet_v2", "alpha": "1.4"})
     assert top1_metric(at).value == "75.0 %"
 
@@ -58,7 +59,7 @@ def test_compare_draws_the_pareto_view_and_its_axes():
     assert "Pareto front" in names and "current configuration" in names
     assert {"MobileNet v1", "MobileNet v2", "GhostNet"} <= set(names)
     points = [t for t in pareto[0]["data"] if t.get("customdata")]
-    assert all(len(p["customdata"][0]) == 8 for p in points)
+    assert all(len(p["customdata"][0]) == 9 for p in points)  # [8]: the top-1 as text
     at.segmented_control(key="pareto_axis").set_value("params").run()
     assert_clean(at)
     at.toggle(key="pareto_extrapolate").set_value(True).run()

@@ -42,11 +42,12 @@ def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):
 
 
 def test_bare_command_shows_the_commands_and_examples(capsys):
-    assert main([]) == 2
+    """A bare `lightviz` asks what it can do: the help on stdout, exit 0 (issue 23)."""
+    assert main([]) == 0
     out, err = capsys.readouterr()
-    assert out == ""
+    assert err == ""
     for command in ("list", "profile", "diagram", "dsc", "bench", "app", "examples:"):
-        assert command in err
+        assert command in out
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -14,6 +14,7 @@ from ...latency.host.cpu import usable_cores
 from ...latency.lab.lock import LockTimeout
 from ...latency.setup import MeasurementError, Setup, setup_from
 from .. import keys, predicted
+from .words import for_page
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def attempt(what: str, notice, fn):
     except LockTimeout as exc:
         st.warning(f"Not measured: {exc}. Try again in a moment.")
     except (ValueError, MeasurementError) as exc:
-        st.error(str(exc))
+        st.error(for_page(str(exc)))
     except Exception as exc:
         log.exception("%s failed", what)
         st.error(f"The {what} failed: {type(exc).__name__}: {exc}")

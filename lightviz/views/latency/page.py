@@ -47,6 +47,7 @@ from .helpers import (
 from .lesson import lesson_panel
 from .runtimes import export_panel, runtimes_panel
 from .sweeps import sweep_panel
+from .words import for_page
 
 
 def render(cfg: Config) -> None:
@@ -81,15 +82,20 @@ def _controls() -> Setup | None:
                           help="pinned with torch.set_num_threads for the measurement")
     budget = c[4].slider("Time budget (s)", 0.2, 10.0, BUDGET_DEFAULT_S, 0.1, key=K + "budget",
                          help="warm-up plus timed runs; more runs give steadier percentiles")
-    c = st.columns([1.2, 1.3, 1, 2.5])
     modes = list(MODES) if device.startswith("cuda") else ["eager"]
-    mode = c[0].radio("Mode", modes, horizontal=True, key=K + "mode",
-                      help="cudagraph: the forward captured once and replayed (CUDA only)")
-    channels_last = c[1].checkbox("Channels-last", key=K + "channels_last",
+    if len(modes) > 1:  # the choice is shown only where there is one (a CUDA device)
+        mode_col, *c = st.columns([1.2, 1.3, 1, 2.5])
+        mode = mode_col.radio("Mode", modes, horizontal=True, key=K + "mode",
+                              help="cudagraph: the forward captured once and replayed (CUDA only)")
+    else:
+        c = st.columns([1.3, 1, 2.5])
+        mode = modes[0]
+        st.session_state.pop(K + "mode", None)  # a CUDA-only mode chosen before does not stay
+    channels_last = c[0].checkbox("Channels-last", key=K + "channels_last",
                                   help="NHWC memory format for the model and its input")
-    c[2].checkbox("Per layer", value=True, key=K + "per_layer",
-                              help="also time every block and op (about the budget again)")
-    fold_bn = c[3].checkbox("Fold batch norm into the convs (as deployed)", value=True,
+    c[1].checkbox("Per layer", value=True, key=K + "per_layer",
+                  help="also time every block and op (about the budget again)")
+    fold_bn = c[2].checkbox("Fold batch norm into the convs (as deployed)", value=True,
                             key=K + "fold_bn",
                             help="each BN's scale and shift merged into the conv before it, as "
                                  "TensorRT, ONNX Runtime or TFLite do; MACs and params stay the "
@@ -98,8 +104,8 @@ def _controls() -> Setup | None:
     runtime = runtime_select(device)
     try:
         return make_setup(device, dtype, batch, threads, channels_last, mode, budget, fold_bn, runtime)
-    except ValueError as exc:
-        st.warning(str(exc))
+    except ValueError as exc:  # written for the CLI: said with the page's controls
+        st.warning(for_page(str(exc)))
         return None
 
 

@@ -25,6 +25,7 @@ from ...latency.predictor.model import learn
 from ...latency.setup import BUDGET_DEFAULT_S, SPREAD_LIMIT, MeasurementError, Setup
 from ...units import json_value
 from .helpers import LOCK_TIMEOUT_S, K, attempt, page_setup, passport_now, queued_notice, tab_closed
+from .words import for_page
 
 # ----------------------------------------------------------------------------- runtimes
 
@@ -76,7 +77,7 @@ def _time_runtimes(cfg: Config, base: Setup, present: list[str], bench: Bench, n
             try:
                 r = bench.run(cfg, setup, on_wait=queued_notice(notice), lock_timeout=LOCK_TIMEOUT_S)
             except (ValueError, MeasurementError) as exc:
-                rows.append({"runtime": rt, "error": str(exc)})
+                rows.append({"runtime": rt, "error": for_page(str(exc))})
                 continue
         info = r.passport.get("runtime") or {}
         rows.append({"runtime": rt, "median_ms": r.median_ms, "p10_ms": r.p10_ms,
@@ -155,7 +156,7 @@ def export_panel(cfg: Config) -> None:
             try:
                 data, info = _export_bytes(cfg, fmt, int(seed), int(batch), bool(fold))
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(for_page(str(exc)))
                 return
         st.session_state[K + "export"] = {"key": key, "data": data, "info": info}
     done = st.session_state.get(K + "export")
