@@ -64,6 +64,9 @@ def register(subparsers) -> None:
                     "`lightviz calibrate` fitted, with an interval from its held-out errors.")
     add_config_arguments(p)
     _setup_arguments(p)
+    p.add_argument("--probe", action="store_true",
+                   help="time the host's state now (three kernels, under a second; loads torch) and "
+                        "scale the prediction to it: a host that slowed since its calibration")
     p.set_defaults(run=cmd_predict)
 
 
@@ -85,6 +88,11 @@ def cmd_predict(args) -> int:
 
     cfg = config_from_args(args)
     setup = _setup(args, measuring=False)
+    if args.probe:
+        from .predictor import probe
+
+        if probe.measure(M.resolve(setup)) is None:
+            print("lightviz: the host stayed busy: predicting for its last known state", file=sys.stderr)
     pred = M.predict(cfg, setup)  # NotCalibrated is a ValueError: one line, exit 2
     if args.format == "json":
         out = {"arch": cfg.arch, "label": cfg.label,
@@ -114,6 +122,9 @@ def render_prediction(cfg, pred) -> str:
              f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}"]
     if m.get("note"):
         lines.append(f"note       {m['note']}")
+    if m.get("host_factor"):
+        lines.append(f"host       scaled x{m['host_factor']:.2f}: the host's state probed "
+                     f"{_when(m['host_state_at'])} against its calibration's")
     lines += ["", f"{'block':<16} {'ms':>9}"]
     lines += [f"{b:<16} {ms:9.3f}" for b, ms in pred.breakdown]
     return "\n".join(lines)

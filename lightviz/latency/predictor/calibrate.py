@@ -27,6 +27,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from ...counting import count
 from ...zoo import REGISTRY
 from ..setup import MIN_RUNS, WARMUP_MIN, Setup
 from . import model as M
+from . import probe as P
 from . import store
 from .design import kernel_design
 from .kernels import timed_kernels
@@ -106,6 +108,7 @@ class Calibration:
     interrupted: bool = False
     model: dict | None = None
     errors: list[str] = field(default_factory=list)
+    networks: list = field(default_factory=list)  # (config, ms, [(kernel, ms)]): a kernel campaign's
 
 
 class _CostGuess:
@@ -188,7 +191,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     kernels = measure is None
     guess = _CostGuess(setup.threads or 1, op_pass=kernels)
     bench, run = _measurer(measure, measure_ops, on_wait, lock_timeout)
-    networks = []
+    networks = cal.networks
     zoo = design(seed=seed, archs=archs)
     t0 = time.monotonic()
     try:
@@ -225,11 +228,14 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
             bench.release()
     cal.elapsed_s = time.monotonic() - t0
     t1 = time.monotonic()
-    info = {"calibration": {"points": len(cal.measured), "skipped": cal.skipped,
+    info: dict[str, Any] = {"calibration": {"points": len(cal.measured), "skipped": cal.skipped,
                             "measuring_s": cal.elapsed_s, "budget_s": budget_s,
                             "point_budget_s": point_budget_s, "interrupted": cal.interrupted,
                             "seed": seed, "edited_tables": sum(c.settings is not None for c, _ in cal.measured)}}
     if kernels:
+        if bench is not None:  # the host's state at calibration, for later probes to compare
+            probe_ms = P.measure(setup, lock_timeout if lock_timeout is not None else 60.0)
+            info["probe"] = probe_ms and {"ms": probe_ms, "at": time.time()}
         cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info)
     else:
         cal.model = M.refit(setup, calibrated_at=time.time(), extra=info, whole_network=True)

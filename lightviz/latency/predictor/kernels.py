@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -111,7 +111,7 @@ def kernel_of(row: Row, fold_bn: bool = True) -> Kernel | None:
     of its own that moves data; their Python cost is in the network term)."""
     op = row.op
     c, h, w = row.in_shapes[0]
-    base = dict(op=op, c_in=c, h=h, w=w, c_out=row.out_c, out_h=row.out_h, out_w=row.out_w)
+    base: dict[str, Any] = dict(op=op, c_in=c, h=h, w=w, c_out=row.out_c, out_h=row.out_h, out_w=row.out_w)
     if op == "conv2d":
         g = row.groups or 1
         k = row.kernel or 1

@@ -41,13 +41,15 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ...config import Config
+from ...counting import count
 from ..host.cpu import usable_cores
 from ..setup import Setup
 from . import features as F
 from . import kernel_model as KM
 from . import local as L
+from . import probe as P
 from . import store
-from .kernels import network_kernels
+from .kernels import kernel_of, network_kernels
 from .stats import COVERAGE, conformal_bounds, rmspe
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
@@ -303,14 +305,18 @@ def save_kernel_model(setup: Setup, networks, calibrated_at: float | None = None
     """Fit the kernel model on calibration ``networks`` ``(config, whole ms, [(kernel, ms)])``,
     with its held-out errors, and save it; returns it."""
     s = resolve(setup)
+    return _save(s, kernel_model(networks, s), store.load_model(s) or {}, calibrated_at, extra)
+
+
+def kernel_model(networks, setup: Setup) -> dict:
+    """The kernel model of ``networks`` with its held-out errors (JSON-ready, not saved)."""
     if len(networks) < MIN_MEASUREMENTS:
         raise ValueError(f"{len(networks)} measured networks are too few to fit a latency model: "
                          f"at least {MIN_MEASUREMENTS} are needed")
-    model = {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
-             "kernel": KM.fit(networks, s.batch, s.fold_bn),
-             **KM.evaluate(networks, s.batch, s.fold_bn),
-             "configs": [store.config_dict(c) for c, _, _ in networks]}
-    return _save(s, model, store.load_model(s) or {}, calibrated_at, extra)
+    return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
+            "kernel": KM.fit(networks, setup.batch, setup.fold_bn),
+            **KM.evaluate(networks, setup.batch, setup.fold_bn),
+            "configs": [store.config_dict(c) for c, _, _ in networks]}
 
 
 def _refit_network(s: Setup, old: dict, cfgs: Sequence[Config], medians: Sequence[float]) -> dict:
@@ -327,23 +333,42 @@ def _refit_network(s: Setup, old: dict, cfgs: Sequence[Config], medians: Sequenc
     return model
 
 
-def _predict_kernel(cfg: Config, s: Setup, model: dict) -> Prediction:
+def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = True) -> Prediction:
+    """What :func:`predict` gives with the kernel ``model`` (a model not saved: benchmarks),
+    scaled to the host's latest probe (:mod:`.probe`) unless ``scale_to_host`` is False."""
     hit = _coef_cache.get(id(model))
     if hit is None or hit[0] is not model:
         hit = _coef_cache[id(model)] = (model, KM.KernelModel(model["kernel"], s.batch, s.fold_bn))
     km = hit[1]
     ms, kernel_ms, kernel_blocks, blocks, share = km.predict(cfg)
+    host, state = P.factor(model, s) if scale_to_host else (1.0, None)
+    ms *= host
     per_block = dict.fromkeys(blocks, 0.0)
     for block, k_ms in zip(kernel_blocks, kernel_ms):
-        per_block[block] += km.network["scale"] * float(k_ms)
+        per_block[block] += km.network["scale"] * float(k_ms) * host
     fixed = ms - sum(per_block.values())
     iv = model.get("interval") or {}
     widen = iv.get("widen", KM.WIDEN) * share
     low = ms * math.exp(iv.get("log_low", 0.0) - widen)
     high = ms * math.exp(iv.get("log_high", 0.0) + widen)
     status = "extrapolated" if share > KM.EXTRAPOLATED else "predicted"
-    return Prediction(ms, low, high, ((FIXED, fixed),) + tuple(per_block.items()), model_info(model),
-                      s, status, share)
+    info = model_info(model)
+    if state is not None:
+        info.update(host_factor=host, host_state_at=state["at"])
+    return Prediction(ms, low, high, ((FIXED, fixed),) + tuple(per_block.items()), info, s, status, share)
+
+
+def predict_ops(cfg: Config, setup: Setup) -> dict[str, float] | None:
+    """Each op's predicted milliseconds (its kernel's, times the network term's scale) by row
+    path, to set beside a per-layer measurement; None without a kernel model for the setup."""
+    s = resolve(setup)
+    model = store.load_model(s)
+    if model is None or model.get("model_kind") != KERNEL:
+        return None
+    km = KM.KernelModel(model["kernel"], s.batch, s.fold_bn)
+    pairs = [(row.path, k) for row in count(cfg).rows if (k := kernel_of(row, s.fold_bn)) is not None]
+    ms, _ = km.kernel_ms([k for _, k in pairs])
+    return {path: float(v) * km.network["scale"] for (path, _), v in zip(pairs, ms)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +416,7 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
     if model is None or model.get("feature_version") != F.VERSION:
         raise not_calibrated(s)
     if model.get("model_kind") == KERNEL:
-        return _predict_kernel(cfg, s, model)
+        return predict_kernel(cfg, s, model)
     hit = _coef_cache.get(id(model))
     if hit is None or hit[0] is not model:  # the entry keeps its model alive: ids stay unique
         local = L.Local(model["local"]) if model.get("local") else None
