@@ -13,8 +13,10 @@ linear in physical terms (a call, MACs, values read and written, weights; non-ne
 relative least squares) times a correction: the log residuals of the kind's timed kernels
 smoothed over their descriptors (log channels, log output pixels, kernel, stride, log groups;
 the nearest :data:`NEIGHBOURS`, Gaussian weights, shrunk toward none). A kernel whose descriptor
-lies outside the timed range of its kind, or whose kind was never timed, is *extrapolated*: its
-base alone, and it widens the interval.
+lies outside the timed range of its kind, or whose kind was never timed, is *extrapolated*: it
+is costed by its group's pooled base (every conv kind, or every elementwise kind, fitted
+together on a far wider range of shapes) times the kind's median ratio to it, and it widens the
+interval.
 
 **The network** is ``fixed + scale x sum of kernels + per_call x module calls`` (the units'
 forwards and the views, see :func:`~lightviz.latency.predictor.kernels.overhead_calls`), fitted
@@ -72,11 +74,23 @@ def _nonneg_relative(T: np.ndarray, y: np.ndarray, ridge: float = 1e-6) -> np.nd
     return coef
 
 
+# Kinds that share physics: a kernel outside its own kind's timed range is costed by its group's
+# pooled base (fitted on every kind of the group, so on a much wider range of shapes) times the
+# kind's typical ratio to it.
+GROUPS = {"conv": ("conv1x1", "convkxk", "dwconv", "gconv", "linear"),
+          "elementwise": ("bn", "relu", "relu6", "hardsigmoid", "add", "mul", "cat", "shuffle", "pool",
+                          "gap", "call")}
+GROUP_OF = {kind: group for group, kinds in GROUPS.items() for kind in kinds}
+
+
 class KindModel:
-    """One kind's base coefficients and timed kernels (descriptors, log residuals)."""
+    """One kind's base coefficients and timed kernels (descriptors, log residuals), and its
+    group's pooled base with the kind's offset from it (for shapes outside its range)."""
 
     def __init__(self, data: Mapping):
         self.coef = np.asarray(data["coef"], float)
+        self.pool = np.asarray(data.get("pool", data["coef"]), float)
+        self.offset = float(data.get("offset", 0.0))
         self.z = np.asarray(data["z"], float).reshape(-1, len(SCALES))
         self.r = np.asarray(data["r"], float)
         self.lo = np.asarray(data["lo"], float) - MARGIN
@@ -110,20 +124,37 @@ class KindModel:
         return within & np.isin(np.round(z[:, 3]).astype(int), list(self.ks))
 
     def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ms, inside the timed range) of kernels with terms ``T`` and descriptors ``z``."""
-        base = np.maximum(T @ self.coef, 1e-6)
+        """(ms, inside the timed range) of kernels with terms ``T`` and descriptors ``z``: inside,
+        the kind's base and correction; outside, the group's pooled base and the kind's offset."""
         inside = self.inside(z)
-        return np.where(inside, base * np.exp(self.correction(z)), base), inside
+        own = np.maximum(T @ self.coef, 1e-6) * np.exp(self.correction(z))
+        pooled = np.maximum(T @ self.pool, 1e-6) * math.exp(self.offset)
+        return np.where(inside, own, pooled), inside
 
 
 def fit_kinds(samples: Mapping[Kernel, float], batch: int) -> dict[str, dict]:
-    """Per kind, its model from timed kernels (``kernel -> ms``)."""
+    """Per kind, its model from timed kernels (``kernel -> ms``), with its group's pooled base
+    and the kind's median log ratio to it."""
     by_kind: dict[str, list[tuple[Kernel, float]]] = {}
     for k, ms in samples.items():
         if ms > 0 and math.isfinite(ms):
             by_kind.setdefault(k.kind, []).append((k, ms))
-    return {kind: KindModel.fit([k for k, _ in kms], [m for _, m in kms], batch)
-            for kind, kms in by_kind.items() if len(kms) >= 3}
+    out = {kind: KindModel.fit([k for k, _ in kms], [m for _, m in kms], batch)
+           for kind, kms in by_kind.items() if len(kms) >= 3}
+    for kinds in GROUPS.values():
+        members = [(k, m) for kind in kinds if kind in out for k, m in by_kind[kind]]
+        if not members:
+            continue
+        T = np.stack([k.terms(batch) for k, _ in members])
+        y = np.array([m for _, m in members])
+        pool = _nonneg_relative(T, y)
+        for kind in kinds:
+            if kind in out:
+                Tk = np.stack([k.terms(batch) for k, _ in by_kind[kind]])
+                yk = np.array([m for _, m in by_kind[kind]])
+                offset = float(np.median(np.log(yk / np.maximum(Tk @ pool, 1e-6))))
+                out[kind].update(pool=pool.tolist(), offset=offset)
+    return out
 
 
 class KernelModel:
@@ -166,6 +197,8 @@ class KernelModel:
             T = np.stack([kernels[i].terms(self.batch) for i in idx])
             z = np.stack([kernels[i].descriptor() for i in idx])
             pred, inside = model.predict(T, z)
+            if not own:  # a kind never timed: its stand-in's group base, as for shapes outside
+                pred = np.maximum(T @ model.pool, 1e-6)
             known = np.array([kernels[i].known for i in idx])
             ms[idx] = pred
             extra[idx] = ~(inside & own & known)
