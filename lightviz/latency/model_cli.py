@@ -64,6 +64,9 @@ def register(subparsers) -> None:
                     "`lightviz calibrate` fitted, with an interval from its held-out errors.")
     add_config_arguments(p)
     _setup_arguments(p)
+    p.add_argument("--probe", action="store_true",
+                   help="time the host's state now (three kernels, under a second; loads torch) and "
+                        "scale the prediction to it: a host that slowed since its calibration")
     p.set_defaults(run=cmd_predict)
 
 
@@ -85,6 +88,11 @@ def cmd_predict(args) -> int:
 
     cfg = config_from_args(args)
     setup = _setup(args, measuring=False)
+    if args.probe:
+        from .predictor import probe
+
+        if probe.measure(M.resolve(setup)) is None:
+            print("lightviz: the host stayed busy: predicting for its last known state", file=sys.stderr)
     pred = M.predict(cfg, setup)  # NotCalibrated is a ValueError: one line, exit 2
     if args.format == "json":
         out = {"arch": cfg.arch, "label": cfg.label,
@@ -105,12 +113,19 @@ def public_identity(ident: dict) -> dict:
 def render_prediction(cfg, pred) -> str:
     m = pred.model
     cov = (m.get("interval") or {}).get("coverage", 0.9)
+    status = (f"   extrapolated: {pred.extrapolated_share:.0%} of its kernels lie outside the "
+              "shapes timed, so the interval is wider" if pred.status == "extrapolated" else "")
     lines = [f"{cfg.label} on {pred.setup.label} (this host)",
              f"predicted  {pred.predicted_ms:10.3f} ms   {cov:.0%} interval {pred.low_ms:.3f} "
-             f"to {pred.high_ms:.3f} ms",
-             f"model      {m['measurements']} measurements, held-out RMSPE "
-             f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}",
-             "", f"{'block':<16} {'ms':>9}"]
+             f"to {pred.high_ms:.3f} ms{status}",
+             f"model      {m.get('model_kind')}: {m['measurements']} networks, held-out RMSPE "
+             f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}"]
+    if m.get("note"):
+        lines.append(f"note       {m['note']}")
+    if m.get("host_factor"):
+        lines.append(f"host       scaled x{m['host_factor']:.2f}: the host's state probed "
+                     f"{_when(m['host_state_at'])} against its calibration's")
+    lines += ["", f"{'block':<16} {'ms':>9}"]
     lines += [f"{b:<16} {ms:9.3f}" for b, ms in pred.breakdown]
     return "\n".join(lines)
 
@@ -182,9 +197,17 @@ def cmd_calibrate(args) -> int:
         print(f"calibrated {setup.label}{stop}: {len(cal.measured)} configurations measured in "
               f"{cal.elapsed_s:.0f} s ({cal.skipped} skipped as too slow for the budget), "
               f"fitted on {m['measurements']} in {cal.fit_s:.1f} s")
-        print(f"held-out error (5-fold): RMSPE {m['heldout_rmspe']:.1%}, "
+        if m.get("model_kind") == M.KERNEL:
+            k = m["kernel"]
+            print(f"kernel model: {k['timed_kernels']} kernels timed in place, {len(k['kinds_timed'])} "
+                  f"kinds" + (f" (never timed: {', '.join(k['kinds_never_timed'])})"
+                              if k["kinds_never_timed"] else ""))
+        held = "networks whose own ops were left out" if m.get("model_kind") == M.KERNEL else "5-fold"
+        print(f"held-out error ({held}): RMSPE {m['heldout_rmspe']:.1%}, "
               f"{m['heldout_within_10']:.0%} within 10%, {m['heldout_within_20']:.0%} within 20%"
-              + (f"; one architecture held out: RMSPE {m['heldout_arch_out_rmspe']:.1%}"
+              + (f"; edited tables: RMSPE {m['heldout_edited_rmspe']:.1%}"
+                 if m.get("heldout_edited_rmspe") is not None else "")
+              + (f"; one family held out: RMSPE {m['heldout_arch_out_rmspe']:.1%}"
                  if m.get("heldout_arch_out_rmspe") is not None else ""))
         loc, base = m.get("local"), m.get("heldout_without_local_rmspe")
         if base is not None:

@@ -86,14 +86,19 @@ def fmt_ms(x: float) -> str:
 
 def interval_text(p: M.Prediction) -> str:
     cov = (p.model.get("interval") or {}).get("coverage", 0.9)
-    return f"{cov:.0%} interval {fmt_ms(p.low_ms)} to {fmt_ms(p.high_ms)}"
+    extra = (f"; extrapolated: {p.extrapolated_share:.0%} of its kernels lie outside the shapes "
+             "timed, so the interval is wider" if p.status == "extrapolated" else "")
+    return f"{cov:.0%} interval {fmt_ms(p.low_ms)} to {fmt_ms(p.high_ms)}{extra}"
 
 
 def model_text(p: M.Prediction) -> str:
     m = p.model
     when = store.describe_age(time.time() - (m.get("refit_at") or m.get("calibrated_at") or 0))
-    return (f"{m.get('measurements')} measurements, held-out error (RMSPE) "
-            f"{(m.get('heldout_rmspe') or 0):.0%}, fitted {when}")
+    kind = "kernel model, " if m.get("model_kind") == M.KERNEL else "previous whole-network model, "
+    host = (f", scaled x{m['host_factor']:.2f} to the host's state probed "
+            f"{store.describe_age(time.time() - m['host_state_at'])}" if m.get("host_factor") else "")
+    return (f"{kind}{m.get('measurements')} measurements, held-out error (RMSPE) "
+            f"{(m.get('heldout_rmspe') or 0):.0%}, fitted {when}{host}")
 
 
 # ----------------------------------------------------------------------------- Explore

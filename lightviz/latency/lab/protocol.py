@@ -335,6 +335,28 @@ class Bench:
         return self._locked(cfg, setup, f"{cfg.label} per-layer on {setup.label}", on_wait,
                             lock_timeout, body, whole=False, layers=True)
 
+    def op_times(self, cfg: Config, setup: Setup, op_budget_s: float,
+                 on_wait: Callable[[QueueStatus], None] | None = None,
+                 lock_timeout: float | None = None) -> tuple[Result, dict[str, float]]:
+        """The whole network (``setup``'s budget, eager) and then each of its ops in place
+        (``op_budget_s`` of instrumented passes), in one hold of the lock: ``(result, {op path:
+        median ms})``. What a kernel calibration learns each kernel's cost from: the op timed
+        where the network runs it, its input just written by the op before."""
+        from . import layers as L
+
+        def body(s: Setup, waited: float):
+            eager = replace(s, mode="eager", runtime="torch")
+            whole = self._run_locked(cfg, eager, waited, "the whole-network run")
+            state, timer, stop = self._state, Timer(eager.device), self._stop
+            with torch.inference_mode(), _gc_paused():
+                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, op_budget_s, stop)
+            # another process only ever adds time: a disturbed op's median is pulled toward
+            # its fast passes (the rule the store applies to whole networks)
+            return whole, {key: min(ops.median(key), 1.05 * ops.percentile(key, 10)) for key in ops.samples}
+
+        return self._locked(cfg, setup, f"{cfg.label} per-op on {setup.label}", on_wait,
+                            lock_timeout, body, whole=False, layers=True)
+
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Callable[[QueueStatus], None] | None = None,
                lock_timeout: float | None = None, settle_s: float | None = None) -> dict:

@@ -27,6 +27,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,10 @@ from ...counting import count
 from ...zoo import REGISTRY
 from ..setup import MIN_RUNS, WARMUP_MIN, Setup
 from . import model as M
+from . import probe as P
 from . import store
+from .design import kernel_design
+from .kernels import timed_kernels
 
 DEFAULT_BUDGET_S = 150.0  # measuring; with the fit, under 3 minutes for one CPU setup
 POINT_BUDGET_S = 0.3
@@ -104,14 +108,16 @@ class Calibration:
     interrupted: bool = False
     model: dict | None = None
     errors: list[str] = field(default_factory=list)
+    networks: list = field(default_factory=list)  # (config, ms, [(kernel, ms)]): a kernel campaign's
 
 
 class _CostGuess:
     """Seconds one point will take: build + budget + the calls the protocol makes at least."""
 
-    def __init__(self, threads: int):
+    def __init__(self, threads: int, op_pass: bool = False):
         self.gmacs = 8.0 * threads  # updated from every measurement
         self.launch_ms = 0.02
+        self.op_pass = op_pass  # a per-op pass follows: at least 4 instrumented passes
 
     def forward_ms(self, cfg: Config) -> float:
         p = count(cfg)
@@ -119,7 +125,9 @@ class _CostGuess:
 
     def point_s(self, cfg: Config, point_budget_s: float) -> float:
         calls = MIN_RUNS + WARMUP_MIN + 2  # timed minimum, warm-up minimum, cold, BN calibration
-        return BUILD_S + max(point_budget_s, calls * self.forward_ms(cfg) / 1e3)
+        whole = max(point_budget_s, calls * self.forward_ms(cfg) / 1e3)
+        ops = max(point_budget_s, 4 * 1.5 * self.forward_ms(cfg) / 1e3) if self.op_pass else 0.0
+        return BUILD_S + whole + ops
 
     def update(self, cfg: Config, ms: float) -> None:
         p = count(cfg)
@@ -140,15 +148,23 @@ def _room(measured: int, elapsed: float, budget_s: float, max_points: int | None
     return budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S)
 
 
-def _measurer(measure, on_wait, lock_timeout):
-    """(the protocol's Bench or None, ``measure(cfg, setup) -> median ms``): the given timer
-    (tests), or the protocol under the host lock."""
+def _measurer(measure, measure_ops, on_wait, lock_timeout):
+    """(the protocol's Bench or None, ``measure(cfg, setup) -> (median ms, {op path: ms} or
+    None)``): a given whole-network timer (tests: the linear model), a given per-op timer
+    (tests: the kernel model), or the protocol's per-op pass under the host lock."""
     if measure is not None:
-        return None, measure
+        return None, lambda cfg, s: (float(measure(cfg, s)), None)
+    if measure_ops is not None:
+        return None, measure_ops
     from ..lab.protocol import Bench  # torch: only when measuring for real
 
     bench = Bench(on_result=store.add_result)  # stored; the model is fitted once, at the end
-    return bench, lambda cfg, s: bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout).median_ms
+
+    def run(cfg: Config, s: Setup) -> tuple[float, dict[str, float]]:
+        result, ops = bench.op_times(cfg, s, s.budget_s, on_wait=on_wait, lock_timeout=lock_timeout)
+        return min(result.median_ms, 1.05 * result.p10_ms), ops  # as the store's target_ms
+
+    return bench, run
 
 
 def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
@@ -157,22 +173,29 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
               on_progress: Callable[[int, float, Config, float | None], None] | None = None,
               should_stop: Callable[[], bool] | None = None, seed: int = 0,
               lock_timeout: float | None = None, archs=None,
-              max_points: int | None = None, on_wait=None) -> Calibration:
-    """Measure a design within ``budget_s`` seconds and fit the model on everything stored for
-    ``setup`` on this host. ``measure(cfg, setup) -> median ms`` replaces the protocol (tests
-    use a fake timer); its results are stored the same way. ``on_progress(points, elapsed_s,
-    cfg, ms)`` is called before (ms None) and after each point; ``on_wait(QueueStatus)`` while
-    a point waits for the host lock; ``max_points`` caps the design (tests)."""
+              max_points: int | None = None, on_wait=None,
+              measure_ops: Callable[[Config, Setup], tuple[float, dict[str, float]]] | None = None
+              ) -> Calibration:
+    """Measure a design within ``budget_s`` seconds and fit the model. With the protocol (or a
+    per-op timer ``measure_ops(cfg, setup) -> (median ms, {op path: ms})``, tests) each network
+    is timed whole and op by op, and the kernel model is fitted
+    (:mod:`lightviz.latency.predictor.kernel_model`); ``measure(cfg, setup) -> median ms``
+    (tests) times whole networks only and fits the linear model on everything stored.
+    ``on_progress(points, elapsed_s, cfg, ms)`` is called before (ms None) and after each
+    point; ``on_wait(QueueStatus)`` while a point waits for the host lock; ``max_points``
+    caps the design (tests)."""
     setup = M.resolve(setup)
     point_budget_s = point_budget(budget_s) if point_budget_s is None else point_budget_s
     point_setup = replace(setup, budget_s=point_budget_s)
     cal = Calibration(setup)
-    guess = _CostGuess(setup.threads or 1)
-    bench, measure = _measurer(measure, on_wait, lock_timeout)
-
+    kernels = measure is None
+    guess = _CostGuess(setup.threads or 1, op_pass=kernels)
+    bench, run = _measurer(measure, measure_ops, on_wait, lock_timeout)
+    networks = cal.networks
+    zoo = design(seed=seed, archs=archs)
     t0 = time.monotonic()
     try:
-        for cfg in design(seed=seed, archs=archs):
+        for cfg in (kernel_design(zoo, seed) if kernels else zoo):
             if should_stop is not None and should_stop():
                 cal.interrupted = True
                 break
@@ -186,12 +209,14 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
             if on_progress is not None:
                 on_progress(len(cal.measured), elapsed, cfg, None)
             try:
-                ms = float(measure(cfg, point_setup))
+                ms, ops = run(cfg, point_setup)
             except (ValueError, RuntimeError) as exc:  # refused, out of memory: go on
                 cal.errors.append(f"{cfg.label}: {str(exc).splitlines()[0] if str(exc) else exc}")
                 continue
             if bench is None:
                 store.add(cfg, setup, ms, source="calibrate")
+            if ops is not None:
+                networks.append((cfg, ms, timed_kernels(cfg, ops, setup.fold_bn)))
             cal.measured.append((cfg, ms))
             guess.update(cfg, ms)
             if on_progress is not None:
@@ -203,10 +228,16 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
             bench.release()
     cal.elapsed_s = time.monotonic() - t0
     t1 = time.monotonic()
-    info = {"calibration": {"points": len(cal.measured), "skipped": cal.skipped,
+    info: dict[str, Any] = {"calibration": {"points": len(cal.measured), "skipped": cal.skipped,
                             "measuring_s": cal.elapsed_s, "budget_s": budget_s,
                             "point_budget_s": point_budget_s, "interrupted": cal.interrupted,
-                            "seed": seed}}
-    cal.model = M.refit(setup, calibrated_at=time.time(), extra=info)
+                            "seed": seed, "edited_tables": sum(c.settings is not None for c, _ in cal.measured)}}
+    if kernels:
+        if bench is not None:  # the host's state at calibration, for later probes to compare
+            probe_ms = P.measure(setup, lock_timeout if lock_timeout is not None else 60.0)
+            info["probe"] = probe_ms and {"ms": probe_ms, "at": time.time()}
+        cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info)
+    else:
+        cal.model = M.refit(setup, calibrated_at=time.time(), extra=info, whole_network=True)
     cal.fit_s = time.monotonic() - t1
     return cal

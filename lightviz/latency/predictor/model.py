@@ -41,18 +41,22 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ...config import Config
+from ...counting import count
 from ..host.cpu import usable_cores
 from ..setup import Setup
 from . import features as F
+from . import kernel_model as KM
 from . import local as L
+from . import probe as P
 from . import store
+from .kernels import kernel_of, network_kernels
+from .stats import COVERAGE, conformal_bounds, rmspe
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
          "corrections), relative least squares, Huber-weighted, with ridge, times a " \
          "per-architecture smoothing of its residuals; 5-fold CV"
 MIN_MEASUREMENTS = 12
 LAMBDAS = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
-COVERAGE = 0.90
 FOLDS = 5
 HUBER = 0.10
 IRLS_STEPS = 4
@@ -73,10 +77,14 @@ class Prediction:
     breakdown: tuple  # ((block path, ms), ...), the fixed per-call cost first
     model: dict  # method, calibrated_at, measurements, heldout_rmspe, ...
     setup: Setup
+    status: str = "predicted"  # "extrapolated": part of it lies outside what was timed
+    extrapolated_share: float = 0.0  # of the kernels' time (the kernel model)
 
     def to_dict(self) -> dict:
         return {"predicted_ms": self.predicted_ms, "low_ms": self.low_ms,
-                "high_ms": self.high_ms, "breakdown": [list(b) for b in self.breakdown],
+                "high_ms": self.high_ms, "status": self.status,
+                "extrapolated_share": self.extrapolated_share,
+                "breakdown": [list(b) for b in self.breakdown],
                 "model": self.model, "setup": asdict(self.setup)}
 
 
@@ -180,21 +188,6 @@ def _cv_predictions(X, y, lam, groups: list[np.ndarray] | None = None) -> np.nda
     return _fold_fits(X, y, lam, groups or _folds(len(y), min(FOLDS, len(y))))[0]
 
 
-def rmspe(pred, meas) -> float:
-    pred, meas = np.asarray(pred, float), np.asarray(meas, float)
-    return float(np.sqrt(np.mean(((pred - meas) / meas) ** 2)))
-
-
-def conformal_bounds(log_ratios: np.ndarray, coverage: float = COVERAGE) -> tuple[float, float]:
-    """The split-conformal ranks of ln(measured / predicted) for a two-sided interval."""
-    r = np.sort(np.asarray(log_ratios, float))
-    n = len(r)
-    tail = (1 - coverage) / 2
-    lo = max(int(math.floor((n + 1) * tail)) - 1, 0)
-    hi = min(int(math.ceil((n + 1) * (1 - tail))) - 1, n - 1)
-    return float(r[lo]), float(r[hi])
-
-
 def fit(cfgs: Sequence[Config], medians: Sequence[float], setup: Setup) -> dict:
     """Fit the model on measured configurations; returns the JSON-ready model (coefficients,
     chosen ridge, held-out errors, interval bounds)."""
@@ -269,12 +262,21 @@ def training_set(setup: Setup) -> tuple[list[Config], list[float]]:
     return cfgs, [float(np.median(by_cfg[c])) for c in cfgs]
 
 
-def refit(setup: Setup, calibrated_at: float | None = None, extra: dict | None = None) -> dict:
-    """Fit on everything stored for ``setup`` and save the model; returns it."""
+def refit(setup: Setup, calibrated_at: float | None = None, extra: dict | None = None,
+          whole_network: bool = False) -> dict:
+    """Fit on everything stored for ``setup`` and save the model; returns it. A kernel model
+    keeps its kernels and refits its network term on every stored network (unless
+    ``whole_network``: the linear model is fitted in its place)."""
     s = resolve(setup)
     cfgs, medians = training_set(s)
-    model = fit(cfgs, medians, s)
     old = store.load_model(s) or {}
+    if old.get("model_kind") == KERNEL and not whole_network:
+        return _save(s, _refit_network(s, old, cfgs, medians), old, calibrated_at, extra)
+    return _save(s, fit(cfgs, medians, s), old, calibrated_at, extra)
+
+
+def _save(s: Setup, model: dict, old: dict, calibrated_at: float | None, extra: dict | None) -> dict:
+    """``model`` stamped (calibration and refit times, this host's identity) and saved."""
     model["calibrated_at"] = calibrated_at or old.get("calibrated_at") or time.time()
     model["refit_at"] = time.time()
     model["passport"] = store.host_identity(s.device)
@@ -283,6 +285,90 @@ def refit(setup: Setup, calibrated_at: float | None = None, extra: dict | None =
     store.save_model(s, model)
     _coef_cache.clear()
     return model
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernel model (lightviz.latency.predictor.kernel_model)
+# ---------------------------------------------------------------------------------------------
+
+KERNEL = "kernel"
+KERNEL_METHOD = ("sum of per-kernel predictions (kernels timed in place in calibration networks; per "
+                 "kind a non-negative base in calls, MACs, values and weights times a nearest-neighbour "
+                 "correction over shapes) plus module calls and a fixed cost; held out by network "
+                 "and by family")
+PREVIOUS = ("made with the previous, whole-network model: `lightviz calibrate` again for the kernel "
+            "model, which holds for edited tables and other families")
+
+
+def save_kernel_model(setup: Setup, networks, calibrated_at: float | None = None,
+                      extra: dict | None = None) -> dict:
+    """Fit the kernel model on calibration ``networks`` ``(config, whole ms, [(kernel, ms)])``,
+    with its held-out errors, and save it; returns it."""
+    s = resolve(setup)
+    return _save(s, kernel_model(networks, s), store.load_model(s) or {}, calibrated_at, extra)
+
+
+def kernel_model(networks, setup: Setup) -> dict:
+    """The kernel model of ``networks`` with its held-out errors (JSON-ready, not saved)."""
+    if len(networks) < MIN_MEASUREMENTS:
+        raise ValueError(f"{len(networks)} measured networks are too few to fit a latency model: "
+                         f"at least {MIN_MEASUREMENTS} are needed")
+    return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
+            "kernel": KM.fit(networks, setup.batch, setup.fold_bn),
+            **KM.evaluate(networks, setup.batch, setup.fold_bn),
+            "configs": [store.config_dict(c) for c, _, _ in networks]}
+
+
+def _refit_network(s: Setup, old: dict, cfgs: Sequence[Config], medians: Sequence[float]) -> dict:
+    """``old`` with its network term fitted on every stored network of the setup."""
+    km = KM.KernelModel(old["kernel"], s.batch, s.fold_bn)
+    sums, calls = [], []
+    for c in cfgs:
+        kernels, _, _, n_calls = network_kernels(c, s.fold_bn)
+        sums.append(float(km.kernel_ms(kernels)[0].sum()))
+        calls.append(n_calls)
+    model = dict(old)
+    model["kernel"] = dict(old["kernel"], network=KM.fit_network(sums, calls, medians))
+    model["measurements_in_network_term"] = len(cfgs)
+    return model
+
+
+def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = True) -> Prediction:
+    """What :func:`predict` gives with the kernel ``model`` (a model not saved: benchmarks),
+    scaled to the host's latest probe (:mod:`.probe`) unless ``scale_to_host`` is False."""
+    hit = _coef_cache.get(id(model))
+    if hit is None or hit[0] is not model:
+        hit = _coef_cache[id(model)] = (model, KM.KernelModel(model["kernel"], s.batch, s.fold_bn))
+    km = hit[1]
+    ms, kernel_ms, kernel_blocks, blocks, share = km.predict(cfg)
+    host, state = P.factor(model, s) if scale_to_host else (1.0, None)
+    ms *= host
+    per_block = dict.fromkeys(blocks, 0.0)
+    for block, k_ms in zip(kernel_blocks, kernel_ms):
+        per_block[block] += km.network["scale"] * float(k_ms) * host
+    fixed = ms - sum(per_block.values())
+    iv = model.get("interval") or {}
+    widen = iv.get("widen", KM.WIDEN) * share
+    low = ms * math.exp(iv.get("log_low", 0.0) - widen)
+    high = ms * math.exp(iv.get("log_high", 0.0) + widen)
+    status = "extrapolated" if share > KM.EXTRAPOLATED else "predicted"
+    info = model_info(model)
+    if state is not None:
+        info.update(host_factor=host, host_state_at=state["at"])
+    return Prediction(ms, low, high, ((FIXED, fixed),) + tuple(per_block.items()), info, s, status, share)
+
+
+def predict_ops(cfg: Config, setup: Setup) -> dict[str, float] | None:
+    """Each op's predicted milliseconds (its kernel's, times the network term's scale) by row
+    path, to set beside a per-layer measurement; None without a kernel model for the setup."""
+    s = resolve(setup)
+    model = store.load_model(s)
+    if model is None or model.get("model_kind") != KERNEL:
+        return None
+    km = KM.KernelModel(model["kernel"], s.batch, s.fold_bn)
+    pairs = [(row.path, k) for row in count(cfg).rows if (k := kernel_of(row, s.fold_bn)) is not None]
+    ms, _ = km.kernel_ms([k for _, k in pairs])
+    return {path: float(v) * km.network["scale"] for (path, _), v in zip(pairs, ms)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,9 +399,13 @@ _coef_cache: dict[int, tuple] = {}
 def model_info(model: dict) -> dict:
     """What a prediction says about its model (JSON-ready)."""
     keys = ("method", "calibrated_at", "refit_at", "measurements", "heldout_rmspe",
-            "heldout_without_local_rmspe", "local_correction",
+            "heldout_without_local_rmspe", "local_correction", "heldout_edited_rmspe",
             "heldout_within_10", "heldout_within_20", "heldout_arch_out_rmspe", "interval")
-    return {k: model.get(k) for k in keys}
+    info = {k: model.get(k) for k in keys}
+    info["model_kind"] = model.get("model_kind", "whole-network")
+    if model.get("model_kind") != KERNEL:
+        info["note"] = PREVIOUS
+    return info
 
 
 def predict(cfg: Config, setup: Setup) -> Prediction:
@@ -325,6 +415,8 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
     model = store.load_model(s)
     if model is None or model.get("feature_version") != F.VERSION:
         raise not_calibrated(s)
+    if model.get("model_kind") == KERNEL:
+        return predict_kernel(cfg, s, model)
     hit = _coef_cache.get(id(model))
     if hit is None or hit[0] is not model:  # the entry keeps its model alive: ids stay unique
         local = L.Local(model["local"]) if model.get("local") else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -28,7 +29,10 @@ from ...latency.lab.hold import HoldRefused, check_hold
 from ...latency.lab.layers import FOLDED_BN, report_csv
 from ...latency.lab.memory import MemoryRefused, available, check_fits
 from ...latency.lab.protocol import Bench
-from ...latency.predictor.model import learn
+from ...latency.predictor import probe
+from ...latency.predictor.model import learn, resolve
+from ...latency.predictor.model import predict_ops as predicted_ops
+from ...latency.predictor.store import load_model
 from ...latency.setup import BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Setup, available_devices, dtype_support, make_setup
 from ...latency.shared import Keeper
 from ...units import fmt_bytes, fmt_count, fmt_ms, json_value
@@ -48,6 +52,8 @@ from .lesson import lesson_panel
 from .runtimes import export_panel, runtimes_panel
 from .sweeps import sweep_panel
 from .words import for_page
+
+PROBE_EVERY_S = 300.0  # the host is probed again when its last state is older than this
 
 
 def render(cfg: Config) -> None:
@@ -244,6 +250,7 @@ def _show_result(r, report, shared_rec: dict | None = None) -> None:
         st.caption(n)
     if report is not None:
         _show_layers(report, said=r.notes)
+        _predicted_layers(report, r)
     with st.expander("Passport: what this was measured on"):
         st.caption(summary(r.passport))
         st.json(r.passport, expanded=False)
@@ -299,6 +306,28 @@ def _show_layers(rep, said=()) -> None:
                               "gmacs_per_s", "intensity"]], column_config=cols, hide_index=True)
 
 
+def _predicted_layers(rep, r) -> None:
+    """Each op's measured time beside the kernel model's prediction for it, and how well the
+    two rank the ops (Spearman's rho), when this setup has a kernel model."""
+    pred = predicted_ops(r.config, r.setup)
+    if pred is None:
+        return
+    ops = rep.ops[rep.ops["kind"] != FOLDED_BN].copy()
+    ops["predicted_ms"] = ops["path"].map(pred)
+    both = ops.dropna(subset=["predicted_ms", "time_ms"])
+    if len(both) < 3:
+        return
+    rho = float(np.corrcoef(both["time_ms"].rank(), both["predicted_ms"].rank())[0, 1])
+    with st.expander(f"Measured and predicted, op by op (rank correlation {rho:.2f})"):
+        st.caption(f"The kernel model's prediction for each op beside its time measured in place "
+                   f"({len(both)} ops; Spearman's rho {rho:.2f}: 1 when the model orders the ops "
+                   f"as the measurement does). Its total is the Predicted latency above.")
+        st.dataframe(both[["path", "kind", "out_shape", "time_ms", "predicted_ms"]], hide_index=True,
+                     column_config={"time_ms": st.column_config.NumberColumn("measured (ms)", format="%.4f"),
+                                    "predicted_ms": st.column_config.NumberColumn("predicted (ms)",
+                                                                                  format="%.4f")})
+
+
 def _downloads(r, report, shared_rec: dict | None = None) -> None:
     device = r.setup.device.replace(":", "")
     stem = f"lightviz_latency_{r.config.arch}_{r.config.alpha:g}_{r.config.resolution}_{device}"
@@ -329,6 +358,7 @@ def _model_panel(cfg: Config) -> None:
     if setup is None:
         st.caption("Choose valid settings above to see the prediction.")
         return
+    _probe_if_stale(setup)
     p = predicted.safe_predict(cfg, setup)
     if p is not None:
         st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {network_label(cfg)} on "
@@ -340,6 +370,17 @@ def _model_panel(cfg: Config) -> None:
                    "host lock; other sessions keep working) and fits the model that predicts "
                    "latency on every slider move.")
     predicted.calibrate_panel(setup, key=K + "cal")
+
+
+def _probe_if_stale(setup: Setup) -> None:
+    """Probe the host again (three kernels, under a second, under the lock) when its model was
+    calibrated with a probe and the last one is older than :data:`PROBE_EVERY_S`: the prediction
+    is then for the host as it is now (a busy host is not waited for)."""
+    s = resolve(setup)
+    model = load_model(s)
+    state = probe.load_state(s) if model and model.get("probe") else None
+    if model and model.get("probe") and (state is None or time.time() - state["at"] > PROBE_EVERY_S):
+        probe.measure(s, lock_timeout=0.5)
 
 
 @st.fragment

@@ -1,0 +1,312 @@
+"""The kernel latency model: a network's latency as the sum of its kernels' latencies, each
+predicted from kernels timed in calibration networks, plus what the sum leaves out.
+
+**Kernels** (:mod:`lightviz.latency.predictor.kernels`) are timed in place: a calibration
+measures networks (the papers' tables at scattered widths and inputs, and edited tables) and
+times each of their ops where the network runs it (:meth:`lightviz.latency.lab.protocol.Bench.op_times`).
+On this CPU an op alone is up to 2.7x faster than in its network (MobileNet v2's depthwise
+convs: the input just written by the expansion, the allocator's state), so in-place times are
+what a sum must add up.
+
+**Per kind** (nn-Meter fits one regressor per kernel kind; Zhang et al., MobiSys 2021) a base
+linear in physical terms (a call, MACs, values read and written, weights; non-negative,
+relative least squares) times a correction: the log residuals of the kind's timed kernels
+smoothed over their descriptors (log channels, log output pixels, kernel, stride, log groups;
+the nearest :data:`NEIGHBOURS`, Gaussian weights, shrunk toward none). A kernel whose descriptor
+lies outside the timed range of its kind, or whose kind was never timed, is *extrapolated*: it
+is costed by its group's pooled base (every conv kind, or every elementwise kind, fitted
+together on a far wider range of shapes) times the kind's median ratio to it, and it widens the
+interval.
+
+**The network** is ``fixed + scale x sum of kernels + per_call x module calls`` (the units'
+forwards and the views, see :func:`~lightviz.latency.predictor.kernels.overhead_calls`), fitted
+on whole-network medians (relative least squares, non-negative).
+
+**Honesty.** The held-out error and the interval come from networks whose own ops were left out
+of the kernel fits (5-fold over networks) and from whole families left out in turn; the interval
+spans the split-conformal ranks of ln(measured / predicted), widened by up to a factor 2 in
+proportion to the extrapolated share of a prediction. Stored as JSON (never pickle): the
+kernels' descriptors, residuals and coefficients.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ...config import Config
+from ...zoo import REGISTRY
+from .kernels import KINDS, Kernel, network_kernels
+from .stats import COVERAGE, conformal_bounds, rmspe
+
+VERSION = 1
+NEIGHBOURS = 6
+BANDWIDTH = 0.8  # descriptor units (log2 channels or pixels; kernel / 2, stride, log2 groups)
+SCALES = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 1.0])
+MARGIN = np.array([0.5, 0.5, 0.5, 0.0, 0.0, 0.0])  # how far past the timed range is still inside
+SHRINK = 0.5  # weight of "no correction" among the neighbours'
+WIDEN = math.log(2.0)  # ln of the interval's widening for an all-extrapolated prediction
+EXTRAPOLATED = 0.10  # a prediction whose kernels are this much extrapolated says so
+FALLBACK = {"convkxk": "conv1x1", "gconv": "conv1x1", "dwconv": "convkxk", "conv1x1": "convkxk",
+            "linear": "conv1x1", "bn": "mul", "relu6": "relu", "relu": "relu6",
+            "hardsigmoid": "relu6", "add": "mul", "mul": "add", "cat": "add", "shuffle": "cat",
+            "pool": "gap", "gap": "pool", "call": "relu"}
+
+
+def _nonneg_relative(T: np.ndarray, y: np.ndarray, ridge: float = 1e-6) -> np.ndarray:
+    """min sum ((T c - y) / y)^2 over c >= 0 (active set: the most negative term dropped until
+    none is), on columns normalised to unit RMS, with a touch of ridge for stability."""
+    A = T / y[:, None]
+    scale = np.sqrt((A ** 2).mean(axis=0))
+    free = np.flatnonzero(scale > 0)
+    coef = np.zeros(T.shape[1])
+    while free.size:
+        Z = A[:, free] / scale[free]
+        M = np.vstack([Z, math.sqrt(ridge * len(y)) * np.eye(free.size)])
+        b = np.concatenate([np.ones(len(y)), np.zeros(free.size)])
+        sol = np.linalg.lstsq(M, b, rcond=None)[0] / scale[free]
+        if (sol >= 0).all():
+            coef[free] = sol
+            break
+        free = np.delete(free, int(np.argmin(sol)))
+    return coef
+
+
+# Kinds that share physics: a kernel outside its own kind's timed range is costed by its group's
+# pooled base (fitted on every kind of the group, so on a much wider range of shapes) times the
+# kind's typical ratio to it.
+GROUPS = {"conv": ("conv1x1", "convkxk", "dwconv", "gconv", "linear"),
+          "elementwise": ("bn", "relu", "relu6", "hardsigmoid", "add", "mul", "cat", "shuffle", "pool",
+                          "gap", "call")}
+GROUP_OF = {kind: group for group, kinds in GROUPS.items() for kind in kinds}
+
+
+class KindModel:
+    """One kind's base coefficients and timed kernels (descriptors, log residuals), and its
+    group's pooled base with the kind's offset from it (for shapes outside its range)."""
+
+    def __init__(self, data: Mapping):
+        self.coef = np.asarray(data["coef"], float)
+        self.pool = np.asarray(data.get("pool", data["coef"]), float)
+        self.offset = float(data.get("offset", 0.0))
+        self.z = np.asarray(data["z"], float).reshape(-1, len(SCALES))
+        self.r = np.asarray(data["r"], float)
+        self.lo = np.asarray(data["lo"], float) - MARGIN
+        self.hi = np.asarray(data["hi"], float) + MARGIN
+        self.ks = set(np.round(self.z[:, 3]).astype(int).tolist())
+        self.zs = self.z / SCALES
+        self.zs2 = (self.zs * self.zs).sum(axis=1)
+
+    @staticmethod
+    def fit(kernels: Sequence[Kernel], ms: Sequence[float], batch: int) -> dict:
+        T = np.stack([k.terms(batch) for k in kernels])
+        y = np.asarray(ms, float)
+        coef = _nonneg_relative(T, y)
+        base = np.maximum(T @ coef, 1e-6)
+        z = np.stack([k.descriptor() for k in kernels])
+        return {"coef": coef.tolist(), "z": z.round(4).tolist(), "r": np.log(y / base).round(5).tolist(),
+                "lo": z.min(axis=0).tolist(), "hi": z.max(axis=0).tolist(), "n": len(y)}
+
+    def correction(self, z: np.ndarray) -> np.ndarray:
+        """The smoothed log residual at each descriptor row of ``z``."""
+        a, b = z / SCALES, self.zs
+        d2 = np.maximum((a * a).sum(axis=1)[:, None] + self.zs2[None, :] - 2.0 * a @ b.T, 0.0)
+        k = min(NEIGHBOURS, d2.shape[1])
+        near = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        dn = np.take_along_axis(d2, near, axis=1)
+        w = np.exp(-dn / (2 * BANDWIDTH ** 2))
+        return (w * self.r[near]).sum(axis=1) / (w.sum(axis=1) + SHRINK)
+
+    def inside(self, z: np.ndarray) -> np.ndarray:
+        within = ((z >= self.lo) & (z <= self.hi)).all(axis=1)
+        return within & np.isin(np.round(z[:, 3]).astype(int), list(self.ks))
+
+    def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ms, inside the timed range) of kernels with terms ``T`` and descriptors ``z``: inside,
+        the kind's base and correction; outside, the group's pooled base and the kind's offset."""
+        inside = self.inside(z)
+        own = np.maximum(T @ self.coef, 1e-6) * np.exp(self.correction(z))
+        pooled = np.maximum(T @ self.pool, 1e-6) * math.exp(self.offset)
+        return np.where(inside, own, pooled), inside
+
+
+def fit_kinds(samples: Mapping[Kernel, float], batch: int) -> dict[str, dict]:
+    """Per kind, its model from timed kernels (``kernel -> ms``), with its group's pooled base
+    and the kind's median log ratio to it."""
+    by_kind: dict[str, list[tuple[Kernel, float]]] = {}
+    for k, ms in samples.items():
+        if ms > 0 and math.isfinite(ms):
+            by_kind.setdefault(k.kind, []).append((k, ms))
+    out = {kind: KindModel.fit([k for k, _ in kms], [m for _, m in kms], batch)
+           for kind, kms in by_kind.items() if len(kms) >= 3}
+    for kinds in GROUPS.values():
+        members = [(k, m) for kind in kinds if kind in out for k, m in by_kind[kind]]
+        if not members:
+            continue
+        T = np.stack([k.terms(batch) for k, _ in members])
+        y = np.array([m for _, m in members])
+        pool = _nonneg_relative(T, y)
+        for kind in kinds:
+            if kind in out:
+                Tk = np.stack([k.terms(batch) for k, _ in by_kind[kind]])
+                yk = np.array([m for _, m in by_kind[kind]])
+                offset = float(np.median(np.log(yk / np.maximum(Tk @ pool, 1e-6))))
+                out[kind].update(pool=pool.tolist(), offset=offset)
+    return out
+
+
+class KernelModel:
+    """Kinds' models plus the network term; predicts a configuration's latency."""
+
+    def __init__(self, data: Mapping, batch: int = 1, fold_bn: bool = True):
+        self.kinds = {kind: KindModel(d) for kind, d in data["kinds"].items()}
+        self.network = dict(data["network"])
+        self.batch, self.fold_bn = batch, fold_bn
+
+    def _kind_for(self, kind: str) -> tuple[KindModel | None, bool]:
+        if kind in self.kinds:
+            return self.kinds[kind], True
+        seen = {kind}
+        while kind in FALLBACK and kind not in self.kinds:
+            kind = FALLBACK[kind]
+            if kind in seen:
+                break
+            seen.add(kind)
+        return self.kinds.get(kind) or next(iter(self.kinds.values()), None), False
+
+    def kernel_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray]:
+        """(ms, extrapolated) of each kernel (each distinct kernel predicted once)."""
+        unique = list(dict.fromkeys(kernels))
+        where = {k: i for i, k in enumerate(unique)}
+        ms, extra = self._unique_ms(unique)
+        back = np.fromiter((where[k] for k in kernels), dtype=np.int64, count=len(kernels))
+        return ms[back], extra[back]
+
+    def _unique_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray]:
+        ms, extra = np.zeros(len(kernels)), np.zeros(len(kernels), bool)
+        by_kind: dict[str, list[int]] = {}
+        for i, k in enumerate(kernels):
+            by_kind.setdefault(k.kind, []).append(i)
+        for kind, idx in by_kind.items():
+            model, own = self._kind_for(kind)
+            if model is None:
+                extra[idx] = True
+                continue
+            T = np.stack([kernels[i].terms(self.batch) for i in idx])
+            z = np.stack([kernels[i].descriptor() for i in idx])
+            pred, inside = model.predict(T, z)
+            if not own:  # a kind never timed: its stand-in's group base, as for shapes outside
+                pred = np.maximum(T @ model.pool, 1e-6)
+            known = np.array([kernels[i].known for i in idx])
+            ms[idx] = pred
+            extra[idx] = ~(inside & own & known)
+        return ms, extra
+
+    def total(self, kernel_sum: float, calls: int) -> float:
+        n = self.network
+        return n["fixed"] + n["scale"] * kernel_sum + n["per_call"] * calls
+
+    def predict(self, cfg: Config) -> tuple[float, np.ndarray, tuple[str, ...], tuple[str, ...], float]:
+        """(ms, each kernel's share of it in ms, each kernel's block, the blocks in order,
+        the extrapolated share: of the kernels' time, or of their number if that is more)."""
+        kernels, blocks, order, calls = network_kernels(cfg, self.fold_bn)
+        ms, extra = self.kernel_ms(kernels)
+        total_k = float(ms.sum())
+        # outside what was timed: by time, or by count where an untimed kind's stand-in is cheap
+        share = max(float(ms[extra].sum() / total_k) if total_k > 0 else 1.0, float(extra.mean()))
+        return self.total(total_k, calls), ms, blocks, order, share
+
+
+def fit_network(kernel_sums: Sequence[float], calls: Sequence[int], measured: Sequence[float]) -> dict:
+    """``fixed + scale x kernels + per_call x calls`` fitted on whole networks."""
+    T = np.column_stack([np.ones(len(measured)), kernel_sums, calls]).astype(float)
+    c = _nonneg_relative(T, np.asarray(measured, float))
+    if c[1] <= 0:  # the kernels must count: fall back to their sum as it is
+        c = np.array([0.0, 1.0, 0.0])
+    return {"fixed": float(c[0]), "scale": float(c[1]), "per_call": float(c[2])}
+
+
+def aggregate(samples: Iterable[tuple[Kernel, float]]) -> dict[Kernel, float]:
+    """One time per kernel: the median of its in-place times across networks."""
+    by: dict[Kernel, list[float]] = {}
+    for k, ms in samples:
+        by.setdefault(k, []).append(ms)
+    return {k: float(np.median(v)) for k, v in by.items()}
+
+
+def fit(networks: Sequence[tuple[Config, float, Sequence[tuple[Kernel, float]]]], batch: int,
+        fold_bn: bool) -> dict:
+    """The model from calibration networks ``(config, whole ms, [(kernel, in-place ms)])``."""
+    kinds = fit_kinds(aggregate(s for _, _, ops in networks for s in ops), batch)
+    model = KernelModel({"kinds": kinds, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}},
+                        batch, fold_bn)
+    sums, calls = [], []
+    for cfg, _, _ in networks:
+        kernels, _, _, n_calls = network_kernels(cfg, fold_bn)
+        sums.append(float(model.kernel_ms(kernels)[0].sum()))
+        calls.append(n_calls)
+    network = fit_network(sums, calls, [ms for _, ms, _ in networks])
+    return {"method": "kernel", "kernel_version": VERSION, "kinds": kinds, "network": network,
+            "timed_kernels": sum(d["n"] for d in kinds.values()),
+            "kinds_timed": sorted(kinds), "kinds_never_timed": [k for k in KINDS if k not in kinds]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Held-out errors: networks whose own ops the kernel fits never saw
+# ---------------------------------------------------------------------------------------------
+
+Network = tuple[Config, float, Sequence[tuple[Kernel, float]]]
+
+
+def _held_out(networks: Sequence[Network], test: Sequence[int], batch: int,
+              fold_bn: bool) -> list[tuple[float, float]]:
+    """(predicted ms, extrapolated share) of the ``test`` networks by a model fitted on the
+    others, their ops included."""
+    keep = set(range(len(networks))) - set(test)
+    model = KernelModel(fit([networks[i] for i in sorted(keep)], batch, fold_bn), batch, fold_bn)
+    out = []
+    for i in test:
+        ms, _, _, _, share = model.predict(networks[i][0])
+        out.append((ms, share))
+    return out
+
+
+def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int = 5,
+             seed: int = 0) -> dict:
+    """Held-out predictions of every network (``folds``-fold over networks) and of every
+    family left out in turn: errors, the interval's bounds, per architecture."""
+    n = len(networks)
+    idx = np.random.default_rng(seed).permutation(n)
+    pred, share = np.zeros(n), np.zeros(n)
+    for f in range(min(folds, n)):
+        test = idx[f::min(folds, n)].tolist()
+        for i, (p, s) in zip(test, _held_out(networks, test, batch, fold_bn)):
+            pred[i], share[i] = p, s
+    y = np.array([ms for _, ms, _ in networks])
+    log_ratio = np.log(y / pred)
+    lo, hi = conformal_bounds(log_ratio, COVERAGE)
+    archs = sorted({c.arch for c, _, _ in networks})
+    families: dict[str, list[int]] = {}
+    for i, (c, _, _) in enumerate(networks):
+        families.setdefault(REGISTRY[c.arch].family, []).append(i)
+    out_pred = np.full(n, np.nan)
+    if len(families) >= 3:
+        for members in families.values():
+            for i, (p, _) in zip(members, _held_out(networks, members, batch, fold_bn)):
+                out_pred[i] = p
+    rel = np.abs(pred - y) / y
+    edited = [i for i, (c, _, _) in enumerate(networks) if c.settings is not None]
+    return {
+        "measurements": n, "heldout_rmspe": rmspe(pred, y),
+        "heldout_within_10": float(np.mean(rel <= 0.10)), "heldout_within_20": float(np.mean(rel <= 0.20)),
+        "heldout_by_arch": {a: rmspe(pred[[i for i, (c, _, _) in enumerate(networks) if c.arch == a]],
+                                     y[[i for i, (c, _, _) in enumerate(networks) if c.arch == a]])
+                            for a in archs},
+        "heldout_edited_rmspe": rmspe(pred[edited], y[edited]) if edited else None,
+        "heldout_arch_out_rmspe": rmspe(out_pred, y) if not np.isnan(out_pred).any() else None,
+        "interval": {"coverage": COVERAGE, "log_low": lo, "log_high": hi, "widen": WIDEN,
+                     "from": f"{min(folds, n)}-fold held-out errors of {n} networks whose own ops "
+                             "were left out of the kernel fits (split-conformal)"},
+    }

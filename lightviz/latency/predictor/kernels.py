@@ -1,0 +1,181 @@
+"""Kernels: what the runtime runs as one call, read from a configuration's profile rows.
+
+A network's latency is close to the sum of its kernels' latencies when each kernel is timed the
+way the runtime runs it (nn-Meter, Zhang et al., MobiSys 2021: kernels are the fusion units,
+conv+bn+act, depthwise, grouped conv, add, concat, shuffle, pooling, fc, SE). Eager PyTorch
+fuses nothing but what the protocol folds before timing: a batch norm folded into the conv
+before it leaves an ``nn.Identity`` call behind (kind ``call``). So here a kernel is one profile
+row with what its call costs depends on: the kind (the conv classes of
+:attr:`lightviz.counting.Row.conv_kind`, each activation, the flow ops, pooling), the input and
+output shapes, kernel size, stride, groups, bias.
+
+Each kernel has a *descriptor*, the few numbers the per-kind model interpolates over (log2 of
+channels and output pixels, kernel, stride, log2 groups), and the *physical terms* its base model
+is linear in (a call, MACs, values read and written, weights); see
+:mod:`lightviz.latency.predictor.kernel_model`. Torch-free: the Explore page predicts on every
+slider move.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ...config import Config
+from ...counting import Row, count
+
+# The kinds a kernel model knows, in a fixed order (the calibration times each of them).
+CONV_KINDS = {"pointwise conv": "conv1x1", "standard conv": "convkxk",
+              "depthwise conv": "dwconv", "grouped conv": "gconv"}
+KINDS = ("conv1x1", "convkxk", "dwconv", "gconv", "linear", "bn", "relu", "relu6",
+         "hardsigmoid", "add", "mul", "cat", "shuffle", "pool", "gap", "call")
+# Activations a plugin may use that no kernel was timed for: costed as the closest known one.
+ACT_ALIAS = {"relu": "relu", "relu6": "relu6", "hardsigmoid": "hardsigmoid", "sigmoid": "hardsigmoid",
+             "hardswish": "hardsigmoid", "silu": "hardsigmoid", "gelu": "hardsigmoid"}
+DESCRIPTOR = ("log2 in channels", "log2 out channels", "log2 out pixels", "kernel", "stride",
+              "log2 groups")
+TERMS = ("call", "MACs", "values in", "values out", "weights")
+
+
+class Kernel(NamedTuple):
+    """One call the runtime makes: its kind and every shape its cost depends on."""
+
+    kind: str
+    op: str
+    c_in: int
+    h: int
+    w: int
+    c_out: int
+    out_h: int
+    out_w: int
+    k: int = 1
+    stride: int = 1
+    groups: int = 1
+    bias: bool = False
+    pad: int = 0
+    parts: tuple[int, ...] = ()  # cat: each input's channels
+    known: bool = True  # False: costed as the closest known op (a plugin's activation)
+
+    @property
+    def macs(self) -> int:
+        if self.kind in ("conv1x1", "convkxk", "dwconv", "gconv"):
+            return self.c_out * self.out_h * self.out_w * (self.c_in // self.groups) * self.k * self.k
+        if self.kind == "linear":
+            return self.c_in * self.h * self.w * self.c_out
+        return 0
+
+    @property
+    def weights(self) -> int:
+        if self.kind in ("conv1x1", "convkxk", "dwconv", "gconv"):
+            return self.c_out * (self.c_in // self.groups) * self.k * self.k + self.c_out * self.bias
+        if self.kind == "linear":
+            return self.c_in * self.h * self.w * self.c_out + self.c_out * self.bias
+        return 0
+
+    @property
+    def values_in(self) -> int:
+        if self.kind == "cat":
+            return sum(self.parts) * self.h * self.w
+        two = 2 if self.kind in ("add",) else 1
+        extra = self.c_in if self.kind == "mul" else 0  # SE: the per-channel scale
+        return two * self.c_in * self.h * self.w + extra
+
+    @property
+    def values_out(self) -> int:
+        return 0 if self.kind == "call" else self.c_out * self.out_h * self.out_w
+
+    def terms(self, batch: int = 1) -> np.ndarray:
+        """The physical terms of :data:`TERMS` (one call; per-image terms times ``batch``)."""
+        return np.array([1.0, self.macs * batch / 1e6, self.values_in * batch / 1e6,
+                         self.values_out * batch / 1e6, self.weights / 1e6])
+
+    def descriptor(self) -> np.ndarray:
+        """Where the kernel sits among its kind's timed shapes (:data:`DESCRIPTOR`)."""
+        c_in = sum(self.parts) if self.parts else self.c_in
+        return np.array([math.log2(max(c_in, 1)), math.log2(max(self.c_out, 1)),
+                         math.log2(max(self.out_h * self.out_w, 1)), float(self.k),
+                         float(self.stride), math.log2(max(self.groups, 1))])
+
+
+def _pool_padding(k: int, s: int, h: int, out_h: int) -> int:
+    """The padding that gives ``out_h`` from ``h`` (floor mode): the profile keeps shapes."""
+    return max(0, math.ceil(((out_h - 1) * s + k - h) / 2))
+
+
+def kernel_of(row: Row, fold_bn: bool = True) -> Kernel | None:
+    """The kernel a profile row runs as, or None for a view (split, slice, flatten: no call
+    of its own that moves data; their Python cost is in the network term)."""
+    op = row.op
+    c, h, w = row.in_shapes[0]
+    base: dict[str, Any] = dict(op=op, c_in=c, h=h, w=w, c_out=row.out_c, out_h=row.out_h, out_w=row.out_w)
+    if op == "conv2d":
+        g = row.groups or 1
+        k = row.kernel or 1
+        weights = row.out_c * (c // g) * k * k
+        bias = fold_bn or row.params > weights
+        return Kernel(CONV_KINDS[row.conv_kind or "standard conv"], k=k, stride=row.stride or 1,
+                      groups=g, bias=bias, pad=k // 2, **base)
+    if op == "linear":
+        return Kernel("linear", bias=row.params > c * h * w * row.out_c, **base)
+    if op == "batch_norm":
+        return Kernel("call" if fold_bn else "bn", **base)
+    if op in ("relu", "relu6", "hardsigmoid") or op in ACT_ALIAS:
+        return Kernel(ACT_ALIAS.get(op, "hardsigmoid"), known=op in KINDS, **base)
+    if op in ("add", "mul"):
+        return Kernel(op, **base)
+    if op == "cat":
+        return Kernel("cat", parts=tuple(s[0] for s in row.in_shapes), **base)
+    if op == "channel_shuffle":
+        return Kernel("shuffle", groups=row.groups or 1, **base)
+    if op in ("max_pool", "avg_pool"):
+        k, s = row.kernel or 1, row.stride or 1
+        return Kernel("pool", k=k, stride=s, pad=_pool_padding(k, s, h, row.out_h), **base)
+    if op == "global_avg_pool":
+        return Kernel("gap", **base)
+    if op in ("split", "narrow", "flatten"):
+        return None
+    return Kernel("relu", known=False, **base)  # an op this version does not know
+
+
+@lru_cache(maxsize=512)
+def network_kernels(cfg: Config, fold_bn: bool = True) -> tuple[tuple[Kernel, ...], tuple[str, ...],
+                                                                  tuple[str, ...], int]:
+    """(the kernels in order, each one's block, the blocks in order, the module calls the
+    network makes besides its kernels: its units' forwards and the views)."""
+    profile = count(cfg)
+    kernels, blocks = [], []
+    for row in profile.rows:
+        k = kernel_of(row, fold_bn)
+        if k is not None:
+            kernels.append(k)
+            blocks.append(row.block)
+    return tuple(kernels), tuple(blocks), profile.blocks, overhead_calls(profile.rows)
+
+
+def overhead_calls(rows: Sequence[Row]) -> int:
+    """The calls a network makes around its kernels: one forward per unit (every path prefix
+    of a row is a module whose ``forward`` runs the flow) and one per view."""
+    units = {row.path.rsplit(".", i)[0] for row in rows for i in range(1, row.path.count(".") + 1)}
+    views = sum(1 for row in rows if row.op in ("split", "narrow", "flatten"))
+    return len(units) + views
+
+
+def distinct(kernels: Iterable[Kernel]) -> list[Kernel]:
+    """The kernels without repeats, in first-seen order."""
+    return list(dict.fromkeys(kernels))
+
+
+def timed_kernels(cfg: Config, op_ms: dict[str, float], fold_bn: bool = True) -> list[tuple[Kernel, float]]:
+    """The kernels of ``cfg`` with their in-place times (``op path -> ms``, as the lab's per-op
+    pass keys them: the row paths)."""
+    out = []
+    for row in count(cfg).rows:
+        k = kernel_of(row, fold_bn)
+        ms = op_ms.get(row.path)
+        if k is not None and ms is not None and math.isfinite(ms) and ms > 0:
+            out.append((k, float(ms)))
+    return out

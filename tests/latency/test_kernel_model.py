@@ -1,0 +1,151 @@
+"""The kernel latency model (issue 19): kernels read from the profile rows of every family and of
+edited tables, the prediction's breakdown adding up to its total, the model's JSON round trip, an
+untimed kind marked ``extrapolated`` with a wider interval, and the interval's coverage on
+networks the calibration never saw, with a fake per-op timer whose cost law is known and
+additive. One real calibration with a tiny budget checks the protocol's per-op pass feeds it."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import zlib
+
+import numpy as np
+import pytest
+
+from lightviz import make_config
+from lightviz.configure import ARCHS
+from lightviz.counting import count
+from lightviz.latency.predictor import kernel_model as KM
+from lightviz.latency.predictor import model as M
+from lightviz.latency.predictor import store
+from lightviz.latency.predictor.calibrate import calibrate
+from lightviz.latency.predictor.design import random_settings
+from lightviz.latency.predictor.kernels import KINDS, kernel_of, network_kernels, timed_kernels
+from lightviz.latency.setup import Setup
+
+ONE = Setup(threads=1)
+VIEWS = ("split", "narrow", "flatten")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
+    store.clear_caches()
+    yield tmp_path / "cache"
+    store.clear_caches()
+
+
+def kernel_cost(k) -> float:
+    """The fake device: a cost per call, per MAC, per value moved, and per depthwise call."""
+    return (0.004 + k.macs / 2e7 + (k.values_in + k.values_out) / 4e8
+            + (0.02 if k.kind == "dwconv" else 0.0))
+
+
+def fake_ops(cfg, setup=ONE, noise=0.03):
+    """(whole ms, {op path: ms}) from the fake device: the whole network is 1.1 x its ops, a
+    cost per module call and a fixed cost, with a seeded lognormal noise."""
+    rng = np.random.default_rng(zlib.crc32(cfg.label.encode() + repr(cfg.settings).encode()))
+    ops = {row.path: kernel_cost(k) * float(np.exp(rng.normal(0, noise)))
+           for row in count(cfg).rows if (k := kernel_of(row)) is not None}
+    whole = 1.1 * sum(ops.values()) + 0.003 * network_kernels(cfg)[3] + 0.05
+    return whole * float(np.exp(rng.normal(0, noise))), ops
+
+
+def truth(cfg) -> float:
+    ks, _, _, calls = network_kernels(cfg)
+    return 1.1 * sum(kernel_cost(k) for k in ks) + 0.003 * calls + 0.05
+
+
+def kernel_calibration(points=60, archs=None, noise=0.03):
+    return calibrate(ONE, budget_s=600, measure_ops=lambda c, s: fake_ops(c, s, noise),
+                     max_points=points, archs=archs)
+
+
+# ----------------------------------------------------------------------------- kernels
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_row_but_a_view_is_one_kernel_of_a_known_kind(arch):
+    rng = random.Random(arch)
+    for cfg in (make_config(arch, 0.75, resolution=160), random_settings(arch, rng, 1.25, 96)):
+        rows = count(cfg).rows
+        kernels, blocks, order, calls = network_kernels(cfg)
+        assert len(kernels) == sum(r.op not in VIEWS for r in rows) == len(blocks)
+        assert {k.kind for k in kernels} <= set(KINDS) and all(k.known for k in kernels)
+        assert set(blocks) <= set(order) and calls > 0
+        convs = [k for k in kernels if k.kind in ("conv1x1", "convkxk", "dwconv", "gconv")]
+        assert sum(k.macs for k in convs) == sum(r.macs for r in rows if r.op == "conv2d")
+
+
+def test_a_folded_batch_norm_is_a_call_and_an_unfolded_one_its_kernel():
+    row = next(r for r in count(make_config("resnet18")).rows if r.op == "batch_norm")
+    assert kernel_of(row, fold_bn=True).kind == "call"
+    assert kernel_of(row, fold_bn=False).kind == "bn"
+
+
+def test_timed_kernels_pair_each_op_path_with_its_kernel():
+    cfg = make_config("shufflenet_v2", 0.5, resolution=96)
+    _, ops = fake_ops(cfg)
+    pairs = timed_kernels(cfg, ops)
+    assert len(pairs) == len(ops) and all(ms > 0 for _, ms in pairs)
+
+
+# ----------------------------------------------------------------------------- the model
+
+def test_the_breakdown_adds_up_and_the_model_survives_json(cache):
+    cal = kernel_calibration()
+    assert cal.model["model_kind"] == "kernel" and cal.model["kernel"]["timed_kernels"] > 100
+    cfg = random_settings("ghostnet", random.Random(3), 0.8, 160)
+    p = M.predict(cfg, ONE)
+    assert sum(ms for _, ms in p.breakdown) == pytest.approx(p.predicted_ms, rel=1e-9)
+    assert p.low_ms < p.predicted_ms < p.high_ms and p.status == "predicted"
+    again = KM.KernelModel(json.loads(json.dumps(cal.model["kernel"])), 1, True)
+    assert again.predict(cfg)[0] == pytest.approx(p.predicted_ms, rel=1e-12)
+    assert p.to_dict()["status"] == "predicted" and p.model["model_kind"] == "kernel"
+
+
+def test_the_fake_device_is_learnt_on_tables_and_families_never_measured(cache):
+    kernel_calibration(points=70)
+    rng = random.Random(7)
+    errors, inside = [], []
+    for i in range(40):
+        arch = ARCHS[i % len(ARCHS)]
+        alpha, res = round(rng.uniform(0.3, 1.9), 2), rng.choice(range(64, 385, 8))
+        cfg = random_settings(arch, rng, alpha, res) if i % 2 else make_config(arch, alpha, resolution=res)
+        measured = fake_ops(cfg)[0]
+        p = M.predict(cfg, ONE)
+        errors.append((p.predicted_ms - measured) / measured)
+        inside.append(p.low_ms <= measured <= p.high_ms)
+    assert math.sqrt(np.mean(np.square(errors))) < 0.06
+    assert np.mean(inside) >= 0.8  # the 90% interval, on 40 networks it never saw
+
+
+def test_a_kind_never_timed_is_extrapolated_with_a_wider_interval(cache):
+    model = json.loads(json.dumps(kernel_calibration().model))
+    cfg = make_config("mobilenet_v2", 1.0, resolution=160)
+    timed = M.predict(cfg, ONE)
+    model["kernel"]["kinds"].pop("dwconv")
+    store.save_model(M.resolve(ONE), model)
+    store.clear_caches()
+    p = M.predict(cfg, ONE)
+    assert p.status == "extrapolated" and p.extrapolated_share > 0.1
+    assert p.high_ms / p.low_ms > timed.high_ms / timed.low_ms
+    assert p.to_dict()["status"] == "extrapolated"
+
+
+def test_a_new_measurement_refits_the_network_term_only(cache):
+    cal = kernel_calibration()
+    kinds = json.dumps(cal.model["kernel"]["kinds"], sort_keys=True)
+    cfg = make_config("resnet18", 0.5, resolution=128)
+    store.add(cfg, ONE, truth(cfg) * 1.5, source="bench")
+    model = M.refit(ONE)
+    assert json.dumps(model["kernel"]["kinds"], sort_keys=True) == kinds
+    assert model["measurements_in_network_term"] == len(cal.measured) + 1
+
+
+def test_a_whole_network_model_still_predicts_and_says_it_is_the_previous_one(cache):
+    calibrate(ONE, budget_s=600, measure=lambda c, s: fake_ops(c, s)[0], max_points=30)
+    p = M.predict(make_config("mobilenet_v2", 0.5), ONE)
+    assert p.model["model_kind"] == "whole-network" and "lightviz calibrate" in p.model["note"]
