@@ -64,12 +64,13 @@ def load() -> float:
 
 def zoo_set(n: int, seed: int, exclude) -> list:
     from lightviz import make_config
-    from lightviz.configure import ARCHS
+    from lightviz.zoo import REGISTRY
 
     rng = np.random.default_rng(seed)
     out = []
+    archs = REGISTRY.builtin  # the plugin family is set (d)
     while len(out) < n:
-        arch = ARCHS[len(out) % len(ARCHS)]
+        arch = archs[len(out) % len(archs)]
         groups = int(rng.choice([1, 2, 3, 4, 8])) if arch == "shufflenet_v1" else None
         cfg = make_config(arch, round(float(rng.uniform(0.25, 2.0)), 3),
                           resolution=int(rng.integers(64, 385)), groups=groups)
@@ -172,6 +173,7 @@ def families_left_out(cal, setup, rows) -> list:
 def run_setup(threads: int, args) -> dict:
     from lightviz.latency.lab.protocol import Bench
     from lightviz.latency.predictor import model as M
+    from lightviz.latency.predictor import store
     from lightviz.latency.predictor.calibrate import calibrate
     from lightviz.latency.setup import make_setup
 
@@ -214,7 +216,10 @@ def run_setup(threads: int, args) -> dict:
             "heldout_rmspe": m["heldout_rmspe"], "heldout_arch_out_rmspe": m["heldout_arch_out_rmspe"],
             "predict_ms_median": statistics.median(predict_ms), "predict_ms_max": max(predict_ms),
             "sets": sets, "reference": {"config": ref_cfg.label, **probes}, "load_end": load(),
-            "rows": [{k: v for k, v in r.items() if k != "config"} for r in rows + left_out]}
+            "rows": [{**{k: v for k, v in r.items() if k != "config"}, "config": store.config_dict(r["config"])}
+                     for r in rows + left_out],
+            "calibration": [{"config": store.config_dict(c), "ms": ms, "ops": [[list(k), t] for k, t in ops]}
+                            for c, ms, ops in cal.networks] if args.keep_calibration else None}
 
 
 NAMES = {"a": "(a) zoo configurations", "b": "(b) edited tables", "c": "(c) family left out",
@@ -257,6 +262,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="--budget 40 --configs 12 --plugin 6 --point-budget 0.3")
     ap.add_argument("--cache-dir", default=None, help="latency store to use (default: a fresh temporary one)")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--keep-calibration", action="store_true",
+                    help="with --json: the calibration's networks and their op times too (for studying the model)")
     args = ap.parse_args(argv)
     if args.quick:
         args.budget, args.configs, args.plugin, args.point_budget = 40.0, 12, 6, 0.3
