@@ -15,8 +15,9 @@ The wing is laid out by job:
 - :mod:`.lab`: measures now (the protocol, timers, per-layer times, the host lock, memory and
   hold checks); it keeps nothing: results leave through a listener each door wires.
 - :mod:`.host`: what the machine is (passport, Jetson release and clocks, power rails, energy).
-- :mod:`.predictor`: latency predicted from stored measurements (store, features, fit,
-  calibration).
+- :mod:`.predictor`: latency predicted from stored measurements: the kernel model (a network's
+  kernels, timed in place in calibration networks, summed), the host probe, the store, the
+  calibration campaign.
 - :mod:`.runtimes`: one adapter per runtime (torch, torch-compile, onnxruntime, tensorrt).
 - The commands: :mod:`.cli` (``lightviz bench``, ``lightviz export``) and :mod:`.model_cli`
   (``lightviz calibrate``, ``lightviz predict``).
