@@ -65,8 +65,8 @@ def register(subparsers) -> None:
     add_config_arguments(p)
     _setup_arguments(p)
     p.add_argument("--probe", action="store_true",
-                   help="time the host's state now (three kernels, under a second; loads torch) and "
-                        "scale the prediction to it: a host that slowed since its calibration")
+                   help="time the host's state now (three small networks, about a second; loads torch) and "
+                        "say how it compares with its calibration's (not applied to the prediction)")
     p.set_defaults(run=cmd_predict)
 
 
@@ -122,9 +122,9 @@ def render_prediction(cfg, pred) -> str:
              f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}"]
     if m.get("note"):
         lines.append(f"note       {m['note']}")
-    if m.get("host_factor"):
-        lines.append(f"host       scaled x{m['host_factor']:.2f}: the host's state probed "
-                     f"{_when(m['host_state_at'])} against its calibration's")
+    if m.get("host_ratio"):
+        lines.append(f"host       probed {_when(m['host_state_at'])}: x{m['host_ratio']:.2f} its calibration's "
+                     "times (not applied: the probe has not tracked networks' latency here)")
     lines += ["", f"{'block':<16} {'ms':>9}"]
     lines += [f"{b:<16} {ms:9.3f}" for b, ms in pred.breakdown]
     return "\n".join(lines)

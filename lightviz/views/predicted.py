@@ -95,8 +95,8 @@ def model_text(p: M.Prediction) -> str:
     m = p.model
     when = store.describe_age(time.time() - (m.get("refit_at") or m.get("calibrated_at") or 0))
     kind = "kernel model, " if m.get("model_kind") == M.KERNEL else "previous whole-network model, "
-    host = (f", scaled x{m['host_factor']:.2f} to the host's state probed "
-            f"{store.describe_age(time.time() - m['host_state_at'])}" if m.get("host_factor") else "")
+    host = (f"; the host probed {store.describe_age(time.time() - m['host_state_at'])} ran at "
+            f"x{m['host_ratio']:.2f} its calibration's times (not applied)" if m.get("host_ratio") else "")
     return (f"{kind}{m.get('measurements')} measurements, held-out error (RMSPE) "
             f"{(m.get('heldout_rmspe') or 0):.0%}, fitted {when}{host}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 import zlib
 
 import numpy as np
@@ -27,15 +28,6 @@ from lightviz.latency.setup import Setup
 
 ONE = Setup(threads=1)
 VIEWS = ("split", "narrow", "flatten")
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
-    store.clear_caches()
-    yield tmp_path / "cache"
-    store.clear_caches()
 
 
 def kernel_cost(k) -> float:
@@ -149,3 +141,21 @@ def test_a_whole_network_model_still_predicts_and_says_it_is_the_previous_one(ca
     calibrate(ONE, budget_s=600, measure=lambda c, s: fake_ops(c, s)[0], max_points=30)
     p = M.predict(make_config("mobilenet_v2", 0.5), ONE)
     assert p.model["model_kind"] == "whole-network" and "lightviz calibrate" in p.model["note"]
+
+
+def test_the_host_probe_is_reported_beside_a_prediction_and_not_applied(cache):
+    from lightviz.latency.predictor import probe as P
+
+    s = M.resolve(ONE)
+    model = json.loads(json.dumps(kernel_calibration().model))
+    model["probe"] = {"ms": {name: 1.0 for name in P.PROBE}, "at": time.time() - 60}
+    store.save_model(s, model)
+    store.clear_caches()
+    cfg = make_config("ghostnet", 0.5, resolution=128)
+    before = M.predict(cfg, ONE)
+    assert "host_ratio" not in before.model  # no probe since the calibration
+    P.save_state(s, {name: 1.25 for name in P.PROBE})
+    p = M.predict(cfg, ONE)
+    assert p.model["host_ratio"] == pytest.approx(1.25) and p.predicted_ms == pytest.approx(before.predicted_ms)
+    scaled = M.predict_kernel(cfg, s, store.load_model(s), scale_to_host=True)
+    assert scaled.predicted_ms == pytest.approx(1.25 * before.predicted_ms)

@@ -33,15 +33,6 @@ TINY = make_config("mobilenet_v2", 0.25, resolution=64)
 ONE = Setup(threads=1)
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
-    store.clear_caches()
-    yield tmp_path / "cache"
-    store.clear_caches()
-
-
 def fake_ms(cfg, setup=ONE, noise=0.03) -> float:
     """A known latency law (per call, per launch, dense MACs, bytes, depthwise MACs) with a
     seeded lognormal noise of ``noise``: the fake timer of these tests."""

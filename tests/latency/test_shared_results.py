@@ -30,15 +30,6 @@ latency.render(make_config("mobilenet_v2", 0.25, resolution=64))
 """
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
-    store.clear_caches()
-    yield tmp_path / "cache"
-    store.clear_caches()
-
-
 def load_now(monkeypatch, value):
     monkeypatch.setattr(store, "load_1min", lambda: value)
 

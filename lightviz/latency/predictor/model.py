@@ -333,15 +333,18 @@ def _refit_network(s: Setup, old: dict, cfgs: Sequence[Config], medians: Sequenc
     return model
 
 
-def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = True) -> Prediction:
-    """What :func:`predict` gives with the kernel ``model`` (a model not saved: benchmarks),
-    scaled to the host's latest probe (:mod:`.probe`) unless ``scale_to_host`` is False."""
+def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = False) -> Prediction:
+    """What :func:`predict` gives with the kernel ``model`` (a model not saved: benchmarks). The
+    host's latest probe (:mod:`.probe`) is reported beside it, and scales it only when
+    ``scale_to_host``: on this project's machine the probe did not track the networks' latency
+    (benchmarks/predict_accuracy.py --probe), so scaling stays off where predictions are shown."""
     hit = _coef_cache.get(id(model))
     if hit is None or hit[0] is not model:
         hit = _coef_cache[id(model)] = (model, KM.KernelModel(model["kernel"], s.batch, s.fold_bn))
     km = hit[1]
     ms, kernel_ms, kernel_blocks, blocks, share = km.predict(cfg)
-    host, state = P.factor(model, s) if scale_to_host else (1.0, None)
+    ratio, state = P.factor(model, s)
+    host = ratio if scale_to_host else 1.0
     ms *= host
     per_block = dict.fromkeys(blocks, 0.0)
     for block, k_ms in zip(kernel_blocks, kernel_ms):
@@ -353,8 +356,8 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Tru
     high = ms * math.exp(iv.get("log_high", 0.0) + widen)
     status = "extrapolated" if share > KM.EXTRAPOLATED else "predicted"
     info = model_info(model)
-    if state is not None:
-        info.update(host_factor=host, host_state_at=state["at"])
+    if state is not None:  # the host's speed now against its calibration's, said (and applied if asked)
+        info.update(host_ratio=ratio, host_state_at=state["at"], host_factor=host if scale_to_host else None)
     return Prediction(ms, low, high, ((FIXED, fixed),) + tuple(per_block.items()), info, s, status, share)
 
 

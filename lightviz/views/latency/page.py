@@ -29,10 +29,8 @@ from ...latency.lab.hold import HoldRefused, check_hold
 from ...latency.lab.layers import FOLDED_BN, report_csv
 from ...latency.lab.memory import MemoryRefused, available, check_fits
 from ...latency.lab.protocol import Bench
-from ...latency.predictor import probe
-from ...latency.predictor.model import learn, resolve
+from ...latency.predictor.model import learn
 from ...latency.predictor.model import predict_ops as predicted_ops
-from ...latency.predictor.store import load_model
 from ...latency.setup import BUDGET_DEFAULT_S, MODES, SPREAD_LIMIT, Setup, available_devices, dtype_support, make_setup
 from ...latency.shared import Keeper
 from ...units import fmt_bytes, fmt_count, fmt_ms, json_value
@@ -52,8 +50,6 @@ from .lesson import lesson_panel
 from .runtimes import export_panel, runtimes_panel
 from .sweeps import sweep_panel
 from .words import for_page
-
-PROBE_EVERY_S = 300.0  # the host is probed again when its last state is older than this
 
 
 def render(cfg: Config) -> None:
@@ -358,7 +354,6 @@ def _model_panel(cfg: Config) -> None:
     if setup is None:
         st.caption("Choose valid settings above to see the prediction.")
         return
-    _probe_if_stale(setup)
     p = predicted.safe_predict(cfg, setup)
     if p is not None:
         st.markdown(f"**{predicted.fmt_ms(p.predicted_ms)}** predicted for {network_label(cfg)} on "
@@ -370,17 +365,6 @@ def _model_panel(cfg: Config) -> None:
                    "host lock; other sessions keep working) and fits the model that predicts "
                    "latency on every slider move.")
     predicted.calibrate_panel(setup, key=K + "cal")
-
-
-def _probe_if_stale(setup: Setup) -> None:
-    """Probe the host again (three kernels, under a second, under the lock) when its model was
-    calibrated with a probe and the last one is older than :data:`PROBE_EVERY_S`: the prediction
-    is then for the host as it is now (a busy host is not waited for)."""
-    s = resolve(setup)
-    model = load_model(s)
-    state = probe.load_state(s) if model and model.get("probe") else None
-    if model and model.get("probe") and (state is None or time.time() - state["at"] > PROBE_EVERY_S):
-        probe.measure(s, lock_timeout=0.5)
 
 
 @st.fragment

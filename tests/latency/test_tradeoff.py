@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 from cli_support import run_cli
-from test_latency_model import ONE, cache, fake_calibration  # noqa: F401  (cache: a fixture)
+from test_latency_model import ONE, fake_calibration
 
 from lightviz import make_config
 from lightviz.accuracy import PUBLISHED, estimate
