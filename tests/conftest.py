@@ -10,6 +10,7 @@
   page in a fresh browser context (closed after the test); ``page`` is one default page.
 * ``artifacts``: the ``artifacts/`` folder for screenshots and logs (ignored by git).
 * ``wait_for_app(page)``: returns once the Streamlit script has finished its run.
+* ``cache``: a latency store and host lock of the test's own (the latency model's tests).
 
 The whole session runs with its own ``LIGHTVIZ_LOCK_DIR`` and ``LIGHTVIZ_CACHE_DIR`` (a fresh
 temporary directory, removed at exit), so nothing else on the machine can queue or feed the tests.
@@ -188,3 +189,17 @@ def _private_session_cache_dir(tmp_path_factory):
         os.environ.pop("LIGHTVIZ_CACHE_DIR", None)
     else:
         os.environ["LIGHTVIZ_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A latency store and host lock of the test's own (``$LIGHTVIZ_CACHE_DIR`` and
+    ``$LIGHTVIZ_LOCK_DIR`` under its temporary directory), the store's in-process caches cleared
+    before and after."""
+    from lightviz.latency.predictor import store
+
+    monkeypatch.setenv("LIGHTVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LIGHTVIZ_LOCK_DIR", str(tmp_path / "lock"))
+    store.clear_caches()
+    yield tmp_path / "cache"
+    store.clear_caches()

@@ -26,7 +26,7 @@ on whole-network medians (relative least squares, non-negative).
 of the kernel fits (5-fold over networks) and from whole families left out in turn; the interval
 spans the split-conformal ranks of ln(measured / predicted), widened in proportion to the
 extrapolated share of a prediction by as much as the families left out needed to be held 9 times
-in 10 (between a factor 2 and 4 for an all-extrapolated prediction). Stored as JSON (never pickle): the
+in 10 (between a factor 2 and 4 for an all-extrapolated prediction). Stored as plain JSON data: the
 kernels' descriptors, residuals and coefficients.
 """
 
