@@ -229,6 +229,16 @@ def fit_network(kernel_sums: Sequence[float], calls: Sequence[int], measured: Se
     return {"fixed": float(c[0]), "scale": float(c[1]), "per_call": float(c[2])}
 
 
+def network_term(model: KernelModel, networks: Sequence[tuple[Config, float]]) -> dict:
+    """The network term for ``model``'s kernels, fitted on whole networks ``(config, ms)``."""
+    sums, calls = [], []
+    for cfg, _ in networks:
+        kernels, _, _, n_calls = network_kernels(cfg, model.fold_bn)
+        sums.append(float(model.kernel_ms(kernels)[0].sum()))
+        calls.append(n_calls)
+    return fit_network(sums, calls, [ms for _, ms in networks])
+
+
 def aggregate(samples: Iterable[tuple[Kernel, float]]) -> dict[Kernel, float]:
     """One time per kernel: the median of its in-place times across networks."""
     by: dict[Kernel, list[float]] = {}
@@ -243,12 +253,7 @@ def fit(networks: Sequence[tuple[Config, float, Sequence[tuple[Kernel, float]]]]
     kinds = fit_kinds(aggregate(s for _, _, ops in networks for s in ops), batch)
     model = KernelModel({"kinds": kinds, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}},
                         batch, fold_bn)
-    sums, calls = [], []
-    for cfg, _, _ in networks:
-        kernels, _, _, n_calls = network_kernels(cfg, fold_bn)
-        sums.append(float(model.kernel_ms(kernels)[0].sum()))
-        calls.append(n_calls)
-    network = fit_network(sums, calls, [ms for _, ms, _ in networks])
+    network = network_term(model, [(cfg, ms) for cfg, ms, _ in networks])
     return {"method": "kernel", "kernel_version": VERSION, "kinds": kinds, "network": network,
             "timed_kernels": sum(d["n"] for d in kinds.values()),
             "kinds_timed": sorted(kinds), "kinds_never_timed": [k for k in KINDS if k not in kinds]}

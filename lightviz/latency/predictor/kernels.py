@@ -123,8 +123,8 @@ def kernel_of(row: Row, fold_bn: bool = True) -> Kernel | None:
         return Kernel("linear", bias=row.params > c * h * w * row.out_c, **base)
     if op == "batch_norm":
         return Kernel("call" if fold_bn else "bn", **base)
-    if op in ("relu", "relu6", "hardsigmoid") or op in ACT_ALIAS:
-        return Kernel(ACT_ALIAS.get(op, "hardsigmoid"), known=op in KINDS, **base)
+    if op in ACT_ALIAS:
+        return Kernel(ACT_ALIAS[op], known=op in KINDS, **base)
     if op in ("add", "mul"):
         return Kernel(op, **base)
     if op == "cat":

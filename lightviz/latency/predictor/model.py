@@ -49,7 +49,7 @@ from . import kernel_model as KM
 from . import local as L
 from . import probe as P
 from . import store
-from .kernels import kernel_of, network_kernels
+from .kernels import kernel_of
 from .stats import COVERAGE, conformal_bounds, rmspe
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
@@ -322,15 +322,21 @@ def kernel_model(networks, setup: Setup) -> dict:
 def _refit_network(s: Setup, old: dict, cfgs: Sequence[Config], medians: Sequence[float]) -> dict:
     """``old`` with its network term fitted on every stored network of the setup."""
     km = KM.KernelModel(old["kernel"], s.batch, s.fold_bn)
-    sums, calls = [], []
-    for c in cfgs:
-        kernels, _, _, n_calls = network_kernels(c, s.fold_bn)
-        sums.append(float(km.kernel_ms(kernels)[0].sum()))
-        calls.append(n_calls)
     model = dict(old)
-    model["kernel"] = dict(old["kernel"], network=KM.fit_network(sums, calls, medians))
+    model["kernel"] = dict(old["kernel"], network=KM.network_term(km, list(zip(cfgs, medians))))
     model["measurements_in_network_term"] = len(cfgs)
     return model
+
+
+def _kernel_model(model: dict, s: Setup) -> KM.KernelModel:
+    """The loaded kernel model of a stored ``model``, kept while the model is (bounded, as the
+    linear model's coefficients are)."""
+    hit = _coef_cache.get(id(model))
+    if hit is None or hit[0] is not model:  # the entry keeps its model alive: ids stay unique
+        if len(_coef_cache) >= 64:
+            _coef_cache.clear()
+        hit = _coef_cache[id(model)] = (model, KM.KernelModel(model["kernel"], s.batch, s.fold_bn))
+    return hit[1]
 
 
 def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = False) -> Prediction:
@@ -338,10 +344,7 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     host's latest probe (:mod:`.probe`) is reported beside it, and scales it only when
     ``scale_to_host``: on this project's machine the probe did not track the networks' latency
     (benchmarks/predict_accuracy.py --probe), so scaling stays off where predictions are shown."""
-    hit = _coef_cache.get(id(model))
-    if hit is None or hit[0] is not model:
-        hit = _coef_cache[id(model)] = (model, KM.KernelModel(model["kernel"], s.batch, s.fold_bn))
-    km = hit[1]
+    km = _kernel_model(model, s)
     ms, kernel_ms, kernel_blocks, blocks, share = km.predict(cfg)
     ratio, state = P.factor(model, s)
     host = ratio if scale_to_host else 1.0
@@ -368,7 +371,7 @@ def predict_ops(cfg: Config, setup: Setup) -> dict[str, float] | None:
     model = store.load_model(s)
     if model is None or model.get("model_kind") != KERNEL:
         return None
-    km = KM.KernelModel(model["kernel"], s.batch, s.fold_bn)
+    km = _kernel_model(model, s)
     pairs = [(row.path, k) for row in count(cfg).rows if (k := kernel_of(row, s.fold_bn)) is not None]
     ms, _ = km.kernel_ms([k for _, k in pairs])
     return {path: float(v) * km.network["scale"] for (path, _), v in zip(pairs, ms)}
