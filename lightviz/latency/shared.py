@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from .setup import Setup
-
 
 class Keeper:
     """A door's ``on_result`` (see :class:`~lightviz.latency.lab.protocol.Bench`): the results
@@ -58,21 +56,16 @@ class Keeper:
 # ---------------------------------------------------------------------------------------------
 
 
-def setup_of(d: dict) -> Setup:
-    names = {f.name for f in fields(Setup)}
-    return Setup(**{k: v for k, v in d.items() if k in names})
-
-
 def result_of(rec: dict):
     """The :class:`~lightviz.latency.lab.protocol.Result` a record was stored from (its samples
     are not kept), or None for a record from an older lightviz that did not keep it."""
     from .lab.protocol import Result
-    from .predictor.store import config_from_dict
+    from .predictor.store import config_from_dict, setup_from_dict
 
     d = rec.get("result")
     if not isinstance(d, dict):
         return None
-    return _result(Result, d, config_from_dict(rec["config"]), setup_of(rec["setup"]),
+    return _result(Result, d, config_from_dict(rec["config"]), setup_from_dict(rec["setup"]),
                    d.get("passport") or {})
 
 
@@ -90,12 +83,13 @@ def report_of(rec: dict, result):
     import pandas as pd
 
     from .lab.layers import LayerReport
+    from .predictor.store import setup_from_dict
 
     d = rec.get("layers")
     if not isinstance(d, dict) or result is None:
         return None
     w = d.get("whole") or {}
-    whole = _result(type(result), w, result.config, setup_of(w.get("setup") or {}), result.passport)
+    whole = _result(type(result), w, result.config, setup_from_dict(w.get("setup") or {}), result.passport)
     if whole is None:
         return None
     return LayerReport(pd.DataFrame(d.get("ops") or []), pd.DataFrame(d.get("blocks") or []), whole,

@@ -25,6 +25,7 @@ ignored with one warning line (once per file and process).
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import importlib.metadata
@@ -429,9 +430,9 @@ def models(device: str = "cpu") -> list[dict]:
 
 
 def setup_from_dict(d: dict) -> Setup:
-    fields = {k: d[k] for k in ("device", "dtype", "batch", "threads", "channels_last", "mode",
-                                "budget_s", "fold_bn") if k in d}
-    return Setup(**fields)
+    """The :class:`Setup` a stored dict describes (its fields that are there; the rest default)."""
+    names = {f.name for f in dataclasses.fields(Setup)}
+    return Setup(**{k: v for k, v in d.items() if k in names})
 
 
 def clear(paths: Iterable[str]) -> None:
