@@ -308,7 +308,9 @@ def _open_latency(browser, base, wait_for_app, url=LATENCY_URL):
 
 
 def _measure_button(page):
-    return page.get_by_test_id("stButton").filter(has_text="Measure").first.locator("button")
+    """The page's primary Measure button, found by its widget key (a text match also finds the
+    lesson's "Measure the lesson's configurations", hidden in its collapsed expander)."""
+    return page.locator(".st-key-latency_measure button")
 
 
 @pytest.mark.browser
