@@ -20,6 +20,12 @@ from dataclasses import dataclass
 VARIANT_OPTIONS = ("groups",)
 
 BASE_RESOLUTION = 224
+# The precision a network is deployed in: it changes weight and activation bytes, the deployment
+# memory, latency and top-1, never params or MACs. The app's sidebar, the URL (``dtype``) and the
+# commands' ``--dtype`` name it the same way.
+PRECISIONS = ("fp32", "fp16", "int8")
+PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
+DEFAULT_PRECISION = "fp32"
 ALPHA_MIN, ALPHA_MAX = 0.25, 2.0
 RESOLUTION_MIN, RESOLUTION_MAX = 32, 512
 RHO_MIN, RHO_MAX = RESOLUTION_MIN / BASE_RESOLUTION, RESOLUTION_MAX / BASE_RESOLUTION
@@ -121,3 +127,14 @@ def _thaw_list(value):
     if isinstance(value, tuple):
         return [_thaw_list(v) for v in value]
     return value
+
+
+def parse_precision(value) -> str:
+    """A deployment precision (``fp32``, ``fp16``, ``int8``; ``float32``/``float16``/``half``
+    accepted); ValueError in one line naming what is allowed."""
+    text = str(value).strip().lower() if value is not None else ""
+    text = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
+            "qint8": "int8"}.get(text, text)
+    if text not in PRECISIONS:
+        raise ValueError(f"unknown precision {value!r}: choose one of {', '.join(PRECISIONS)}")
+    return text

@@ -70,7 +70,7 @@ KINDS = (
 )
 
 BYTES_PER_VALUE = 4
-VALUE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}  # bytes per value of each measured dtype
+VALUE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}  # bytes per value of each dtype
 VIEW_OPS = ("split", "narrow", "flatten")  # the `op` values that move no data (views)
 ACT_FLOPS = {"relu": 1, "relu6": 2, "hardsigmoid": 4}
 COLUMNS = (

@@ -14,9 +14,10 @@ from dataclasses import dataclass, fields
 from ..config import in_range, number
 from .host.cpu import usable_cores
 
-DTYPE_NAMES = ("fp32", "fp16", "bf16")
+DTYPE_NAMES = ("fp32", "fp16", "bf16", "int8")
 DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
-                 "bfloat16": "bf16"}
+                 "bfloat16": "bf16", "qint8": "int8"}
+QUANTIZED_RUNTIMES = ("onnxruntime", "tensorrt")  # the runtimes that run an int8 graph
 MODES = ("eager", "cudagraph")
 BATCH_MIN, BATCH_MAX = 1, 1024
 BUDGET_DEFAULT_S = 2.0
@@ -221,9 +222,14 @@ def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=
     if runtime in ("onnxruntime", "tensorrt") and channels_last:
         raise ValueError(f"channels-last is a PyTorch memory format: {runtime} chooses its own "
                          "layout, drop --channels-last")
-    if runtime == "onnxruntime" and key != "fp32" and not device.startswith("cuda"):
-        raise ValueError(f"runtime onnxruntime on {device} is timed in fp32 only (its CPU "
-                         "provider runs fp16/bf16 graphs through casts): use --dtype fp32")
+    if key == "int8" and runtime not in QUANTIZED_RUNTIMES:
+        raise ValueError(f"dtype int8 is a quantized graph that runtime {runtime} does not run "
+                         f"here: use --runtime onnxruntime (static QDQ, per-channel weights) or "
+                         f"--runtime tensorrt")
+    if runtime == "onnxruntime" and key not in ("fp32", "int8") and not device.startswith("cuda"):
+        raise ValueError(f"runtime onnxruntime on {device} is timed in fp32 or int8 only (its "
+                         "CPU provider runs fp16/bf16 graphs through casts): use --dtype fp32 "
+                         "or int8")
     if require_runtime and probe:
         runtimes.require(runtime, device)
     return Setup(device, key, int(batch), threads, bool(channels_last), mode, float(budget_s),
@@ -258,7 +264,8 @@ def add_setup_arguments(p, threads_help: str) -> None:
 
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--dtype", default="fp32",
-                   help="fp32, fp16 or bf16 where the device supports it (default fp32)")
+                   help="fp32, fp16 or bf16 where the device supports it, int8 with --runtime "
+                        "onnxruntime or tensorrt (default fp32)")
     p.add_argument("--batch", default="1", help="images per call, 1 to 1024 (default 1)")
     p.add_argument("--threads", default=None, help=threads_help)
     p.add_argument("--mode", default="eager",

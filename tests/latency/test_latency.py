@@ -280,7 +280,8 @@ def test_exports_carry_the_passport(lock):
 @pytest.mark.parametrize("argv, message", [
     (["--device", "gpu"], "unknown device 'gpu': choose one of cpu, cuda, cuda:N, mps"),
     (["--device", "cuda:x"], "unknown device 'cuda:x'"),
-    (["--dtype", "int8"], "unknown dtype 'int8': choose one of fp32, fp16, bf16"),
+    (["--dtype", "int4"], "unknown dtype 'int4': choose one of fp32, fp16, bf16, int8"),
+    (["--dtype", "int8"], "dtype int8 is a quantized graph that runtime torch does not run here"),
     (["--batch", "0"], "batch 0 is out of range: allowed 1 to 1024"),
     (["--batch", "2.5"], "batch must be a whole number"),
     (["--threads", "0"], "threads 0 is out of range"),
