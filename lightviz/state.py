@@ -32,7 +32,10 @@ from .config import (
     BASE_RESOLUTION,
     CLASSES_MAX,
     CLASSES_MIN,
+    DEFAULT_PRECISION,
+    PRECISIONS,
     Config,
+    parse_precision,
 )
 from .configure import ARCH_LIST_HINT, make_config
 from .tradeoff import ALPHA_STEP, ALPHA_STOPS, RESOLUTION_STOPS
@@ -53,7 +56,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
 # The query parameters (and widget keys) this module owns, in URL order.
-PARAMS = ("arch", "alpha", "rho", "groups", "classes", "settings", "unit", "elementwise")
+PARAMS = ("arch", "alpha", "rho", "groups", "classes", "settings", "unit", "elementwise", "dtype")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class AppState:
     unit: str = "macs"
     elementwise: bool = False
     settings: tuple | None = None  # the edited table (Config.settings); None = the paper's
+    dtype: str = DEFAULT_PRECISION  # the precision deployed: bytes, memory, latency, top-1
 
     @property
     def resolution(self) -> int:
@@ -102,6 +106,8 @@ class AppState:
             q["unit"] = self.unit
         if self.elementwise:
             q["elementwise"] = "1"
+        if self.dtype != DEFAULT_PRECISION:
+            q["dtype"] = self.dtype
         return q
 
     def widget_values(self) -> dict[str, object]:
@@ -335,6 +341,18 @@ def _read_elementwise(q: _Query, default: bool) -> bool:
     return elementwise
 
 
+def _read_dtype(q: _Query, default: str) -> str:
+    """The deployed precision from ``dtype`` (fp32, fp16, int8)."""
+    dtype, raw = default, q.get("dtype")
+    if raw is not None:
+        try:
+            dtype = parse_precision(raw)
+        except ValueError:
+            q.note("dtype", f"dtype {show_value(raw)} is not one of {', '.join(PRECISIONS)}: "
+                            f"using {dtype}")
+    return dtype
+
+
 def _read_settings(q: _Query, arch: str, alpha: float, rho: float, groups: int | None,
                    classes: int) -> tuple | None:
     """The edited table from ``settings``, checked against the rest of the configuration."""
@@ -363,7 +381,8 @@ def parse_query(params: Mapping[str, Sequence[str]], prefix: str = "",
     unit = _read_unit(q, defaults.unit)
     elementwise = _read_elementwise(q, defaults.elementwise)
     settings = _read_settings(q, arch, alpha, rho, groups, classes)
-    state = AppState(arch, alpha, rho, groups, classes, unit, elementwise, settings)
+    dtype = _read_dtype(q, defaults.dtype)
+    state = AppState(arch, alpha, rho, groups, classes, unit, elementwise, settings, dtype)
     state.config()  # valid by construction: this raises loudly if that ever stops being true
     return state, q.notices
 
@@ -399,6 +418,7 @@ def state_from_widgets(ss, prefix: str = "") -> AppState:
         classes=int(ss.get(prefix + "classes", 1000)),
         unit=ss.get(prefix + "unit", "macs"),
         elementwise=bool(ss.get(prefix + "elementwise", False)),
+        dtype=ss.get(prefix + "dtype") or DEFAULT_PRECISION,
     )
     return _with_settings(state, ss, prefix)
 
@@ -506,6 +526,12 @@ def sidebar() -> tuple[Config, AppState, list[Notice]]:
             help="Batch norm, activations, residual adds, pooling and SE scaling, counted per "
                  "output element. MACs never include them.",
         )
+        st.segmented_control(
+            "Deployed in", PRECISIONS, key="dtype", required=True, default=None,
+            help="The precision the network runs in on the device: fp32, fp16, or int8 "
+                 "(quantized). Params and MACs do not change; weight and activation bytes, the "
+                 "deployment memory, latency and top-1 do.",
+        )
         with st.expander("Advanced"):
             st.number_input(
                 "Classes", min_value=CLASSES_MIN, max_value=CLASSES_MAX, step=1, key="classes",
@@ -514,6 +540,13 @@ def sidebar() -> tuple[Config, AppState, list[Notice]]:
     state = state_from_widgets(ss)
     sync_query_params(st.query_params, state.to_query(), PARAMS + ("resolution",))
     return state.config(), state, pending_notices(ss, state)
+
+
+def precision() -> str:
+    """The sidebar's deployed precision for any view (fp32, fp16, int8)."""
+    import streamlit as st
+
+    return st.session_state.get("dtype") or DEFAULT_PRECISION
 
 
 def counting_options() -> tuple[str, bool]:
