@@ -47,10 +47,10 @@ ASSETS = Path(__file__).resolve().parents[3] / "assets"
 DEVICE_CSV = ASSETS / "published_device_latency.csv"
 GRID_MIN_POINTS = 8  # a family on one device and precision is a grid from this many points ...
 GRID_MIN_SIDE = 3  # ... at this many widths and this many resolutions at least
-RULE = "ln ms ~ 1 + ln MACs + ln alpha + ln rho"
+RULE = "ln MACs + ln alpha + ln rho"
 EPS = 1e-9
 
-GridKey = tuple[str, str, "int | None", str]  # reference name, family, groups, precision
+GridKey = tuple[str, str, int | None, str]  # reference name, family, groups, precision
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,32 @@ def config_macs(family: str, alpha: float, resolution: int, groups: int | None) 
     return count(Config(family, alpha, resolution, groups)).macs
 
 
-def rule_features(family: str, alpha: float, resolution: int, groups: int | None) -> list[float]:
-    """The design row of :data:`RULE` for one configuration."""
-    return [1.0, math.log(config_macs(family, alpha, resolution, groups)), math.log(alpha),
-            math.log(resolution / BASE_RESOLUTION)]
+def _rule_row(rule: str, p) -> list[float]:
+    x, y = math.log(p.alpha), math.log(p.resolution / BASE_RESOLUTION)
+    if rule == "plane":
+        return [1.0, x, y]
+    if rule == "quadratic":
+        return [1.0, x, y, x * x, x * y, y * y]
+    m = math.log(config_macs(p.family, p.alpha, p.resolution, p.groups))
+    return [1.0, m] if rule == "ln MACs" else [1.0, m, x, y]
+
+
+# The interpolation rules compared by leave-one-out (benchmarks/device_reference.py), each a
+# least-squares fit of ln(ms) on these terms: the shipped one (RULE) first.
+RULES = {
+    RULE: "ln(ms) on ln(MACs), ln alpha, ln rho",
+    "ln MACs": "ln(ms) on ln(MACs) alone (a power law in MACs)",
+    "plane": "ln(ms) on ln alpha, ln rho",
+    "quadratic": "ln(ms) quadratic in ln alpha, ln rho",
+}
+
+
+def rule_features(rule: str, points) -> np.ndarray:
+    """The design matrix of ``rule`` (a key of :data:`RULES`) for configurations with
+    ``family``, ``alpha``, ``resolution`` and ``groups``."""
+    if rule not in RULES:
+        raise ValueError(f"unknown interpolation rule {rule!r}: one of {', '.join(RULES)}")
+    return np.array([_rule_row(rule, p) for p in points], float)
 
 
 def inside_hull(hull: list[tuple[float, float]], x: float, y: float) -> bool:
@@ -163,27 +185,34 @@ def inside_hull(hull: list[tuple[float, float]], x: float, y: float) -> bool:
                for i in range(n))
 
 
+@dataclass(frozen=True)
+class Query:
+    """A configuration as the rules read it (a :class:`DevicePoint` reads the same way)."""
+
+    family: str
+    alpha: float
+    resolution: int
+    groups: int | None
+
+
 class Grid:
     """A family's published points on one reference device and precision, spread over widths
-    and resolutions: the fit of :data:`RULE` through them, their hull and the leave-one-out
-    errors."""
+    and resolutions: the fit of ``rule`` (:data:`RULES`) through them, their hull in
+    (ln alpha, ln rho) and the leave-one-out errors (ln estimate - ln published)."""
 
-    def __init__(self, key: GridKey, points: tuple[DevicePoint, ...]):
-        self.key, self.points = key, points
-        self.X = np.array([rule_features(p.family, p.alpha, p.resolution, p.groups)
-                           for p in points], float)
+    def __init__(self, key: GridKey, points: tuple[DevicePoint, ...], rule: str = RULE):
+        self.key, self.points, self.rule = key, points, rule
+        self.X = rule_features(rule, points)
         self.t = np.log([p.ms for p in points])
         self.xy = [p.xy for p in points]
         self.hull = convex_hull(self.xy)
-        self.coef = self.fit(np.ones(len(points), bool))
-        self.loo = np.array([self.loo_error(i) for i in range(len(points))])  # ln est - ln pub
-        self.interior = np.array([inside_hull(convex_hull(self._others(i)), *self.xy[i])
-                                  for i in range(len(points))])
+        n = len(points)
+        self.coef = self.fit(np.ones(n, bool))
+        self.loo = np.array([self.loo_error(i) for i in range(n)])
+        self.interior = np.array([inside_hull(convex_hull(self.xy[:i] + self.xy[i + 1:]),
+                                              *self.xy[i]) for i in range(n)])
         inner = np.abs(self.loo[self.interior])
         self.half = float(inner.max() if inner.size else np.abs(self.loo).max())
-
-    def _others(self, i: int) -> list[tuple[float, float]]:
-        return [v for j, v in enumerate(self.xy) if j != i]
 
     def fit(self, keep: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(self.X[keep], self.t[keep], rcond=None)[0]
@@ -195,8 +224,20 @@ class Grid:
     def inside(self, alpha: float, resolution: int) -> bool:
         return inside_hull(self.hull, math.log(alpha), math.log(resolution / BASE_RESOLUTION))
 
-    def predict_ln(self, family: str, alpha: float, resolution: int, groups: int | None) -> float:
-        return float(np.array(rule_features(family, alpha, resolution, groups)) @ self.coef)
+    def predict_ln(self, query) -> float:
+        """ln(ms) of ``query`` (family, alpha, resolution, groups) by the fit."""
+        return float(rule_features(self.rule, [query])[0] @ self.coef)
+
+    def without(self, i: int) -> Grid:
+        """The grid refitted without point ``i`` (the nested leave-one-out of the interval)."""
+        return Grid(self.key, self.points[:i] + self.points[i + 1:], self.rule)
+
+    def coverage(self) -> tuple[int, int]:
+        """(covered, interior points): how many interior points' published values the interval
+        of the grid refitted without them contains (its own leave-one-out width)."""
+        hits = [bool(abs(g.predict_ln(self.points[i]) - self.t[i]) <= g.half + EPS)
+                for i in np.flatnonzero(self.interior) for g in [self.without(int(i))]]
+        return sum(hits), len(hits)
 
     @property
     def span(self) -> str:
@@ -210,13 +251,13 @@ def _is_grid(points: list[DevicePoint]) -> bool:
             and len({p.resolution for p in points}) >= GRID_MIN_SIDE)
 
 
-@lru_cache(maxsize=1)
-def grids() -> dict[GridKey, Grid]:
+@lru_cache(maxsize=8)
+def grids(rule: str = RULE) -> dict[GridKey, Grid]:
     """Every published grid (a family on one reference device and precision), fitted once."""
     by: dict[GridKey, list[DevicePoint]] = {}
     for p in load_device_points():
         by.setdefault((p.reference, p.family, p.groups, p.precision), []).append(p)
-    return {k: Grid(k, tuple(v)) for k, v in by.items() if _is_grid(v)}
+    return {k: Grid(k, tuple(v), rule) for k, v in by.items() if _is_grid(v)}
 
 
 # ----------------------------------------------------------------------------- the figure
@@ -265,7 +306,7 @@ def reference_latency(name: str, cfg: Config, precision: str) -> DeviceLatency:
     if not grid.inside(cfg.alpha, cfg.resolution):
         return none(f"outside the published grid of {cfg.arch} on {dev.name} ({grid.span}, "
                     "interpolation only inside its hull)")
-    ln = grid.predict_ln(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
+    ln = grid.predict_ln(Query(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups))
     ms = math.exp(ln)
     sources = ", ".join(dict.fromkeys(p.source for p in grid.points))
     return DeviceLatency(dev.name, dev.runtime, precision, INTERPOLATED, ms,
@@ -273,3 +314,26 @@ def reference_latency(name: str, cfg: Config, precision: str) -> DeviceLatency:
                          source=f"interpolated ({RULE}) between {len(grid.points)} published "
                                 f"points of {sources}; interval: worst leave-one-out error "
                                 f"{math.expm1(grid.half):.1%}")
+
+
+def reference_latencies(cfg: Config, precision: str) -> list[DeviceLatency]:
+    """``cfg`` on every reference device, in :func:`reference_devices` order (Compare's device
+    view keeps those whose status is not none)."""
+    return [reference_latency(d.name, cfg, precision) for d in reference_devices()]
+
+
+def loo_summary(rule: str = RULE) -> list[dict]:
+    """Per published grid: leave-one-out |error| in % (mean and worst over all points and over
+    the interior ones, which are interpolations) of ``rule``, and the interval's coverage."""
+    out = []
+    for (name, family, _, precision), g in grids(rule).items():
+        err = np.abs(np.expm1(g.loo)) * 100
+        covered, interior = g.coverage()
+        out.append({"device": name, "family": family, "precision": precision, "rule": rule,
+                    "points": len(g.points), "interior": interior,
+                    "loo_mean": float(err.mean()), "loo_worst": float(err.max()),
+                    "inside_mean": float(err[g.interior].mean()),
+                    "inside_worst": float(err[g.interior].max()),
+                    "interval": float(math.expm1(g.half) * 100),
+                    "covered": covered})
+    return out
