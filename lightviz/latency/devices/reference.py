@@ -16,14 +16,11 @@ measured it).
   and group count, the paper's table, 1000 classes, the same precision): the number itself.
 - ``interpolated`` inside the convex hull, in (ln alpha, ln rho), of a family's published GRID
   on that device and precision (MobileNet v2 on the Pixel 1, MobileNet v1 fp32 and int8 on the
-  Pixel 3: points at several widths and several resolutions): :data:`RULE`, a least-squares
-  fit of ln(ms) on ln(MACs), ln alpha and ln rho through the grid's points (MACs counted by
-  lightviz, so any width and resolution has them). Of the rules compared by leave-one-out
-  (``benchmarks/device_reference.py``) it has the lowest mean error over the three grids: a
-  plane or a quadratic in (ln alpha, ln rho) misses MobileNet v2's fixed 1280-wide last conv,
-  ln(MACs) alone misses the per-layer cost that does not shrink with width. The interval is
-  the estimate times exp(+-h), h the worst leave-one-out ln error among the grid points that lie
-  inside the hull of the others (the interpolations).
+  Pixel 3: points at several widths and several resolutions), by the rule of
+  :mod:`.interpolate` (``additive``: a fixed cost plus non-negative costs per MAC, per
+  activation byte and per weight, as lightviz counts them), chosen among several by leave-one-out
+  (``benchmarks/device_reference.py``); the interval is the worst leave-one-out error of the
+  grid's interior points, as for top-1 (:mod:`lightviz.accuracy`).
 - ``none`` elsewhere, with the reason: another family, device or precision, an edited table,
   another number of classes, outside the grid's hull, or a device with only a few published
   points (never a number carried from another family, device or precision).
@@ -37,18 +34,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
-from ...accuracy import convex_hull
 from ...config import BASE_RESOLUTION, Config, parse_precision
 from .figure import INTERPOLATED, PUBLISHED, DeviceLatency, no_figure
+from .interpolate import EPS, RULE, RULES, Grid
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets"
 DEVICE_CSV = ASSETS / "published_device_latency.csv"
 GRID_MIN_POINTS = 8  # a family on one device and precision is a grid from this many points ...
 GRID_MIN_SIDE = 3  # ... at this many widths and this many resolutions at least
-RULE = "ln MACs + ln alpha + ln rho"
-EPS = 1e-9
 
 GridKey = tuple[str, str, int | None, str]  # reference name, family, groups, precision
 
@@ -138,53 +131,6 @@ def reference_device(name: str) -> ReferenceDevice:
 
 # ----------------------------------------------------------------------------- the grids
 
-@lru_cache(maxsize=512)
-def config_macs(family: str, alpha: float, resolution: int, groups: int | None) -> int:
-    """MACs of the paper's network at this width and resolution (1000 classes), as lightviz
-    counts them."""
-    from ...counting import count
-
-    return count(Config(family, alpha, resolution, groups)).macs
-
-
-def _rule_row(rule: str, p) -> list[float]:
-    x, y = math.log(p.alpha), math.log(p.resolution / BASE_RESOLUTION)
-    if rule == "plane":
-        return [1.0, x, y]
-    if rule == "quadratic":
-        return [1.0, x, y, x * x, x * y, y * y]
-    m = math.log(config_macs(p.family, p.alpha, p.resolution, p.groups))
-    return [1.0, m] if rule == "ln MACs" else [1.0, m, x, y]
-
-
-# The interpolation rules compared by leave-one-out (benchmarks/device_reference.py), each a
-# least-squares fit of ln(ms) on these terms: the shipped one (RULE) first.
-RULES = {
-    RULE: "ln(ms) on ln(MACs), ln alpha, ln rho",
-    "ln MACs": "ln(ms) on ln(MACs) alone (a power law in MACs)",
-    "plane": "ln(ms) on ln alpha, ln rho",
-    "quadratic": "ln(ms) quadratic in ln alpha, ln rho",
-}
-
-
-def rule_features(rule: str, points) -> np.ndarray:
-    """The design matrix of ``rule`` (a key of :data:`RULES`) for configurations with
-    ``family``, ``alpha``, ``resolution`` and ``groups``."""
-    if rule not in RULES:
-        raise ValueError(f"unknown interpolation rule {rule!r}: one of {', '.join(RULES)}")
-    return np.array([_rule_row(rule, p) for p in points], float)
-
-
-def inside_hull(hull: list[tuple[float, float]], x: float, y: float) -> bool:
-    """Whether (x, y) lies in the counter-clockwise hull (edges included)."""
-    n = len(hull)
-    if n < 3:
-        return False
-    return all((hull[(i + 1) % n][0] - hull[i][0]) * (y - hull[i][1])
-               - (hull[(i + 1) % n][1] - hull[i][1]) * (x - hull[i][0]) >= -EPS
-               for i in range(n))
-
-
 @dataclass(frozen=True)
 class Query:
     """A configuration as the rules read it (a :class:`DevicePoint` reads the same way)."""
@@ -193,57 +139,6 @@ class Query:
     alpha: float
     resolution: int
     groups: int | None
-
-
-class Grid:
-    """A family's published points on one reference device and precision, spread over widths
-    and resolutions: the fit of ``rule`` (:data:`RULES`) through them, their hull in
-    (ln alpha, ln rho) and the leave-one-out errors (ln estimate - ln published)."""
-
-    def __init__(self, key: GridKey, points: tuple[DevicePoint, ...], rule: str = RULE):
-        self.key, self.points, self.rule = key, points, rule
-        self.X = rule_features(rule, points)
-        self.t = np.log([p.ms for p in points])
-        self.xy = [p.xy for p in points]
-        self.hull = convex_hull(self.xy)
-        n = len(points)
-        self.coef = self.fit(np.ones(n, bool))
-        self.loo = np.array([self.loo_error(i) for i in range(n)])
-        self.interior = np.array([inside_hull(convex_hull(self.xy[:i] + self.xy[i + 1:]),
-                                              *self.xy[i]) for i in range(n)])
-        inner = np.abs(self.loo[self.interior])
-        self.half = float(inner.max() if inner.size else np.abs(self.loo).max())
-
-    def fit(self, keep: np.ndarray) -> np.ndarray:
-        return np.linalg.lstsq(self.X[keep], self.t[keep], rcond=None)[0]
-
-    def loo_error(self, i: int) -> float:
-        keep = np.arange(len(self.points)) != i
-        return float(self.X[i] @ self.fit(keep) - self.t[i])
-
-    def inside(self, alpha: float, resolution: int) -> bool:
-        return inside_hull(self.hull, math.log(alpha), math.log(resolution / BASE_RESOLUTION))
-
-    def predict_ln(self, query) -> float:
-        """ln(ms) of ``query`` (family, alpha, resolution, groups) by the fit."""
-        return float(rule_features(self.rule, [query])[0] @ self.coef)
-
-    def without(self, i: int) -> Grid:
-        """The grid refitted without point ``i`` (the nested leave-one-out of the interval)."""
-        return Grid(self.key, self.points[:i] + self.points[i + 1:], self.rule)
-
-    def coverage(self) -> tuple[int, int]:
-        """(covered, interior points): how many interior points' published values the interval
-        of the grid refitted without them contains (its own leave-one-out width)."""
-        hits = [bool(abs(g.predict_ln(self.points[i]) - self.t[i]) <= g.half + EPS)
-                for i in np.flatnonzero(self.interior) for g in [self.without(int(i))]]
-        return sum(hits), len(hits)
-
-    @property
-    def span(self) -> str:
-        a = sorted({p.alpha for p in self.points})
-        r = sorted({p.resolution for p in self.points})
-        return f"alpha {a[0]:g}-{a[-1]:g} x {r[0]}-{r[-1]} px"
 
 
 def _is_grid(points: list[DevicePoint]) -> bool:
@@ -311,9 +206,9 @@ def reference_latency(name: str, cfg: Config, precision: str) -> DeviceLatency:
     sources = ", ".join(dict.fromkeys(p.source for p in grid.points))
     return DeviceLatency(dev.name, dev.runtime, precision, INTERPOLATED, ms,
                          math.exp(ln - grid.half), math.exp(ln + grid.half),
-                         source=f"interpolated ({RULE}) between {len(grid.points)} published "
-                                f"points of {sources}; interval: worst leave-one-out error "
-                                f"{math.expm1(grid.half):.1%}")
+                         source=f"interpolated ({RULE}: {RULES[RULE]}) between "
+                                f"{len(grid.points)} published points of {sources}; interval: "
+                                f"worst leave-one-out error {math.expm1(grid.half):.1%}")
 
 
 def reference_latencies(cfg: Config, precision: str) -> list[DeviceLatency]:
@@ -323,17 +218,10 @@ def reference_latencies(cfg: Config, precision: str) -> list[DeviceLatency]:
 
 
 def loo_summary(rule: str = RULE) -> list[dict]:
-    """Per published grid: leave-one-out |error| in % (mean and worst over all points and over
-    the interior ones, which are interpolations) of ``rule``, and the interval's coverage."""
-    out = []
-    for (name, family, _, precision), g in grids(rule).items():
-        err = np.abs(np.expm1(g.loo)) * 100
-        covered, interior = g.coverage()
-        out.append({"device": name, "family": family, "precision": precision, "rule": rule,
-                    "points": len(g.points), "interior": interior,
-                    "loo_mean": float(err.mean()), "loo_worst": float(err.max()),
-                    "inside_mean": float(err[g.interior].mean()),
-                    "inside_worst": float(err[g.interior].max()),
-                    "interval": float(math.expm1(g.half) * 100),
-                    "covered": covered})
-    return out
+    """Per published grid, what :meth:`Grid.summary` says of ``rule`` (a key of
+    :data:`~lightviz.latency.devices.interpolate.RULES`): leave-one-out errors in %, the
+    interval and its coverage."""
+    if rule not in RULES:
+        raise ValueError(f"unknown interpolation rule {rule!r}: one of {', '.join(RULES)}")
+    return [{"device": name, "family": family, "precision": precision, **g.summary()}
+            for (name, family, _, precision), g in grids(rule).items()]
