@@ -161,19 +161,28 @@ def listing(trtexec_present: bool, root=None) -> dict:
         "l4t": l4t_release(root), "nvpmodel": nvpmodel_mode(root),
         "unsupported": unsupported_reason(root),
         "setups": [{"name": n, "label": natural_setup(n).label, "what": NATURAL[n][1],
-                    "command": f"lightviz calibrate --setup {n}"}
+                    "command": f"lightviz calibrate --setup {n}", "options": options(n)}
                    for n in natural_names(board, trtexec_present)],
         "not_offered": not_offered(board, trtexec_present),
     }
+
+
+def options(name: str) -> str:
+    """The setup options of natural setup ``name`` as the other latency commands take them
+    (``lightviz predict``, ``lightviz devices export``): ``--device cuda --dtype fp16 ...``."""
+    setup = natural_setup(name)
+    return " ".join(f"--{o} {getattr(setup, o)}" for o in SETUP_OPTIONS
+                    if getattr(setup, o) != getattr(Setup, o))
 
 
 def render_listing(info: dict) -> str:
     head = f"{info['board']} ({info['soc']}: Jetson {info['family']}, {info['gpu']})"
     extra = ", ".join(x for x in (info["l4t"], info["nvpmodel"] and f"power mode {info['nvpmodel']}")
                       if x)
-    lines = [head + (f", {extra}" if extra else ""), "natural setups (calibrate each with its "
-             "command; the app and `lightviz predict` then use the model):"]
-    lines += [f"  {s['name']:<14} {s['command']:<42} {s['what']}" for s in info["setups"]]
+    lines = [head + (f", {extra}" if extra else ""),
+             "natural setups (calibrate one: lightviz calibrate --setup NAME; then predict or "
+             "export it with its options):"]
+    lines += [f"  {s['name']:<14} {s['options']:<48} {s['what']}" for s in info["setups"]]
     lines += [f"  not offered: {n}: {why}" for n, why in info["not_offered"].items()]
     if info["unsupported"]:
         lines.append(f"note: {info['unsupported']}")

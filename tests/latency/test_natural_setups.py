@@ -91,9 +91,11 @@ def test_list_setups_on_an_orin_with_trtexec(monkeypatch, trtexec):
     assert code == 0 and err == ""
     assert out.splitlines()[0].startswith("NVIDIA Jetson Orin Nano")
     assert "R36.4.3 (JetPack 6.2)" in out and "MAXN_SUPER" in out
-    for name in ("cuda-fp16", "cuda-graph", "tensorrt-fp16", "tensorrt-int8"):
-        assert f"lightviz calibrate --setup {name}" in out
-    assert "not offered" not in out
+    assert "lightviz calibrate --setup NAME" in out and "not offered" not in out
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    assert rows == ["cuda-fp16", "cuda-graph", "tensorrt-fp16", "tensorrt-int8"]
+    assert "--device cuda --dtype int8 --runtime tensorrt" in out
+    assert "--device cuda --dtype fp16 --mode cudagraph" in out
 
 
 def test_list_setups_json_on_a_nano(monkeypatch, trtexec):
@@ -101,6 +103,8 @@ def test_list_setups_json_on_a_nano(monkeypatch, trtexec):
     info = json.loads(out)
     assert code == 0 and info["soc"] == "tegra210"
     assert [s["name"] for s in info["setups"]] == ["cuda-fp16", "cuda-graph", "tensorrt-fp16"]
+    assert info["setups"][2]["options"] == "--device cuda --dtype fp16 --runtime tensorrt"
+    assert info["setups"][2]["command"] == "lightviz calibrate --setup tensorrt-fp16"
     assert "no int8 path in TensorRT" in info["not_offered"]["tensorrt-int8"]
     assert "Python 3.6" in info["unsupported"]  # L4T R32: lightviz itself does not run there
 
@@ -109,7 +113,7 @@ def test_list_setups_without_trtexec_says_why(monkeypatch, no_trtexec):
     code, out, _ = cli(["calibrate", "--list-setups"], "xavier", monkeypatch)
     assert code == 0
     assert "not offered: tensorrt-fp16: trtexec not found" in out
-    assert "lightviz calibrate --setup tensorrt" not in out
+    assert "--runtime tensorrt" not in out
 
 
 def test_list_setups_elsewhere_is_one_line(monkeypatch):
