@@ -103,26 +103,31 @@ def load_device_points(path: Path = DEVICE_CSV) -> tuple[DevicePoint, ...]:
                      for r in csv.DictReader(f))
 
 
-@lru_cache(maxsize=1)
 def reference_devices() -> list[ReferenceDevice]:
     """The reference devices, in the file's order."""
+    return list(_devices())
+
+
+@lru_cache(maxsize=1)
+def _devices() -> tuple[ReferenceDevice, ...]:
     by: dict[str, list[DevicePoint]] = {}
     for p in load_device_points():
         by.setdefault(p.reference, []).append(p)
-    return [ReferenceDevice(name, ps[0].device, ps[0].runtime, ps[0].threads,
-                            tuple(dict.fromkeys(p.precision for p in ps)),
-                            tuple(dict.fromkeys(p.family for p in ps)),
-                            tuple(dict.fromkeys(p.source for p in ps)))
-            for name, ps in by.items()]
+    return tuple(ReferenceDevice(name, ps[0].device, ps[0].runtime, ps[0].threads,
+                                 tuple(dict.fromkeys(p.precision for p in ps)),
+                                 tuple(dict.fromkeys(p.family for p in ps)),
+                                 tuple(dict.fromkeys(p.source for p in ps)))
+                 for name, ps in by.items())
 
 
 def reference_names() -> list[str]:
-    return [d.name for d in reference_devices()]
+    """The reference devices' names, as selectors list them."""
+    return [d.name for d in _devices()]
 
 
 def reference_device(name: str) -> ReferenceDevice:
     """The reference device called ``name``; ValueError naming the known ones otherwise."""
-    for d in reference_devices():
+    for d in _devices():
         if d.name == name:
             return d
     raise ValueError(f"unknown reference device {name!r}: choose one of "
@@ -214,7 +219,7 @@ def reference_latency(name: str, cfg: Config, precision: str) -> DeviceLatency:
 def reference_latencies(cfg: Config, precision: str) -> list[DeviceLatency]:
     """``cfg`` on every reference device, in :func:`reference_devices` order (Compare's device
     view keeps those whose status is not none)."""
-    return [reference_latency(d.name, cfg, precision) for d in reference_devices()]
+    return [reference_latency(d.name, cfg, precision) for d in _devices()]
 
 
 def loo_summary(rule: str = RULE) -> list[dict]:
