@@ -81,7 +81,7 @@ def _top1_text(part: pd.DataFrame, col: str) -> list[str]:
 
 
 def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
-                  current: dict | None = None) -> go.Figure:
+                  current: dict | None = None, precision: str = "fp32") -> go.Figure:
     """Estimated top-1 against ``cost`` (log x) for every candidate configuration, each
     architecture (and ShuffleNet v1 group count) in its colour and marker
     (:mod:`lightviz.styles`), published checkpoints large, extrapolated points open, for latency
@@ -89,7 +89,8 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
     the current configuration ringed, both in a grey that reads on either theme. ``df`` columns:
     label, arch, alpha, resolution, groups, top1, top1_low, top1_high, status, <cost> (and
     ``ms_status`` for latency). Each point's customdata is (arch, alpha, resolution, groups) so
-    a click can set the configuration."""
+    a click can set the configuration. ``precision`` (the top-1's) is named in the title when
+    not fp32."""
     from .charts import LEGEND, arch_style
 
     traces = []
@@ -124,7 +125,8 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
             hoverinfo="skip"))
     fig = go.Figure(traces)
     fig.update_layout(
-        title=dict(text=f"Estimated top-1 against {COST_NAMES[cost].replace('ms', 'latency')}",
+        title=dict(text=f"Estimated top-1{'' if precision == 'fp32' else ' in ' + precision} "
+                        f"against {COST_NAMES[cost].replace('ms', 'latency')}",
                    x=0, xanchor="left", font=dict(size=15), yref="container", y=0.99,
                    yanchor="top"),
         height=560, margin=dict(l=8, r=8, t=48, b=8), clickmode="event+select",

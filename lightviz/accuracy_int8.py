@@ -43,8 +43,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .accuracy import (ASSETS, EPS, EXTRAPOLATED, INTERPOLATED, NONE, PUBLISHED, REACH,
-                       Top1Estimate, convex_hull, estimate)
+from .accuracy import (
+    ASSETS,
+    EPS,
+    EXTRAPOLATED,
+    INTERPOLATED,
+    NONE,
+    PUBLISHED,
+    REACH,
+    Top1Estimate,
+    convex_hull,
+    estimate,
+)
 from .config import BASE_RESOLUTION, Config, parse_precision
 
 INT8_CSV = ASSETS / "published_int8.csv"

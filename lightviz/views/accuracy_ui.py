@@ -1,6 +1,7 @@
 """The estimated top-1 in the app: Explore's metric, the sweeps' second axis, and the Pareto view
 on Compare (every family's top-1 against MACs, params or latency on this host; a click on a point
-sets the sidebar's configuration). The estimate is lightviz.accuracy's."""
+sets the sidebar's configuration). The estimate is lightviz.accuracy's, at the sidebar's
+precision (lightviz.accuracy_int8 for int8: the fp32 estimate minus the family's int8 drop)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import streamlit as st
 
 from .. import accuracy_charts
 from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
+from ..accuracy_int8 import estimate_for
 from ..config import BASE_RESOLUTION, Config
 from ..configure import make_config
 from ..pareto import candidates, front
-from ..state import ARCH_LABELS, RHO_STOPS
+from ..state import ARCH_LABELS, RHO_STOPS, precision
 from ..tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, place_on_front
 from ..units import NO_ESTIMATE, fmt_ms, fmt_top1, fmt_top1_range
 from ..zoo import REGISTRY
@@ -29,27 +31,36 @@ CHART_KEY = keys.PARETO_CHART
 
 # ----------------------------------------------------------------------------- Explore
 
+def top1_label(prec: str) -> str:
+    """The top-1 card's label: the precision named when it is not fp32."""
+    return "Top-1 (estimate)" if prec == "fp32" else f"Top-1 {prec} (estimate)"
+
+
 def top1_metric(cfg: Config) -> None:
-    """A metric card with the estimated top-1, its interval and status (in the current
-    container)."""
-    value, delta, why = top1_card(cfg)
-    st.metric("Top-1 (estimate)", value, delta=delta, delta_color="off", delta_arrow="off",
+    """A metric card with the estimated top-1 at the sidebar's precision, its interval and
+    status (in the current container)."""
+    prec = precision()
+    value, delta, why = top1_card(cfg, prec)
+    st.metric(top1_label(prec), value, delta=delta, delta_color="off", delta_arrow="off",
               help=why, border=True)
 
 
-def top1_card(cfg: Config) -> tuple[str, str | None, str]:
+def top1_card(cfg: Config, prec: str = "fp32") -> tuple[str, str | None, str]:
     """(value, delta, help) of a top-1 card, the one wording of Explore's and Design's cards:
     the value as :func:`lightviz.units.fmt_top1` writes it (``lightviz pareto``'s digits), the
     status with the interval or the source of a published value, and the method;
-    :data:`~lightviz.units.NO_ESTIMATE` where there is no estimate."""
-    e = estimate(cfg)
+    :data:`~lightviz.units.NO_ESTIMATE` where there is no estimate. ``prec``: the deployed
+    precision (int8: :func:`lightviz.accuracy_int8.estimate_int8`, which names its
+    quantization)."""
+    e = estimate_for(cfg, prec)
+    at = "" if prec == "fp32" else f"{prec}: "
     if e.status == NONE:
-        return NO_ESTIMATE, None, f"No estimate: {e.method}. {NOTE}"
+        return NO_ESTIMATE, None, f"No {prec} estimate: {e.method}. {NOTE}"
     delta = f"{e.status}, {e.sources[0]}" if e.status == "published" else e.status
     if e.high > e.low:
         delta = f"{e.status}, {fmt_top1_range(e.low, e.high)}"
     return (fmt_top1(e.value, " %"), delta,
-            f"ImageNet top-1: {e.method} Sources: {'; '.join(e.sources)}. {NOTE}")
+            f"ImageNet top-1 {at}{e.method} Sources: {'; '.join(e.sources)}. {NOTE}")
 
 
 def _frame(cfgs) -> pd.DataFrame:
@@ -91,6 +102,19 @@ def add_rho_top1(fig, cfg: Config, resolutions) -> None:
 
 # ----------------------------------------------------------------------------- Compare
 
+def precision_words(df, prec: str) -> str:
+    """What the top-1 axis stands for at the sidebar's precision (a sentence, "" for fp32)."""
+    if prec == "fp32" or df.empty:
+        return ""
+    if prec != "int8":
+        return (f"Top-1 in {prec} (the sidebar's “Deployed in”): the fp32 estimate, "
+                f"assumed unchanged; no published {prec} top-1 was found. ")
+    how = dict.fromkeys(f"{ARCH_LABELS[a]}: {q}" for a, q in zip(df["arch"], df["quantization"]))
+    return ("Top-1 in int8 (the sidebar's “Deployed in”): the fp32 estimate minus the "
+            "drop fitted through each family's published int8 points, as its source quantized "
+            "it (" + "; ".join(how) + "); families without int8 points are left out. ")
+
+
 def _label(arch: str, groups) -> str:
     import pandas as pd  # the labels are of a Pareto table's rows (groups None, NaN or NA)
 
@@ -101,14 +125,14 @@ EXTRAPOLATED_STRIDE = (2, 4)  # extrapolated points every 0.1 in α and 32 px: e
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def pareto_table(extrapolate: bool) -> pd.DataFrame:
-    """Every grid configuration with an estimate (lightviz.pareto's grid), counted; the
-    extrapolated ones on a coarser grid (there are ten times as many, 2x past every hull)."""
+def pareto_table(extrapolate: bool, prec: str = "fp32") -> pd.DataFrame:
+    """Every grid configuration with an estimate at ``prec`` (lightviz.pareto's grid), counted;
+    the extrapolated ones on a coarser grid (there are ten times as many, 2x past every hull)."""
     import pandas as pd
 
-    rows = candidates(False)
+    rows = candidates(False, precision=prec)
     if extrapolate:
-        rows += [r for r in candidates(True, stride=EXTRAPOLATED_STRIDE)
+        rows += [r for r in candidates(True, stride=EXTRAPOLATED_STRIDE, precision=prec)
                  if r["status"] == EXTRAPOLATED]
     df = pd.DataFrame(rows)
     df["groups"] = df["groups"].astype("Int64")
@@ -121,7 +145,7 @@ class LatencyUnavailable(Exception):
 
 
 @st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
-def latency_column(extrapolate: bool, setup, model_stamp=None) -> pd.DataFrame:
+def latency_column(extrapolate: bool, setup, model_stamp=None, prec: str = "fp32") -> pd.DataFrame:
     """ms, ms_low, ms_high and ms_status (measured / predicted: lightviz.tradeoff's rule, the one
     ``lightviz pareto --max-ms`` uses) for :func:`pareto_table`'s rows on this host with ``setup``
     (Explore's: :func:`predicted.chosen_setup`); ``model_stamp`` (when the model was last fitted)
@@ -136,33 +160,39 @@ def latency_column(extrapolate: bool, setup, model_stamp=None) -> pd.DataFrame:
     try:
         return pd.DataFrame([at(Config(r.arch, r.alpha, int(r.resolution),
                                        None if pd.isna(r.groups) else int(r.groups))).columns()
-                             for r in pareto_table(extrapolate).itertuples(index=False)])
+                             for r in pareto_table(extrapolate, prec).itertuples(index=False)])
     except NotCalibrated as exc:
         raise LatencyUnavailable(str(exc)) from None
 
 
-def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame:
+def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None,
+               prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
-    df = pareto_table(extrapolate)
+    df = pareto_table(extrapolate, prec)
     if cost == "ms":  # LatencyUnavailable goes to the caller
-        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate, setup, stamp)], axis=1)
+        df = pd.concat([df.reset_index(drop=True),
+                        latency_column(extrapolate, setup, stamp, prec)], axis=1)
     return df
 
 
 @st.cache_data(max_entries=8, ttl=120, show_spinner=False)
-def _front(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame:
+def _front(extrapolate: bool, cost: str, setup=None, stamp=None, prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup, stamp).to_dict("records"), cost))
+    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup, stamp, prec).to_dict("records"),
+                              cost))
 
 
 @st.cache_resource(max_entries=32, ttl=120, show_spinner=False)
-def _pareto_figure(extrapolate: bool, cost: str, current, setup=None, stamp=None):
-    """The Pareto chart (about 0.2 s to build), cached per axis, current point and model."""
-    df = _with_cost(extrapolate, cost, setup, stamp)
+def _pareto_figure(extrapolate: bool, cost: str, current, setup=None, stamp=None,
+                   prec: str = "fp32"):
+    """The Pareto chart (about 0.2 s to build), cached per axis, current point, model and
+    precision."""
+    df = _with_cost(extrapolate, cost, setup, stamp, prec)
     cur = None if current is None else {cost: current[0], "top1": current[1]}
-    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp), cur)
+    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp, prec),
+                                         cur, prec)
 
 
 def _apply_click() -> None:
@@ -196,17 +226,18 @@ def render_pareto(cfg: Config) -> None:
     cost = AXES[axis or "MACs"]
     setup = predicted.chosen_setup() if cost == "ms" else None  # the one Explore predicts for
     stamp = predicted.model_stamp(setup)
+    prec = precision()  # the sidebar's "Deployed in": the top-1 axis is that precision's
     try:
-        df = _with_cost(extrapolate, cost, setup, stamp)
+        df = _with_cost(extrapolate, cost, setup, stamp, prec)
     except LatencyUnavailable as exc:
         st.info(f"{exc}", icon=":material/timer_off:")
         return
-    fr = _front(extrapolate, cost, setup, stamp)
+    fr = _front(extrapolate, cost, setup, stamp, prec)
     mine = df[df["arch"] == cfg.arch].to_dict("records")  # its family's points hold its cost
-    place = place_on_front(cfg, mine, fr.to_dict("records"), cost, extrapolate)
+    place = place_on_front(cfg, mine, fr.to_dict("records"), cost, extrapolate, prec)
     where = f" {place.why}" if place.why else ""
     fig = _pareto_figure(extrapolate, cost, None if place.cost is None else (place.cost, place.top1),
-                         setup, stamp)
+                         setup, stamp, prec)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
     squares = (f", grey-edged marks measured latencies (the rest predicted by the latency model; "
@@ -217,7 +248,7 @@ def render_pareto(cfg: Config) -> None:
         f"small ones interpolated, open ones extrapolated{squares}. The grey line is the Pareto "
         f"front: nothing else costs as little for as much top-1; the grey ring is the sidebar's "
         f"configuration. "
-        f"Click a point to open that configuration.{where} {NOTE}")
+        f"Click a point to open that configuration.{where} {precision_words(df, prec)}{NOTE}")
     if not fr.empty:
         show = fr.head(12).assign(label=[_label(a, g) for a, g in zip(fr["arch"].head(12),
                                                                         fr["groups"].head(12))])

@@ -74,7 +74,8 @@ def render(cfg: Config) -> None:
     _comparison_table(_view(shown))
     _conventions(shown)
     st.caption("\u0394 % = (lightviz \u2212 paper) / paper. \u2013: the source gives no figure. "
-               "Top-1 is the source's ImageNet accuracy, for reference. Each row is also "
+               "Top-1 is the source's ImageNet accuracy at the row's precision (int8 for "
+               "tf-slim's 16 _quant checkpoints), next to lightviz's estimate there. Each row is also "
                "counted the way its source counts (\"source's way\"), and the status compares "
                "that: a row that differs only by convention is a match.")
     _why_they_differ(shown)
@@ -117,6 +118,8 @@ def _view(shown: pd.DataFrame) -> pd.DataFrame:
         "macs_source": shown["macs_convention"],
         "convention": shown["convention"],
         "top1": ["\u2013" if pd.isna(v) else fmt_top1(v) for v in shown["top1"]],
+        "precision": shown["precision"],
+        "top1_lightviz": ["\u2013" if pd.isna(v) else fmt_top1(v) for v in shown["top1_lightviz"]],
         "alpha": shown["alpha"],
         "resolution": shown["resolution"],
         "groups": ["" if pd.isna(g) else str(int(g)) for g in shown["groups"]],
@@ -132,7 +135,7 @@ def _view(shown: pd.DataFrame) -> pd.DataFrame:
 # alpha, px and g are in the configuration's name.
 SHOWN = ("configuration", "status", "params_published", "params_lightviz", "params_diff",
          "macs_published", "macs_lightviz", "macs_diff", "params_source", "macs_source", "top1",
-         "open", "source")
+         "precision", "top1_lightviz", "open", "source")
 
 
 def _comparison_table(view: pd.DataFrame) -> None:
@@ -159,6 +162,13 @@ def _comparison_table(view: pd.DataFrame) -> None:
             help="lightviz's count in the source's own convention (the status compares this; "
                  "the conventions are listed under the table)"),
         "top1": st.column_config.TextColumn("top-1 %", alignment="right", width=52),
+        "precision": st.column_config.TextColumn(
+            "precision", width=52, help="fp32, or int8 for tf-slim's quantized (_quant) "
+                                        "checkpoints: their top-1 is the int8 one"),
+        "top1_lightviz": st.column_config.TextColumn(
+            "top-1 %, lightviz", alignment="right", width=60,
+            help="lightviz's top-1 estimate at this configuration and precision: the published "
+                 "value itself where the estimate stands on this row's table (every int8 row)"),
         "open": st.column_config.LinkColumn("explore", display_text="open", width=48,
                                             help="Open this configuration on the Explore page"),
         "source": st.column_config.TextColumn("source", width=170),
