@@ -171,8 +171,11 @@ class DropFit:
             return np.array([float(self.d[keep].mean()), 0.0])
         return np.polyfit(x, self.d[keep], 1)[::-1]
 
-    def drop_at(self, x: float, coef=None) -> float:
+    def drop_at(self, x: float, coef: np.ndarray | None = None) -> float:
+        """The fitted drop at ln α = x (``coef``: a refit's, else the shipped fit's)."""
         c = self.coef if coef is None else coef
+        if c is None:
+            raise ValueError(f"{self.arch} has one int8 point: no drop line to evaluate")
         return float(c[0] + c[1] * x)
 
     def _loo(self, i: int) -> float:
@@ -258,6 +261,7 @@ def estimate_int8(cfg: Config) -> PrecisionTop1:
     drop = fit.drop_at(x)
     half = (fit.worst if outside else fit.worst_inside) + DROP_SLOPE * math.hypot(dx, dy)
     lo, hi = fit.bounds(x, y)
+    assert fp.value is not None and fp.low is not None and fp.high is not None  # not none
     value = min(max(fp.value - drop, lo), hi)
     low, high = max(fp.low - drop - half, lo, 0.1), min(fp.high - drop + half, hi, 100.0)
     status = max(fp.status, EXTRAPOLATED if outside else INTERPOLATED, key=RANK.__getitem__)
@@ -299,7 +303,7 @@ def loo_summary_int8() -> list[dict]:
             const.append(float(fit.d[keep].mean()) - fit.d[i])
             fp = estimate(Config(arch, p.alpha, p.resolution))
             lo, hi = fit.bounds(*p.xy, keep=keep)
-            v = min(max(fp.value - fit.drop_at(p.xy[0], fit._fit(keep)), lo), hi)
+            v = min(max((fp.value or math.nan) - fit.drop_at(p.xy[0], fit._fit(keep)), lo), hi)
             est.append(v - p.int8_top1)
         out.append({"family": arch, "points": len(fit.points), "source": fit.source,
                     "method": fit.method, "drop_loo_mean": float(np.abs(fit.loo).mean()),
