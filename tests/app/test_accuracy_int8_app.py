@@ -54,3 +54,13 @@ def test_the_pareto_view_ranks_by_the_int8_estimate_and_says_so():
     at.segmented_control(key="dtype").set_value("fp32").run()
     assert_clean(at)
     assert "int8" not in pareto_spec(at)["layout"]["title"]["text"]
+
+
+def test_the_paper_check_lists_tf_slims_int8_rows_with_the_estimate():
+    at = run_app({"arch": "mobilenet_v1"}, page="paper")
+    assert_clean(at)
+    assert any(e.label == "int8 rows: 16 of 16 estimates are the published int8 top-1"
+               for e in at.expander)
+    grid = next(d for d in at.dataframe if "top1_lightviz" in d.value.columns)
+    row = grid.value.set_index("configuration").loc["MobileNet_v1_0.25_128_quant"]
+    assert row["top1"] == row["top1_lightviz"] == "39.9"
