@@ -22,11 +22,11 @@ COST_NAMES = {"macs": "MACs", "params": "params", "ms": "ms"}
 
 def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
                   published_x: Sequence[float] = (), published_y: Sequence[float] = (),
-                  current_x: float | None = None) -> go.Figure:
+                  current_x: float | None = None, precision: str = "fp32") -> go.Figure:
     """Draw the estimated top-1 on a right-hand axis of a sweep figure: the value (solid where
     interpolated (dashed: an estimate), dotted where extrapolated), its interval as a band, and the published points as
     diamonds. ``top1`` has one row per x with value, low, high and status (value NaN where there
-    is no estimate)."""
+    is no estimate). ``precision`` (the top-1's) is named on the axis when not fp32."""
     import pandas as pd
 
     t = top1.reset_index(drop=True).assign(x=list(x))
@@ -65,7 +65,8 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
                 showlegend=False, marker=dict(size=13, color=TOP1_COLOR,
                                               line=dict(width=2.5, color="#ffffff")),
                 hovertemplate="current: top-1 %{y:.1f} % (est.)<extra></extra>"))
-    fig.update_layout(yaxis2=dict(title_text="top-1 % (est.)", overlaying="y", side="right",
+    at = "" if precision == "fp32" else f"{precision}, "
+    fig.update_layout(yaxis2=dict(title_text=f"top-1 % ({at}est.)", overlaying="y", side="right",
                                   showgrid=False, rangemode="normal", tickmode="auto",
                                   nticks=6))
     return fig

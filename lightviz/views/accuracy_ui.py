@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from .. import accuracy_charts
-from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
-from ..accuracy_int8 import estimate_for
+from ..accuracy import EXTRAPOLATED, NONE, NOTE, published_points
+from ..accuracy_int8 import drop_fits, estimate_for
 from ..config import BASE_RESOLUTION, Config
 from ..configure import make_config
 from ..pareto import candidates, front
@@ -63,41 +63,51 @@ def top1_card(cfg: Config, prec: str = "fp32") -> tuple[str, str | None, str]:
             f"ImageNet top-1 {at}{e.method} Sources: {'; '.join(e.sources)}. {NOTE}")
 
 
-def _frame(cfgs) -> pd.DataFrame:
+def _frame(cfgs, prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
     rows = []
     for c in cfgs:
-        e = estimate(c)
+        e = estimate_for(c, prec)
         rows.append({"value": e.value if e.value is not None else math.nan,
                      "low": e.low if e.low is not None else math.nan,
                      "high": e.high if e.high is not None else math.nan, "status": e.status})
     return pd.DataFrame(rows)
 
 
+def _published(cfg: Config, prec: str) -> list[tuple[float, int, float]]:
+    """(α, resolution, top-1) of the published points drawn at ``prec``: int8, the family's
+    int8 source's; otherwise the fp32 checkpoints (fp16 assumes them unchanged)."""
+    if cfg.classes != 1000:
+        return []
+    if prec == "int8":
+        fit = drop_fits().get(cfg.arch)
+        return [] if fit is None else [(p.alpha, p.resolution, p.int8_top1) for p in fit.points]
+    return [(p.alpha, p.resolution, p.top1) for p in published_points(cfg.arch, cfg.groups)]
+
+
 def add_alpha_top1(fig, cfg: Config, alphas) -> None:
-    """The estimated top-1 along ``alphas`` at cfg's resolution, on the α sweep's second axis."""
+    """The estimated top-1 (at the sidebar's precision) along ``alphas`` at cfg's resolution,
+    on the α sweep's second axis."""
+    prec = precision()
     cfgs = [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
                         classes=cfg.classes) for a in alphas]
-    pts = [p for p in published_points(cfg.arch, cfg.groups) if p.resolution == cfg.resolution]
-    if cfg.classes != 1000:
-        pts = []
-    accuracy_charts.add_top1_axis(fig, list(alphas), _frame(cfgs), [p.alpha for p in pts],
-                                  [p.top1 for p in pts], current_x=cfg.alpha)
+    pts = [p for p in _published(cfg, prec) if p[1] == cfg.resolution]
+    accuracy_charts.add_top1_axis(fig, list(alphas), _frame(cfgs, prec), [p[0] for p in pts],
+                                  [p[2] for p in pts], current_x=cfg.alpha, precision=prec)
 
 
 def add_rho_top1(fig, cfg: Config, resolutions) -> None:
-    """The estimated top-1 along ``resolutions`` at cfg's α, on the ρ sweep's second axis (x is
-    ρ rounded to 3 decimals, like the sweep's)."""
+    """The estimated top-1 (at the sidebar's precision) along ``resolutions`` at cfg's α, on
+    the ρ sweep's second axis (x is ρ rounded to 3 decimals, like the sweep's)."""
+    prec = precision()
     cfgs = [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups,
                         classes=cfg.classes) for r in resolutions]
-    pts = [p for p in published_points(cfg.arch, cfg.groups) if abs(p.alpha - cfg.alpha) < 1e-9]
-    if cfg.classes != 1000:
-        pts = []
+    pts = [p for p in _published(cfg, prec) if abs(p[0] - cfg.alpha) < 1e-9]
     accuracy_charts.add_top1_axis(
-        fig, [round(r / BASE_RESOLUTION, 3) for r in resolutions], _frame(cfgs),
-        [round(p.resolution / BASE_RESOLUTION, 3) for p in pts], [p.top1 for p in pts],
-        current_x=round(cfg.rho, 3))
+        fig, [round(r / BASE_RESOLUTION, 3) for r in resolutions], _frame(cfgs, prec),
+        [round(p[1] / BASE_RESOLUTION, 3) for p in pts], [p[2] for p in pts],
+        current_x=round(cfg.rho, 3), precision=prec)
 
 
 # ----------------------------------------------------------------------------- Compare

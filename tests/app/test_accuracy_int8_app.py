@@ -64,3 +64,17 @@ def test_the_paper_check_lists_tf_slims_int8_rows_with_the_estimate():
     grid = next(d for d in at.dataframe if "top1_lightviz" in d.value.columns)
     row = grid.value.set_index("configuration").loc["MobileNet_v1_0.25_128_quant"]
     assert row["top1"] == row["top1_lightviz"] == "39.9"
+
+
+def test_the_sweeps_draw_the_int8_estimate_with_the_int8_points():
+    from lightviz.views.explore import TABS
+
+    at = run_app({"arch": "mobilenet_v1", "alpha": "0.75", "dtype": "int8"})
+    at.session_state["explore_tab"] = TABS[3]
+    at.run()
+    assert_clean(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    alpha_sweep = specs[0]
+    assert alpha_sweep["layout"]["yaxis2"]["title"]["text"] == "top-1 % (int8, est.)"
+    published = next(t for t in alpha_sweep["data"] if t.get("name") == "published top-1")
+    assert sorted(published["y"]) == [48.2, 62.2, 67.9, 69.7]  # the _quant table at 224 px
