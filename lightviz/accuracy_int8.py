@@ -26,8 +26,9 @@ Runtime, so every estimate names the method and backend it stands for.
   hull.
 - ``none`` where the family has no int8 point (ResNet-34, ShuffleNet v1, plugin families), off
   the one point of a family quantized once (ResNet-18/50, GhostNet: one point gives no trend,
-  and ShuffleNet v2's drop triples from 1x to 0.5x), more than 2x from every int8 point, for an
-  edited table and wherever the fp32 estimate is ``none``. Never a guessed constant.
+  and ShuffleNet v2's drop is 2.6 times larger at 0.5x than at 1x), more than 2x from every int8
+  point, for an edited table and wherever the fp32 estimate is ``none``. Never a guessed
+  constant.
 
 fp16: no published fp16 top-1 was found for these networks, so the fp16 figure is the fp32
 estimate, said to be assumed unchanged (its method says so; the status is the fp32 one's).
