@@ -22,11 +22,11 @@ COST_NAMES = {"macs": "MACs", "params": "params", "ms": "ms"}
 
 def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
                   published_x: Sequence[float] = (), published_y: Sequence[float] = (),
-                  current_x: float | None = None) -> go.Figure:
+                  current_x: float | None = None, precision: str = "fp32") -> go.Figure:
     """Draw the estimated top-1 on a right-hand axis of a sweep figure: the value (solid where
     interpolated (dashed: an estimate), dotted where extrapolated), its interval as a band, and the published points as
     diamonds. ``top1`` has one row per x with value, low, high and status (value NaN where there
-    is no estimate)."""
+    is no estimate). ``precision`` (the top-1's) is named on the axis when not fp32."""
     import pandas as pd
 
     t = top1.reset_index(drop=True).assign(x=list(x))
@@ -65,7 +65,8 @@ def add_top1_axis(fig: go.Figure, x: Sequence[float], top1: pd.DataFrame,
                 showlegend=False, marker=dict(size=13, color=TOP1_COLOR,
                                               line=dict(width=2.5, color="#ffffff")),
                 hovertemplate="current: top-1 %{y:.1f} % (est.)<extra></extra>"))
-    fig.update_layout(yaxis2=dict(title_text="top-1 % (est.)", overlaying="y", side="right",
+    at = "" if precision == "fp32" else f"{precision}, "
+    fig.update_layout(yaxis2=dict(title_text=f"top-1 % ({at}est.)", overlaying="y", side="right",
                                   showgrid=False, rangemode="normal", tickmode="auto",
                                   nticks=6))
     return fig
@@ -81,7 +82,7 @@ def _top1_text(part: pd.DataFrame, col: str) -> list[str]:
 
 
 def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
-                  current: dict | None = None) -> go.Figure:
+                  current: dict | None = None, precision: str = "fp32") -> go.Figure:
     """Estimated top-1 against ``cost`` (log x) for every candidate configuration, each
     architecture (and ShuffleNet v1 group count) in its colour and marker
     (:mod:`lightviz.styles`), published checkpoints large, extrapolated points open, for latency
@@ -89,7 +90,8 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
     the current configuration ringed, both in a grey that reads on either theme. ``df`` columns:
     label, arch, alpha, resolution, groups, top1, top1_low, top1_high, status, <cost> (and
     ``ms_status`` for latency). Each point's customdata is (arch, alpha, resolution, groups) so
-    a click can set the configuration."""
+    a click can set the configuration. ``precision`` (the top-1's) is named in the title when
+    not fp32."""
     from .charts import LEGEND, arch_style
 
     traces = []
@@ -124,7 +126,8 @@ def pareto_figure(df: pd.DataFrame, cost: str, front: pd.DataFrame,
             hoverinfo="skip"))
     fig = go.Figure(traces)
     fig.update_layout(
-        title=dict(text=f"Estimated top-1 against {COST_NAMES[cost].replace('ms', 'latency')}",
+        title=dict(text=f"Estimated top-1{'' if precision == 'fp32' else ' in ' + precision} "
+                        f"against {COST_NAMES[cost].replace('ms', 'latency')}",
                    x=0, xanchor="left", font=dict(size=15), yref="container", y=0.99,
                    yanchor="top"),
         height=560, margin=dict(l=8, r=8, t=48, b=8), clickmode="event+select",

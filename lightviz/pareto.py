@@ -12,7 +12,10 @@ A configuration is on the front when no other configuration under the budget cos
 has a higher estimated top-1. By default only ``published`` and ``interpolated`` estimates take
 part; ``extrapolated`` ones join with ``--extrapolate``. With ``--max-ms`` a configuration's
 latency is :func:`lightviz.tradeoff.latency_cost`'s (measured where stored, else predicted: the
-``ms_status`` column), the rule the app's Pareto view uses too.
+``ms_status`` column), the rule the app's Pareto view uses too. ``--dtype int8`` ranks by the
+int8 top-1 estimate (:func:`lightviz.accuracy_int8.estimate_for`: the fp32 estimate minus the
+family's fitted int8 drop, ``none`` for families without int8 points); every row names its
+``precision`` and the ``quantization`` it stands for.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .accuracy import EXTRAPOLATED, INTERPOLATED, NOTE, PUBLISHED, REACH, estimate, families
+from .accuracy_int8 import estimate_for
 from .config import BASE_RESOLUTION, Config, number
 from .configure import arch_names
 from .tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, totals
@@ -72,16 +76,19 @@ def _row(cfg: Config, est, macs: int, params: int) -> dict:
             "top1": round(est.value, 2), "top1_low": round(est.low, 2),
             "top1_high": round(est.high, 2), "status": est.status,
             "source": est.sources[0] if est.status == PUBLISHED else None,
-            "top1_exact": est.value, "top1_low_exact": est.low, "top1_high_exact": est.high}
+            "top1_exact": est.value, "top1_low_exact": est.low, "top1_high_exact": est.high,
+            "precision": getattr(est, "precision", "fp32"),
+            "quantization": getattr(est, "quantization", "")}
 
 
 def candidates(extrapolate: bool = False,
                fits: Callable[[Config, int, int], dict | None] | None = None,
-               monotone_cost: bool = True, stride: tuple[int, int] = (1, 1)) -> list[dict]:
+               monotone_cost: bool = True, stride: tuple[int, int] = (1, 1),
+               precision: str = "fp32") -> list[dict]:
     """Every grid configuration with an allowed estimate, counted; ``fits(cfg, macs, params)``
     returns the extra columns of a configuration within the budget, or None to drop it (and,
     when ``monotone_cost``, every larger resolution at the same α). ``stride`` thins the grid
-    (every n-th α, every m-th resolution)."""
+    (every n-th α, every m-th resolution); ``precision`` the top-1's (fp32, fp16, int8)."""
     allowed = allowed_statuses(extrapolate)
     fams = families()
     out = []
@@ -100,7 +107,7 @@ def candidates(extrapolate: bool = False,
                 if not r_lo <= res <= r_hi:
                     continue
                 cfg = Config(arch, alpha, res, groups)
-                est = estimate(cfg)
+                est = estimate(cfg) if precision == "fp32" else estimate_for(cfg, precision)
                 if est.status not in allowed:
                     continue
                 macs, params = totals(arch, alpha, res, groups)
@@ -125,26 +132,28 @@ def front(rows: Sequence[dict], cost: str) -> list[dict]:
 
 
 def pareto(max_macs: float | None = None, max_params: float | None = None,
-           max_ms: float | None = None, setup=None, extrapolate: bool = False) -> list[dict]:
+           max_ms: float | None = None, setup=None, extrapolate: bool = False,
+           precision: str = "fp32") -> list[dict]:
     """The front under one budget (exactly one of ``max_macs``, ``max_params``, ``max_ms``;
-    ``max_ms`` needs a latency ``setup``), best first."""
+    ``max_ms`` needs a latency ``setup``) of the top-1 at ``precision``, best first."""
     given = [n for n, v in (("macs", max_macs), ("params", max_params), ("ms", max_ms))
              if v is not None]
     if len(given) != 1:
         raise ValueError("give exactly one budget: --max-macs, --max-params or --max-ms")
     cost = given[0]
     if cost == "macs":
-        rows = candidates(extrapolate, lambda c, m, p: {} if m <= max_macs else None)
+        rows = candidates(extrapolate, lambda c, m, p: {} if m <= max_macs else None,
+                          precision=precision)
     elif cost == "params":
         rows = candidates(extrapolate, lambda c, m, p: {} if p <= max_params else None,
-                          monotone_cost=False)
+                          monotone_cost=False, precision=precision)
     else:
         at = latency_costs(setup)  # measured where stored, else predicted (as in the app)
 
         def fits(cfg, m, p):
             c = at(cfg)
             return c.columns() if c.ms <= max_ms else None
-        rows = candidates(extrapolate, fits, monotone_cost=False)
+        rows = candidates(extrapolate, fits, monotone_cost=False, precision=precision)
         return [{**r, "ms": round(r["ms"], 3), "ms_low": round(r["ms_low"], 3),
                  "ms_high": round(r["ms_high"], 3), "ms_exact": r["ms"]}
                 for r in front(rows, cost)]
@@ -177,6 +186,15 @@ def register(subparsers) -> None:
 COLUMNS = ("arch", "groups", "alpha", "resolution", "macs", "params", "top1", "top1_low",
            "top1_high", "status", "source")
 MS_COLUMNS = ("ms", "ms_low", "ms_high", "ms_status")
+PRECISION_COLUMNS = ("precision", "quantization")
+
+
+def top1_precision(dtype: str) -> str:
+    """The precision whose top-1 ``--dtype`` ranks by (bf16, a latency dtype, as fp16: the fp32
+    figure assumed unchanged)."""
+    from .config import parse_precision
+
+    return "fp16" if str(dtype).strip().lower() == "bf16" else parse_precision(dtype)
 
 
 def cmd_pareto(args) -> int:
@@ -192,8 +210,9 @@ def cmd_pareto(args) -> int:
     rows = pareto(
         max_macs=None if args.max_macs is None else parse_count("max-macs", args.max_macs),
         max_params=None if args.max_params is None else parse_count("max-params", args.max_params),
-        max_ms=max_ms, setup=setup, extrapolate=args.extrapolate)
-    cols = COLUMNS + (MS_COLUMNS if max_ms is not None else ())
+        max_ms=max_ms, setup=setup, extrapolate=args.extrapolate,
+        precision=top1_precision(args.dtype))
+    cols = COLUMNS + (MS_COLUMNS if max_ms is not None else ()) + PRECISION_COLUMNS
     if args.format == "json":
         print(json.dumps({"rows": [{c: r.get(c) for c in cols} for r in rows], "note": NOTE},
                          indent=1))
@@ -203,7 +222,14 @@ def cmd_pareto(args) -> int:
         w.writerows(rows)
     else:
         print(render_table(rows, max_ms is not None))
+        if rows and rows[0]["precision"] != "fp32":
+            how = dict.fromkeys(f"{r['arch']}: {r['quantization'] or FP16_WORDS}" for r in rows)
+            print(f"top-1 at {rows[0]['precision']}, each family as its source quantized it: "
+                  + "; ".join(how))
     return 0
+
+
+FP16_WORDS = "the fp32 estimate, assumed unchanged"
 
 
 def render_table(rows: Sequence[dict], with_ms: bool) -> str:

@@ -9,6 +9,11 @@ A published figure is a rounded number: "4.2M" stands for anything from 4.15 M t
 (:func:`printed_unit`). Otherwise the difference is *explained* when its cause is known
 (:data:`EXPLANATIONS`), *close* when it is under 2 %, and *differs* otherwise. A row about a
 network lightviz does not build is marked *other network*.
+
+tf-slim's 16 int8 (``_quant``) checkpoints of MobileNet v1 are rows too (``precision`` int8; the
+table prints the float rows' MACs and params for them): their published int8 top-1 stands next to
+lightviz's int8 estimate at that point (``top1_lightviz``, :func:`lightviz.accuracy_int8.estimate_for`),
+which is that published value exactly.
 """
 
 from __future__ import annotations
@@ -237,11 +242,36 @@ def with_checkpoints(published: pd.DataFrame) -> pd.DataFrame:
              "macs": float(p.macs), "top1": p.top1, "source": p.source, "note": p.convention}
             for p in load_points() if p.source in CHECKPOINT_TABLES]
     replaced = {v for v in CHECKPOINT_TABLES.values() if v}
-    extra = pd.DataFrame(rows)
+    extra = pd.concat([pd.DataFrame(rows), int8_rows()], ignore_index=True)
     extra["groups"] = extra["groups"].astype("Int64")
     extra["family"] = [REGISTRY[a].family for a in extra["arch"]]
     kept = published[~published["source"].isin(replaced)]
     return pd.concat([kept, extra], ignore_index=True)
+
+
+# the int8 twins of the tf-slim v1 rows: the same table, the same figures, the same causes
+INT8_TABLES = ("tf-slim mobilenet_v1.md (_quant)",)
+EXPLANATIONS.update({(a, v + "_quant"): why for (a, v), why in list(EXPLANATIONS.items())
+                     if a == "mobilenet_v1" and v.startswith("MobileNet_v1_")})
+
+
+def int8_rows() -> pd.DataFrame:
+    """The published int8 checkpoints of :data:`INT8_TABLES` as paper-check rows: params and
+    MACs of the float checkpoint of the same table (it prints the same for both), top-1 the
+    int8 one."""
+    from .accuracy import load_points
+    from .accuracy_int8 import load_int8_points
+
+    floats = {(p.arch, p.alpha, p.resolution): p for p in load_points()}
+    rows = []
+    for q in load_int8_points():
+        if q.source in INT8_TABLES:
+            f = floats[(q.arch, q.alpha, q.resolution)]
+            rows.append({"arch": q.arch, "variant": q.variant, "alpha": q.alpha,
+                         "resolution": q.resolution, "groups": None, "params": float(f.params),
+                         "macs": float(f.macs), "top1": q.int8_top1, "source": q.source,
+                         "note": f"{f.convention}; int8: {q.note}", "precision": "int8"})
+    return pd.DataFrame(rows)
 
 
 def _status(row, ours: dict[str, int], conv: Convention = LIGHTVIZ) -> str:
@@ -268,8 +298,14 @@ def paper_check(published: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per published configuration: the published params/MACs/top-1, lightviz's counts
     at the same arch, alpha, resolution and groups (1000 classes), the relative differences, a
     status (see the module doc), the explanation (:data:`EXPLANATIONS`, or "") and the source's
-    own note."""
+    own note; ``precision`` (fp32 or int8) of the top-1, and ``top1_lightviz``, lightviz's
+    estimate at that configuration and precision (None where there is none)."""
+    from .accuracy_int8 import estimate_for
+
     df = with_checkpoints(load_published()) if published is None else published
+    if "precision" not in df:
+        df = df.assign(precision="fp32")
+    df = df.assign(precision=df["precision"].fillna("fp32"))
     out = []
     for row in df.itertuples(index=False):
         groups = None if pd.isna(row.groups) else int(row.groups)
@@ -287,13 +323,15 @@ def paper_check(published: pd.DataFrame | None = None) -> pd.DataFrame:
             "params_diff": (prof.params - row.params) / row.params if pd.notna(row.params) else None,
             "macs_published": row.macs, "macs_lightviz": prof.macs,
             "macs_diff": (prof.macs - row.macs) / row.macs if pd.notna(row.macs) else None,
-            "top1": row.top1, "status": _status(row, ours, conv),
+            "top1": row.top1, "status": _status(row, ours, conv), "precision": row.precision,
+            "top1_lightviz": estimate_for(cfg, row.precision).value,
             "convention": conv.name, "params_convention": c_params, "macs_convention": c_macs,
             "explanation": explanation, "note": row.note, "source": row.source,
         })
     t = pd.DataFrame(out)
     t["groups"] = t["groups"].astype("Int64")
-    for col in ("params_diff", "macs_diff", "params_published", "macs_published", "top1"):
+    for col in ("params_diff", "macs_diff", "params_published", "macs_published", "top1",
+                "top1_lightviz"):
         t[col] = t[col].astype("float64")
     return t
 

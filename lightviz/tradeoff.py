@@ -204,12 +204,13 @@ def _cost_of(cfg: Config, cost: str, rows: Sequence[Mapping]) -> float | None:
 
 
 def place_on_front(cfg: Config, rows: Sequence[Mapping], front: Sequence[Mapping], cost: str,
-                   extrapolate: bool) -> Place:
+                   extrapolate: bool, precision: str = "fp32") -> Place:
     """``cfg``'s place among ``rows`` (the chart's candidates, with a ``cost`` column) and on
-    their ``front``: what the Pareto view rings and says."""
-    from .accuracy import EXTRAPOLATED, estimate
+    their ``front``: what the Pareto view rings and says; the top-1 at ``precision``."""
+    from .accuracy import EXTRAPOLATED
+    from .accuracy_int8 import estimate_for
 
-    e = estimate(cfg)
+    e = estimate_for(cfg, precision)
     if e.value is None:
         return Place(None, None, False, None, NO_ESTIMATE)
     if e.status == EXTRAPOLATED and not extrapolate:

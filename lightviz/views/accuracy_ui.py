@@ -1,6 +1,7 @@
 """The estimated top-1 in the app: Explore's metric, the sweeps' second axis, and the Pareto view
 on Compare (every family's top-1 against MACs, params or latency on this host; a click on a point
-sets the sidebar's configuration). The estimate is lightviz.accuracy's."""
+sets the sidebar's configuration). The estimate is lightviz.accuracy's, at the sidebar's
+precision (lightviz.accuracy_int8 for int8: the fp32 estimate minus the family's int8 drop)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from .. import accuracy_charts
-from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
+from ..accuracy import EXTRAPOLATED, NONE, NOTE, published_points
+from ..accuracy_int8 import drop_fits, estimate_for
 from ..config import BASE_RESOLUTION, Config
 from ..configure import make_config
 from ..pareto import candidates, front
-from ..state import ARCH_LABELS, RHO_STOPS
+from ..state import ARCH_LABELS, RHO_STOPS, precision
 from ..tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, place_on_front
 from ..units import NO_ESTIMATE, fmt_ms, fmt_top1, fmt_top1_range
 from ..zoo import REGISTRY
@@ -29,67 +31,99 @@ CHART_KEY = keys.PARETO_CHART
 
 # ----------------------------------------------------------------------------- Explore
 
+def top1_label(prec: str) -> str:
+    """The top-1 card's label: the precision named when it is not fp32."""
+    return "Top-1 (estimate)" if prec == "fp32" else f"Top-1 {prec} (estimate)"
+
+
 def top1_metric(cfg: Config) -> None:
-    """A metric card with the estimated top-1, its interval and status (in the current
-    container)."""
-    value, delta, why = top1_card(cfg)
-    st.metric("Top-1 (estimate)", value, delta=delta, delta_color="off", delta_arrow="off",
+    """A metric card with the estimated top-1 at the sidebar's precision, its interval and
+    status (in the current container)."""
+    prec = precision()
+    value, delta, why = top1_card(cfg, prec)
+    st.metric(top1_label(prec), value, delta=delta, delta_color="off", delta_arrow="off",
               help=why, border=True)
 
 
-def top1_card(cfg: Config) -> tuple[str, str | None, str]:
+def top1_card(cfg: Config, prec: str = "fp32") -> tuple[str, str | None, str]:
     """(value, delta, help) of a top-1 card, the one wording of Explore's and Design's cards:
     the value as :func:`lightviz.units.fmt_top1` writes it (``lightviz pareto``'s digits), the
     status with the interval or the source of a published value, and the method;
-    :data:`~lightviz.units.NO_ESTIMATE` where there is no estimate."""
-    e = estimate(cfg)
+    :data:`~lightviz.units.NO_ESTIMATE` where there is no estimate. ``prec``: the deployed
+    precision (int8: :func:`lightviz.accuracy_int8.estimate_int8`, which names its
+    quantization)."""
+    e = estimate_for(cfg, prec)
+    at = "" if prec == "fp32" else f"{prec}: "
     if e.status == NONE:
-        return NO_ESTIMATE, None, f"No estimate: {e.method}. {NOTE}"
+        return NO_ESTIMATE, None, f"No {prec} estimate: {e.method}. {NOTE}"
     delta = f"{e.status}, {e.sources[0]}" if e.status == "published" else e.status
     if e.high > e.low:
         delta = f"{e.status}, {fmt_top1_range(e.low, e.high)}"
     return (fmt_top1(e.value, " %"), delta,
-            f"ImageNet top-1: {e.method} Sources: {'; '.join(e.sources)}. {NOTE}")
+            f"ImageNet top-1 {at}{e.method} Sources: {'; '.join(e.sources)}. {NOTE}")
 
 
-def _frame(cfgs) -> pd.DataFrame:
+def _frame(cfgs, prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
     rows = []
     for c in cfgs:
-        e = estimate(c)
+        e = estimate_for(c, prec)
         rows.append({"value": e.value if e.value is not None else math.nan,
                      "low": e.low if e.low is not None else math.nan,
                      "high": e.high if e.high is not None else math.nan, "status": e.status})
     return pd.DataFrame(rows)
 
 
+def _published(cfg: Config, prec: str) -> list[tuple[float, int, float]]:
+    """(α, resolution, top-1) of the published points drawn at ``prec``: int8, the family's
+    int8 source's; otherwise the fp32 checkpoints (fp16 assumes them unchanged)."""
+    if cfg.classes != 1000:
+        return []
+    if prec == "int8":
+        fit = drop_fits().get(cfg.arch)
+        return [] if fit is None else [(p.alpha, p.resolution, p.int8_top1) for p in fit.points]
+    return [(p.alpha, p.resolution, p.top1) for p in published_points(cfg.arch, cfg.groups)]
+
+
 def add_alpha_top1(fig, cfg: Config, alphas) -> None:
-    """The estimated top-1 along ``alphas`` at cfg's resolution, on the α sweep's second axis."""
+    """The estimated top-1 (at the sidebar's precision) along ``alphas`` at cfg's resolution,
+    on the α sweep's second axis."""
+    prec = precision()
     cfgs = [make_config(cfg.arch, a, resolution=cfg.resolution, groups=cfg.groups,
                         classes=cfg.classes) for a in alphas]
-    pts = [p for p in published_points(cfg.arch, cfg.groups) if p.resolution == cfg.resolution]
-    if cfg.classes != 1000:
-        pts = []
-    accuracy_charts.add_top1_axis(fig, list(alphas), _frame(cfgs), [p.alpha for p in pts],
-                                  [p.top1 for p in pts], current_x=cfg.alpha)
+    pts = [p for p in _published(cfg, prec) if p[1] == cfg.resolution]
+    accuracy_charts.add_top1_axis(fig, list(alphas), _frame(cfgs, prec), [p[0] for p in pts],
+                                  [p[2] for p in pts], current_x=cfg.alpha, precision=prec)
 
 
 def add_rho_top1(fig, cfg: Config, resolutions) -> None:
-    """The estimated top-1 along ``resolutions`` at cfg's α, on the ρ sweep's second axis (x is
-    ρ rounded to 3 decimals, like the sweep's)."""
+    """The estimated top-1 (at the sidebar's precision) along ``resolutions`` at cfg's α, on
+    the ρ sweep's second axis (x is ρ rounded to 3 decimals, like the sweep's)."""
+    prec = precision()
     cfgs = [make_config(cfg.arch, cfg.alpha, resolution=r, groups=cfg.groups,
                         classes=cfg.classes) for r in resolutions]
-    pts = [p for p in published_points(cfg.arch, cfg.groups) if abs(p.alpha - cfg.alpha) < 1e-9]
-    if cfg.classes != 1000:
-        pts = []
+    pts = [p for p in _published(cfg, prec) if abs(p[0] - cfg.alpha) < 1e-9]
     accuracy_charts.add_top1_axis(
-        fig, [round(r / BASE_RESOLUTION, 3) for r in resolutions], _frame(cfgs),
-        [round(p.resolution / BASE_RESOLUTION, 3) for p in pts], [p.top1 for p in pts],
-        current_x=round(cfg.rho, 3))
+        fig, [round(r / BASE_RESOLUTION, 3) for r in resolutions], _frame(cfgs, prec),
+        [round(p[1] / BASE_RESOLUTION, 3) for p in pts], [p[2] for p in pts],
+        current_x=round(cfg.rho, 3), precision=prec)
 
 
 # ----------------------------------------------------------------------------- Compare
+
+def precision_words(df, prec: str) -> str:
+    """What the top-1 axis stands for at the sidebar's precision (a sentence, "" for fp32)."""
+    if prec == "fp32" or df.empty:
+        return ""
+    if prec != "int8":
+        return (f"Top-1 in {prec} (the sidebar's “Deployed in”): the fp32 estimate, "
+                f"assumed unchanged; no published {prec} top-1 was found. ")
+    how = dict.fromkeys(f"{ARCH_LABELS[a]}: {q}" for a, q in zip(df["arch"], df["quantization"]))
+    return ("Top-1 in int8 (the sidebar's “Deployed in”): the fp32 estimate minus the "
+            "drop fitted through each family's published int8 points, as its source quantized "
+            "it (" + "; ".join(how) + "); families without int8 points are left out. ")
+
 
 def _label(arch: str, groups) -> str:
     import pandas as pd  # the labels are of a Pareto table's rows (groups None, NaN or NA)
@@ -101,14 +135,14 @@ EXTRAPOLATED_STRIDE = (2, 4)  # extrapolated points every 0.1 in α and 32 px: e
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def pareto_table(extrapolate: bool) -> pd.DataFrame:
-    """Every grid configuration with an estimate (lightviz.pareto's grid), counted; the
-    extrapolated ones on a coarser grid (there are ten times as many, 2x past every hull)."""
+def pareto_table(extrapolate: bool, prec: str = "fp32") -> pd.DataFrame:
+    """Every grid configuration with an estimate at ``prec`` (lightviz.pareto's grid), counted;
+    the extrapolated ones on a coarser grid (there are ten times as many, 2x past every hull)."""
     import pandas as pd
 
-    rows = candidates(False)
+    rows = candidates(False, precision=prec)
     if extrapolate:
-        rows += [r for r in candidates(True, stride=EXTRAPOLATED_STRIDE)
+        rows += [r for r in candidates(True, stride=EXTRAPOLATED_STRIDE, precision=prec)
                  if r["status"] == EXTRAPOLATED]
     df = pd.DataFrame(rows)
     df["groups"] = df["groups"].astype("Int64")
@@ -121,7 +155,7 @@ class LatencyUnavailable(Exception):
 
 
 @st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
-def latency_column(extrapolate: bool, setup, model_stamp=None) -> pd.DataFrame:
+def latency_column(extrapolate: bool, setup, model_stamp=None, prec: str = "fp32") -> pd.DataFrame:
     """ms, ms_low, ms_high and ms_status (measured / predicted: lightviz.tradeoff's rule, the one
     ``lightviz pareto --max-ms`` uses) for :func:`pareto_table`'s rows on this host with ``setup``
     (Explore's: :func:`predicted.chosen_setup`); ``model_stamp`` (when the model was last fitted)
@@ -136,33 +170,39 @@ def latency_column(extrapolate: bool, setup, model_stamp=None) -> pd.DataFrame:
     try:
         return pd.DataFrame([at(Config(r.arch, r.alpha, int(r.resolution),
                                        None if pd.isna(r.groups) else int(r.groups))).columns()
-                             for r in pareto_table(extrapolate).itertuples(index=False)])
+                             for r in pareto_table(extrapolate, prec).itertuples(index=False)])
     except NotCalibrated as exc:
         raise LatencyUnavailable(str(exc)) from None
 
 
-def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame:
+def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None,
+               prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
-    df = pareto_table(extrapolate)
+    df = pareto_table(extrapolate, prec)
     if cost == "ms":  # LatencyUnavailable goes to the caller
-        df = pd.concat([df.reset_index(drop=True), latency_column(extrapolate, setup, stamp)], axis=1)
+        df = pd.concat([df.reset_index(drop=True),
+                        latency_column(extrapolate, setup, stamp, prec)], axis=1)
     return df
 
 
 @st.cache_data(max_entries=8, ttl=120, show_spinner=False)
-def _front(extrapolate: bool, cost: str, setup=None, stamp=None) -> pd.DataFrame:
+def _front(extrapolate: bool, cost: str, setup=None, stamp=None, prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup, stamp).to_dict("records"), cost))
+    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup, stamp, prec).to_dict("records"),
+                              cost))
 
 
 @st.cache_resource(max_entries=32, ttl=120, show_spinner=False)
-def _pareto_figure(extrapolate: bool, cost: str, current, setup=None, stamp=None):
-    """The Pareto chart (about 0.2 s to build), cached per axis, current point and model."""
-    df = _with_cost(extrapolate, cost, setup, stamp)
+def _pareto_figure(extrapolate: bool, cost: str, current, setup=None, stamp=None,
+                   prec: str = "fp32"):
+    """The Pareto chart (about 0.2 s to build), cached per axis, current point, model and
+    precision."""
+    df = _with_cost(extrapolate, cost, setup, stamp, prec)
     cur = None if current is None else {cost: current[0], "top1": current[1]}
-    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp), cur)
+    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp, prec),
+                                         cur, prec)
 
 
 def _apply_click() -> None:
@@ -196,17 +236,18 @@ def render_pareto(cfg: Config) -> None:
     cost = AXES[axis or "MACs"]
     setup = predicted.chosen_setup() if cost == "ms" else None  # the one Explore predicts for
     stamp = predicted.model_stamp(setup)
+    prec = precision()  # the sidebar's "Deployed in": the top-1 axis is that precision's
     try:
-        df = _with_cost(extrapolate, cost, setup, stamp)
+        df = _with_cost(extrapolate, cost, setup, stamp, prec)
     except LatencyUnavailable as exc:
         st.info(f"{exc}", icon=":material/timer_off:")
         return
-    fr = _front(extrapolate, cost, setup, stamp)
+    fr = _front(extrapolate, cost, setup, stamp, prec)
     mine = df[df["arch"] == cfg.arch].to_dict("records")  # its family's points hold its cost
-    place = place_on_front(cfg, mine, fr.to_dict("records"), cost, extrapolate)
+    place = place_on_front(cfg, mine, fr.to_dict("records"), cost, extrapolate, prec)
     where = f" {place.why}" if place.why else ""
     fig = _pareto_figure(extrapolate, cost, None if place.cost is None else (place.cost, place.top1),
-                         setup, stamp)
+                         setup, stamp, prec)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
     squares = (f", grey-edged marks measured latencies (the rest predicted by the latency model; "
@@ -217,7 +258,7 @@ def render_pareto(cfg: Config) -> None:
         f"small ones interpolated, open ones extrapolated{squares}. The grey line is the Pareto "
         f"front: nothing else costs as little for as much top-1; the grey ring is the sidebar's "
         f"configuration. "
-        f"Click a point to open that configuration.{where} {NOTE}")
+        f"Click a point to open that configuration.{where} {precision_words(df, prec)}{NOTE}")
     if not fr.empty:
         show = fr.head(12).assign(label=[_label(a, g) for a, g in zip(fr["arch"].head(12),
                                                                         fr["groups"].head(12))])

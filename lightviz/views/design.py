@@ -16,11 +16,11 @@ import streamlit as st
 
 from ..config import Config, thaw
 from ..configure import make_config
-from ..state import ARCH_LABELS, set_settings
+from ..state import ARCH_LABELS, precision, set_settings
 from ..zoo import REGISTRY
 from ..zoo.table import Problem, SettingsError, current, differences, encode_url
 from . import cached_profile, delta_arrow, fmt_bytes, fmt_count, fmt_delta, keys, nice_label
-from .accuracy_ui import top1_card  # Explore's card: the two pages never show two numbers
+from .accuracy_ui import top1_card, top1_label  # Explore's card: never two numbers
 
 RESET = "_design_reset"
 BASES = "_design_bases"
@@ -181,8 +181,8 @@ def _costs(cfg: Config) -> None:
             delta = None if same else fmt_delta(now, then)
             st.metric(label, text, delta=delta, delta_arrow=delta_arrow(delta), delta_color="off",
                       delta_description=None if same else "vs the paper's table", border=True)
-        value, delta, why = top1_card(cfg)
-        st.metric("Top-1 (estimate)", value, delta=delta, delta_color="off", delta_arrow="off",
+        value, delta, why = top1_card(cfg, precision())
+        st.metric(top1_label(precision()), value, delta=delta, delta_color="off", delta_arrow="off",
                   border=True, help=why)
     st.caption(f"Exact: **{prof.params:,}** params \u00b7 **{prof.macs:,}** MACs "
                f"(the paper's table: {base.params:,} params, {base.macs:,} MACs).")

@@ -73,8 +73,10 @@ def render(cfg: Config) -> None:
     shown = _filtered(table, cfg)
     _comparison_table(_view(shown))
     _conventions(shown)
+    _int8_rows(shown)
     st.caption("\u0394 % = (lightviz \u2212 paper) / paper. \u2013: the source gives no figure. "
-               "Top-1 is the source's ImageNet accuracy, for reference. Each row is also "
+               "Top-1 is the source's ImageNet accuracy, for reference (int8 for tf-slim's 16 "
+               "_quant checkpoints, listed with lightviz's int8 estimate below). Each row is also "
                "counted the way its source counts (\"source's way\"), and the status compares "
                "that: a row that differs only by convention is a match.")
     _why_they_differ(shown)
@@ -158,11 +160,38 @@ def _comparison_table(view: pd.DataFrame) -> None:
             "MACs, source's way", format="localized", width=96,
             help="lightviz's count in the source's own convention (the status compares this; "
                  "the conventions are listed under the table)"),
-        "top1": st.column_config.TextColumn("top-1 %", alignment="right", width=52),
+        "top1": st.column_config.TextColumn(
+            "top-1 %", alignment="right", width=52,
+            help="the source's ImageNet top-1; int8 for tf-slim's quantized (_quant) checkpoints"),
         "open": st.column_config.LinkColumn("explore", display_text="open", width=48,
                                             help="Open this configuration on the Explore page"),
         "source": st.column_config.TextColumn("source", width=170),
     })
+
+
+def _int8_rows(shown: pd.DataFrame) -> None:
+    """The int8 rows shown (tf-slim's _quant checkpoints): their published int8 top-1 beside
+    lightviz's int8 estimate at that configuration (lightviz.accuracy_int8), which is that
+    published value."""
+    q = shown[shown["precision"] == "int8"]
+    if q.empty:
+        return
+    same = int((q["top1"] == q["top1_lightviz"]).sum())
+    with st.expander(f"int8 rows: {same} of {len(q)} estimates are the published int8 top-1"):
+        st.caption("tf-slim's quantization-aware (_quant) MobileNet v1 checkpoints: the table "
+                   "prints the float rows' MACs and params for them (checked above like the float "
+                   "rows); their top-1 is the int8 one. lightviz's int8 estimate (the fp32 "
+                   "estimate minus the fitted drop, exact at the published points) beside it.")
+        st.dataframe(pd.DataFrame({
+            "configuration": q["variant"],
+            "top1": [fmt_top1(v) for v in q["top1"]],
+            "top1_lightviz": ["\u2013" if pd.isna(v) else fmt_top1(v) for v in q["top1_lightviz"]],
+        }), hide_index=True, column_config={
+            "configuration": st.column_config.TextColumn("configuration"),
+            "top1": st.column_config.TextColumn("int8 top-1 %, published", alignment="right"),
+            "top1_lightviz": st.column_config.TextColumn("int8 top-1 %, lightviz",
+                                                         alignment="right"),
+        })
 
 
 def _conventions(shown: pd.DataFrame) -> None:
