@@ -271,7 +271,7 @@ FIELDS = {
     "weight_bytes": "params x bytes per value",
     "flash_bytes": "weights as stored on a device: conv/linear weights at the precision, one "
                    "bias per output channel (int32 at int8), BN folded; no scales, graph or code",
-    "activation_peak_bytes": "largest total of live tensors when every op writes a new tensor "
+    "every_op_peak_bytes": "largest total of live tensors when every op writes a new tensor "
                              "(counting's peak) at the precision",
     "deployment_peak_bytes": "SRAM for activations, MCUNet's rule: conv+BN+act fused, an op "
                              "holds its input and output, residuals kept, weights in flash",
@@ -288,7 +288,7 @@ def memory_fields(profile: Profile, precision: str = "fp32") -> dict:
     plain = deployment_memory(profile, precision, in_place=False)
     inplace = deployment_memory(profile, precision, in_place=True)
     return {"dtype": plain.precision, "weight_bytes": plain.weight_bytes,
-            "flash_bytes": plain.flash_bytes, "activation_peak_bytes": plain.every_op_peak_bytes,
+            "flash_bytes": plain.flash_bytes, "every_op_peak_bytes": plain.every_op_peak_bytes,
             "deployment_peak_bytes": plain.peak_bytes, "deployment_peak_op": plain.peak_op,
             "deployment_peak_bytes_inplace": inplace.peak_bytes,
             "deployment_peak_op_inplace": inplace.peak_op}

@@ -77,7 +77,7 @@ def test_every_op_figure_scales_with_precision():
     assert deployment_memory(prof, "fp32").every_op_peak_bytes == prof.peak_activation_bytes
     assert deployment_memory(prof, "int8").every_op_peak_bytes == prof.peak_activation_bytes // 4
     fields = memory_fields(prof, "fp16")
-    assert fields["activation_peak_bytes"] == prof.peak_activation_bytes // 2
+    assert fields["every_op_peak_bytes"] == prof.peak_activation_bytes // 2
     assert fields["deployment_peak_bytes"] == 2 * 1_505_280
     assert fields["deployment_peak_bytes_inplace"] == 2 * 1_404_928
 
@@ -111,3 +111,27 @@ def test_every_architecture(cfg: Config):
     assert plain.peak_bytes >= biggest
     assert {r.block for r in prof.rows} >= {o.block for o in plain.ops}
     assert plain.flash_bytes > prof.params * 0.9
+
+
+def test_profile_dtype_option(capsys):
+    import json
+
+    from lightviz.cli import main
+
+    argv = ["profile", "mobilenet_v2", "--alpha", "0.35", "--resolution", "144"]
+    assert main([*argv, "--dtype", "int8", "--summary", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["dtype"], d["deployment_peak_bytes"], d["deployment_peak_bytes_inplace"]) == \
+        ("int8", 311_040, 290_304)
+    assert d["weight_bytes"] == d["params"] == 1_677_128 and d["peak_activation_bytes"] == 4 * \
+        d["every_op_peak_bytes"]  # the fp32 figure stays under its old name
+    assert main([*argv, "--dtype", "fp16"]) == 0
+    out = capsys.readouterr().out
+    assert "deployment peak 608 KiB (622,080 bytes, fp16" in out and "(580,608 bytes)" in out
+    assert out.splitlines()[-1].startswith("peak activations")
+    assert main([*argv, "--dtype", "int8", "--format", "csv"]) == 0
+    head, first = capsys.readouterr().out.splitlines()[:2]
+    row = dict(zip(head.split(","), first.split(",")))
+    assert (row["dtype"], row["weight_bytes"], row["activation_bytes"]) == ("int8", "432", "82944")
+    assert main([*argv, "--dtype", "int4"]) == 2
+    assert "unknown precision 'int4'" in capsys.readouterr().err
