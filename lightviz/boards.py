@@ -30,6 +30,7 @@ but twice the flash. :func:`mcunet_mobilenet_v2` builds MCUNet's variant.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .config import Config, parse_precision
 from .counting import Profile, count, trace
@@ -211,3 +212,69 @@ REFERENCES = (
               False, "MCUNetV2 (Lin et al., NeurIPS 2021) Fig. 1: peak SRAM 1372 kB, beyond "
                      "a microcontroller's 256-320 kB"),
 )
+
+
+# ----------------------------------------------------------------------------- budgets
+
+BYTE_SUFFIXES = {"": 1, "b": 1, "k": KB, "kb": KB, "kib": KB, "m": MB, "mb": MB, "mib": MB}
+
+
+def parse_bytes(name: str, text) -> int:
+    """A positive byte count such as ``320K``, ``1M``, ``1.5MB`` or ``262144``, in the
+    datasheets' binary units (K = 1024, M = 1024 K, as :data:`BOARDS`); ValueError naming
+    ``name`` otherwise."""
+    import re
+
+    from .config import number
+
+    m = re.fullmatch(r"\s*([0-9.eE+-]+?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = m.group(2).lower() if m else None
+    if not m or unit not in BYTE_SUFFIXES:
+        raise ValueError(f"{name} must be a byte count such as 320K, 1M or 262144 (K = 1024 "
+                         f"bytes), got {text!r}")
+    value = number(name, m.group(1)) * BYTE_SUFFIXES[unit]
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {text!r}")
+    return int(value)
+
+
+def memory_budget(max_sram=None, max_flash=None, on=None) -> tuple[int | None, int | None]:
+    """The (SRAM, flash) limits in bytes of ``--max-sram``, ``--max-flash`` and ``--board``
+    (a board gives its arena and flash; an explicit limit wins over the board's)."""
+    sram = None if max_sram is None else parse_bytes("max-sram", max_sram)
+    flash = None if max_flash is None else parse_bytes("max-flash", max_flash)
+    if on is not None:
+        b = board(on)
+        sram = b.arena_bytes if sram is None else sram
+        flash = b.flash_bytes if flash is None else flash
+    return sram, flash
+
+
+@lru_cache(maxsize=4096)
+def _flash_needed(arch: str, alpha: float, groups: int | None, precision: str) -> int:
+    # flash does not depend on the resolution: count the network once per width
+    prof = count(Config(arch, alpha, 224, groups))
+    return deployment_memory(prof, precision).flash_bytes + RUNTIME_FLASH_BYTES
+
+
+def memory_columns(cfg: Config, precision: str = "int8") -> dict:
+    """What ``cfg`` needs on a microcontroller: ``sram`` (in-place deployment peak + runtime
+    buffers) and ``flash`` (stored weights + runtime code), in bytes."""
+    sram, _, _ = needs(cfg, precision)
+    return {"sram": sram, "flash": _flash_needed(cfg.arch, cfg.alpha, cfg.groups, precision)}
+
+
+def within_memory(max_sram: int | None, max_flash: int | None, precision: str = "int8"):
+    """The rule that keeps a configuration within a memory budget: a function of a Config
+    returning its ``sram`` and ``flash`` columns, or None where it needs more than
+    ``max_sram`` of SRAM or ``max_flash`` of flash (either may be None: no limit). Flash is
+    checked first (it is cheap and does not depend on the resolution)."""
+    def check(cfg: Config) -> dict | None:
+        flash = _flash_needed(cfg.arch, cfg.alpha, cfg.groups, precision)
+        if max_flash is not None and flash > max_flash:
+            return None
+        if max_sram is None:
+            return {"flash": flash}
+        sram, _, _ = needs(cfg, precision)
+        return {"sram": sram, "flash": flash} if sram <= max_sram else None
+    return check
