@@ -47,6 +47,7 @@ class Board:
     """A microcontroller (or the board that carries it, where flash is off-chip)."""
 
     name: str  # the key: "stm32f746"
+    label: str  # the short name: "STM32F746"
     title: str  # what the pages show: "STM32F746 (Cortex-M7, 216 MHz)"
     sram_bytes: int  # on-chip SRAM, the datasheet's total
     arena_bytes: int  # the largest block of it one tensor arena can use
@@ -57,22 +58,24 @@ class Board:
 
 
 BOARDS = (
-    Board("stm32f746", "STM32F746 (Cortex-M7, 216 MHz)", 320 * KB, 320 * KB, 1 * MB,
+    Board("stm32f746", "STM32F746", "STM32F746 (Cortex-M7, 216 MHz)", 320 * KB, 320 * KB,
+          1 * MB,
           "on-chip", "MCUNet's and TinyEngine's board (STM32F746G-DISCO); 320 KB = 240 KB "
           "SRAM1 + 16 KB SRAM2 + 64 KB DTCM, one address range",
           "ST DS10916, STM32F745xx/STM32F746xx datasheet"),
-    Board("stm32h743", "STM32H743 (Cortex-M7, 480 MHz)", 1 * MB, 512 * KB, 2 * MB,
+    Board("stm32h743", "STM32H743", "STM32H743 (Cortex-M7, 480 MHz)", 1 * MB, 512 * KB,
+          2 * MB,
           "on-chip", "1 MB of RAM in five blocks (TCM, AXI SRAM, SRAM1-4); the largest, the "
           "512 KB AXI SRAM, is the arena (MCUNet's 512 KB / 2 MB budget for this chip)",
           "ST DS12110, STM32H742xI/G STM32H743xI/G datasheet"),
-    Board("nrf52840", "nRF52840 (Cortex-M4F, 64 MHz)", 256 * KB, 256 * KB, 1 * MB,
+    Board("nrf52840", "nRF52840", "nRF52840 (Cortex-M4F, 64 MHz)", 256 * KB, 256 * KB, 1 * MB,
           "on-chip", "a BLE SoftDevice, when used, reserves part of the RAM and flash",
           "Nordic Semiconductor nRF52840 Product Specification v1.x"),
-    Board("rp2040", "RP2040 on a Raspberry Pi Pico (Cortex-M0+, 133 MHz)", 264 * KB, 264 * KB,
-          2 * MB, "external QSPI flash: 2 MB on the Raspberry Pi Pico (the chip has none; "
+    Board("rp2040", "RP2040", "RP2040 on a Raspberry Pi Pico (Cortex-M0+, 133 MHz)", 264 * KB,
+          264 * KB, 2 * MB, "external QSPI flash: 2 MB on the Raspberry Pi Pico (the chip has none; "
           "up to 16 MB)", "264 KB in six banks, one address range; no FPU and no DSP "
           "instructions", "Raspberry Pi RP2040 datasheet; Raspberry Pi Pico datasheet"),
-    Board("esp32s3", "ESP32-S3 (Xtensa LX7, 240 MHz)", 512 * KB, 512 * KB, 8 * MB,
+    Board("esp32s3", "ESP32-S3", "ESP32-S3 (Xtensa LX7, 240 MHz)", 512 * KB, 512 * KB, 8 * MB,
           "external flash: 8 MB on an ESP32-S3-WROOM-1-N8 module (the chip has none)",
           "512 KB on-chip SRAM, shared with the Wi-Fi/BLE stacks and cache; optional PSRAM "
           "(2-8 MB, in-package or on the module) is not counted",
