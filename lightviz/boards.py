@@ -173,7 +173,11 @@ def mcunet_mobilenet_v2(alpha: float, resolution: int, classes: int = 1000) -> P
     cfg = Config("mobilenet_v2", alpha, resolution, None, classes)
     net = spec(cfg)
     items = dict(net.items)
-    in_ch = dict(items["head"].items)["conv"].in_ch  # type: ignore[attr-defined]
+    head = items["head"]
+    assert isinstance(head, Sequence)
+    conv = dict(head.items)["conv"]
+    assert isinstance(conv, ConvBNAct)
+    in_ch = conv.in_ch
     last = make_divisible(LAST_WIDTH * alpha, 8)
     items["head"] = Sequence((("conv", ConvBNAct(in_ch, last, 1, act="relu6")),)
                              + pooled_classifier(last, classes, "classifier"))

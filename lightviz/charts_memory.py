@@ -72,7 +72,7 @@ def memory_figure(plain: DeploymentMemory, in_place: DeploymentMemory,
                                    y0=0, y1=1, line=dict(width=1, dash="dot", color=NEUTRAL)))
     # a stage's name under its first op, thinned from the head backwards so that short stages
     # (stem, stage1) do not print over their neighbours on a phone
-    gap, kept = max(1.0, len(ops) / 12), {}
+    gap, kept = max(1.0, len(ops) / 12), dict[str, int]()
     for stage, i in reversed(list(seen.items())):
         if not kept or min(kept.values()) - i >= gap:
             kept[stage] = i

@@ -168,9 +168,8 @@ def render_summary(prof, fmt: str = "table", dtype: str = DEFAULT_PRECISION) -> 
     ``--format json`` object without ``layers``) or csv (a header and one row). Ends in a
     newline."""
     from .accuracy import estimate, with_top1
-    from .units import fmt_top1, fmt_top1_range
-
     from .deployment import memory_fields
+    from .units import fmt_top1, fmt_top1_range
 
     e = estimate(prof.config)
     if fmt == "json":

@@ -192,11 +192,11 @@ def memory_ops(profile: Profile, precision: str = "int8", in_place: bool = False
     inputs_of: list[tuple[int, ...]] = []
     for g in groups:
         members = set(g)
-        srcs = [t for idx in g for s in rows[idx].inputs if s not in members for t in parts[s]]
-        inputs_of.append(tuple(dict.fromkeys(srcs)))
+        read = [t for idx in g for s in rows[idx].inputs if s not in members for t in parts[s]]
+        inputs_of.append(tuple(dict.fromkeys(read)))
     last_read: dict[int, int] = {}
-    for gi, srcs in enumerate(inputs_of):
-        for t in srcs:
+    for gi, ins in enumerate(inputs_of):
+        for t in ins:
             last_read[t] = gi
     born = {IMAGE: -1, **{g[-1]: gi for gi, g in enumerate(groups)}}
     numbers = block_numbers(profile)
@@ -207,12 +207,10 @@ def memory_ops(profile: Profile, precision: str = "int8", in_place: bool = False
         held = sum(size[t] for t, at in born.items() if at < gi and last_read.get(t, -2) >= gi)
         out_bytes = size[last.index]
 
-        def over(row_inputs) -> bool:  # whether the output can go over one of these inputs
-            for s in row_inputs:
-                ts = parts[s]
-                if all(last_read[t] == gi for t in ts) and sum(size[t] for t in ts) >= out_bytes:
-                    return True
-            return False
+        def over(row_inputs, at=gi, need=out_bytes) -> bool:
+            """Whether the output can go over one of these inputs (read last here, as big)."""
+            return any(all(last_read[t] == at for t in parts[s])
+                       and sum(size[t] for t in parts[s]) >= need for s in row_inputs)
 
         extra, wrote_over = out_bytes, False
         adds = [rows[i] for i in g[1:] if rows[i].op == "add"]

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from lightviz.boards import (BOARDS, KB, MB, REFERENCES, RUNTIME_FLASH_BYTES, RUNTIME_SRAM_BYTES,
-                             board, fits_everywhere, fits_on, mcunet_mobilenet_v2)
+from lightviz.boards import (
+    BOARDS,
+    KB,
+    MB,
+    REFERENCES,
+    RUNTIME_FLASH_BYTES,
+    RUNTIME_SRAM_BYTES,
+    board,
+    fits_everywhere,
+    fits_on,
+    mcunet_mobilenet_v2,
+)
 from lightviz.config import Config
 from lightviz.deployment import deployment_memory
 
