@@ -24,7 +24,9 @@ work on any graph of rows:
 How the ops that are not convs are held (what must be live at once, in MCUNet's spirit):
 
 * ``split``, ``narrow`` (slice) and ``flatten`` are views: no buffer of their own; the tensor
-  they view stays live until the last reader of any view of it;
+  they view stays live, whole, until the last reader of any view of it (ShuffleNet v2's
+  untouched half keeps its whole input live until the concat's reader: an upper bound by half
+  that input while the other branch runs);
 * ``concat`` is a placement: each branch writes its output straight into its slice of the
   concat's buffer (what a code-generating engine such as TinyEngine can do; TFLite Micro's
   concat kernel copies instead, which would add the output once more), so the branches' tensors

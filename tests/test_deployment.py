@@ -135,3 +135,26 @@ def test_profile_dtype_option(capsys):
     assert (row["dtype"], row["weight_bytes"], row["activation_bytes"]) == ("int8", "432", "82944")
     assert main([*argv, "--dtype", "int4"]) == 2
     assert "unknown precision 'int4'" in capsys.readouterr().err
+
+
+def test_a_plugin_family_without_the_registry():
+    """tests/fixtures/tinynet (grouped 1x1, shuffle, depthwise, add): its rows are enough."""
+    import sys
+    from pathlib import Path
+
+    from lightviz.counting import Profile, trace
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "tinynet"))
+    try:
+        import tinynet
+    finally:
+        sys.path.pop(0)
+    cfg = Config("tinynet", 1.0, 64, 2)
+    prof = Profile(cfg, tuple(trace(tinynet.spec(cfg), cfg)))
+    plain, inplace = (deployment_memory(prof, "int8", in_place=f) for f in (False, True))
+    live = {o.path: o.live_bytes for o in plain.ops}
+    assert live["stem.conv"] == 3 * 64 * 64 + 16 * 32 * 32  # image + stem output
+    # block 1 (16 ch @ 32x32): the grouped 1x1 and the shuffle (a copy) hold input + output
+    assert live["stage1.0.gconv"] == live["stage1.0.shuffle"] == 2 * 16 * 32 * 32
+    assert plain.peak_bytes == 2 * 16 * 32 * 32 and plain.peak_block == "stage1.0"
+    assert inplace.peak_bytes == plain.peak_bytes  # the depthwise conv is not the peak here
