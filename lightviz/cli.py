@@ -13,6 +13,7 @@ import importlib
 import json
 import sys
 
+from .config import DEFAULT_PRECISION, PRECISION_BYTES, PRECISIONS, parse_precision
 from .configure import make_config
 from .zoo import REGISTRY
 from .zoo.table import differences, load_settings
@@ -102,20 +103,25 @@ def cmd_profile(args) -> int:
 
     cfg = config_from_args(args)
     prof = count(cfg, elementwise=args.elementwise)
+    dtype = parse_precision(args.dtype)
     if args.summary:
-        print(render_summary(prof, args.format), end="")
+        print(render_summary(prof, args.format, dtype), end="")
     elif args.format == "json":
         from .accuracy import with_top1
+        from .deployment import memory_fields
 
-        print(json.dumps(with_top1(prof.to_dict(), cfg)))
+        print(json.dumps({**with_top1(prof.to_dict(), cfg), **memory_fields(prof, dtype)}))
     elif args.format == "csv":
-        prof.layers.to_csv(sys.stdout, index=False)
+        b = PRECISION_BYTES[dtype]  # per layer: weight and output bytes at the precision
+        prof.layers.assign(dtype=dtype, weight_bytes=prof.layers["params"] * b,
+                           activation_bytes=prof.layers["out_bytes"] // 4 * b).to_csv(
+            sys.stdout, index=False)
     else:
-        print(render_table(prof))
+        print(render_table(prof, dtype))
     return 0
 
 
-def render_table(prof) -> str:
+def render_table(prof, dtype: str = DEFAULT_PRECISION) -> str:
     """The per-layer table and the totals, for a terminal: exact counts with thousands
     separators, rounded ones and sizes as :mod:`lightviz.units` writes them."""
     from .units import fmt_exact
@@ -124,11 +130,15 @@ def render_table(prof) -> str:
     df = prof.layers[cols].astype(object).where(prof.layers[cols].notna(), "")
     for col in ("params", "macs"):
         df[col] = df[col].map(fmt_exact)
-    return "\n".join([df.to_string(index=False), "", *_totals_lines(prof)])
+    return "\n".join([df.to_string(index=False), "", *_totals_lines(prof, dtype)])
 
 
-def _totals_lines(prof) -> list[str]:
+def _totals_lines(prof, dtype: str = DEFAULT_PRECISION) -> list[str]:
+    from .deployment import memory_fields
     from .units import fmt_bytes, fmt_count
+
+    m = memory_fields(prof, dtype)
+    b = PRECISION_BYTES[dtype]
 
     c = prof.config
     g = f"  groups {c.groups}" if c.groups is not None else ""
@@ -139,22 +149,31 @@ def _totals_lines(prof) -> list[str]:
         f"params  {prof.params:>15,}  ({fmt_count(prof.params)} parameters, nn.Module.parameters())",
         f"MACs    {prof.macs:>15,}  ({fmt_count(prof.macs)} multiply-accumulates: convolutions + classifier)",
         f"FLOPs   {prof.flops:>15,}  ({fmt_count(prof.flops)} = 2 x MACs{ew})",
-        f"peak activations {fmt_bytes(prof.peak_activation_bytes)} "
-        f"({prof.peak_activation_bytes:,} bytes, batch 1, fp32)",
+        f"weight bytes {fmt_bytes(m['weight_bytes'])} ({m['weight_bytes']:,} bytes = params x {b}, "
+        f"{dtype}); as stored {fmt_bytes(m['flash_bytes'])} (BN folded into one bias per channel"
+        f"{', int32 biases' if dtype == 'int8' else ''})",
+        f"deployment peak {fmt_bytes(m['deployment_peak_bytes'])} ({m['deployment_peak_bytes']:,} "
+        f"bytes, {dtype}, MCUNet's rule: fused ops hold input + output), at "
+        f"{m['deployment_peak_op']}",
+        f"  with in-place depthwise {fmt_bytes(m['deployment_peak_bytes_inplace'])} "
+        f"({m['deployment_peak_bytes_inplace']:,} bytes), at {m['deployment_peak_op_inplace']}",
+        f"peak activations {fmt_bytes(m['every_op_peak_bytes'])} "
+        f"({m['every_op_peak_bytes']:,} bytes, batch 1, {dtype}, every op writes a new tensor)",
     ]
 
 
-def render_summary(prof, fmt: str = "table") -> str:
+def render_summary(prof, fmt: str = "table", dtype: str = DEFAULT_PRECISION) -> str:
     """``lightviz profile --summary``: the totals without the layer rows, with the estimated
     top-1 (its digits as the app's, :func:`lightviz.units.fmt_top1`); ``fmt`` table, json (the
     ``--format json`` object without ``layers``) or csv (a header and one row). Ends in a
     newline."""
     from .accuracy import estimate, with_top1
+    from .deployment import memory_fields
     from .units import fmt_top1, fmt_top1_range
 
     e = estimate(prof.config)
     if fmt == "json":
-        whole = with_top1(prof.to_dict(), prof.config)
+        whole = {**with_top1(prof.to_dict(), prof.config), **memory_fields(prof, dtype)}
         return json.dumps({k: v for k, v in whole.items() if k != "layers"}) + "\n"
     if fmt == "csv":
         import csv
@@ -162,7 +181,8 @@ def render_summary(prof, fmt: str = "table") -> str:
 
         row = {**prof.totals(), "custom": prof.config.settings is not None,
                "top1": e.to_dict()["value"], "top1_low": e.to_dict()["low"],
-               "top1_high": e.to_dict()["high"], "top1_status": e.status}
+               "top1_high": e.to_dict()["high"], "top1_status": e.status,
+               **memory_fields(prof, dtype)}
         out = io.StringIO()
         w = csv.DictWriter(out, list(row), lineterminator="\n")
         w.writeheader()
@@ -173,7 +193,7 @@ def render_summary(prof, fmt: str = "table") -> str:
     else:
         spread = f", {fmt_top1_range(e.low, e.high, '-')}" if e.high > e.low else ""
         top1 = f"top-1   {fmt_top1(e.value, ' %')} ({e.status}{spread}; an estimate, not a measurement)"
-    return "\n".join([*_totals_lines(prof), top1]) + "\n"
+    return "\n".join([*_totals_lines(prof, dtype), top1]) + "\n"
 
 
 def _custom_lines(cfg) -> list:
@@ -248,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true",
                    help="the totals and the estimated top-1 only, no layer rows (in --format "
                         "table, json or csv)")
+    p.add_argument("--dtype", default=DEFAULT_PRECISION,
+                   help=f"precision of the byte figures: {', '.join(PRECISIONS)} (default "
+                        f"{DEFAULT_PRECISION}); weight bytes, activation bytes and the deployment "
+                        f"peaks change, params and MACs do not")
     p.set_defaults(run=cmd_profile)
 
     p = sub.add_parser("app", help="start the web app (streamlit run app.py)")

@@ -133,13 +133,22 @@ def front(rows: Sequence[dict], cost: str) -> list[dict]:
 
 def pareto(max_macs: float | None = None, max_params: float | None = None,
            max_ms: float | None = None, setup=None, extrapolate: bool = False,
-           precision: str = "fp32") -> list[dict]:
-    """The front under one budget (exactly one of ``max_macs``, ``max_params``, ``max_ms``;
-    ``max_ms`` needs a latency ``setup``) of the top-1 at ``precision``, best first."""
+           precision: str = "fp32", max_sram: int | None = None,
+           max_flash: int | None = None) -> list[dict]:
+    """The front of the top-1 at ``precision`` under one budget (at most one of ``max_macs``,
+    ``max_params``, ``max_ms``; ``max_ms`` needs a latency ``setup``), best first. ``max_sram``
+    and ``max_flash`` (bytes, int8 as a microcontroller runs it:
+    :func:`lightviz.boards.within_memory`) may join it or stand alone; then the front is taken
+    over every budgeted quantity (:func:`front_of`)."""
     given = [n for n, v in (("macs", max_macs), ("params", max_params), ("ms", max_ms))
              if v is not None]
-    if len(given) != 1:
-        raise ValueError("give exactly one budget: --max-macs, --max-params or --max-ms")
+    memory = [n for n, v in (("sram", max_sram), ("flash", max_flash)) if v is not None]
+    if len(given) > 1 or not given and not memory:
+        raise ValueError("give one budget: --max-macs, --max-params or --max-ms, and/or "
+                         "--max-sram, --max-flash or --board")
+    if memory:
+        return _memory_pareto(given[0] if given else None, max_macs, max_params, max_ms, setup,
+                              extrapolate, max_sram, max_flash, precision)
     cost = given[0]
     if cost == "macs":
         rows = candidates(extrapolate, lambda c, m, p: {} if m <= max_macs else None,
@@ -160,12 +169,51 @@ def pareto(max_macs: float | None = None, max_params: float | None = None,
     return front(rows, cost)
 
 
+def front_of(rows: Sequence[dict], costs: Sequence[str]) -> list[dict]:
+    """The rows no other row dominates over several costs (one that costs no more in every
+    one and has a higher top-1), best first; :func:`front` for one cost."""
+    if len(costs) == 1:
+        return front(rows, costs[0])
+    out: list[dict] = []
+    for r in sorted(rows, key=lambda r: (-r["top1"], *(r[c] for c in costs))):
+        # sorted so, whatever dominates r comes before it (and a kept row dominated by
+        # another kept row cannot be: the relation is transitive)
+        if not any(all(o[c] <= r[c] for c in costs) for o in out):
+            out.append(r)
+    return out
+
+
+def _memory_pareto(cost, max_macs, max_params, max_ms, setup, extrapolate, max_sram, max_flash,
+                   precision="fp32"):
+    """:func:`pareto` with a memory budget (SRAM and/or flash, int8, on a microcontroller)."""
+    from .boards import memory_columns, within_memory
+
+    memory = within_memory(max_sram, max_flash)
+    at = latency_costs(setup) if cost == "ms" else None
+
+    def fits(cfg, m, p):
+        if (max_macs is not None and m > max_macs) or (max_params is not None and p > max_params):
+            return None
+        extra = memory(cfg)
+        if extra is None or at is None:
+            return extra
+        c = at(cfg)
+        return {**extra, **c.columns()} if c.ms <= max_ms else None
+    # flash and params do not grow with the resolution, MACs and SRAM do: every failure but a
+    # latency one holds for the larger resolutions too
+    rows = candidates(extrapolate, fits, monotone_cost=cost != "ms", precision=precision)
+    costs = [c for c in (cost, "sram" if max_sram is not None else None,
+                         "flash" if max_flash is not None else None) if c]
+    return [{**r, **memory_columns(Config(r["arch"], r["alpha"], r["resolution"], r["groups"]))}
+            for r in front_of(rows, costs)]
+
+
 # ----------------------------------------------------------------------------- the command
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "pareto", help="the configurations with the best estimated top-1 under a budget")
-    budget = p.add_mutually_exclusive_group(required=True)
+    budget = p.add_mutually_exclusive_group()
     budget.add_argument("--max-macs", default=None, metavar="N",
                         help="most multiply-accumulates per image, e.g. 300M")
     budget.add_argument("--max-params", default=None, metavar="N",
@@ -173,6 +221,14 @@ def register(subparsers) -> None:
     budget.add_argument("--max-ms", default=None, metavar="X",
                         help="most milliseconds per call on this host's calibrated setup: measured where "
                              "stored, else predicted (the ms_status column says which)")
+    mem = p.add_argument_group("microcontroller budgets (int8, lightviz.boards: SRAM = deployment "
+                               "peak with in-place depthwise + runtime buffers, flash = weights + "
+                               "runtime code; K = 1024 bytes, as the datasheets)")
+    mem.add_argument("--max-sram", default=None, metavar="N", help="most SRAM bytes, e.g. 320K")
+    mem.add_argument("--max-flash", default=None, metavar="N", help="most flash bytes, e.g. 1M")
+    mem.add_argument("--board", default=None, metavar="NAME",
+                     help="the SRAM arena and flash of a board (lightviz.boards.BOARD_NAMES: "
+                          "stm32f746, stm32h743, nrf52840, rp2040, esp32s3)")
     p.add_argument("--extrapolate", action="store_true",
                    help="let extrapolated estimates (outside the published points' hull) take part")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -207,12 +263,16 @@ def cmd_pareto(args) -> int:
         if max_ms <= 0:
             raise ValueError(f"max-ms must be positive, got {args.max_ms!r}")
         setup = setup_from(args, require_runtime=False)  # a prediction needs no runtime here
+    from .boards import memory_budget
+
+    max_sram, max_flash = memory_budget(args.max_sram, args.max_flash, args.board)
     rows = pareto(
         max_macs=None if args.max_macs is None else parse_count("max-macs", args.max_macs),
         max_params=None if args.max_params is None else parse_count("max-params", args.max_params),
         max_ms=max_ms, setup=setup, extrapolate=args.extrapolate,
-        precision=top1_precision(args.dtype))
-    cols = COLUMNS + (MS_COLUMNS if max_ms is not None else ()) + PRECISION_COLUMNS
+        precision=top1_precision(args.dtype), max_sram=max_sram, max_flash=max_flash)
+    cols = COLUMNS + (MS_COLUMNS if max_ms is not None else ()) + PRECISION_COLUMNS + (
+        ("sram", "flash") if max_sram is not None or max_flash is not None else ())
     if args.format == "json":
         print(json.dumps({"rows": [{c: r.get(c) for c in cols} for r in rows], "note": NOTE},
                          indent=1))
@@ -221,7 +281,8 @@ def cmd_pareto(args) -> int:
         w.writeheader()
         w.writerows(rows)
     else:
-        print(render_table(rows, max_ms is not None))
+        print(render_table(rows, max_ms is not None,
+                           max_sram is not None or max_flash is not None))
         if rows and rows[0]["precision"] != "fp32":
             how = dict.fromkeys(f"{r['arch']}: {r['quantization'] or FP16_WORDS}" for r in rows)
             print(f"top-1 at {rows[0]['precision']}, each family as its source quantized it: "
@@ -232,16 +293,17 @@ def cmd_pareto(args) -> int:
 FP16_WORDS = "the fp32 estimate, assumed unchanged"
 
 
-def render_table(rows: Sequence[dict], with_ms: bool) -> str:
+def render_table(rows: Sequence[dict], with_ms: bool, with_memory: bool = False) -> str:
     """The front for a terminal: top-1 and its interval as :func:`lightviz.units.fmt_top1`
     writes them (the app's digits), milliseconds as :func:`lightviz.units.fmt_ms` does; a
     published value is marked [n], its source named under the table."""
     if not rows:
         return "No configuration with an estimate fits this budget."
-    from .units import fmt_count, fmt_ms, fmt_top1, fmt_top1_range
+    from .units import fmt_bytes, fmt_count, fmt_ms, fmt_top1, fmt_top1_range
 
     head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>10}{'params':>10}{'top-1 %':>9}" \
-           f"{'interval':>14}  {'status':<16}" + (f"{'ms':>9}  {'ms status':<9}" if with_ms else "")
+           f"{'interval':>14}  {'status':<16}" + (f"{'ms':>9}  {'ms status':<9}" if with_ms else "") \
+        + (f"{'SRAM':>10}{'flash':>10}" if with_memory else "")
     lines = [head.rstrip()]
     sources: dict[str, int] = {}
     for r in rows:
@@ -252,6 +314,8 @@ def render_table(rows: Sequence[dict], with_ms: bool) -> str:
         if r.get("source"):
             status += f" [{sources.setdefault(r['source'], len(sources) + 1)}]"
         ms = f"{fmt_ms(r.get('ms_exact', r['ms'])):>9}  {r['ms_status']:<9}" if with_ms else ""
+        if with_memory:
+            ms += f"{fmt_bytes(r['sram']):>10}{fmt_bytes(r['flash']):>10}"
         lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{fmt_count(r['macs']):>10}"
                      f"{fmt_count(r['params']):>10}{fmt_top1(exact['top1']):>9}{interval:>14}  "
                      f"{status:<16}{ms}".rstrip())

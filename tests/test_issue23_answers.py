@@ -102,7 +102,7 @@ def test_no_estimate_is_one_word():
 
 def test_profile_summary_in_every_format():
     code, table, _ = run_cli(["profile", "ghostnet", "--alpha", "1.2", "--summary"])
-    assert code == 0 and len(table.splitlines()) == 6 and "stage" not in table
+    assert code == 0 and len(table.splitlines()) == 9 and "stem.conv.conv" not in table
     assert table.splitlines()[0].startswith("ghostnet  alpha 1.2")
     assert "top-1   75.3 % (interpolated, 74.4-75.7" in table
     code, out, _ = run_cli(["profile", "ghostnet", "--alpha", "1.2", "--summary", "--format", "json"])

@@ -1,6 +1,7 @@
 """Explore: one configuration in full. Headline figures with their change from alpha 1, rho 1;
 then tabs (only the open one runs): per-layer bars, cost by op kind, cost by stage, the alpha
-and rho sweeps, and the per-layer table with downloads."""
+and rho sweeps, deployment memory (the Memory tab: lightviz.views.memory_ui), and the per-layer
+table with downloads."""
 
 from __future__ import annotations
 
@@ -28,13 +29,15 @@ from . import (
     fmt_count,
     fmt_delta,
     keys,
+    memory_ui,
     predicted,
 )
 
 if TYPE_CHECKING:  # imported by the tabs that build tables: the first page draws without it
     import pandas as pd
 
-TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Layer table")
+TABS = ("Per layer", "By op kind", "By stage", "Scaling with \u03b1 and \u03c1", "Memory",
+        "Layer table")
 
 
 # ----------------------------------------------------------------------------- cached data
@@ -150,7 +153,7 @@ def render(cfg: Config) -> None:
     _headline(prof, base, cfg)
 
     tabs = st.tabs(TABS, key=keys.EXPLORE_TAB, on_change="rerun")
-    views = (_per_layer, _by_kind, _by_stage, _scaling,
+    views = (_per_layer, _by_kind, _by_stage, _scaling, memory_ui.render,
              lambda cfg, measure, elementwise: _table(cfg, prof, measure, elementwise))
     for tab, view in zip(tabs, views):
         if tab.open:  # lazy tabs: only the open one runs
