@@ -107,10 +107,7 @@ def cmd_profile(args) -> int:
     if args.summary:
         print(render_summary(prof, args.format, dtype), end="")
     elif args.format == "json":
-        from .accuracy import with_top1
-        from .deployment import memory_fields
-
-        print(json.dumps({**with_top1(prof.to_dict(), cfg), **memory_fields(prof, dtype)}))
+        print(json.dumps(profile_json(prof, dtype)))
     elif args.format == "csv":
         b = PRECISION_BYTES[dtype]  # per layer: weight and output bytes at the precision
         prof.layers.assign(dtype=dtype, weight_bytes=prof.layers["params"] * b,
@@ -162,18 +159,28 @@ def _totals_lines(prof, dtype: str = DEFAULT_PRECISION) -> list[str]:
     ]
 
 
+def profile_json(prof, dtype: str = DEFAULT_PRECISION) -> dict:
+    """``lightviz profile --format json``: the profile, the top-1 estimate at ``dtype`` (with
+    the quantization it stands for) and the deployment memory at ``dtype``."""
+    from .accuracy_int8 import estimate_for
+    from .deployment import memory_fields
+
+    return {**prof.to_dict(), "top1": estimate_for(prof.config, dtype).to_dict(),
+            **memory_fields(prof, dtype)}
+
+
 def render_summary(prof, fmt: str = "table", dtype: str = DEFAULT_PRECISION) -> str:
     """``lightviz profile --summary``: the totals without the layer rows, with the estimated
     top-1 (its digits as the app's, :func:`lightviz.units.fmt_top1`); ``fmt`` table, json (the
     ``--format json`` object without ``layers``) or csv (a header and one row). Ends in a
     newline."""
-    from .accuracy import estimate, with_top1
+    from .accuracy_int8 import estimate_for
     from .deployment import memory_fields
     from .units import fmt_top1, fmt_top1_range
 
-    e = estimate(prof.config)
+    e = estimate_for(prof.config, dtype)
     if fmt == "json":
-        whole = {**with_top1(prof.to_dict(), prof.config), **memory_fields(prof, dtype)}
+        whole = profile_json(prof, dtype)
         return json.dumps({k: v for k, v in whole.items() if k != "layers"}) + "\n"
     if fmt == "csv":
         import csv
@@ -192,7 +199,10 @@ def render_summary(prof, fmt: str = "table", dtype: str = DEFAULT_PRECISION) -> 
         top1 = f"top-1   {fmt_top1(None)} ({e.method})"
     else:
         spread = f", {fmt_top1_range(e.low, e.high, '-')}" if e.high > e.low else ""
-        top1 = f"top-1   {fmt_top1(e.value, ' %')} ({e.status}{spread}; an estimate, not a measurement)"
+        how = e.quantization or ("the fp32 figure, assumed unchanged in fp16" if dtype == "fp16"
+                                 else "")
+        top1 = (f"top-1   {fmt_top1(e.value, ' %')} ({e.status}{spread}; an estimate, not a "
+                f"measurement{'; ' + how if how else ''})")
     return "\n".join([*_totals_lines(prof, dtype), top1]) + "\n"
 
 
