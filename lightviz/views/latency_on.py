@@ -110,14 +110,16 @@ def device_view(cfg: Config, setup=None) -> None:
         st.info(f"No device can say anything about this configuration in {precision()}: "
                 "none of them measured, calibrated or published it.", icon=":material/devices:")
     else:
-        st.dataframe(pd.DataFrame([{
+        # a plain table: its text wraps on a phone, where a data grid would hide columns; the
+        # sources (long) are numbered under it
+        refs: dict[str, int] = {}
+        st.table(pd.DataFrame([{
             "device": f.device, "runtime": f.runtime, "precision": f.precision,
             "ms": fmt_ms(f.ms) if f.ms is not None else "",
-            "interval": "" if f.low == f.high else f"{fmt_ms(f.low)} to {fmt_ms(f.high)}",
-            "status": f.status, "source": f.source} for f in figs]),
-            hide_index=True, width="stretch", key="device_view", column_config={
-                "ms": st.column_config.TextColumn("ms", alignment="right"),
-                "interval": st.column_config.TextColumn("interval (ms)")})
+            "interval (ms)": "\u2013" if f.low == f.high else f"{fmt_ms(f.low)} to {fmt_ms(f.high)}",
+            "status": f.status, "source": f"[{refs.setdefault(f.source, len(refs) + 1)}]"}
+            for f in figs]).set_index("device"))
+        st.markdown("  \n".join(f"[{n}] {src}" for src, n in refs.items()))
     st.caption(f"Batch 1. {silent} of the {len(figs) + silent} devices say nothing about this "
                "configuration in this precision (another family, precision or an edited table; "
                "never a number carried over). Measured: on this host; predicted: from a "

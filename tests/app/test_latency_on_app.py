@@ -30,6 +30,11 @@ def specs(at) -> list:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+def device_table(at):
+    """Compare's device view (device, runtime, precision, ms, interval, status, source)."""
+    return next(t.value for t in at.table if list(t.value.columns)[:2] == ["runtime", "precision"])
+
+
 def latency_cards(at) -> dict:
     return {m.label: m.value for m in at.metric if m.label.startswith("Latency on")}
 
@@ -93,8 +98,8 @@ def test_compare_ranks_by_the_device_and_lists_every_device():
     assert v1["latency_ms"] == 8.2 and v1["latency_status"] == "published"
     assert set(table["latency_status"]) == {"published", "none"}
     assert any(f"Latency on **{P3} \u00b7 TFLite CPU \u00b7 fp32**" in c.value for c in at.caption)
-    devices = next(d.value for d in at.dataframe if list(d.value.columns)[:3] == ["device", "runtime", "precision"])
-    assert P3 in set(devices["device"]) and set(devices["status"]) <= {"published", "interpolated between published points"}
+    devices = device_table(at)
+    assert P3 in set(devices.index) and set(devices["status"]) <= {"published", "interpolated between published points"}
     at.segmented_control(key="pareto_axis").set_value("latency").run()
     assert_clean(at)
     pareto = next(s for s in specs(at) if "Estimated top-1" in s["layout"]["title"]["text"])
@@ -120,8 +125,7 @@ def test_an_imported_device_on_every_page(imported_box):
     assert latency_cards(at) == {"Latency on lab box (predicted from an imported calibration)": fmt_ms(want.ms, " ms")}
     at = run_app({**V1, "on": "LAB BOX"}, "compare")  # any case, as the CLI
     assert_clean(at)
-    devices = next(d.value for d in at.dataframe if list(d.value.columns)[:3] == ["device", "runtime", "precision"])
-    row = devices[devices["device"] == "lab box"].iloc[0]
+    row = device_table(at).loc["lab box"]
     assert row["status"] == "predicted from an imported calibration" and row["runtime"] == "torch eager on cpu"
     at = run_app({**V1, "on": imported_box}, "design")
     assert latency_cards(at) == {"Latency on lab box (predicted from an imported calibration)": fmt_ms(want.ms, " ms")}
