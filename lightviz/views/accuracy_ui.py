@@ -12,8 +12,8 @@ import streamlit as st
 from .. import accuracy_charts
 from ..accuracy import EXTRAPOLATED, NONE, NOTE, estimate, published_points
 from ..config import BASE_RESOLUTION, Config
-from ..latency.devices.figure import THIS_HOST
 from ..configure import make_config
+from ..latency.devices.figure import THIS_HOST
 from ..pareto import candidates, front
 from ..state import ARCH_LABELS, RHO_STOPS
 from ..tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, place_on_front

@@ -231,7 +231,8 @@ def rank_families(shown, archs, cfg: Config):
     shown = shown.assign(latency_ms=ms, latency_status=statuses)
     if st.toggle(f"Rank by latency on {name}", key=keys.COMPARE_RANK_LATENCY, help=f"for {label}"):
         shown = shown.sort_values("latency_ms", kind="stable", na_position="last")
-    st.caption(f"Latency on **{label}**; the status column says how each is known (none: the device says nothing about it).")
+    st.caption(f"Latency on **{label}**; the status column says how each is known (none: the device "
+               "says nothing about it).")
     return shown
 
 

@@ -103,7 +103,8 @@ def test_compare_ranks_by_the_device_and_lists_every_device():
     at.segmented_control(key="pareto_axis").set_value("latency").run()
     assert_clean(at)
     pareto = next(s for s in specs(at) if "Estimated top-1" in s["layout"]["title"]["text"])
-    assert pareto["layout"]["xaxis"]["title"]["text"] == f"latency on {P3} \u00b7 TFLite CPU \u00b7 fp32, ms (log scale)"
+    axis = pareto["layout"]["xaxis"]["title"]["text"]
+    assert axis == f"latency on {P3} \u00b7 TFLite CPU \u00b7 fp32, ms (log scale)"
     drawn = {t["name"] for t in pareto["data"] if t.get("customdata")}
     assert "MobileNet v1" in drawn and drawn <= {"MobileNet v1", "MobileNet v2"}  # what it published
     assert any("are left out" in c.value for c in at.caption)

@@ -71,11 +71,12 @@ def path_of(name: str) -> str:
 
 def reserved_names() -> tuple[str, ...]:
     """Names an imported device may not take: this host's and the reference devices'."""
+    from .reference import reference_names
+
     try:
-        from .reference import reference_devices
-    except ImportError:  # pragma: no cover - a lightviz without reference devices
+        return (THIS_HOST, *reference_names())
+    except OSError:  # the published table is missing: only this host's name is taken
         return (THIS_HOST,)
-    return (THIS_HOST, *(getattr(d, "name", d) for d in reference_devices()))
 
 
 def add(doc: dict, name: str | None = None) -> Device:
