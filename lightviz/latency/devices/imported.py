@@ -94,8 +94,29 @@ def add(doc: dict, name: str | None = None) -> Device:
     return Device(name, D.check_setup(stored["setup"]), stored, path)
 
 
+_loaded: dict[str, tuple] = {}
+
+
 def load(path: str) -> Device | None:
-    """The device stored at ``path``, or None (one warning line) when it does not pass."""
+    """The device stored at ``path``, or None (one warning line) when it does not pass; checked
+    once per version of the file (cached on its mtime and size, so the pages' many figures
+    cost a ``stat`` each)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _loaded.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    device = _load(path)
+    if len(_loaded) > 256:
+        _loaded.clear()
+    _loaded[path] = (stamp, device)
+    return device
+
+
+def _load(path: str) -> Device | None:
     try:
         doc = D.read(path)
     except D.DeviceFileError as exc:
@@ -119,8 +140,7 @@ def names() -> list[str]:
 
 def get(name: str) -> Device | None:
     """The imported device called ``name`` (without case), or None."""
-    path = path_of(name)
-    return load(path) if os.path.exists(path) else None
+    return load(path_of(name))
 
 
 def remove(name: str) -> bool:

@@ -121,7 +121,11 @@ def latency_on(name: str, cfg: Config, setup_or_precision: Setup | str) -> Devic
     """The latency of ``cfg`` on the device ``name`` (see the module doc). ``setup_or_precision``:
     this host's setup (its dtype is the precision asked of the other devices), or a precision
     (this host then uses its latest calibrated setup in it). ValueError for an unknown name."""
-    name = check_on(name)
+    return _latency_on(check_on(name), cfg, setup_or_precision)
+
+
+def _latency_on(name: str, cfg: Config, setup_or_precision: Setup | str) -> DeviceLatency:
+    """:func:`latency_on` of a checked name."""
     if isinstance(setup_or_precision, Setup):
         setup: Setup | None = M.resolve(setup_or_precision)
         precision = setup_or_precision.dtype
@@ -147,7 +151,7 @@ def figures(name: str, setup_or_precision: Setup | str) -> Callable[[Config], De
 
     def at(cfg: Config) -> DeviceLatency:
         if cfg not in seen:
-            seen[cfg] = latency_on(name, cfg, setup_or_precision)
+            seen[cfg] = _latency_on(name, cfg, setup_or_precision)
         return seen[cfg]
     return at
 
