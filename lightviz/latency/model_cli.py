@@ -2,13 +2,16 @@
 
     lightviz calibrate [--device D] [--dtype T] [--threads N] [--mode M] [--batch B]
                        [--budget S] [--point-budget S] [--format table|json]
+    lightviz calibrate --list-setups | --setup NAME      (on a Jetson board)
     lightviz predict ARCH [--alpha A] [--rho R | --resolution N] [--groups G]
                      [--device D] [--dtype T] [--threads N] [--mode M] [--batch B]
                      [--format table|json]
 
 ``calibrate`` measures a spread of configurations within ``--budget`` seconds (default 150: the
 whole campaign for one CPU setup under 3 minutes), with a progress bar on stderr; Ctrl-C keeps
-what was measured and fits on it. It ends printing the model's held-out error.
+what was measured and fits on it. It ends printing the model's held-out error. On a Jetson
+board, ``--list-setups`` prints the board's natural setups and ``--setup NAME`` calibrates one
+(:mod:`lightviz.latency.natural`).
 
 ``predict`` needs no torch: exit 2 and one line naming the ``lightviz calibrate`` command to run
 when this host has no model for the setup.
@@ -56,6 +59,12 @@ def register(subparsers) -> None:
     p.add_argument("--seed", default="0", help="seed of the design's scrambling (default 0)")
     p.add_argument("--lock-timeout", default="600",
                    help="seconds to wait for another measurement on this host, per point")
+    p.add_argument("--list-setups", action="store_true",
+                   help="on a Jetson board: list its natural setups (CUDA fp16 eager, CUDA "
+                        "graph, TensorRT fp16 and int8) and exit")
+    p.add_argument("--setup", default=None,
+                   help="on a Jetson board: calibrate one natural setup by name (cuda-fp16, "
+                        "cuda-graph, tensorrt-fp16, tensorrt-int8): sets device, dtype, mode, runtime")
     p.set_defaults(run=cmd_calibrate)
 
     p = subparsers.add_parser(
@@ -171,6 +180,16 @@ class _Bar:
 def cmd_calibrate(args) -> int:
     from .predictor import model as M
     from .predictor.calibrate import calibrate
+
+    if args.list_setups or args.setup:
+        from . import natural
+        from .runtimes import find_trtexec
+
+        if args.list_setups:
+            info = natural.listing(find_trtexec() is not None)
+            print(json.dumps(info, indent=2) if args.format == "json" else natural.render_listing(info))
+            return 0
+        natural.apply_setup_option(args, find_trtexec() is not None)
 
     budget = _seconds("budget", args.budget, BUDGET_MIN, BUDGET_MAX)
     from .predictor.calibrate import point_budget

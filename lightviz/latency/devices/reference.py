@@ -16,14 +16,11 @@ measured it).
   and group count, the paper's table, 1000 classes, the same precision): the number itself.
 - ``interpolated`` inside the convex hull, in (ln alpha, ln rho), of a family's published GRID
   on that device and precision (MobileNet v2 on the Pixel 1, MobileNet v1 fp32 and int8 on the
-  Pixel 3: points at several widths and several resolutions): :data:`RULE`, a least-squares
-  fit of ln(ms) on ln(MACs), ln alpha and ln rho through the grid's points (MACs counted by
-  lightviz, so any width and resolution has them). Of the rules compared by leave-one-out
-  (``benchmarks/device_reference.py``) it has the lowest mean error over the three grids: a
-  plane or a quadratic in (ln alpha, ln rho) misses MobileNet v2's fixed 1280-wide last conv,
-  ln(MACs) alone misses the per-layer cost that does not shrink with width. The interval is
-  the estimate times exp(+-h), h the worst leave-one-out ln error among the grid points that lie
-  inside the hull of the others (the interpolations).
+  Pixel 3: points at several widths and several resolutions), by the rule of
+  :mod:`.interpolate` (``additive``: a fixed cost plus non-negative costs per MAC, per
+  activation byte and per weight, as lightviz counts them), chosen among several by leave-one-out
+  (``benchmarks/device_reference.py``); the interval is the worst leave-one-out error of the
+  grid's interior points, as for top-1 (:mod:`lightviz.accuracy`).
 - ``none`` elsewhere, with the reason: another family, device or precision, an edited table,
   another number of classes, outside the grid's hull, or a device with only a few published
   points (never a number carried from another family, device or precision).
@@ -37,20 +34,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
-from ...accuracy import convex_hull
 from ...config import BASE_RESOLUTION, Config, parse_precision
 from .figure import INTERPOLATED, PUBLISHED, DeviceLatency, no_figure
+from .interpolate import EPS, RULE, RULES, Grid
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets"
 DEVICE_CSV = ASSETS / "published_device_latency.csv"
 GRID_MIN_POINTS = 8  # a family on one device and precision is a grid from this many points ...
 GRID_MIN_SIDE = 3  # ... at this many widths and this many resolutions at least
-RULE = "ln ms ~ 1 + ln MACs + ln alpha + ln rho"
-EPS = 1e-9
 
-GridKey = tuple[str, str, "int | None", str]  # reference name, family, groups, precision
+GridKey = tuple[str, str, int | None, str]  # reference name, family, groups, precision
 
 
 @dataclass(frozen=True)
@@ -110,26 +103,31 @@ def load_device_points(path: Path = DEVICE_CSV) -> tuple[DevicePoint, ...]:
                      for r in csv.DictReader(f))
 
 
-@lru_cache(maxsize=1)
 def reference_devices() -> list[ReferenceDevice]:
     """The reference devices, in the file's order."""
+    return list(_devices())
+
+
+@lru_cache(maxsize=1)
+def _devices() -> tuple[ReferenceDevice, ...]:
     by: dict[str, list[DevicePoint]] = {}
     for p in load_device_points():
         by.setdefault(p.reference, []).append(p)
-    return [ReferenceDevice(name, ps[0].device, ps[0].runtime, ps[0].threads,
-                            tuple(dict.fromkeys(p.precision for p in ps)),
-                            tuple(dict.fromkeys(p.family for p in ps)),
-                            tuple(dict.fromkeys(p.source for p in ps)))
-            for name, ps in by.items()]
+    return tuple(ReferenceDevice(name, ps[0].device, ps[0].runtime, ps[0].threads,
+                                 tuple(dict.fromkeys(p.precision for p in ps)),
+                                 tuple(dict.fromkeys(p.family for p in ps)),
+                                 tuple(dict.fromkeys(p.source for p in ps)))
+                 for name, ps in by.items())
 
 
 def reference_names() -> list[str]:
-    return [d.name for d in reference_devices()]
+    """The reference devices' names, as selectors list them."""
+    return [d.name for d in _devices()]
 
 
 def reference_device(name: str) -> ReferenceDevice:
     """The reference device called ``name``; ValueError naming the known ones otherwise."""
-    for d in reference_devices():
+    for d in _devices():
         if d.name == name:
             return d
     raise ValueError(f"unknown reference device {name!r}: choose one of "
@@ -138,71 +136,14 @@ def reference_device(name: str) -> ReferenceDevice:
 
 # ----------------------------------------------------------------------------- the grids
 
-@lru_cache(maxsize=512)
-def config_macs(family: str, alpha: float, resolution: int, groups: int | None) -> int:
-    """MACs of the paper's network at this width and resolution (1000 classes), as lightviz
-    counts them."""
-    from ...counting import count
+@dataclass(frozen=True)
+class Query:
+    """A configuration as the rules read it (a :class:`DevicePoint` reads the same way)."""
 
-    return count(Config(family, alpha, resolution, groups)).macs
-
-
-def rule_features(family: str, alpha: float, resolution: int, groups: int | None) -> list[float]:
-    """The design row of :data:`RULE` for one configuration."""
-    return [1.0, math.log(config_macs(family, alpha, resolution, groups)), math.log(alpha),
-            math.log(resolution / BASE_RESOLUTION)]
-
-
-def inside_hull(hull: list[tuple[float, float]], x: float, y: float) -> bool:
-    """Whether (x, y) lies in the counter-clockwise hull (edges included)."""
-    n = len(hull)
-    if n < 3:
-        return False
-    return all((hull[(i + 1) % n][0] - hull[i][0]) * (y - hull[i][1])
-               - (hull[(i + 1) % n][1] - hull[i][1]) * (x - hull[i][0]) >= -EPS
-               for i in range(n))
-
-
-class Grid:
-    """A family's published points on one reference device and precision, spread over widths
-    and resolutions: the fit of :data:`RULE` through them, their hull and the leave-one-out
-    errors."""
-
-    def __init__(self, key: GridKey, points: tuple[DevicePoint, ...]):
-        self.key, self.points = key, points
-        self.X = np.array([rule_features(p.family, p.alpha, p.resolution, p.groups)
-                           for p in points], float)
-        self.t = np.log([p.ms for p in points])
-        self.xy = [p.xy for p in points]
-        self.hull = convex_hull(self.xy)
-        self.coef = self.fit(np.ones(len(points), bool))
-        self.loo = np.array([self.loo_error(i) for i in range(len(points))])  # ln est - ln pub
-        self.interior = np.array([inside_hull(convex_hull(self._others(i)), *self.xy[i])
-                                  for i in range(len(points))])
-        inner = np.abs(self.loo[self.interior])
-        self.half = float(inner.max() if inner.size else np.abs(self.loo).max())
-
-    def _others(self, i: int) -> list[tuple[float, float]]:
-        return [v for j, v in enumerate(self.xy) if j != i]
-
-    def fit(self, keep: np.ndarray) -> np.ndarray:
-        return np.linalg.lstsq(self.X[keep], self.t[keep], rcond=None)[0]
-
-    def loo_error(self, i: int) -> float:
-        keep = np.arange(len(self.points)) != i
-        return float(self.X[i] @ self.fit(keep) - self.t[i])
-
-    def inside(self, alpha: float, resolution: int) -> bool:
-        return inside_hull(self.hull, math.log(alpha), math.log(resolution / BASE_RESOLUTION))
-
-    def predict_ln(self, family: str, alpha: float, resolution: int, groups: int | None) -> float:
-        return float(np.array(rule_features(family, alpha, resolution, groups)) @ self.coef)
-
-    @property
-    def span(self) -> str:
-        a = sorted({p.alpha for p in self.points})
-        r = sorted({p.resolution for p in self.points})
-        return f"alpha {a[0]:g}-{a[-1]:g} x {r[0]}-{r[-1]} px"
+    family: str
+    alpha: float
+    resolution: int
+    groups: int | None
 
 
 def _is_grid(points: list[DevicePoint]) -> bool:
@@ -210,13 +151,13 @@ def _is_grid(points: list[DevicePoint]) -> bool:
             and len({p.resolution for p in points}) >= GRID_MIN_SIDE)
 
 
-@lru_cache(maxsize=1)
-def grids() -> dict[GridKey, Grid]:
+@lru_cache(maxsize=8)
+def grids(rule: str = RULE) -> dict[GridKey, Grid]:
     """Every published grid (a family on one reference device and precision), fitted once."""
     by: dict[GridKey, list[DevicePoint]] = {}
     for p in load_device_points():
         by.setdefault((p.reference, p.family, p.groups, p.precision), []).append(p)
-    return {k: Grid(k, tuple(v)) for k, v in by.items() if _is_grid(v)}
+    return {k: Grid(k, tuple(v), rule) for k, v in by.items() if _is_grid(v)}
 
 
 # ----------------------------------------------------------------------------- the figure
@@ -265,11 +206,27 @@ def reference_latency(name: str, cfg: Config, precision: str) -> DeviceLatency:
     if not grid.inside(cfg.alpha, cfg.resolution):
         return none(f"outside the published grid of {cfg.arch} on {dev.name} ({grid.span}, "
                     "interpolation only inside its hull)")
-    ln = grid.predict_ln(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups)
+    ln = grid.predict_ln(Query(cfg.arch, cfg.alpha, cfg.resolution, cfg.groups))
     ms = math.exp(ln)
     sources = ", ".join(dict.fromkeys(p.source for p in grid.points))
     return DeviceLatency(dev.name, dev.runtime, precision, INTERPOLATED, ms,
                          math.exp(ln - grid.half), math.exp(ln + grid.half),
-                         source=f"interpolated ({RULE}) between {len(grid.points)} published "
-                                f"points of {sources}; interval: worst leave-one-out error "
-                                f"{math.expm1(grid.half):.1%}")
+                         source=f"interpolated ({RULE}: {RULES[RULE]}) between "
+                                f"{len(grid.points)} published points of {sources}; interval: "
+                                f"worst leave-one-out error {math.expm1(grid.half):.1%}")
+
+
+def reference_latencies(cfg: Config, precision: str) -> list[DeviceLatency]:
+    """``cfg`` on every reference device, in :func:`reference_devices` order (Compare's device
+    view keeps those whose status is not none)."""
+    return [reference_latency(d.name, cfg, precision) for d in _devices()]
+
+
+def loo_summary(rule: str = RULE) -> list[dict]:
+    """Per published grid, what :meth:`Grid.summary` says of ``rule`` (a key of
+    :data:`~lightviz.latency.devices.interpolate.RULES`): leave-one-out errors in %, the
+    interval and its coverage."""
+    if rule not in RULES:
+        raise ValueError(f"unknown interpolation rule {rule!r}: one of {', '.join(RULES)}")
+    return [{"device": name, "family": family, "precision": precision, **g.summary()}
+            for (name, family, _, precision), g in grids(rule).items()]
