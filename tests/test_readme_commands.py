@@ -54,6 +54,7 @@ def calibration(tmp_path_factory):
     env = dict(os.environ, LIGHTVIZ_CACHE_DIR=str(cache))
     results = {command: run(command + " --budget 20", cache, env)
                for command in COMMANDS if command.startswith("lightviz calibrate")}
+    run("lightviz devices export --threads 1 -o jetson.json", cache, env)  # what the imports read
     return results, cache
 
 
