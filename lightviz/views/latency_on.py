@@ -15,10 +15,22 @@ import streamlit as st
 
 from ..config import DEFAULT_PRECISION, Config
 from ..latency.devices import sources
-from ..latency.devices.figure import NONE, THIS_HOST, DeviceLatency
+from ..latency.devices.figure import (
+    INTERPOLATED,
+    MEASURED,
+    NONE,
+    PREDICTED_HERE,
+    PREDICTED_IMPORTED,
+    PUBLISHED,
+    THIS_HOST,
+    DeviceLatency,
+)
 from ..units import fmt_ms
 
 KEY = "on"  # widget key, URL parameter and CLI option (--on)
+# A card's words for a status (its help and the caption say it in full).
+SHORT = {MEASURED: "measured", PREDICTED_HERE: "predicted", PREDICTED_IMPORTED: "predicted, imported",
+         PUBLISHED: "published", INTERPOLATED: "interpolated", NONE: "none"}
 NOTICE = "_latency_on_notice"
 
 
@@ -78,6 +90,11 @@ def figure(cfg: Config, name: str | None = None, setup=None) -> DeviceLatency:
     return sources.latency_on(name, cfg, what)
 
 
+def short_name(device: str) -> str:
+    """A device's name without its parenthesis, for a card: "Pixel 3" (the help names it in full)."""
+    return device.split(" (")[0] if not device.startswith("(") else device
+
+
 def caption(fig: DeviceLatency) -> str:
     """What every figure says about itself: device, runtime and precision, and its status."""
     if fig.ms is None:
@@ -93,7 +110,8 @@ def metric(fig: DeviceLatency, ref: DeviceLatency | None = None, delta_descripti
     delta = None
     if fig.ms is not None and ref is not None and ref.ms is not None and ref.ms != fig.ms:
         delta = f"{(fig.ms - ref.ms) / ref.ms * 100:+.1f} %"
-    st.metric(f"Latency on {fig.device} ({fig.status})", "none" if fig.ms is None else fmt_ms(fig.ms, " ms"),
+    st.metric(f"Latency on {short_name(fig.device)} ({SHORT[fig.status]})",
+              "none" if fig.ms is None else fmt_ms(fig.ms, " ms"),
               delta=delta, delta_color="off", delta_description=delta_description if delta else None,
               delta_arrow="auto" if delta else "off", border=True, help=caption(fig))
 

@@ -62,7 +62,7 @@ def test_explore_card_caption_and_sweeps_follow_the_selector():
     at = run_app({**V1, "on": P3})
     assert_clean(at)
     assert at.selectbox(key="on").value == P3 and at.query_params["on"] in (P3, [P3])
-    assert latency_cards(at) == {f"Latency on {P3} (published)": "8.20 ms"}
+    assert latency_cards(at) == {"Latency on Pixel 3 (published)": "8.20 ms"}
     assert any(f"**{P3} \u00b7 TFLite CPU \u00b7 fp32**: 8.20 ms (published)" in c.value for c in at.caption)
     at.session_state["explore_tab"] = TABS[3]
     at.run()
@@ -76,10 +76,10 @@ def test_explore_card_caption_and_sweeps_follow_the_selector():
 
 def test_the_precision_is_asked_of_the_device_and_none_is_said():
     at = run_app({**V1, "on": P3, "dtype": "int8"})
-    assert latency_cards(at) == {f"Latency on {P3} (published)": "4.70 ms"}
+    assert latency_cards(at) == {"Latency on Pixel 3 (published)": "4.70 ms"}
     at = run_app({"arch": "resnet18", "on": P3})
     assert_clean(at)
-    assert latency_cards(at) == {f"Latency on {P3} (none)": "none"}
+    assert latency_cards(at) == {"Latency on Pixel 3 (none)": "none"}
     assert any("none (" in c.value and P3 in c.value for c in at.caption)
 
 
@@ -113,7 +113,7 @@ def test_compare_ranks_by_the_device_and_lists_every_device():
 def test_design_page_card_follows_the_selector():
     at = run_app({**V1, "on": P3}, "design")
     assert_clean(at)
-    assert latency_cards(at) == {f"Latency on {P3} (published)": "8.20 ms"}
+    assert latency_cards(at) == {"Latency on Pixel 3 (published)": "8.20 ms"}
     at.selectbox(key="on").set_value(THIS_HOST).run()
     assert latency_cards(at) == {"Latency on this host (none)": "none"}  # not calibrated: no number
 
@@ -123,10 +123,10 @@ def test_an_imported_device_on_every_page(imported_box):
     want = sources.latency_on(imported_box, cfg, "fp32")
     at = run_app({**V1, "on": imported_box})
     assert_clean(at)
-    assert latency_cards(at) == {"Latency on lab box (predicted from an imported calibration)": fmt_ms(want.ms, " ms")}
+    assert latency_cards(at) == {"Latency on lab box (predicted, imported)": fmt_ms(want.ms, " ms")}
     at = run_app({**V1, "on": "LAB BOX"}, "compare")  # any case, as the CLI
     assert_clean(at)
     row = device_table(at).loc["lab box"]
     assert row["status"] == "predicted from an imported calibration" and row["runtime"] == "torch eager on cpu"
     at = run_app({**V1, "on": imported_box}, "design")
-    assert latency_cards(at) == {"Latency on lab box (predicted from an imported calibration)": fmt_ms(want.ms, " ms")}
+    assert latency_cards(at) == {"Latency on lab box (predicted, imported)": fmt_ms(want.ms, " ms")}

@@ -34,3 +34,16 @@ def test_compare_device_view(width, height, name, new_page, streamlit_server, wa
     expect(page.get_by_text("say nothing about this configuration")).to_be_visible()
     assert page.get_by_test_id("stException").count() == 0
     page.screenshot(path=str(artifacts / f"compare_devices_{name}.png"), full_page=True)
+
+
+def test_explore_card_names_the_device_and_its_status(new_page, streamlit_server, wait_for_app, artifacts):
+    from playwright.sync_api import expect
+
+    page = new_page(width=1280, height=900)
+    page.goto(streamlit_server + f"/?arch=mobilenet_v1&alpha=0.75&rho=0.7143&on={quote(P3)}")
+    wait_for_app(page)
+    card = page.get_by_test_id("stMetric").filter(has_text="Latency on")
+    expect(card.get_by_test_id("stMetricValue")).to_have_text("8.20 ms")
+    assert "published" in card.inner_text() and "Pixel 3" in card.inner_text()
+    expect(page.get_by_text("TFLite CPU \u00b7 fp32").first).to_be_visible()  # the caption's label
+    page.screenshot(path=str(artifacts / "explore_latency_on.png"))
