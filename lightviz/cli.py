@@ -21,7 +21,7 @@ from .zoo.table import differences, load_settings
 EXIT_USAGE = 2
 # Subcommands that live beside the code they drive: module -> its register(subparsers).
 PLUGINS = ("lightviz.diagrams.cli", "lightviz.latency.cli", "lightviz.latency.lesson", "lightviz.latency.model_cli",
-           "lightviz.pareto")
+           "lightviz.pareto", "lightviz.latency.devices.cli")
 
 
 EXAMPLES = """examples:

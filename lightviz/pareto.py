@@ -208,6 +208,37 @@ def _memory_pareto(cost, max_macs, max_params, max_ms, setup, extrapolate, max_s
             for r in front_of(rows, costs)]
 
 
+def pareto_on(max_ms: float, on: str, what, extrapolate: bool = False,
+              precision: str = "fp32") -> tuple[list[dict], int]:
+    """(the front under ``max_ms`` on the device ``on``, best first; how many configurations
+    with an estimate were left out because the device says ``none`` about them). ``what`` is
+    this host's setup, or the precision asked of another device
+    (:func:`lightviz.latency.devices.sources.latency_on`, the rule the app's Pareto view uses
+    too). Each row says its device (``device``: device · runtime · precision) and ``ms_status``."""
+    from .latency.devices import sources
+
+    at = sources.figures(on, what)
+    if sources.kind_of(sources.check_on(on)) == sources.KIND_HOST:
+        from .latency.predictor import model as M
+        from .latency.predictor import store
+
+        if store.load_model(M.resolve(what)) is None:  # one line naming the command, as without --on
+            raise M.not_calibrated(what)
+    silent = 0
+
+    def fits(cfg, m, p):
+        nonlocal silent
+        f = at(cfg)
+        if f.ms is None:
+            silent += 1
+            return None
+        return None if f.ms > max_ms else {"ms": f.ms, "ms_low": f.low, "ms_high": f.high,
+                                            "ms_status": f.status, "device": f.label}
+    rows = candidates(extrapolate, fits, monotone_cost=False, precision=precision)
+    return [{**r, "ms": round(r["ms"], 3), "ms_low": round(r["ms_low"], 3),
+             "ms_high": round(r["ms_high"], 3), "ms_exact": r["ms"]} for r in front(rows, "ms")], silent
+
+
 # ----------------------------------------------------------------------------- the command
 
 def register(subparsers) -> None:
@@ -232,6 +263,10 @@ def register(subparsers) -> None:
     p.add_argument("--extrapolate", action="store_true",
                    help="let extrapolated estimates (outside the published points' hull) take part")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--on", default=None, metavar="NAME",
+                   help="with --max-ms: the device the latency is for ('this host', an imported device "
+                        "or a reference device; --dtype is the precision asked of it); configurations "
+                        "it says nothing about are left out and counted")
     from .latency.setup import add_setup_arguments
 
     add_setup_arguments(p.add_argument_group("setup of --max-ms (as in `lightviz predict`)"),
@@ -254,6 +289,8 @@ def top1_precision(dtype: str) -> str:
 
 
 def cmd_pareto(args) -> int:
+    if getattr(args, "on", None) is not None:
+        return _pareto_on(args)
     setup = None
     max_ms = None
     if args.max_ms is not None:
@@ -290,10 +327,45 @@ def cmd_pareto(args) -> int:
     return 0
 
 
+def _pareto_on(args) -> int:
+    """``lightviz pareto --max-ms X --on NAME``."""
+    from .config import parse_precision
+    from .latency.devices import sources
+    from .latency.setup import setup_from
+
+    if args.max_ms is None:
+        raise ValueError("--on names the device of a latency budget: give --max-ms X with it")
+    max_ms = number("max-ms", args.max_ms)
+    if max_ms <= 0:
+        raise ValueError(f"max-ms must be positive, got {args.max_ms!r}")
+    name = sources.check_on(args.on)
+    what = (setup_from(args, require_runtime=False) if sources.kind_of(name) == sources.KIND_HOST
+            else parse_precision(args.dtype))
+    rows, silent = pareto_on(max_ms, name, what, args.extrapolate, top1_precision(args.dtype))
+    left = (f"{silent} configuration{'s' if silent != 1 else ''} with a top-1 estimate "
+            f"{'have' if silent != 1 else 'has'} no latency on {name} (none): left out."
+            if silent else "")
+    cols = COLUMNS + MS_COLUMNS + ("device",) + PRECISION_COLUMNS
+    if args.format == "json":
+        print(json.dumps({"on": name, "rows": [{c: r.get(c) for c in cols} for r in rows],
+                          "left_out_none": silent, "note": NOTE}, indent=1))
+    elif args.format == "csv":
+        w = csv.DictWriter(sys.stdout, cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        print(f"Latency on {rows[0]['device'] if rows else name}, at most {max_ms:g} ms")
+        print(render_table(rows, True, status_width=38))
+        if left:
+            print(left)
+    return 0
+
+
 FP16_WORDS = "the fp32 estimate, assumed unchanged"
 
 
-def render_table(rows: Sequence[dict], with_ms: bool, with_memory: bool = False) -> str:
+def render_table(rows: Sequence[dict], with_ms: bool, with_memory: bool = False,
+                 status_width: int = 9) -> str:
     """The front for a terminal: top-1 and its interval as :func:`lightviz.units.fmt_top1`
     writes them (the app's digits), milliseconds as :func:`lightviz.units.fmt_ms` does; a
     published value is marked [n], its source named under the table."""
@@ -302,7 +374,7 @@ def render_table(rows: Sequence[dict], with_ms: bool, with_memory: bool = False)
     from .units import fmt_bytes, fmt_count, fmt_ms, fmt_top1, fmt_top1_range
 
     head = f"{'arch':<18}{'alpha':>6}{'px':>5}{'MACs':>10}{'params':>10}{'top-1 %':>9}" \
-           f"{'interval':>14}  {'status':<16}" + (f"{'ms':>9}  {'ms status':<9}" if with_ms else "") \
+           f"{'interval':>14}  {'status':<16}" + (f"{'ms':>9}  {'ms status':<{status_width}}" if with_ms else "") \
         + (f"{'SRAM':>10}{'flash':>10}" if with_memory else "")
     lines = [head.rstrip()]
     sources: dict[str, int] = {}
@@ -313,7 +385,7 @@ def render_table(rows: Sequence[dict], with_ms: bool, with_memory: bool = False)
         status = r["status"]
         if r.get("source"):
             status += f" [{sources.setdefault(r['source'], len(sources) + 1)}]"
-        ms = f"{fmt_ms(r.get('ms_exact', r['ms'])):>9}  {r['ms_status']:<9}" if with_ms else ""
+        ms = f"{fmt_ms(r.get('ms_exact', r['ms'])):>9}  {r['ms_status']:<{status_width}}" if with_ms else ""
         if with_memory:
             ms += f"{fmt_bytes(r['sram']):>10}{fmt_bytes(r['flash']):>10}"
         lines.append(f"{name:<18}{r['alpha']:>6g}{r['resolution']:>5}{fmt_count(r['macs']):>10}"

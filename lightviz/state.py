@@ -532,6 +532,9 @@ def sidebar() -> tuple[Config, AppState, list[Notice]]:
                  "(quantized). Params and MACs do not change; weight and activation bytes, the "
                  "deployment memory, latency and top-1 do.",
         )
+        from .views.latency_on import selector  # "Latency on": key, URL parameter and --on are `on`
+
+        selector()
         with st.expander("Advanced"):
             st.number_input(
                 "Classes", min_value=CLASSES_MIN, max_value=CLASSES_MAX, step=1, key="classes",

@@ -92,9 +92,9 @@ def restyle_predicted_latency(fig):
     :func:`lightviz.views.predicted.add_sweep_curve`) its meaning's style: its own colour, dashed
     like every estimate (it was green dotted, like the extrapolated top-1). Returns ``fig``."""
     for t in fig.data:
-        if t.name == "latency (predicted)":
+        if t.name == "latency (predicted)" or (t.name or "").startswith("latency on "):
             t.line.color, t.line.dash = SERIES["latency predicted"], LINES["predicted"]
             t.marker.color = SERIES["latency predicted"]
-        elif (t.hovertemplate or "").startswith("current: latency predicted"):
+        elif (t.hovertemplate or "").startswith("current: latency"):
             t.marker.color = SERIES["latency predicted"]
     return fig

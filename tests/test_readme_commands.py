@@ -48,11 +48,13 @@ def test_the_readme_has_commands():
 def calibration(tmp_path_factory):
     """The README's `lightviz calibrate` lines, with a short budget (the full one measures for
     2.5 minutes), run once into a cache directory of their own that the `lightviz predict`
-    lines then read: (results by command, that directory)."""
+    lines then read, and the `lightviz devices` lines export and import: (results by command,
+    that directory)."""
     cache = tmp_path_factory.mktemp("readme-cache")
     env = dict(os.environ, LIGHTVIZ_CACHE_DIR=str(cache))
     results = {command: run(command + " --budget 20", cache, env)
                for command in COMMANDS if command.startswith("lightviz calibrate")}
+    run("lightviz devices export --threads 1 -o jetson.json", cache, env)  # what the imports read
     return results, cache
 
 
@@ -64,6 +66,8 @@ def test_readme_command_runs(command, tmp_path, calibration):
         result = results[command]
     elif command.startswith("lightviz predict"):
         result = run(command, tmp_path, dict(os.environ, LIGHTVIZ_CACHE_DIR=str(cache)))
+    elif command.startswith("lightviz devices"):  # export the calibration, import it: in order
+        result = run(command, cache, dict(os.environ, LIGHTVIZ_CACHE_DIR=str(cache)))
     else:
         result = run(command, tmp_path)
     assert result.returncode == 0, f"{command}\n{result.stderr[-2000:]}"

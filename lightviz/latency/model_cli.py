@@ -76,6 +76,9 @@ def register(subparsers) -> None:
     p.add_argument("--probe", action="store_true",
                    help="time the host's state now (three small networks, about a second; loads torch) and "
                         "say how it compares with its calibration's (not applied to the prediction)")
+    p.add_argument("--on", default=None, metavar="NAME",
+                   help="the device to predict for: 'this host', an imported device (`lightviz devices "
+                        "list`) or a reference device; the figure says how it is known")
     p.set_defaults(run=cmd_predict)
 
 
@@ -96,6 +99,10 @@ def cmd_predict(args) -> int:
     from .predictor.store import host_identity
 
     cfg = config_from_args(args)
+    if getattr(args, "on", None) is not None:
+        from .devices.cli import predict_on
+
+        return predict_on(cfg, args)
     setup = _setup(args, measuring=False)
     if args.probe:
         from .predictor import probe

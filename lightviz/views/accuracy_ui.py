@@ -15,12 +15,13 @@ from ..accuracy import EXTRAPOLATED, NONE, NOTE, published_points
 from ..accuracy_int8 import drop_fits, estimate_for
 from ..config import BASE_RESOLUTION, Config
 from ..configure import make_config
+from ..latency.devices.figure import THIS_HOST
 from ..pareto import candidates, front
 from ..state import ARCH_LABELS, RHO_STOPS, precision
 from ..tradeoff import ALPHA_STOPS, RESOLUTION_STOPS, latency_costs, place_on_front
 from ..units import NO_ESTIMATE, fmt_ms, fmt_top1, fmt_top1_range
 from ..zoo import REGISTRY
-from . import keys, predicted
+from . import keys, latency_on, predicted
 
 if TYPE_CHECKING:  # imported where a table is built: Explore's first page draws without it
     import pandas as pd
@@ -150,19 +151,57 @@ def pareto_table(extrapolate: bool, prec: str = "fp32") -> pd.DataFrame:
     return df
 
 
+def device_stamp(on: str) -> float | None:
+    """When the imported device ``on`` was last imported (a cache key), None for the others."""
+    import os
+
+    from ..latency.devices.imported import path_of
+
+    try:
+        return os.path.getmtime(path_of(on))
+    except OSError:
+        return None
+
+
+def _axis_label(on: str, setup, precision: str) -> str:
+    """device \u00b7 runtime \u00b7 precision of the latency axis."""
+    if on == THIS_HOST:
+        from ..latency.devices.imported import runtime_label
+
+        return f"{THIS_HOST} \u00b7 {runtime_label(setup)} \u00b7 {setup.dtype}" if setup else THIS_HOST
+    from ..latency.devices.sources import latency_on as figure_on
+
+    return figure_on(on, Config("mobilenet_v2", 1.0, 224), precision).label
+
+
 class LatencyUnavailable(Exception):
     """No latency for the Pareto view: the message says why and what to run."""
 
 
 @st.cache_data(max_entries=4, ttl=120, show_spinner=False)  # a calibration may come later
-def latency_column(extrapolate: bool, setup, model_stamp=None, prec: str = "fp32") -> pd.DataFrame:
+def latency_column(extrapolate: bool, setup, model_stamp=None, on: str = THIS_HOST,
+                   prec: str = "fp32") -> pd.DataFrame:
     """ms, ms_low, ms_high and ms_status (measured / predicted: lightviz.tradeoff's rule, the one
     ``lightviz pareto --max-ms`` uses) for :func:`pareto_table`'s rows on this host with ``setup``
     (Explore's: :func:`predicted.chosen_setup`); ``model_stamp`` (when the model was last fitted)
-    keys the cache, so a refit shows at once. Raises LatencyUnavailable with a one-line reason."""
+    keys the cache, so a refit shows at once. Raises LatencyUnavailable with a one-line reason.
+    On another device ``on`` (the sidebar's Latency on), its figures in ``prec``
+    (:func:`lightviz.latency.devices.sources.figures`, as ``lightviz pareto --on``): NaN where
+    it says none."""
     import pandas as pd
 
     from ..latency.predictor.model import NotCalibrated, not_calibrated
+
+    if on != THIS_HOST:
+        from ..latency.devices.sources import figures
+
+        at_on = figures(on, prec)
+        figs = [at_on(Config(r.arch, r.alpha, int(r.resolution), None if pd.isna(r.groups) else int(r.groups)))
+                for r in pareto_table(extrapolate, prec).itertuples(index=False)]
+        return pd.DataFrame([{"ms": math.nan if f.ms is None else f.ms,
+                              "ms_low": math.nan if f.low is None else f.low,
+                              "ms_high": math.nan if f.high is None else f.high,
+                              "ms_status": f.status} for f in figs])
 
     if setup is None:
         raise LatencyUnavailable(str(not_calibrated(predicted.default_setup())))
@@ -175,34 +214,39 @@ def latency_column(extrapolate: bool, setup, model_stamp=None, prec: str = "fp32
         raise LatencyUnavailable(str(exc)) from None
 
 
-def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None,
+def _with_cost(extrapolate: bool, cost: str, setup=None, stamp=None, on: str = THIS_HOST,
                prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
     df = pareto_table(extrapolate, prec)
-    if cost == "ms":  # LatencyUnavailable goes to the caller
+    if cost == "ms":  # LatencyUnavailable goes to the caller; a device's none is left out
         df = pd.concat([df.reset_index(drop=True),
-                        latency_column(extrapolate, setup, stamp, prec)], axis=1)
+                        latency_column(extrapolate, setup, stamp, on, prec)], axis=1)
+        df = df[df["ms"].notna()].reset_index(drop=True)
     return df
 
 
 @st.cache_data(max_entries=8, ttl=120, show_spinner=False)
-def _front(extrapolate: bool, cost: str, setup=None, stamp=None, prec: str = "fp32") -> pd.DataFrame:
+def _front(extrapolate: bool, cost: str, setup=None, stamp=None, on: str = THIS_HOST,
+           prec: str = "fp32") -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup, stamp, prec).to_dict("records"),
+    return pd.DataFrame(front(_with_cost(extrapolate, cost, setup, stamp, on, prec).to_dict("records"),
                               cost))
 
 
 @st.cache_resource(max_entries=32, ttl=120, show_spinner=False)
 def _pareto_figure(extrapolate: bool, cost: str, current, setup=None, stamp=None,
-                   prec: str = "fp32"):
-    """The Pareto chart (about 0.2 s to build), cached per axis, current point, model and
-    precision."""
-    df = _with_cost(extrapolate, cost, setup, stamp, prec)
+                   on: str = THIS_HOST, prec: str = "fp32", label: str = ""):
+    """The Pareto chart (about 0.2 s to build), cached per axis, current point, model, device
+    and precision; the latency axis says the device, runtime and precision (``label``)."""
+    df = _with_cost(extrapolate, cost, setup, stamp, on, prec)
     cur = None if current is None else {cost: current[0], "top1": current[1]}
-    return accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp, prec),
-                                         cur, prec)
+    fig = accuracy_charts.pareto_figure(df, cost, _front(extrapolate, cost, setup, stamp, on, prec),
+                                        cur, prec)
+    if cost == "ms" and label:
+        fig.update_xaxes(title_text=f"latency on {label}, ms (log scale)")
+    return fig
 
 
 def _apply_click() -> None:
@@ -234,24 +278,33 @@ def render_pareto(cfg: Config) -> None:
                             help="Configurations outside the hull of a family's published "
                                  "points (up to 2\u00d7 away): wider intervals, open marks.")
     cost = AXES[axis or "MACs"]
-    setup = predicted.chosen_setup() if cost == "ms" else None  # the one Explore predicts for
-    stamp = predicted.model_stamp(setup)
-    prec = precision()  # the sidebar's "Deployed in": the top-1 axis is that precision's
+    on = latency_on.current() if cost == "ms" else THIS_HOST
+    setup = predicted.chosen_setup() if cost == "ms" and on == THIS_HOST else None  # Explore's
+    stamp = predicted.model_stamp(setup) if on == THIS_HOST else device_stamp(on)
+    prec = precision()  # the sidebar's "Deployed in": the top-1 axis and the device's latency
+    lat = (setup, stamp, on, prec)
     try:
-        df = _with_cost(extrapolate, cost, setup, stamp, prec)
+        df = _with_cost(extrapolate, cost, *lat)
     except LatencyUnavailable as exc:
         st.info(f"{exc}", icon=":material/timer_off:")
         return
-    fr = _front(extrapolate, cost, setup, stamp, prec)
+    label = _axis_label(on, setup, prec) if cost == "ms" else ""
+    left_out = len(pareto_table(extrapolate, prec)) - len(df) if cost == "ms" else 0
+    fr = _front(extrapolate, cost, *lat)
     mine = df[df["arch"] == cfg.arch].to_dict("records")  # its family's points hold its cost
     place = place_on_front(cfg, mine, fr.to_dict("records"), cost, extrapolate, prec)
     where = f" {place.why}" if place.why else ""
     fig = _pareto_figure(extrapolate, cost, None if place.cost is None else (place.cost, place.top1),
-                         setup, stamp, prec)
+                         *lat, label)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_apply_click, selection_mode="points",
                     width="stretch", config={"displaylogo": False})
     squares = (f", grey-edged marks measured latencies (the rest predicted by the latency model; "
-               f"both for {setup.label} on this host)" if cost == "ms" else "")
+               f"both for {setup.label} on this host)" if cost == "ms" and on == THIS_HOST else "")
+    if cost == "ms" and on != THIS_HOST:
+        squares = (f"; latency on {label}, each point's status in its hover (published, interpolated "
+                   f"or predicted from an imported calibration)"
+                   + (f"; {left_out} configurations {on} says nothing about (none) are left out"
+                      if left_out else ""))
     st.caption(
         f"Every width (0.05 steps) and input size (8 px steps) of each family with an estimate, "
         f"each architecture in its own colour and shape; large marks are published checkpoints, "
@@ -267,7 +320,7 @@ def render_pareto(cfg: Config) -> None:
         if cost == "ms":
             show = show.assign(ms=[fmt_ms(v) for v in show["ms"]])
         cols = ["label", "alpha", "resolution", "macs", "params", "top1", "status", "source"] + \
-            (["ms"] if cost == "ms" else [])
+            (["ms", "ms_status"] if cost == "ms" else [])
         st.dataframe(show[cols], hide_index=True, width="stretch", column_config={
             "label": st.column_config.TextColumn("on the front"),
             "alpha": st.column_config.NumberColumn("\u03b1", format="%.2f"),
@@ -279,4 +332,5 @@ def render_pareto(cfg: Config) -> None:
                 "published in", help="where a published value comes from (the source Compare "
                                      "and Explore name too)"),
             "ms": st.column_config.TextColumn("ms", alignment="right"),
+            "ms_status": st.column_config.TextColumn("latency status"),
         })

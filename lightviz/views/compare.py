@@ -1,7 +1,8 @@
-"""Compare, in four tabs: every architecture at the sidebar's alpha and rho on one chart (with the
+"""Compare, in five tabs: every architecture at the sidebar's alpha and rho on one chart (with the
 published top-1 where that configuration is published), the Pareto view, the published
 configurations' accuracy against MACs, and an A/B of the sidebar's configuration against a
-second one, stage by stage."""
+second one, stage by stage, and the sidebar's configuration on every device that can say
+something about its latency."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from . import (
     fmt_bytes,
     fmt_count,
     keys,
+    latency_on,
     nice_label,
     predicted,
 )
@@ -65,15 +67,15 @@ def family_table(alpha: float, resolution: int, v1_groups: int, classes: int,
     return pd.DataFrame(rows)
 
 
-TABS = ("Every architecture", "Pareto view", "As published", "A/B")
+TABS = ("Every architecture", "Pareto view", "As published", "A/B", "Devices")
 
 
 def render(cfg: Config) -> None:
-    """The four sections as tabs: one screen each, not one 5,000 px page (every tab still runs,
+    """The five sections as tabs: one screen each, not one 5,000 px page (every tab still runs,
     so its widgets and URL parameters keep their state while another is shown)."""
     unit, elementwise = counting_options()
     st.header("Compare")
-    families, pareto, published, ab = st.tabs(TABS)
+    families, pareto, published, ab, devices = st.tabs(TABS)
     with families:
         _families(cfg, unit, elementwise)
     with pareto:
@@ -82,6 +84,8 @@ def render(cfg: Config) -> None:
         _accuracy(cfg)
     with ab:
         _ab(cfg, unit, elementwise)
+    with devices:  # the configuration on every device that can say something about it
+        latency_on.device_view(cfg, predicted.chosen_setup())
 
 
 def _families(cfg: Config, measure: str, elementwise: bool) -> None:

@@ -19,7 +19,17 @@ from ..configure import make_config
 from ..state import ARCH_LABELS, precision, set_settings
 from ..zoo import REGISTRY
 from ..zoo.table import Problem, SettingsError, current, differences, encode_url
-from . import cached_profile, delta_arrow, fmt_bytes, fmt_count, fmt_delta, keys, nice_label
+from . import (
+    cached_profile,
+    delta_arrow,
+    fmt_bytes,
+    fmt_count,
+    fmt_delta,
+    keys,
+    latency_on,
+    nice_label,
+    predicted,
+)
 from .accuracy_ui import top1_card, top1_label  # Explore's card: never two numbers
 
 RESET = "_design_reset"
@@ -184,6 +194,7 @@ def _costs(cfg: Config) -> None:
         value, delta, why = top1_card(cfg, precision())
         st.metric(top1_label(precision()), value, delta=delta, delta_color="off", delta_arrow="off",
                   border=True, help=why)
+        latency_on.metric(latency_on.figure(cfg, setup=predicted.chosen_setup()))  # the sidebar's device
     st.caption(f"Exact: **{prof.params:,}** params \u00b7 **{prof.macs:,}** MACs "
                f"(the paper's table: {base.params:,} params, {base.macs:,} MACs).")
     a = prof.layers.groupby("stage", sort=False)[["params", "macs"]].sum()

@@ -18,11 +18,12 @@ import streamlit as st
 
 from .. import units
 from ..config import Config
+from ..latency.devices.figure import PREDICTED_HERE, THIS_HOST, DeviceLatency
 from ..latency.predictor import model as M
 from ..latency.predictor import store
 from ..latency.setup import SETUP_FIELDS, Setup, setup_from
 from ..zoo import REGISTRY
-from . import keys
+from . import keys, latency_on
 
 ENV_BUDGET = "LIGHTVIZ_CALIBRATE_BUDGET_S"
 COLOR = "#54A24B"
@@ -106,7 +107,12 @@ def model_text(p: M.Prediction) -> str:
 def headline_metric(cfg: Config, base: Config,
                     delta_description: str | None) -> M.Prediction | None:
     """Explore's "Latency on this host (predicted)" card, or how to get one; returns the
-    prediction shown (for :func:`headline_caption`), None without a model."""
+    prediction shown (for :func:`headline_caption`), None without a model. On another device
+    (the sidebar's "Latency on"), its figure, whatever its status."""
+    if latency_on.current() != THIS_HOST:
+        fig = latency_on.figure(cfg)
+        latency_on.metric(fig, latency_on.figure(base) if base != cfg else None, delta_description)
+        return fig
     setup = chosen_setup()
     p = safe_predict(cfg, setup)
     if p is None:
@@ -132,65 +138,101 @@ def headline_metric(cfg: Config, base: Config,
     return p
 
 
-def headline_caption(p: M.Prediction | None) -> str | None:
-    """The caption under Explore's figures for the prediction the card showed."""
+def headline_caption(p: M.Prediction | DeviceLatency | None) -> str | None:
+    """The caption under Explore's figures for the prediction (or figure) the card showed."""
     if p is None:
         return None
-    return (f"Latency is **predicted** for {p.setup.label} on this host by a model calibrated "
-            f"here ({model_text(p)}): {fmt_ms(p.predicted_ms)}, {interval_text(p)}.")
+    if isinstance(p, DeviceLatency):
+        return latency_on.caption(p)
+    from ..latency.devices.imported import runtime_label
+
+    return (f"Latency on **{THIS_HOST} \u00b7 {runtime_label(p.setup)} \u00b7 {p.setup.dtype}** is "
+            f"**{PREDICTED_HERE}** ({p.setup.label}; a model calibrated "
+            f"here: {model_text(p)}): {fmt_ms(p.predicted_ms)}, {interval_text(p)}.")
 
 
 # ----------------------------------------------------------------------------- sweeps
 
-def add_sweep_curve(fig: go.Figure, configs: list[Config], x, current_x, ref_index: int) -> go.Figure:
-    """A copy of a sweep figure (curves relative to their value at 1) with the predicted
-    latency curve added, when this host has a model; the figure unchanged otherwise."""
+def sweep_latency(configs: list[Config]) -> tuple[list, str, list[str]] | None:
+    """(ms per configuration, None where the device says none; what they are for; each one's
+    status) on the sidebar's device, or None when there is nothing to draw."""
+    name = latency_on.current()
+    if name != THIS_HOST:
+        figs = [latency_on.figure(c, name) for c in configs]
+        if all(f.ms is None for f in figs):
+            return None
+        return [f.ms for f in figs], figs[0].label, [f.status for f in figs]
     setup = chosen_setup()
     preds = [safe_predict(c, setup) for c in configs]
     if setup is None or any(p is None for p in preds):
+        return None
+    from ..latency.devices.imported import runtime_label
+
+    return ([p.predicted_ms for p in preds], f"{THIS_HOST} \u00b7 {runtime_label(setup)} \u00b7 {setup.dtype}",
+            [PREDICTED_HERE] * len(preds))
+
+
+def add_sweep_curve(fig: go.Figure, configs: list[Config], x, current_x, ref_index: int) -> go.Figure:
+    """A copy of a sweep figure (curves relative to their value at 1) with the latency curve on
+    the sidebar's device added (this host's prediction, or another device's figures, each with
+    its status); the figure unchanged where there is nothing to draw."""
+    got = sweep_latency(configs)
+    if got is None:
         return fig
-    ms = [p.predicted_ms for p in preds]
-    ref = ms[ref_index]
+    ms, label, statuses = got
+    ref = ms[ref_index] if ms[ref_index] is not None else next(m for m in ms if m is not None)
     fig = go.Figure(fig)
-    ratio = [m / ref for m in ms]
-    fig.add_scatter(x=list(x), y=ratio, name="latency (predicted)", mode="lines+markers",
-                    line=dict(color=COLOR, width=2.5, dash="dot"), marker=dict(size=5),
-                    customdata=[fmt_ms(m) for m in ms],
-                    hovertemplate="%{x}<br>latency predicted %{customdata} (\u00d7%{y:.3f})"
-                                  f"<br>{setup.label}<extra></extra>")
+    ratio = [None if m is None else m / ref for m in ms]
+    host = statuses[0] == PREDICTED_HERE
+    device = label.split(" \u00b7 ")[0]
+    fig.add_scatter(x=list(x), y=ratio, name="latency (predicted)" if host else f"latency on {device}",
+                    mode="lines+markers", line=dict(color=COLOR, width=2.5, dash="dot"),
+                    marker=dict(size=5), customdata=[[fmt_ms(m) if m is not None else "none", st_]
+                                                     for m, st_ in zip(ms, statuses)],
+                    hovertemplate="%{x}<br>latency %{customdata[0]} (\u00d7%{y:.3f}), "
+                                  f"%{{customdata[1]}}<br>{label}<extra></extra>")
     xs = list(x)
     i = min(range(len(xs)), key=lambda j: abs(xs[j] - current_x))
-    fig.add_scatter(x=[xs[i]], y=[ratio[i]], mode="markers", showlegend=False,
-                    marker=dict(size=15, color=COLOR, line=dict(width=2.5, color="#ffffff")),
-                    hovertemplate=f"current: latency predicted {fmt_ms(ms[i])}<extra></extra>")
+    if ms[i] is not None:
+        fig.add_scatter(x=[xs[i]], y=[ratio[i]], mode="markers", showlegend=False,
+                        marker=dict(size=15, color=COLOR, line=dict(width=2.5, color="#ffffff")),
+                        hovertemplate=f"current: latency {'predicted ' if host else ''}{fmt_ms(ms[i])}, "
+                                      f"{statuses[i]}<extra></extra>")
     return fig
 
 
 # ----------------------------------------------------------------------------- Compare
 
-RANK_COLUMNS = {"latency_ms": st.column_config.NumberColumn(
-    "latency (predicted, ms)", format="%.2f",
-    help="predicted on this host by its calibrated latency model (not measured)")}
+RANK_COLUMNS = {
+    "latency_ms": st.column_config.NumberColumn(
+        "latency (ms)", format="%.2f",
+        help="on the device the sidebar's Latency on names (the caption says device, runtime and "
+             "precision); the next column says how it is known"),
+    "latency_status": st.column_config.TextColumn("latency status")}
 
 
 def rank_families(shown, archs, cfg: Config):
-    """Compare's table with the predicted latency of each architecture at the current alpha
-    and rho, and (on request) ranked by it; unchanged, with a note, without a model."""
+    """Compare's table with the latency of each architecture at the current alpha and rho on
+    the sidebar's device, with its status, and (on request) ranked by it; unchanged, with a
+    note, where the device says nothing."""
     # the current architecture with its own variant (groups); every other at its default
     configs = [Config(a, cfg.alpha, cfg.resolution,
                       cfg.groups if a == cfg.arch else REGISTRY[a].pick("groups"), cfg.classes)
                for a in archs]
-    ms, setup = predicted_column(configs)
-    if ms is None:
-        st.caption("Rank by latency: calibrate this host's latency model (Explore or the "
-                   f"Latency page, or `{M.calibrate_command(default_setup())}`) to add a "
-                   "predicted latency column.")
+    got = sweep_latency(configs)
+    name = latency_on.current()
+    if got is None:
+        st.caption(f"Rank by latency: {name} says nothing about these configurations"
+                   + (f" (calibrate this host's latency model: Explore, the Latency page, or "
+                      f"`{M.calibrate_command(default_setup())}`)." if name == THIS_HOST else
+                      " in this precision: choose another device in the sidebar's Latency on."))
         return shown
-    shown = shown.assign(latency_ms=ms)
-    if st.toggle("Rank by predicted latency on this host", key=keys.COMPARE_RANK_LATENCY,
-                 help=f"predicted for {setup.label}"):
-        shown = shown.sort_values("latency_ms", kind="stable")
-    st.caption(f"Latency is predicted for {setup.label} on this host, not measured.")
+    ms, label, statuses = got
+    shown = shown.assign(latency_ms=ms, latency_status=statuses)
+    if st.toggle(f"Rank by latency on {name}", key=keys.COMPARE_RANK_LATENCY, help=f"for {label}"):
+        shown = shown.sort_values("latency_ms", kind="stable", na_position="last")
+    st.caption(f"Latency on **{label}**; the status column says how each is known (none: the device "
+               "says nothing about it).")
     return shown
 
 

@@ -122,12 +122,13 @@ def test_compare_sections_are_tabs_and_each_is_short(width, height, new_page, st
     wait_for_app(page)
     tabs = page.get_by_role("tab")
     assert [t.inner_text() for t in tabs.all()] == ["Every architecture", "Pareto view",
-                                                    "As published", "A/B"]
+                                                    "As published", "A/B", "Devices"]
     longest = 0
     for name, shows in (("Every architecture", re.compile("Every architecture at")),
                         ("Pareto view", re.compile("the Pareto view")),
                         ("As published", re.compile("as published")),
-                        ("A/B", re.compile("two configurations side by side"))):
+                        ("A/B", re.compile("two configurations side by side")),
+                        ("Devices", re.compile("on every device"))):
         page.get_by_role("tab", name=name).click()
         expect(page.get_by_role("heading", name=shows)).to_be_visible()
         page.wait_for_timeout(300)

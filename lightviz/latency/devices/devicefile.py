@@ -1,0 +1,344 @@
+"""Device files: a calibrated latency model that travels, as one JSON file of data.
+
+``lightviz devices export`` writes this host's kernel model for one setup
+(:mod:`lightviz.latency.predictor.kernel_model`) with its passport (the host's identity without
+its machine id), setup, fit, held-out errors and calibration date; ``lightviz devices import``
+reads one back as a *named device* (:mod:`.imported`). A file from elsewhere is data, and is read
+as hostile until checked: at most :data:`MAX_BYTES`, UTF-8 JSON with no NaN or Infinity, no
+repeated keys, nested at most :data:`MAX_DEPTH` deep; the schema and the model's versions known;
+every field known, every number finite and in its range (coefficients non-negative, a scale
+positive, fractions within 0 to 1), every kernel kind one this lightviz knows; names without path
+separators or control characters. The first thing wrong is named in one line
+(:class:`DeviceFileError`, a ValueError) and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..predictor import features as F
+from ..predictor import kernel_model as KM
+from ..predictor.kernels import KINDS
+from ..runtimes import RUNTIMES
+from ..setup import BATCH_MAX, DTYPE_NAMES, MODES, Setup, device_name
+
+KIND = "lightviz device"
+SCHEMA = 1
+MAX_BYTES = 4 << 20  # a full calibration's kernels are a few hundred kB
+MAX_DEPTH = 8
+MAX_TEXT = 400
+MAX_KERNELS = 200_000
+NAME_MAX = 64
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+()@-]*")
+EARLIEST = 1.5e9  # 2017: before lightviz, no calibration is dated earlier
+TERMS, DESCRIPTOR = 5, 6  # a kernel's physical terms and descriptor (predictor.kernels)
+
+# The passport fields a device file may carry (the store's identity, machine id left out).
+PASSPORT = ("key", "hostname", "machine", "cpu", "torch", "device_kind", "gpu_name", "gpu_driver",
+            "macos")
+MODEL_FIELDS = ("model_kind", "method", "feature_version", "kernel", "interval", "measurements",
+                "heldout_rmspe", "heldout_within_10", "heldout_within_20", "heldout_by_arch",
+                "heldout_arch_out_rmspe", "heldout_edited_rmspe", "calibration")
+
+
+class DeviceFileError(ValueError):
+    """A device file refused: the message names what was wrong, in one line."""
+
+
+def _fail(where: str, what: str) -> DeviceFileError:
+    return DeviceFileError(f"{where}: {what}" if where else what)
+
+
+# ----------------------------------------------------------------------------- checkers
+
+def _number(v: Any, where: str, lo: float, hi: float, integer: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _fail(where, f"expected a number, got {type(v).__name__}")
+    if not math.isfinite(v):
+        raise _fail(where, "not a finite number")
+    if integer and v != int(v):
+        raise _fail(where, f"expected a whole number, got {v!r}")
+    if not lo <= v <= hi:
+        raise _fail(where, f"{v!r} is out of range (allowed {lo:g} to {hi:g})")
+    return v
+
+
+def _numbers(v: Any, where: str, lo: float, hi: float, length: int | None = None,
+             most: int = MAX_KERNELS) -> list:
+    if not isinstance(v, list):
+        raise _fail(where, f"expected a list of numbers, got {type(v).__name__}")
+    if (length is not None and len(v) != length) or len(v) > most:
+        raise _fail(where, f"expected {length if length is not None else f'at most {most}'} "
+                           f"numbers, got {len(v)}")
+    for i, x in enumerate(v):
+        _number(x, f"{where}[{i}]", lo, hi)
+    return v
+
+
+def _text(v: Any, where: str, most: int = MAX_TEXT) -> str:
+    if not isinstance(v, str):
+        raise _fail(where, f"expected text, got {type(v).__name__}")
+    if len(v) > most:
+        raise _fail(where, f"text of {len(v)} characters (at most {most})")
+    if not v.isprintable():
+        raise _fail(where, "contains control characters")
+    return v
+
+
+def _maybe(check: Callable, v: Any, *args) -> Any:
+    return None if v is None else check(v, *args)
+
+
+def _fields(d: Any, where: str, allowed, required=()) -> dict:
+    if not isinstance(d, dict):
+        raise _fail(where, f"expected an object, got {type(d).__name__}")
+    unknown = [k for k in d if k not in allowed]
+    if unknown:
+        raise _fail(where, f"unknown field {str(unknown[0])[:40]!r} (known: {', '.join(allowed)})")
+    missing = [k for k in required if k not in d]
+    if missing:
+        raise _fail(where, f"missing field {missing[0]!r}")
+    return d
+
+
+def check_name(name: Any, what: str = "device name") -> str:
+    """A device's name: 1 to :data:`NAME_MAX` characters, a letter or digit first, then letters,
+    digits, spaces and ``. _ + ( ) @ -`` (no path separator, no control character)."""
+    if not isinstance(name, str) or not name.strip():
+        raise DeviceFileError(f"{what}: expected a non-empty name")
+    name = name.strip()
+    if len(name) > NAME_MAX:
+        raise DeviceFileError(f"{what}: {len(name)} characters (at most {NAME_MAX})")
+    if "/" in name or "\\" in name or ".." in name:
+        raise DeviceFileError(f"{what} {name[:NAME_MAX]!r} holds a path (no / \\ or ..)")
+    if not NAME_RE.fullmatch(name):
+        raise DeviceFileError(f"{what} {name!r}: allowed are letters, digits, spaces and . _ + ( ) @ -, "
+                              "starting with a letter or digit")
+    return name
+
+
+def check_setup(d: Any, where: str = "setup") -> Setup:
+    """The :class:`Setup` a file describes, every field checked (not against this host: the
+    device it names is another machine's)."""
+    names = ("device", "dtype", "batch", "threads", "channels_last", "mode", "budget_s", "fold_bn",
+             "runtime")
+    _fields(d, where, names, ("device", "dtype", "batch", "mode", "fold_bn", "runtime"))
+    try:
+        device = device_name(_text(d["device"], f"{where}.device", 20))
+    except ValueError as exc:
+        raise _fail(f"{where}.device", str(exc)) from None
+    if d["dtype"] not in DTYPE_NAMES:
+        raise _fail(f"{where}.dtype", f"{str(d['dtype'])[:20]!r} (known: {', '.join(DTYPE_NAMES)})")
+    if d["mode"] not in MODES:
+        raise _fail(f"{where}.mode", f"{str(d['mode'])[:20]!r} (known: {', '.join(MODES)})")
+    if d["runtime"] not in RUNTIMES:
+        raise _fail(f"{where}.runtime", f"{str(d['runtime'])[:20]!r} (known: {', '.join(RUNTIMES)})")
+    for flag in ("channels_last", "fold_bn"):
+        if not isinstance(d.get(flag, False), bool):
+            raise _fail(f"{where}.{flag}", "expected true or false")
+    threads = _maybe(_number, d.get("threads"), f"{where}.threads", 1, 4096, True)
+    batch = _number(d["batch"], f"{where}.batch", 1, BATCH_MAX, True)
+    budget = _number(d.get("budget_s", 2.0), f"{where}.budget_s", 0.0, 3600.0)
+    return Setup(device, d["dtype"], int(batch), None if threads is None else int(threads),
+                 d.get("channels_last", False), d["mode"], float(budget), d["fold_bn"], d["runtime"])
+
+
+def _kind(d: Any, where: str) -> None:
+    _fields(d, where, ("coef", "pool", "offset", "z", "r", "lo", "hi", "n"), ("coef", "z", "r", "lo", "hi"))
+    _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, TERMS)
+    _maybe(_numbers, d.get("pool"), f"{where}.pool", 0.0, 1e6, TERMS)
+    _maybe(_number, d.get("offset"), f"{where}.offset", -50.0, 50.0)
+    z = d["z"]
+    if not isinstance(z, list) or not 1 <= len(z) <= MAX_KERNELS:
+        raise _fail(f"{where}.z", f"expected 1 to {MAX_KERNELS} descriptor rows")
+    for i, row in enumerate(z):
+        _numbers(row, f"{where}.z[{i}]", -1.0, 64.0, DESCRIPTOR)
+    _numbers(d["r"], f"{where}.r", -50.0, 50.0, len(z))
+    lo = _numbers(d["lo"], f"{where}.lo", -1.0, 64.0, DESCRIPTOR)
+    hi = _numbers(d["hi"], f"{where}.hi", -1.0, 64.0, DESCRIPTOR)
+    if any(a > b for a, b in zip(lo, hi)):
+        raise _fail(f"{where}.lo", "above hi")
+    _maybe(_number, d.get("n"), f"{where}.n", len(z), len(z), True)
+
+
+def _kernel(d: Any, where: str) -> None:
+    _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "kinds_timed",
+                       "kinds_never_timed"), ("kernel_version", "kinds", "network"))
+    if d["kernel_version"] != KM.VERSION:
+        raise _fail(f"{where}.kernel_version", f"{d['kernel_version']!r}: this lightviz reads {KM.VERSION}")
+    kinds = d["kinds"]
+    if not isinstance(kinds, dict) or not kinds:
+        raise _fail(f"{where}.kinds", "expected an object of kernel kinds")
+    for kind, km in kinds.items():
+        if kind not in KINDS:
+            raise _fail(f"{where}.kinds", f"unknown kernel kind {kind[:40]!r} (known: {', '.join(KINDS)})")
+        _kind(km, f"{where}.kinds.{kind}")
+    net = _fields(d["network"], f"{where}.network", ("fixed", "scale", "per_call"), ("fixed", "scale", "per_call"))
+    _number(net["fixed"], f"{where}.network.fixed", 0.0, 1e6)
+    _number(net["scale"], f"{where}.network.scale", 1e-6, 1e3)
+    _number(net["per_call"], f"{where}.network.per_call", 0.0, 1e3)
+    _maybe(_number, d.get("timed_kernels"), f"{where}.timed_kernels", 0, MAX_KERNELS * len(KINDS), True)
+    _maybe(_text, d.get("method"), f"{where}.method")
+    for key in ("kinds_timed", "kinds_never_timed"):
+        v = d.get(key, [])
+        if not isinstance(v, list) or any(k not in KINDS for k in v):
+            raise _fail(f"{where}.{key}", f"expected a list of known kernel kinds ({', '.join(KINDS)})")
+
+
+def _interval(d: Any, where: str) -> None:
+    _fields(d, where, ("coverage", "log_low", "log_high", "widen", "from"),
+            ("coverage", "log_low", "log_high"))
+    _number(d["coverage"], f"{where}.coverage", 0.5, 0.999)
+    lo = _number(d["log_low"], f"{where}.log_low", -5.0, 5.0)
+    if _number(d["log_high"], f"{where}.log_high", -5.0, 5.0) < lo:
+        raise _fail(f"{where}.log_high", "below log_low")
+    _maybe(_number, d.get("widen"), f"{where}.widen", 0.0, 5.0)
+    _maybe(_text, d.get("from"), f"{where}.from")
+
+
+def _calibration(d: Any, where: str) -> None:
+    _fields(d, where, ("points", "skipped", "measuring_s", "budget_s", "point_budget_s", "interrupted",
+                       "seed", "edited_tables"))
+    for k, v in d.items():
+        if k == "interrupted":
+            if not isinstance(v, bool):
+                raise _fail(f"{where}.{k}", "expected true or false")
+        else:
+            _number(v, f"{where}.{k}", 0.0, 1e9)
+
+
+def check_model(d: Any, where: str = "model") -> None:
+    """A kernel model as the store keeps it (the fields that travel, each checked)."""
+    _fields(d, where, MODEL_FIELDS, ("model_kind", "feature_version", "kernel", "interval", "measurements",
+                                     "heldout_rmspe"))
+    if d["model_kind"] != "kernel":
+        raise _fail(f"{where}.model_kind", f"{str(d['model_kind'])[:40]!r}: only the kernel model travels "
+                                           "(`lightviz calibrate` again on that host)")
+    if d["feature_version"] != F.VERSION:
+        raise _fail(f"{where}.feature_version", f"{d['feature_version']!r}: this lightviz reads {F.VERSION}")
+    _kernel(d["kernel"], f"{where}.kernel")
+    _interval(d["interval"], f"{where}.interval")
+    _number(d["measurements"], f"{where}.measurements", 1, 1e6, True)
+    _number(d["heldout_rmspe"], f"{where}.heldout_rmspe", 0.0, 100.0)
+    for key in ("heldout_arch_out_rmspe", "heldout_edited_rmspe"):
+        _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 100.0)
+    for key in ("heldout_within_10", "heldout_within_20"):
+        _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 1.0)
+    by = d.get("heldout_by_arch") or {}
+    if not isinstance(by, dict) or len(by) > 256:
+        raise _fail(f"{where}.heldout_by_arch", "expected an object of at most 256 architectures")
+    for arch, e in by.items():
+        _text(arch, f"{where}.heldout_by_arch", 64)
+        _number(e, f"{where}.heldout_by_arch.{arch}", 0.0, 100.0)
+    _maybe(_text, d.get("method"), f"{where}.method")
+    _maybe(_calibration, d.get("calibration"), f"{where}.calibration")
+
+
+def check(doc: Any) -> dict:
+    """``doc`` (a parsed device file) checked from top to bottom; returns it, or raises
+    :class:`DeviceFileError` naming the first thing wrong."""
+    if not isinstance(doc, dict):
+        raise DeviceFileError(f"not a lightviz device file: the JSON is {type(doc).__name__}, not an object")
+    if doc.get("kind") != KIND:
+        raise DeviceFileError(f"not a lightviz device file (kind {str(doc.get('kind'))[:40]!r}, "
+                              f"expected {KIND!r})")
+    if doc.get("schema") != SCHEMA:
+        raise DeviceFileError(f"device file schema {str(doc.get('schema'))[:20]!r}: this lightviz reads "
+                              f"schema {SCHEMA}")
+    _fields(doc, "", ("kind", "schema", "name", "lightviz", "exported_at", "imported_at", "passport",
+                      "setup", "calibrated_at", "model"),
+            ("name", "passport", "setup", "calibrated_at", "model"))
+    check_name(doc["name"], "name")
+    _maybe(_text, doc.get("lightviz"), "lightviz", 40)
+    now = time.time() + 86400.0
+    for key in ("exported_at", "imported_at"):
+        _maybe(_number, doc.get(key), key, EARLIEST, now)
+    _number(doc["calibrated_at"], "calibrated_at", EARLIEST, now)
+    passport = _fields(doc["passport"], "passport", PASSPORT)
+    for k, v in passport.items():
+        _maybe(_text, v, f"passport.{k}", 200)
+    check_setup(doc["setup"])
+    check_model(doc["model"])
+    return doc
+
+
+# ----------------------------------------------------------------------------- reading and writing
+
+def _no_repeats(pairs) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise DeviceFileError(f"field {k[:40]!r} is given twice")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str):
+    raise DeviceFileError(f"{name} is not a number a device file may hold (finite numbers only)")
+
+
+def _depth(v: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        raise DeviceFileError(f"nested more than {MAX_DEPTH} levels deep")
+    items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+    for x in items:
+        if isinstance(x, (dict, list)):
+            _depth(x, level + 1)
+    return level
+
+
+def parse(data: bytes) -> dict:
+    """A device file's bytes parsed and checked (:func:`check`)."""
+    if len(data) > MAX_BYTES:
+        raise DeviceFileError(f"{len(data):,} bytes: a device file is at most {MAX_BYTES:,}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DeviceFileError("not UTF-8 text: a device file is JSON") from None
+    if text.count("[") + text.count("{") > 10 * MAX_KERNELS:
+        raise DeviceFileError("too many lists and objects for a device file")
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_repeats, parse_constant=_no_constant)
+    except RecursionError:
+        raise DeviceFileError(f"nested more than {MAX_DEPTH} levels deep") from None
+    except json.JSONDecodeError as exc:
+        raise DeviceFileError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
+                              "truncated or not a device file") from None
+    _depth(doc)
+    return check(doc)
+
+
+def read(path: str) -> dict:
+    """The device file at ``path``, read (at most :data:`MAX_BYTES` + 1 bytes) and checked."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise DeviceFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse(data)
+
+
+def dumps(doc: Mapping) -> str:
+    """The JSON text of a device file (floats written so that they read back exactly)."""
+    return json.dumps(doc, indent=1, allow_nan=False)
+
+
+def document(name: str, model: Mapping, setup: Setup, passport: Mapping,
+             exported_at: float | None = None) -> dict:
+    """A device file's content for a stored ``model`` of ``setup`` (the fields that travel;
+    the probe state and the calibration's configurations stay home), checked."""
+    from dataclasses import asdict
+
+    from ...version import __version__
+
+    doc = {"kind": KIND, "schema": SCHEMA, "name": name, "lightviz": __version__,
+           "exported_at": time.time() if exported_at is None else exported_at,
+           "passport": {k: passport.get(k) for k in PASSPORT if k in passport},
+           "setup": asdict(setup), "calibrated_at": model.get("calibrated_at"),
+           "model": {k: model[k] for k in MODEL_FIELDS if model.get(k) is not None}}
+    return check(json.loads(dumps(doc)))
