@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-NEEDS_ELSEWHERE = ("lightviz app", "--device cuda", "--energy")  # a server, a GPU, a Jetson
+NEEDS_ELSEWHERE = ("lightviz app", "--device cuda", "--energy", "--list-setups")  # a server, a GPU, a Jetson
 
 
 def code_lines():

@@ -245,8 +245,9 @@ def test_pareto_on_a_device_rows_within_budget_none_dominated(on, dtype, budget,
     assert rows and all(r["ms"] <= budget + 1e-9 for r in rows) and not _dominated(rows)
     assert {r["device"].split(" \u00b7 ")[0] for r in rows} == {on}
     assert all(r["device"].endswith(dtype) for r in rows)
-    if on == P3:  # the Pixel 3 knows MobileNet v1 only: every other configuration left out, counted
-        assert {r["arch"] for r in rows} == {"mobilenet_v1"} and out["left_out_none"] > 100
+    if on == P3:  # the Pixel 3 knows MobileNet v1 only (and v2 1.0 @ 224, over budget): the
+        # other configurations with an int8 top-1 (ShuffleNet v2, MobileNet v2, ...) left out, counted
+        assert {r["arch"] for r in rows} == {"mobilenet_v1"} and out["left_out_none"] > 0
         assert {r["ms_status"] for r in rows} <= {"published", "interpolated between published points"}
     else:
         assert {r["ms_status"] for r in rows} == {PREDICTED_IMPORTED} and out["left_out_none"] == 0
