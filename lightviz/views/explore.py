@@ -12,10 +12,11 @@ import streamlit as st
 
 from .. import charts
 from ..accuracy import with_top1
-from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, Config, thaw
+from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, PRECISION_BYTES, Config, thaw
 from ..configure import make_config, network_label
 from ..counting import count
-from ..state import UNIT_LABELS, counting_options
+from ..deployment import deployment_memory
+from ..state import UNIT_LABELS, counting_options, precision
 from ..styles import restyle_predicted_latency
 from ..tradeoff import curve_sweeps
 from ..units import NO_ESTIMATE
@@ -190,10 +191,17 @@ def _headline(prof, base, cfg: Config) -> None:
                prof.peak_activation_bytes, base.peak_activation_bytes,
                f"{prof.peak_activation_bytes:,} bytes: the largest total of activation tensors "
                f"alive at once, batch 1, fp32, no in-place reuse (weights not included).")
-        for name, size in (("fp32", 4), ("fp16", 2), ("int8", 1)):
-            metric(st, f"Weights {name}", fmt_bytes(prof.params * size), prof.params, base.params,
-                   f"{prof.params * size:,} bytes = params \u00d7 {size} "
-                   f"byte{'s' if size > 1 else ''}.")
+        dtype = precision()  # the sidebar's "Deployed in"
+        size = PRECISION_BYTES[dtype]
+        metric(st, f"Weights {dtype}", fmt_bytes(prof.params * size), prof.params, base.params,
+               f"{prof.params * size:,} bytes = params \u00d7 {size} byte{'s' if size > 1 else ''}"
+               f" (the sidebar's Deployed in).")
+        now, then = (deployment_memory(p, dtype).peak_bytes for p in (prof, base))
+        metric(st, f"Deployment peak {dtype}", fmt_bytes(now), now, then,
+               f"{now:,} bytes of activations live at once as a microcontroller runtime holds "
+               f"them (MCUNet's rule: fused ops hold input and output, residuals kept; the "
+               f"Memory tab draws it), batch 1, {dtype}.")
+    memory_ui.precision_lesson(prof, predicted.chosen_setup())
     ref = "" if same else (
         f" Deltas compare with the same network at \u03b1 1, \u03c1 1 (224 px): "
         f"{base.params:,} params, {base.macs:,} MACs.")

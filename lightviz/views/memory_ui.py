@@ -66,3 +66,44 @@ def _fits_row(fits) -> None:
                "(TinyEngine, int8); lightviz's MobileNet v2 keeps torchvision's 1280 and needs "
                "twice the flash. Memory at int8 whatever the sidebar's precision: "
                "microcontrollers run int8.")
+
+
+def precision_lesson(prof, setup=None) -> None:
+    """Explore's fp32 / fp16 / int8 comparison of the current network (size, deployment peak,
+    latency on the sidebar's device, top-1 where known): :func:`lightviz.precisions.side_by_side`."""
+    import pandas as pd
+
+    from ..precisions import side_by_side
+    from ..units import fmt_ms, fmt_top1
+    from . import latency_on
+
+    on = latency_on.current()
+    with st.expander("fp32, fp16 or int8? This network deployed three ways"):
+        rows = side_by_side(prof, on, setup)
+        # short columns: four fit a phone's width; the device and the statuses' words below
+        st.table(pd.DataFrame([{
+            "precision": r.precision,
+            "weights": fmt_bytes(r.weight_bytes),
+            "peak": fmt_bytes(r.peak_bytes),
+            "latency": ("none" if r.latency.ms is None else
+                        f"{fmt_ms(r.latency.ms, ' ms')} {latency_on.SHORT[r.latency.status]}"),
+            "top-1 %": ("none" if r.top1.value is None else
+                        f"{fmt_top1(r.top1.value)} {r.top1.status}"),
+        } for r in rows]).set_index("precision"))
+        fp32, _, int8 = rows
+        faster = ""
+        if fp32.latency.ms is not None and int8.latency.ms is not None:
+            ratio = fp32.latency.ms / int8.latency.ms
+            faster = (f" Here int8 runs **{ratio:.2f}\u00d7** the speed of fp32: "
+                      + ("faster" if ratio > 1.05 else "no faster" if ratio >= 0.95 else "slower")
+                      + ", which depends on the family and the device, not on the bytes alone.")
+        st.caption(
+            f"Weights: params \u00d7 bytes per value; peak: the deployment peak (MCUNet's rule, "
+            f"the Memory tab); latency on **{on}**. int8 stores the weights in a quarter of "
+            f"fp32's bytes ({fmt_bytes(int8.weight_bytes)} vs {fmt_bytes(fp32.weight_bytes)}) "
+            f"and holds a quarter of the activations; params and MACs do not change.{faster} "
+            f"Latency: measured or predicted on this host from a calibration in "
+            f"that precision (int8: `lightviz calibrate --runtime onnxruntime --dtype int8`), or "
+            f"published for a reference device; none where nothing is known, never fp32 scaled. "
+            f"Top-1 int8: the fp32 estimate minus the family's published int8 drop (none without "
+            f"int8 data); fp16: the fp32 figure, assumed unchanged.")

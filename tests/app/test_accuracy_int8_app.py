@@ -78,3 +78,16 @@ def test_the_sweeps_draw_the_int8_estimate_with_the_int8_points():
     assert alpha_sweep["layout"]["yaxis2"]["title"]["text"] == "top-1 % (int8, est.)"
     published = next(t for t in alpha_sweep["data"] if t.get("name") == "published top-1")
     assert sorted(published["y"]) == [48.2, 62.2, 67.9, 69.7]  # the _quant table at 224 px
+
+
+def test_explore_compares_the_network_in_three_precisions():
+    at = run_app({"arch": "mobilenet_v1", "alpha": "0.5", "rho": "0.7143",
+                  "on": "Pixel 3 (TFLite CPU, 4 threads)"})
+    assert_clean(at)
+    lesson = [e for e in at.expander if e.label.startswith("fp32, fp16 or int8?")]
+    assert len(lesson) == 1
+    df = lesson[0].table[0].value
+    assert list(df.index) == ["fp32", "fp16", "int8"]
+    assert list(df["latency"]) == ["4.40 ms published", "none", "2.60 ms published"]
+    assert df.loc["int8", "top-1 %"] == "57.7 published"
+    assert "1.69\u00d7" in lesson[0].caption[0].value and "faster" in lesson[0].caption[0].value

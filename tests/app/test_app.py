@@ -83,7 +83,7 @@ def test_every_architecture_renders(arch):
     labels = [m.label for m in at.metric]
     # first row: what it costs and how accurate (latency joins them once calibrated)
     assert labels[:3] == ["Params", "MACs", "Top-1 (estimate)"]
-    assert labels[3:] == ["FLOPs", "Peak activations", "Weights fp32", "Weights fp16", "Weights int8"]
+    assert labels[3:] == ["FLOPs", "Peak activations", "Weights fp32", "Deployment peak fp32"]
     assert at.get("plotly_chart"), "the per-layer chart is drawn"
     p = cli_profile(arch)
     assert exact_numbers(at) == (p["params"], p["macs"], p["flops"])
