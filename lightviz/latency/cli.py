@@ -7,7 +7,8 @@
     lightviz lesson FILE [the setup options above] [--budget S] [--no-layers] [--again]
                    [--format table|json|csv]   (lightviz.latency.lesson)
     lightviz export ARCH [--alpha A] [--rho R | --resolution N] --format onnx|pt2 -o FILE
-                   [--seed N] [--no-fold-bn] [--batch B] [--opset N]
+                   [--seed N] [--no-fold-bn] [--batch B] [--opset N] [--dtype fp32|fp16|int8]
+                   [--calibration-images DIR]
 
 ``--runtime`` picks what runs the network (:mod:`lightviz.latency.runtimes`); the protocol,
 statistics, lock and passport are the same for each. A runtime that is not installed here is
@@ -91,6 +92,13 @@ def register_export(subparsers) -> None:
     p.add_argument("--opset", default=None,
                    help=f"ONNX opset (default {DEFAULT_OPSET}, what TensorRT 8.6 parses; 18 and "
                         "above use the dynamo exporter)")
+    p.add_argument("--dtype", default="fp32",
+                   help="fp32 (default), fp16 (the network halved) or int8 (ONNX only: static "
+                        "QDQ quantization, per-channel int8 weights, by ONNX Runtime)")
+    p.add_argument("--calibration-images", default=None, metavar="DIR",
+                   help="with --dtype int8: calibrate the activation ranges on the JPEG/PNG images "
+                        "in DIR (resized and centre-cropped, ImageNet normalisation; default: 16 "
+                        "random inputs, seeded)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(run=cmd_export)
 
@@ -103,7 +111,7 @@ def cmd_export(args) -> int:
     if fmt is None:
         fmt = "pt2" if str(args.output).lower().endswith(".pt2") else "onnx"
     info = export(cfg, args.output, fmt, seed=args.seed, fold_bn=args.fold_bn, batch=args.batch,
-                  opset=args.opset)
+                  opset=args.opset, dtype=args.dtype, calibration_images=args.calibration_images)
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
     else:
