@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import tempfile
 from typing import NamedTuple
@@ -66,10 +67,18 @@ def read_trace(path: str) -> list[NodeTime]:
         return parse_trace(json.load(fh))
 
 
+_DOTTED = re.compile(r"^([A-Za-z_]\w*)(\.\d+)?\.\S*(weight|bias)_(Quantize|Dequantize)Linear")
+
+
 def block_of(node: str) -> str:
     """The block a node belongs to, from its module path: ``/stage1/stage1.0/conv_dw/conv/Conv``
     -> ``stage1.0``; the first component without a numbered child (``/stem/conv/Conv`` ->
-    ``stem``); :data:`GRAPH` for a node with no path."""
+    ``stem``). A weight's or bias's own DequantizeLinear is named by its parameter
+    (``stage4.0.ghost1.primary_conv.conv.weight_DequantizeLinear`` -> ``stage4.0``: left unfused
+    in front of a float op, it runs at every call). :data:`GRAPH` for a node with no path."""
+    m = _DOTTED.match(node)
+    if m:
+        return m.group(1) + (m.group(2) or "")
     parts = [p for p in node.split("/") if p]
     if len(parts) < 2:
         return GRAPH
