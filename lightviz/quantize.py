@@ -121,7 +121,8 @@ def calibration(shape: tuple[int, ...], images_dir=None, images: int | None = No
     if images_dir is not None:
         batches = image_batches(images_dir, shape, images)
         n = min(len(image_files(images_dir)), images or CALIBRATION_MAX)
-        return batches, {"calibration": f"{n} image{'s' if n != 1 else ''} from {os.path.basename(os.path.normpath(images_dir))}",
+        folder = os.path.basename(os.path.normpath(images_dir))
+        return batches, {"calibration": f"{n} image{'s' if n != 1 else ''} from {folder}",
                          "calibration_images": n, "calibration_method": METHOD}
     n = images or CALIBRATION_IMAGES
     return random_batches(shape, n, seed), {
@@ -145,8 +146,13 @@ def quantize_file(src: str, dst: str, input_name: str, batches: list) -> str:
     import logging
 
     import onnxruntime
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
-    from onnxruntime.quantization import quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     reader = type("Reader", (_Reader, CalibrationDataReader), {})(input_name, batches)
