@@ -155,10 +155,10 @@ def main(argv=None) -> int:
         return 0
     print(f"ONNX Runtime {info['onnxruntime']}, CPU provider, {args.threads} thread(s), {args.rounds} "
           f"interleaved rounds of {args.budget:g} s; load before {before}, after {info['load_after']}")
-    print(f"{'network':<24}{'fp32 ms':>9}{'int8 ms':>9}{'int8 speed-up':>14}{'fp32 MB':>9}{'int8 MB':>9}"
+    print(f"{'network':<29}{'fp32 ms':>9}{'int8 ms':>9}{'int8 speed-up':>14}{'fp32 MB':>9}{'int8 MB':>9}"
           f"{'smaller':>9}{'cosine':>8}")
     for r in rows:
-        print(f"{r['label']:<24}{r['fp32_ms']:9.2f}{r['int8_ms']:9.2f}{r['speedup']:13.2f}x"
+        print(f"{r['label']:<29}{r['fp32_ms']:9.2f}{r['int8_ms']:9.2f}{r['speedup']:13.2f}x"
               f"{r['fp32_bytes'] / 1e6:9.2f}{r['int8_bytes'] / 1e6:9.2f}{r['size_ratio']:8.2f}x"
               f"{r['cosine_min']:8.4f}")
     print("int8: static QDQ, per-channel int8 weights, 16 random calibration inputs (seed 0); random "
