@@ -152,15 +152,17 @@ class _CostGuess:
             self.gmacs = 0.7 * self.gmacs + 0.3 * rate
 
 
-def _room(measured: int, elapsed: float, budget_s: float, max_points: int | None) -> float | None:
+def _room(measured: int, elapsed: float, budget_s: float, max_points: int | None,
+          build_s: float = BUILD_S) -> float | None:
     """Seconds the next point may take, or None when the campaign is over: past the budget
-    once the fit has its minimum; below it, points of up to ``SMALL_POINT_S`` go on, for at
-    most ``OVERTIME_S`` more."""
+    once the fit has its minimum; below it, points of up to ``SMALL_POINT_S`` (plus what a
+    setup's build costs beyond ``BUILD_S``: int8's quantization) go on, for at most
+    ``OVERTIME_S`` more."""
     enough = measured >= M.MIN_MEASUREMENTS
     if (elapsed >= budget_s and enough) or elapsed >= budget_s + OVERTIME_S or (
             max_points is not None and measured >= max_points):
         return None
-    return budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S)
+    return budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S + build_s - BUILD_S)
 
 
 def _measurer(measure, measure_ops, on_wait, lock_timeout, ops: bool = True):
@@ -225,7 +227,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
                 cal.interrupted = True
                 break
             elapsed = time.monotonic() - t0
-            room = _room(len(cal.measured), elapsed, budget_s, max_points)
+            room = _room(len(cal.measured), elapsed, budget_s, max_points, guess.build_s)
             if room is None:
                 break
             if guess.point_s(cfg, point_budget_s) > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
