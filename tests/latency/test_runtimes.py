@@ -238,6 +238,11 @@ def test_latency_page_runtimes_comparison_and_export(lock, tmp_path, monkeypatch
     assert not at.exception and not at.error
     assert any("not trained" in c.value and "opset 17" in c.value for c in at.caption)
     assert at.get("download_button")
+    # in int8 (issue 20): the quantized file, said so
+    at.radio(key="latency_export_dtype").set_value("int8").run()
+    at.button(key="latency_export_run").click().run()
+    assert not at.exception and not at.error
+    assert any("as onnx int8" in c.value and "calibrated on random inputs" in c.value for c in at.caption)
 
 
 FAKE_TRTEXEC = """#!{python}

@@ -215,17 +215,24 @@ def export_panel(cfg: Config) -> None:
                "calibrated and folded as timed here. **No trained weights are included**: the "
                "weights are random, drawn from the seed (the same seed gives the same weights in "
                "every format), for latency and deployment tests, not for predictions.")
-    c = st.columns([1, 1, 1, 1.6])
+    from ...config import PRECISIONS
+    from ...state import precision
+
+    c = st.columns([1, 1.3, 1, 1, 1.6])
     fmt = c[0].radio("Format", FORMATS, horizontal=True, key=K + "export_format")
-    seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key=K + "export_seed")
-    batch = c[2].number_input("Batch", 1, 1024, 1, key=K + "export_batch",
+    dtype = c[1].radio("Precision", PRECISIONS, index=PRECISIONS.index(precision()), horizontal=True,
+                       key=K + "export_dtype",
+                       help="fp16: the network halved; int8 (ONNX): ONNX Runtime's static QDQ "
+                            "quantization, per-channel int8 weights, calibrated on 16 random inputs")
+    seed = c[2].number_input("Seed", 0, 2**31 - 1, 0, key=K + "export_seed")
+    batch = c[3].number_input("Batch", 1, 1024, 1, key=K + "export_batch",
                               help="the file's fixed input batch")
-    fold = c[3].checkbox("Fold batch norm", value=True, key=K + "export_fold_bn")
-    key = (cfg, fmt, int(seed), int(batch), bool(fold))
+    fold = c[4].checkbox("Fold batch norm", value=True, key=K + "export_fold_bn")
+    key = (cfg, fmt, dtype, int(seed), int(batch), bool(fold))
     if st.button("Prepare the file", key=K + "export_run", icon=":material/file_export:"):
-        with st.spinner(f"Exporting {cfg.label} to {fmt}..."):
+        with st.spinner(f"Exporting {cfg.label} to {fmt} {dtype}..."):
             try:
-                data, info = _export_bytes(cfg, fmt, int(seed), int(batch), bool(fold))
+                data, info = _export_bytes(cfg, fmt, int(seed), int(batch), bool(fold), dtype)
             except ValueError as exc:
                 st.error(for_page(str(exc)))
                 return
@@ -241,12 +248,13 @@ def export_panel(cfg: Config) -> None:
     info = done["info"]
     st.caption(info.describe().replace(info.path, "the file"))
     ext = "onnx" if fmt == "onnx" else "pt2"
-    st.download_button(f"Download {ext.upper()} ({info.bytes / 1e6:.1f} MB)", done["data"],
-                       file_name=f"lightviz_{cfg.arch}_{cfg.alpha:g}_{cfg.resolution}_seed{info.seed}.{ext}",
+    tag = "" if info.dtype == "fp32" else f"_{info.dtype}"
+    st.download_button(f"Download {ext.upper()} {info.dtype} ({info.bytes / 1e6:.1f} MB)", done["data"],
+                       file_name=f"lightviz_{cfg.arch}_{cfg.alpha:g}_{cfg.resolution}{tag}_seed{info.seed}.{ext}",
                        mime="application/octet-stream", key=K + "export_dl")
 
 
-def _export_bytes(cfg: Config, fmt: str, seed: int, batch: int, fold: bool):
+def _export_bytes(cfg: Config, fmt: str, seed: int, batch: int, fold: bool, dtype: str = "fp32"):
     import os
     import tempfile
 
@@ -254,6 +262,6 @@ def _export_bytes(cfg: Config, fmt: str, seed: int, batch: int, fold: bool):
 
     with tempfile.TemporaryDirectory(prefix="lightviz-export-") as tmp:
         path = os.path.join(tmp, f"model.{fmt}")
-        info = export(cfg, path, fmt, seed=seed, fold_bn=fold, batch=batch)
+        info = export(cfg, path, fmt, seed=seed, fold_bn=fold, batch=batch, dtype=dtype)
         with open(path, "rb") as fh:
             return fh.read(), info
