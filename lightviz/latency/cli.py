@@ -240,7 +240,10 @@ def render_result(r) -> str:
 def _runtime_line(r) -> str:
     info = r.passport.get("runtime") or {}
     provider = f", {info['provider']}" if info.get("provider") else ""
-    return f"{r.setup.runtime} {info.get('version', '')}{provider}"
+    q = info.get("quantization") or {}
+    int8 = (f", int8 graph (static QDQ, calibrated on {q.get('calibration_images')} "
+            f"{'random inputs' if str(q.get('calibration')).startswith('random') else 'images'})") if q else ""
+    return f"{r.setup.runtime} {info.get('version', '')}{provider}{int8}"
 
 
 def render_layers(rep) -> str:
