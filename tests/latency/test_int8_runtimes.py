@@ -83,6 +83,9 @@ def test_int8_calibration_times_whole_networks(lock, monkeypatch):
     setup = make_setup("cpu", "int8", threads=1, runtime="onnxruntime", probe=False)
     assert not C.in_place_ops(setup) and C.in_place_ops(make_setup("cpu", threads=1))
     assert not C.in_place_ops(make_setup("cpu", threads=1, runtime="onnxruntime"))
+    # each precision and runtime is its own setup: its own records and model
+    fp32 = replace(setup, dtype="fp32")
+    assert store.setup_key(setup) == "cpu-int8-b1-t1-eager-fold-onnxruntime" != store.setup_key(fp32)
 
     def run(self, cfg, s, **kw):  # the protocol's whole-network run, stood in for: 1 ms per 10 MMACs
         from lightviz.counting import count
