@@ -119,7 +119,7 @@ def runtime_figure(rows: list[dict]) -> go.Figure:
     ok = [r for r in rows if "median_ms" in r]
     fig = go.Figure()
     fig.add_bar(
-        x=[r["runtime"] for r in ok], y=[r["median_ms"] for r in ok],
+        x=[r.get("label", r["runtime"]) for r in ok], y=[r["median_ms"] for r in ok],
         marker_color=[RUNTIME_COLORS.get(r["runtime"], "#BAB0AC") for r in ok],
         error_y=dict(type="data", symmetric=False, array=[r["p90_ms"] - r["median_ms"] for r in ok],
                      arrayminus=[r["median_ms"] - r["p10_ms"] for r in ok]),
@@ -130,4 +130,19 @@ def runtime_figure(rows: list[dict]) -> go.Figure:
     fig.update_layout(height=HEIGHT, margin=_MARGIN, showlegend=False,
                       xaxis_title="runtime (bar label: speed-up over eager PyTorch)",
                       yaxis=dict(title="median latency (ms), p10–p90", rangemode="tozero"))
+    return fig
+
+
+def int8_profile_figure(rows: list[dict]) -> go.Figure:
+    """ONNX Runtime's node time per op type, fp32 and int8 side by side (``rows`` of
+    :func:`lightviz.latency.runtimes.ort_profile.compare`): the int8 graph's own op types
+    (QLinearConv, QuantizeLinear, DequantizeLinear) stand where the fp32 ones were."""
+    fig = go.Figure()
+    keys = [r["key"] for r in rows]
+    for name, col, color in (("fp32", "fp32_ms", "#4C78A8"), ("int8", "int8_ms", "#E45756")):
+        fig.add_bar(name=name, x=keys, y=[r[col] for r in rows], marker_color=color,
+                    hovertemplate=f"%{{x}}<br>{name} %{{y:.3f}} ms per run<extra></extra>")
+    fig.update_layout(height=HEIGHT, margin=_MARGIN, barmode="group", legend=LEGEND,
+                      xaxis_title="op type (ONNX Runtime kernel)",
+                      yaxis=dict(title="node time per run (ms)", rangemode="tozero"))
     return fig

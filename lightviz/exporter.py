@@ -22,8 +22,14 @@ the ``.pt2`` archive).
 * ``pt2``: ``torch.export.export`` then ``torch.export.save``; load it back with
   ``torch.export.load(path).module()``. PyTorch: https://docs.pytorch.org/docs/stable/export.html.
 
-Needs ``onnx`` (``pip install 'lightviz[onnx]'``) for ONNX; a missing package is refused in one
-line (:class:`MissingPackage`, a ``ValueError``).
+**Precision** (``dtype``): ``fp32`` (default); ``fp16``, the module halved before export
+(weights, activations, input and output in fp16); ``int8``, ONNX only: the fp32 export quantized
+by ONNX Runtime's static quantization (QDQ, per-channel int8 weights, calibrated on random inputs
+or ``calibration_images``: :mod:`lightviz.quantize`). The file's metadata says which
+(``precision``; for int8 the scheme, the calibration source, the number of images and the method).
+
+Needs ``onnx`` (``pip install 'lightviz[onnx]'``) for ONNX, and ``onnxruntime`` for int8; a
+missing package is refused in one line (:class:`MissingPackage`, a ``ValueError``).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import os
 import warnings
 from dataclasses import asdict, dataclass, field
 
-from .config import BASE_RESOLUTION, Config, in_range, number
+from .config import BASE_RESOLUTION, Config, in_range, number, parse_precision
 from .configure import make_config
 from .zoo import resolve
 
@@ -68,6 +74,8 @@ class Exported:
     opset: int | None = None
     exporter: str = ""
     config: dict = field(default_factory=dict)
+    dtype: str = "fp32"
+    quantization: dict = field(default_factory=dict)  # int8: scheme and calibration (metadata)
 
     @property
     def weights(self) -> str:
@@ -86,8 +94,9 @@ class Exported:
         bn = "BN folded" if self.fold_bn else "BN unfolded"
         shape = "x".join(map(str, self.input_shape))
         name = f" {INPUT_NAME!r}" if self.format == "onnx" else ""
-        return (f"wrote {self.path}: {self.label} as {self.format}{op}, input{name} {shape}, "
-                f"{bn}, {self.bytes / 1e6:.2f} MB; {self.weights}")
+        q = f", calibrated on {self.quantization['calibration']}" if self.quantization else ""
+        return (f"wrote {self.path}: {self.label} as {self.format} {self.dtype}{op}, input{name} "
+                f"{shape}, {bn}{q}, {self.bytes / 1e6:.2f} MB; {self.weights}")
 
 
 def require(package: str, why: str) -> None:
@@ -127,7 +136,7 @@ def example_input(resolution: int, batch: int = 1, seed: int = 0):
     return torch.randn(batch, 3, resolution, resolution, generator=g)
 
 
-def _check(fmt: str, batch, opset) -> tuple[str, int, int]:
+def _check(fmt: str, batch, opset, dtype="fp32") -> tuple[str, int, int, str]:
     from .latency.setup import BATCH_MAX, BATCH_MIN
 
     fmt = str(fmt).strip().lower()
@@ -137,11 +146,15 @@ def _check(fmt: str, batch, opset) -> tuple[str, int, int]:
     in_range("batch", batch, BATCH_MIN, BATCH_MAX)
     opset = number("opset", DEFAULT_OPSET if opset is None else opset, integer=True)
     in_range("opset", opset, OPSET_MIN, OPSET_MAX)
-    return fmt, int(batch), int(opset)
+    dtype = parse_precision(dtype)
+    if dtype == "int8" and fmt != "onnx":
+        raise ValueError(f"dtype int8 is exported as a quantized ONNX graph, not {fmt}: use --format onnx")
+    return fmt, int(batch), int(opset), dtype
 
 
 def export(target, path, format: str = "onnx", alpha=1.0, rho=1.0, resolution=None, seed=0,
-           fold_bn: bool = True, batch=1, opset=None, **options) -> Exported:
+           fold_bn: bool = True, batch=1, opset=None, dtype="fp32", calibration_images=None,
+           calibration_count=None, **options) -> Exported:
     """Write the network to ``path`` as ONNX or a ``torch.export`` program; return what was
     written (:class:`Exported`).
 
@@ -149,10 +162,20 @@ def export(target, path, format: str = "onnx", alpha=1.0, rho=1.0, resolution=No
     ``options`` such as ``groups``, ``classes``, exactly as :func:`lightviz.make_config`), a
     :class:`~lightviz.config.Config`, or an ``nn.Module`` of your own, exported as given (eval
     mode, its own weights; ``resolution`` sets the input side, default 224). ``seed`` draws the
-    weights of a built network (random, not trained; see the module doc)."""
-    fmt, batch, opset = _check(format, batch, opset)
+    weights of a built network (random, not trained; see the module doc). ``dtype`` fp16 or int8
+    (int8: ``calibration_images``, a folder of JPEG/PNG, or ``calibration_count`` random inputs;
+    see :mod:`lightviz.quantize`)."""
+    fmt, batch, opset, dtype = _check(format, batch, opset, dtype)
+    if calibration_images is not None and dtype != "int8":
+        raise ValueError("--calibration-images calibrates an int8 export: add --dtype int8")
     if fmt == "onnx":
         require("onnx", "ONNX export")
+        if dtype == "int8":
+            require("onnxruntime", "int8 export (ONNX Runtime's static quantization)")
+            from .quantize import image_files
+
+            if calibration_images is not None:
+                image_files(calibration_images)  # a bad folder refused before anything is built
         if opset >= DYNAMO_FROM_OPSET:
             require("onnxscript", f"ONNX export at opset {opset} (the dynamo exporter)")
     import torch
@@ -168,21 +191,42 @@ def export(target, path, format: str = "onnx", alpha=1.0, rho=1.0, resolution=No
         cfg = target if isinstance(target, Config) else make_config(target, alpha, rho, resolution, **options)
         model, res, label, folded = deployable(cfg, seed, fold_bn), cfg.resolution, cfg.label, bool(fold_bn)
     x = example_input(res, batch)
+    if dtype == "fp16":
+        model, x = model.half(), x.half()
     with torch.no_grad():
         out_shape = tuple(model(x).shape)
     path = os.fspath(path)
-    meta = {"lightviz": _version(), "network": label, "input": INPUT_NAME,
+    meta = {"lightviz": _version(), "network": label, "input": INPUT_NAME, "precision": dtype,
             "input_shape": list(x.shape), "fold_bn": folded, "seed": seed,
             "weights": WEIGHTS_NOTE.format(seed=seed) if seed is not None else "the given module's own weights"}
     if cfg is not None:
         meta["config"] = _config_dict(cfg)
-    if fmt == "onnx":
+    quantized: dict = {}
+    if fmt == "onnx" and dtype == "int8":
+        exporter, quantized = _write_int8(model, x, path, opset, meta, calibration_images,
+                                          calibration_count, seed or 0)
+        written_opset = onnx_opset(path)
+    elif fmt == "onnx":
         exporter = write_onnx(model, x, path, opset, meta)
         written_opset = onnx_opset(path)
     else:
         exporter, written_opset = write_pt2(model, x, path, meta), None
     return Exported(path, fmt, os.path.getsize(path), tuple(x.shape), out_shape, label, seed, folded,
-                    written_opset, exporter, meta.get("config", {}))
+                    written_opset, exporter, meta.get("config", {}), dtype, quantized)
+
+
+def _write_int8(model, x, path: str, opset: int, meta: dict, images, count, seed: int):
+    """The fp32 export quantized to int8 at ``path`` (:func:`lightviz.quantize.quantize_onnx`):
+    (exporter's name, the quantization metadata)."""
+    import tempfile
+
+    from .quantize import quantize_onnx
+
+    with tempfile.TemporaryDirectory(prefix="lightviz-int8-") as tmp:
+        fp32 = os.path.join(tmp, "fp32.onnx")
+        exporter = write_onnx(model, x, fp32, opset, {**meta, "precision": "fp32"})
+        quantized = quantize_onnx(fp32, path, INPUT_NAME, tuple(x.shape), images, count, seed)
+    return f"{exporter} + onnxruntime.quantization", quantized
 
 
 def _version() -> str:

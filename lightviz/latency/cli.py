@@ -7,7 +7,13 @@
     lightviz lesson FILE [the setup options above] [--budget S] [--no-layers] [--again]
                    [--format table|json|csv]   (lightviz.latency.lesson)
     lightviz export ARCH [--alpha A] [--rho R | --resolution N] --format onnx|pt2 -o FILE
-                   [--seed N] [--no-fold-bn] [--batch B] [--opset N]
+                   [--seed N] [--no-fold-bn] [--batch B] [--opset N] [--dtype fp32|fp16|int8]
+                   [--calibration-images DIR]
+
+``--dtype int8`` (with ``--runtime onnxruntime`` or ``tensorrt``) times the int8 graph that
+``lightviz export --dtype int8`` writes; with ``--runtime onnxruntime``, ``--layers`` then prints
+ONNX Runtime's profiler on the fp32 and the int8 graph side by side, by op type and by block
+(:mod:`lightviz.latency.runtimes.ort_profile`): eager PyTorch has no int8 graph to split.
 
 ``--runtime`` picks what runs the network (:mod:`lightviz.latency.runtimes`); the protocol,
 statistics, lock and passport are the same for each. A runtime that is not installed here is
@@ -91,6 +97,13 @@ def register_export(subparsers) -> None:
     p.add_argument("--opset", default=None,
                    help=f"ONNX opset (default {DEFAULT_OPSET}, what TensorRT 8.6 parses; 18 and "
                         "above use the dynamo exporter)")
+    p.add_argument("--dtype", default="fp32",
+                   help="fp32 (default), fp16 (the network halved) or int8 (ONNX only: static "
+                        "QDQ quantization, per-channel int8 weights, by ONNX Runtime)")
+    p.add_argument("--calibration-images", default=None, metavar="DIR",
+                   help="with --dtype int8: calibrate the activation ranges on the JPEG/PNG images "
+                        "in DIR (resized and centre-cropped, ImageNet normalisation; default: 16 "
+                        "random inputs, seeded)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(run=cmd_export)
 
@@ -103,7 +116,7 @@ def cmd_export(args) -> int:
     if fmt is None:
         fmt = "pt2" if str(args.output).lower().endswith(".pt2") else "onnx"
     info = export(cfg, args.output, fmt, seed=args.seed, fold_bn=args.fold_bn, batch=args.batch,
-                  opset=args.opset)
+                  opset=args.opset, dtype=args.dtype, calibration_images=args.calibration_images)
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
     else:
@@ -136,14 +149,19 @@ def cmd_bench(args) -> int:
     # stored as one record with its per-layer report, and the latency model refitted
     keeper = Keeper("lightviz bench")
     bench = Bench(on_result=keeper)
-    report = None
+    report = profile = None
+    int8_layers = bool(args.layers) and setup.dtype == "int8"
+    if int8_layers and setup.runtime != "onnxruntime":
+        raise ValueError("--layers of an int8 graph comes from ONNX Runtime's profiler: use "
+                         "--runtime onnxruntime (eager PyTorch has no int8 graph to split)")
     bench.check(cfg, setup, whole=True, layers=args.layers)  # refuse before queueing
     try:
         # one hold of the host lock for everything asked, so nothing else runs in between
         with bench.lock.hold(f"lightviz bench {cfg.label} on {setup.label}", lock_timeout, on_wait) as waited:
             result = bench.run(cfg, setup)
             result.lock_wait_s = waited
-            report = bench.layers(cfg, setup) if args.layers else None
+            report = bench.layers(cfg, setup) if args.layers and not int8_layers else None
+            profile = _int8_profile(cfg, result.setup.threads) if int8_layers else None
             energy = (bench.energy(cfg, setup, run_s=energy_s, idle_s=min(5.0, energy_s / 2), settle_s=settle_s)
                       if energy_s is not None else None)
     except (MeasurementError, LockTimeout) as exc:
@@ -160,6 +178,8 @@ def cmd_bench(args) -> int:
             layers.pop("passport")
             layers["whole"] = {k: layers["whole"][k] for k in ("median_ms", "p10_ms", "p90_ms", "runs")}
             out["layers"] = layers
+        if profile is not None:
+            out["layers"] = {"source": "onnxruntime profiler, fp32 and int8 graphs", **profile}
         if energy is not None:
             energy.pop("passport", None)
             energy.pop("latency", None)
@@ -170,10 +190,22 @@ def cmd_bench(args) -> int:
         if report is not None:
             print()
             print(render_layers(report))
+        if profile is not None:
+            from .runtimes.ort_profile import render
+
+            print()
+            print(render(profile))
         if energy is not None:
             print()
             print(render_energy(energy))
     return 0
+
+
+def _int8_profile(cfg, threads) -> dict:
+    """ONNX Runtime's profiler on the fp32 and the int8 graph of ``cfg`` (see the module doc)."""
+    from .runtimes.ort_profile import profile_precisions, summary
+
+    return summary(profile_precisions(cfg, threads or 1))
 
 
 def render_result(r) -> str:
@@ -208,7 +240,10 @@ def render_result(r) -> str:
 def _runtime_line(r) -> str:
     info = r.passport.get("runtime") or {}
     provider = f", {info['provider']}" if info.get("provider") else ""
-    return f"{r.setup.runtime} {info.get('version', '')}{provider}"
+    q = info.get("quantization") or {}
+    int8 = (f", int8 graph (static QDQ, calibrated on {q.get('calibration_images')} "
+            f"{'random inputs' if str(q.get('calibration')).startswith('random') else 'images'})") if q else ""
+    return f"{r.setup.runtime} {info.get('version', '')}{provider}{int8}"
 
 
 def render_layers(rep) -> str:

@@ -228,6 +228,12 @@ def cmd_calibrate(args) -> int:
             print(f"kernel model: {k['timed_kernels']} kernels timed in place, {len(k['kinds_timed'])} "
                   f"kinds" + (f" (never timed: {', '.join(k['kinds_never_timed'])})"
                               if k["kinds_never_timed"] else ""))
+        else:
+            from .predictor.calibrate import in_place_ops
+
+            if not in_place_ops(setup):
+                print(f"whole-network model: {setup.runtime} {setup.dtype} runs the network as one "
+                      "graph of its own kernels, which lightviz cannot time op by op in place")
         held = "networks whose own ops were left out" if m.get("model_kind") == M.KERNEL else "5-fold"
         print(f"held-out error ({held}): RMSPE {m['heldout_rmspe']:.1%}, "
               f"{m['heldout_within_10']:.0%} within 10%, {m['heldout_within_20']:.0%} within 20%"

@@ -153,6 +153,15 @@ def dtype_support(device: str) -> dict[str, str | None]:
     return out
 
 
+def _capability(device: str):
+    """``(major, minor)`` of a CUDA device, None for the others."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    return tuple(torch.cuda.get_device_capability(torch.device(device).index or 0))
+
+
 @dataclass(frozen=True)
 class Setup:
     """How to measure: device, dtype, batch, CPU threads (None = torch's current count),
@@ -226,6 +235,10 @@ def make_setup(device="cpu", dtype="fp32", batch=1, threads=None, channels_last=
         raise ValueError(f"dtype int8 is a quantized graph that runtime {runtime} does not run "
                          f"here: use --runtime onnxruntime (static QDQ, per-channel weights) or "
                          f"--runtime tensorrt")
+    if key == "int8":
+        why = runtimes.int8_refusal(runtime, device, _capability(device) if probe else None)
+        if why:
+            raise ValueError(why)
     if runtime == "onnxruntime" and key not in ("fp32", "int8") and not device.startswith("cuda"):
         raise ValueError(f"runtime onnxruntime on {device} is timed in fp32 or int8 only (its "
                          "CPU provider runs fp16/bf16 graphs through casts): use --dtype fp32 "

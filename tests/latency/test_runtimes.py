@@ -223,14 +223,26 @@ def test_latency_page_runtimes_comparison_and_export(lock, tmp_path, monkeypatch
     at.button(key="latency_runtimes_run").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[-1].value
-    assert list(table["runtime"]) == ["torch", "onnxruntime"]
+    assert list(table["runtime"]) == ["torch", "onnxruntime", "onnxruntime"]
+    assert list(table["precision"]) == ["fp32", "fp32", "int8"]  # int8 beside fp32 (issue 20)
     assert table["speedup"].iloc[0] == pytest.approx(1.0) and (table["median_ms"] > 0).all()
+    assert table["int8_speedup"].iloc[2] > 0
     assert at.get("plotly_chart")
+    # int8 per layer: ONNX Runtime's profiler on both graphs, by op type (chart) and block (table)
+    at.button(key="latency_int8_profile_run").click().run()
+    assert not at.exception and not at.error
+    assert any("quantize/dequantize" in c.value for c in at.caption)
+    assert "int8_ms" in at.dataframe[-1].value.columns
     # the export: a file to download, said to carry random weights
     at.button(key="latency_export_run").click().run()
     assert not at.exception and not at.error
     assert any("not trained" in c.value and "opset 17" in c.value for c in at.caption)
     assert at.get("download_button")
+    # in int8 (issue 20): the quantized file, said so
+    at.radio(key="latency_export_dtype").set_value("int8").run()
+    at.button(key="latency_export_run").click().run()
+    assert not at.exception and not at.error
+    assert any("as onnx int8" in c.value and "calibrated on random inputs" in c.value for c in at.caption)
 
 
 FAKE_TRTEXEC = """#!{python}

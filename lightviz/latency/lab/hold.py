@@ -87,11 +87,11 @@ def _probe(device: str, dtype: str) -> tuple[float, int]:
     whose tensor-core rate bounds TF32's from above; no global switch is touched."""
     import torch
 
-    from .timing import DTYPES, Timer
+    from .timing import Timer, build_dtype
 
     kind = device.split(":")[0]
     n = 1024 if kind == "cpu" else 4096
-    dt = DTYPES["fp16" if kind == "cuda" and dtype == "fp32" else dtype]
+    dt = build_dtype("fp16" if kind == "cuda" and dtype == "fp32" else dtype)
     timer = Timer(device)
     with torch.inference_mode():
         a = torch.randn(n, n, device=device).to(dt)

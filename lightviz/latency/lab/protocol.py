@@ -70,7 +70,7 @@ from .memory import check_fits
 from .oom import free_memory, is_oom, oom_reason
 from .remarks import notes_for as _notes
 from .remarks import warnings_for as _warnings
-from .timing import DTYPES, StopCheck, Timer, stats, timed_runs, warm_up
+from .timing import DTYPES, StopCheck, Timer, build_dtype, stats, timed_runs, warm_up
 
 # ---------------------------------------------------------------------------------------------
 # The result
@@ -201,6 +201,16 @@ class _State:
     runtime: object = None  # the adapter (lightviz.latency.runtimes.base.Runtime)
 
 
+def _eager_ops(setup: Setup, what: str) -> None:
+    """Refuse (one line) to time an int8 setup op by op in eager PyTorch, which has no int8
+    graph: ONNX Runtime's profiler times the int8 graph's nodes
+    (:mod:`lightviz.latency.runtimes.ort_profile`)."""
+    if setup.dtype == "int8":
+        raise ValueError(f"{what} of an int8 graph cannot be timed in eager PyTorch: ONNX Runtime's "
+                         "profiler times its nodes (lightviz bench ARCH --runtime onnxruntime "
+                         "--dtype int8 --layers)")
+
+
 @contextmanager
 def pinned_threads(n: int | None) -> Iterator[int]:
     """``torch.set_num_threads(n)`` for the block, restored afterwards; yields the count."""
@@ -312,6 +322,7 @@ class Bench:
         eagerly (a CUDA graph is one opaque launch). Returns a ``LayerReport``."""
         from . import layers as L
 
+        _eager_ops(setup, "per-layer times")
         budget = budget_s or setup.budget_s
 
         def body(s: Setup, waited: float):
@@ -343,6 +354,8 @@ class Bench:
         median ms})``. What a kernel calibration learns each kernel's cost from: the op timed
         where the network runs it, its input just written by the op before."""
         from . import layers as L
+
+        _eager_ops(setup, "a per-op pass")
 
         def body(s: Setup, waited: float):
             eager = replace(s, mode="eager", runtime="torch")
@@ -423,9 +436,9 @@ class Bench:
         with torch.inference_mode(False), torch.no_grad():
             model = deployable(sig.config, seed=0, fold_bn=sig.fold_bn)
             fmt = torch.channels_last if sig.channels_last else torch.contiguous_format
-            model = model.to(device=sig.device, dtype=DTYPES[sig.dtype], memory_format=fmt)
+            model = model.to(device=sig.device, dtype=build_dtype(sig.dtype), memory_format=fmt)
         r = sig.config.resolution
-        x = torch.randn(sig.batch, 3, r, r, dtype=DTYPES[sig.dtype], device=sig.device)
+        x = torch.randn(sig.batch, 3, r, r, dtype=build_dtype(sig.dtype), device=sig.device)
         x = x.contiguous(memory_format=fmt)
 
         runtime = adapter(sig.runtime, sig.device)

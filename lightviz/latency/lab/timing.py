@@ -21,6 +21,12 @@ from ..setup import Stopped
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
+def build_dtype(name: str):
+    """The torch dtype the network is built in for a setup's dtype: int8 is built in fp32, which
+    the runtime (ONNX Runtime, TensorRT) quantizes itself (:mod:`lightviz.quantize`)."""
+    return torch.float32 if name == "int8" else DTYPES[name]
+
+
 class Timer:
     """Times one call of a function on a device, synchronised; milliseconds."""
 

@@ -19,6 +19,13 @@ A campaign always measures the minimum the fit needs (12 points): past the budge
 estimated at under a second go on, for at most a minute more.
 
 Ctrl-C (``KeyboardInterrupt``) stops the campaign: what was measured is kept and fitted.
+
+**Which model.** Eager PyTorch (``--runtime torch``) is timed whole and op by op in place
+(:meth:`~lightviz.latency.lab.protocol.Bench.op_times`) and gets the kernel model. The other
+runtimes (ONNX Runtime, TensorRT, torch.compile) run the network as one graph of their own fused
+kernels, and an int8 graph exists only there: timing PyTorch's eager ops would calibrate another
+runtime, so their campaigns time whole networks on the runtime itself, in the setup's precision,
+and fit the whole-network model (:func:`in_place_ops`).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ def point_budget(budget_s: float) -> float:
     short campaign (at least 0.05), so even a few seconds measure enough points to fit."""
     return min(POINT_BUDGET_S, max(0.05, budget_s / 500.0))
 BUILD_S = 0.15  # build, BN calibration and folding of a small network
+QUANTIZE_S = 2.0  # int8: the ONNX export and its static quantization, a small network
 MAX_POINT_S = 8.0
 SMALL_POINT_S = 1.0  # below the minimum to fit, points this cheap go on past the budget ...
 OVERTIME_S = 60.0  # ... for at most this long
@@ -111,13 +119,20 @@ class Calibration:
     networks: list = field(default_factory=list)  # (config, ms, [(kernel, ms)]): a kernel campaign's
 
 
+def in_place_ops(setup: Setup) -> bool:
+    """Whether ``setup``'s kernels can be timed in place, op by op: eager PyTorch only (see the
+    module doc); other runtimes and int8 are calibrated on whole networks."""
+    return setup.runtime == "torch" and setup.dtype != "int8"
+
+
 class _CostGuess:
     """Seconds one point will take: build + budget + the calls the protocol makes at least."""
 
-    def __init__(self, threads: int, op_pass: bool = False):
+    def __init__(self, threads: int, op_pass: bool = False, build_s: float = BUILD_S):
         self.gmacs = 8.0 * threads  # updated from every measurement
         self.launch_ms = 0.02
         self.op_pass = op_pass  # a per-op pass follows: at least 4 instrumented passes
+        self.build_s = build_s
 
     def forward_ms(self, cfg: Config) -> float:
         p = count(cfg)
@@ -127,7 +142,7 @@ class _CostGuess:
         calls = MIN_RUNS + WARMUP_MIN + 2  # timed minimum, warm-up minimum, cold, BN calibration
         whole = max(point_budget_s, calls * self.forward_ms(cfg) / 1e3)
         ops = max(point_budget_s, 4 * 1.5 * self.forward_ms(cfg) / 1e3) if self.op_pass else 0.0
-        return BUILD_S + whole + ops
+        return self.build_s + whole + ops
 
     def update(self, cfg: Config, ms: float) -> None:
         p = count(cfg)
@@ -137,21 +152,24 @@ class _CostGuess:
             self.gmacs = 0.7 * self.gmacs + 0.3 * rate
 
 
-def _room(measured: int, elapsed: float, budget_s: float, max_points: int | None) -> float | None:
+def _room(measured: int, elapsed: float, budget_s: float, max_points: int | None,
+          build_s: float = BUILD_S) -> float | None:
     """Seconds the next point may take, or None when the campaign is over: past the budget
-    once the fit has its minimum; below it, points of up to ``SMALL_POINT_S`` go on, for at
-    most ``OVERTIME_S`` more."""
+    once the fit has its minimum; below it, points of up to ``SMALL_POINT_S`` (plus what a
+    setup's build costs beyond ``BUILD_S``: int8's quantization) go on, for at most
+    ``OVERTIME_S`` more."""
     enough = measured >= M.MIN_MEASUREMENTS
     if (elapsed >= budget_s and enough) or elapsed >= budget_s + OVERTIME_S or (
             max_points is not None and measured >= max_points):
         return None
-    return budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S)
+    return budget_s - elapsed if enough else max(budget_s - elapsed, SMALL_POINT_S + build_s - BUILD_S)
 
 
-def _measurer(measure, measure_ops, on_wait, lock_timeout):
+def _measurer(measure, measure_ops, on_wait, lock_timeout, ops: bool = True):
     """(the protocol's Bench or None, ``measure(cfg, setup) -> (median ms, {op path: ms} or
     None)``): a given whole-network timer (tests: the linear model), a given per-op timer
-    (tests: the kernel model), or the protocol's per-op pass under the host lock."""
+    (tests: the kernel model), or the protocol under the host lock: its per-op pass, or with
+    ``ops=False`` whole networks on the setup's runtime."""
     if measure is not None:
         return None, lambda cfg, s: (float(measure(cfg, s)), None)
     if measure_ops is not None:
@@ -159,6 +177,12 @@ def _measurer(measure, measure_ops, on_wait, lock_timeout):
     from ..lab.protocol import Bench  # torch: only when measuring for real
 
     bench = Bench(on_result=store.add_result)  # stored; the model is fitted once, at the end
+    if not ops:
+        def run_whole(cfg: Config, s: Setup) -> tuple[float, None]:
+            result = bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout)
+            return min(result.median_ms, 1.05 * result.p10_ms), None
+
+        return bench, run_whole
 
     def run(cfg: Config, s: Setup) -> tuple[float, dict[str, float]]:
         result, ops = bench.op_times(cfg, s, s.budget_s, on_wait=on_wait, lock_timeout=lock_timeout)
@@ -183,14 +207,17 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     (tests) times whole networks only and fits the linear model on everything stored.
     ``on_progress(points, elapsed_s, cfg, ms)`` is called before (ms None) and after each
     point; ``on_wait(QueueStatus)`` while a point waits for the host lock; ``max_points``
-    caps the design (tests)."""
+    caps the design (tests). A setup whose ops cannot be timed in place (:func:`in_place_ops`:
+    another runtime than eager PyTorch, or int8) times whole networks on its runtime and fits
+    the whole-network model."""
     setup = M.resolve(setup)
     point_budget_s = point_budget(budget_s) if point_budget_s is None else point_budget_s
     point_setup = replace(setup, budget_s=point_budget_s)
     cal = Calibration(setup)
-    kernels = measure is None
-    guess = _CostGuess(setup.threads or 1, op_pass=kernels)
-    bench, run = _measurer(measure, measure_ops, on_wait, lock_timeout)
+    kernels = measure is None and (measure_ops is not None or in_place_ops(setup))
+    guess = _CostGuess(setup.threads or 1, op_pass=kernels,
+                       build_s=QUANTIZE_S if setup.dtype == "int8" else BUILD_S)
+    bench, run = _measurer(measure, measure_ops, on_wait, lock_timeout, ops=kernels)
     networks = cal.networks
     zoo = design(seed=seed, archs=archs)
     t0 = time.monotonic()
@@ -200,7 +227,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
                 cal.interrupted = True
                 break
             elapsed = time.monotonic() - t0
-            room = _room(len(cal.measured), elapsed, budget_s, max_points)
+            room = _room(len(cal.measured), elapsed, budget_s, max_points, guess.build_s)
             if room is None:
                 break
             if guess.point_s(cfg, point_budget_s) > min(room, max(MAX_POINT_S, 0.05 * budget_s)):

@@ -298,6 +298,9 @@ KERNEL_METHOD = ("sum of per-kernel predictions (kernels timed in place in calib
                  "and by family")
 PREVIOUS = ("made with the previous, whole-network model: `lightviz calibrate` again for the kernel "
             "model, which holds for edited tables and other families")
+WHOLE_ONLY = ("made with the whole-network model: this runtime or precision runs the network as one "
+              "graph of its own kernels (int8, ONNX Runtime, TensorRT, torch.compile), calibrated on "
+              "whole networks, not op by op")
 
 
 def save_kernel_model(setup: Setup, networks, calibrated_at: float | None = None,
@@ -410,7 +413,9 @@ def model_info(model: dict) -> dict:
     info = {k: model.get(k) for k in keys}
     info["model_kind"] = model.get("model_kind", "whole-network")
     if model.get("model_kind") != KERNEL:
-        info["note"] = PREVIOUS
+        setup = model.get("setup") or {}
+        whole = setup.get("runtime", "torch") != "torch" or setup.get("dtype") == "int8"
+        info["note"] = WHOLE_ONLY if whole else PREVIOUS
     return info
 
 

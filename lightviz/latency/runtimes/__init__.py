@@ -42,6 +42,13 @@ _MODULES = {"torch": ".torch_eager", "torch-compile": ".torch_compile",
             "onnxruntime": ".ort", "tensorrt": ".tensorrt"}
 
 
+# GPUs with no int8 path in TensorRT (TensorRT support matrix, "Hardware and Precision": compute
+# 5.x has fp16 but no int8, 6.0 no int8; int8 from 6.1 on, int8 tensor cores from 7.2/7.5):
+# the Jetson Nano and TX1 (compute 5.3) run fp16 at best. Orin Nano (8.7) has int8.
+INT8_MIN_CAPABILITY = (6, 1)
+NO_INT8_BOARDS = ("jetson nano", "jetson tx1")
+
+
 class RuntimeUnavailable(ValueError):
     """The runtime asked for is not installed or cannot run here (one line: how to get it)."""
 
@@ -110,6 +117,27 @@ def unavailable(name: str, device: str = "cpu") -> str | None:
     raise ValueError(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIMES)}")
 
 
+def int8_refusal(runtime: str, device: str = "cpu", capability=None, root=None) -> str | None:
+    """None when ``runtime`` may run an int8 graph on ``device`` here, else one line why not:
+    TensorRT on a board or GPU with no int8 path (the Jetson Nano: compute 5.3, fp16 only). The
+    board is read from the device tree (:mod:`lightviz.latency.host.jetson`, through
+    ``$LIGHTVIZ_SYSFS_ROOT`` in tests); ``capability`` ``(major, minor)`` when the caller knows it."""
+    if runtime != "tensorrt":
+        return None
+    from ..host.sysfs import Root
+
+    model = (Root(root).read("/proc/device-tree/model") or "").strip()
+    low = model.lower()
+    if "orin" not in low and any(b in low for b in NO_INT8_BOARDS):
+        return (f"int8 is not offered on the {model}: its GPU (compute 5.3) has no int8 path in "
+                f"TensorRT, only fp16: use --dtype fp16")
+    if capability is not None and tuple(capability) < INT8_MIN_CAPABILITY:
+        major, minor = capability
+        return (f"int8 is not offered on this GPU (compute {major}.{minor}): TensorRT's int8 needs "
+                f"compute {INT8_MIN_CAPABILITY[0]}.{INT8_MIN_CAPABILITY[1]} or newer: use --dtype fp16")
+    return None
+
+
 def require(name: str, device: str = "cpu") -> None:
     """Raise :class:`RuntimeUnavailable` (one line) when ``name`` cannot run on ``device``."""
     why = unavailable(name, device)
@@ -131,4 +159,4 @@ def adapter(name: str, device: str = "cpu"):
 
 
 __all__ = ["DEFAULT", "INSTALL", "RUNTIMES", "RuntimeUnavailable", "adapter", "available",
-           "find_compiler", "find_trtexec", "parse_runtime", "require", "unavailable"]
+           "find_compiler", "find_trtexec", "int8_refusal", "parse_runtime", "require", "unavailable"]

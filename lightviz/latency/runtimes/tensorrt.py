@@ -2,7 +2,7 @@
 /usr/src/tensorrt/bin/trtexec).
 
 The network is exported to ONNX (opset 17, :mod:`lightviz.exporter`), ``trtexec`` builds an
-engine from it (``--fp16`` when the setup's dtype is fp16; the build is the cold call), then
+engine from it (the build is the cold call; the precision flags: :data:`PRECISION_FLAGS`), then
 times the engine in its own loop: ``--warmUp`` a fifth of the budget, ``--duration`` the rest,
 at least ``MIN_RUNS`` iterations, ``--useSpinWait``, no host transfers (``--noDataTransfers``),
 and ``--exportTimes`` writes every iteration. lightviz's statistics are computed from those
@@ -18,6 +18,13 @@ written as two digits each from 10 on), a ``TensorRT version: 8.6.1`` line, and 
 percentile(95%) = f ms, percentile(99%) = g ms`` (TensorRT developer guide, "trtexec" /
 "Performance summary"; TensorRT's samples/trtexec/README.md). ``--exportTimes`` writes a JSON array
 of per-iteration records with ``computeMs``, ``latencyMs``, ``h2dMs`` and ``d2hMs``.
+
+**Precision.** fp32 builds with no flag (TF32 where the GPU has it), fp16 with ``--fp16``, int8
+with ``--int8`` on the QDQ ONNX graph ``lightviz export --dtype int8`` writes
+(:mod:`lightviz.quantize`): the graph carries its own scales (explicit quantization), so trtexec
+needs no calibration cache; ops left without Q/DQ run in fp32. The build log's ``Precision:``
+line (``FP32+INT8``) is read back (:func:`parse_build`). int8 is refused on a GPU without an int8
+path (:func:`lightviz.latency.runtimes.int8_refusal`: the Jetson Nano, compute 5.3).
 """
 
 from __future__ import annotations
@@ -39,6 +46,31 @@ _FIELD = re.compile(r"(min|max|mean|median|percentile\((\d+(?:\.\d+)?)%\))\s*=\s
 _THROUGHPUT = re.compile(r"Throughput:\s*([\d.eE+-]+)\s*qps")
 _TOTAL = re.compile(r"Total (Host Walltime|GPU Compute Time):\s*([\d.eE+-]+)\s*s")
 _CV = re.compile(r"coefficient of variance = ([\d.]+)%")
+_PRECISION = re.compile(r"\]\s*Precision:\s*(\S+)")
+_BUILT = re.compile(r"Engine built in ([\d.eE+-]+) sec")
+_ENGINE_SIZE = re.compile(r"Created engine with size:\s*([\d.eE+-]+)\s*MiB")
+PRECISION_FLAGS = {"fp32": [], "fp16": ["--fp16"], "int8": ["--int8"]}
+
+
+def build_args(onnx_path: str, engine: str, device: int, dtype: str) -> list[str]:
+    """trtexec's arguments to build an engine from ``onnx_path`` in ``dtype`` (fp32, fp16, int8
+    on a QDQ graph: :data:`PRECISION_FLAGS`)."""
+    if dtype not in PRECISION_FLAGS:
+        raise ValueError(f"TensorRT builds fp32, fp16 or int8 engines, not {dtype}")
+    return [f"--onnx={onnx_path}", f"--saveEngine={engine}", "--skipInference", f"--device={device}",
+            *PRECISION_FLAGS[dtype]]
+
+
+def parse_build(text: str) -> dict:
+    """What an engine build's log says: ``precision`` (the Build Options' ``Precision:`` line,
+    e.g. ``FP32+INT8``), ``build_s`` (``Engine built in``) and ``engine_mib`` (``Created engine
+    with size``), each None where not printed."""
+    out: dict = {}
+    for key, rx, cast in (("precision", _PRECISION, str), ("build_s", _BUILT, float),
+                          ("engine_mib", _ENGINE_SIZE, float)):
+        m = rx.search(text)
+        out[key] = cast(m.group(1)) if m else None
+    return out
 
 
 def banner_version(code: str) -> str:
@@ -105,7 +137,9 @@ class TensorRT(Runtime):
         self._engine = None
         self._summary: dict = {}
         self._version: str | None = None
-        self._fp16 = False
+        self._dtype = "fp32"
+        self._build: dict = {}
+        self._quantization: dict = {}
         self.build_ms: float | None = None
 
     def _run(self, args, timeout: float) -> str:
@@ -127,14 +161,16 @@ class TensorRT(Runtime):
         onnx_path = os.path.join(self._tmp.name, "model.onnx")
         with torch.inference_mode(False), torch.no_grad():
             write_onnx(model.float(), x.float().clone(), onnx_path, DEFAULT_OPSET)
+        self._dtype = setup.dtype
+        if setup.dtype == "int8":  # the QDQ graph export --dtype int8 writes: no calibration cache
+            onnx_path, self._quantization = _qdq(onnx_path, tuple(x.shape))
         self._engine = os.path.join(self._tmp.name, "model.engine")
-        self._fp16 = setup.dtype == "fp16"
         device = torch.device(setup.device).index or 0
         self._device_args = [f"--device={device}"]
         t0 = time.perf_counter()
-        text = self._run([f"--onnx={onnx_path}", f"--saveEngine={self._engine}", "--skipInference",
-                          *self._device_args, *(["--fp16"] if self._fp16 else [])], timeout=3600)
+        text = self._run(build_args(onnx_path, self._engine, device, setup.dtype), timeout=3600)
         self.build_ms = (time.perf_counter() - t0) * 1e3
+        self._build = parse_build(text)
         b = _BANNER.search(text)
         v = _VERSION.search(text)
         self._version = v.group(1) if v else (banner_version(b.group(1)) if b else None)
@@ -163,21 +199,42 @@ class TensorRT(Runtime):
         return warm, Timed(samples, started, time.time(), elapsed)
 
     def version(self) -> dict:
+        precision = {"fp16": "fp16", "int8": "int8, QDQ"}.get(self._dtype, "fp32/TF32")
         return {"name": "tensorrt", "version": self._version or self._summary.get("version"),
-                "provider": f"trtexec ({'fp16' if self._fp16 else 'fp32/TF32'})",
+                "provider": f"trtexec ({precision})", "precision": self._dtype,
+                "build_precision": self._build.get("precision"),
                 "trtexec": self.trtexec, "engine_build_ms": self.build_ms,
-                "trtexec_summary": self._summary}
+                "trtexec_summary": self._summary,
+                **({"quantization": dict(self._quantization)} if self._quantization else {})}
 
     def notes(self, setup) -> list:
         g = self._summary.get("gpu_compute", {})
-        return [f"TensorRT {self._version} engine built by trtexec from the ONNX export in "
-                f"{(self.build_ms or 0) / 1e3:.1f} s (not the cold call); trtexec's own GPU compute "
-                f"median {g.get('median_ms', float('nan')):.4g} ms, p99 {g.get('p99_ms', float('nan')):.4g} ms"]
+        flags = " ".join(PRECISION_FLAGS.get(self._dtype, [])) or "no precision flag"
+        int8 = (" (the int8 QDQ graph of lightviz export --dtype int8: its scales are in the graph, "
+                "no calibration cache)") if self._dtype == "int8" else ""
+        return [f"TensorRT {self._version} {self._dtype} engine built by trtexec ({flags}) from the "
+                f"ONNX export{int8} in {(self.build_ms or 0) / 1e3:.1f} s (not the cold call); "
+                f"trtexec's own GPU compute median {g.get('median_ms', float('nan')):.4g} ms, "
+                f"p99 {g.get('p99_ms', float('nan')):.4g} ms"]
 
     def release(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def _qdq(onnx_path: str, shape: tuple[int, ...]) -> tuple[str, dict]:
+    """The int8 QDQ graph of the fp32 file (ONNX Runtime's quantizer, which needs onnxruntime)."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        from . import INSTALL, RuntimeUnavailable
+
+        raise RuntimeUnavailable("an int8 TensorRT engine is built from the QDQ graph ONNX Runtime's "
+                                 f"quantizer writes, which needs onnxruntime: {INSTALL['onnxruntime']}")
+    from .ort import quantized
+
+    return quantized(onnx_path, shape, "input")
 
 
 ADAPTER = TensorRT
