@@ -18,24 +18,17 @@ name (``/proc/device-tree/model``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .host.jetson import is_jetson, l4t_release, nvpmodel_mode, unsupported_reason
+from .host.jetson import (
+    Board,
+    board_for,
+    jetson_board,
+    l4t_release,
+    nvpmodel_mode,
+    unsupported_reason,
+)
 from .host.sysfs import Root
 from .setup import Setup, make_setup
 
-# SoC -> (family, GPU, TensorRT int8). Compute capabilities: NVIDIA's CUDA GPU table (Jetson
-# Nano 5.3, TX2 6.2, AGX Xavier / Xavier NX 7.2, AGX Orin / Orin NX / Orin Nano 8.7).
-SOCS = {
-    "tegra210": ("Nano", "Maxwell, compute 5.3", False),
-    "tegra186": ("TX2", "Pascal, compute 6.2", False),
-    "tegra194": ("Xavier", "Volta, compute 7.2", True),
-    "tegra234": ("Orin", "Ampere, compute 8.7", True),
-    "tegra264": ("Thor", "Blackwell", True),
-}
-# Model-name words -> SoC, where the device tree has no compatible list ("Orin Nano" is an Orin).
-MODEL_WORDS = (("thor", "tegra264"), ("orin", "tegra234"), ("xavier", "tegra194"),
-               ("tx2", "tegra186"), ("nano", "tegra210"), ("tx1", "tegra210"))
 # name -> (make_setup keywords, what it is)
 NATURAL = {
     "cuda-fp16": ({"device": "cuda", "dtype": "fp16"}, "PyTorch eager, fp16 on the GPU"),
@@ -47,40 +40,6 @@ NATURAL = {
                       "TensorRT engine built by trtexec, int8"),
 }
 SETUP_OPTIONS = ("device", "dtype", "mode", "runtime")  # what --setup decides
-
-
-@dataclass(frozen=True)
-class Board:
-    """A Jetson board as sysfs names it: ``model`` (the device tree's), ``soc``
-    (``tegra234``), ``family`` (Orin), ``gpu`` and whether TensorRT has an int8 path on it."""
-
-    model: str
-    soc: str
-    family: str
-    gpu: str
-    int8: bool
-
-
-def board_for(model: str, compatible: str = "") -> Board | None:
-    """The board of a device-tree ``model`` and ``compatible`` list (NUL- or space-separated),
-    None when neither names a known Jetson SoC."""
-    socs = [c.split(",", 1)[-1] for c in compatible.replace("\0", " ").split()]
-    soc = next((s for s in socs if s in SOCS), None)
-    if soc is None:
-        soc = next((s for word, s in MODEL_WORDS if word in model.lower()), None)
-    if soc is None:
-        return None
-    family, gpu, int8 = SOCS[soc]
-    return Board(model.strip() or f"Jetson {family}", soc, family, gpu, int8)
-
-
-def jetson_board(root=None) -> Board | None:
-    """This machine's Jetson board (or the recorded tree at ``root``), None elsewhere."""
-    root = Root(root)
-    if not is_jetson(root):
-        return None
-    return board_for(root.read("/proc/device-tree/model") or "",
-                     root.read("/proc/device-tree/compatible") or "")
 
 
 def not_offered(board: Board, trtexec_present: bool) -> dict[str, str]:

@@ -15,6 +15,7 @@ from cli_support import run_cli
 from lightviz import make_config
 from lightviz.latency import HostLock, make_setup
 from lightviz.latency import runtimes as R
+from lightviz.latency.host.jetson import jetson_board
 from lightviz.latency.runtimes import ort_profile as P
 from lightviz.latency.runtimes.tensorrt import build_args, parse_build, parse_trtexec
 
@@ -211,10 +212,14 @@ def test_int8_never_offered_on_a_jetson_nano(monkeypatch):
         make_setup("cuda", "int8", runtime="tensorrt", probe=False)
     msg = str(e.value)
     assert msg.startswith("int8 is not offered on the NVIDIA Jetson Nano Developer Kit: its GPU "
-                          "(compute 5.3) has no int8 path") and "\n" not in msg and "--dtype fp16" in msg
+                          "(Maxwell, compute 5.3) has no int8 path") and "\n" not in msg and "--dtype fp16" in msg
     assert make_setup("cuda", "fp16", runtime="tensorrt", probe=False).dtype == "fp16"
     monkeypatch.setenv("LIGHTVIZ_SYSFS_ROOT", str(SYSFS / "orin_nano"))  # Orin Nano: compute 8.7, int8
     assert make_setup("cuda", "int8", runtime="tensorrt", probe=False).dtype == "int8"
     assert R.int8_refusal("tensorrt", "cuda", capability=(8, 7)) is None
     assert "compute 5.3" in R.int8_refusal("tensorrt", "cuda", capability=(5, 3))
     assert R.int8_refusal("onnxruntime", "cpu") is None
+    # one table of Jetson GPUs decides both the refusal and calibrate's natural setups
+    for tree in ("nano_r32", "xavier_nx_jp5", "agx_orin"):
+        board = jetson_board(str(SYSFS / tree))
+        assert (R.int8_refusal("tensorrt", "cuda", root=str(SYSFS / tree)) is None) == board.int8

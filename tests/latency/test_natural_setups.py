@@ -14,6 +14,7 @@ import pytest
 
 from lightviz.cli import main
 from lightviz.latency import natural as N
+from lightviz.latency.host import jetson as J
 from lightviz.latency.setup import Setup
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
@@ -51,16 +52,16 @@ def cli(args, board, monkeypatch):
     ("nano", "tegra210", "Nano", False), ("xavier", "tegra194", "Xavier", True),
     ("orin", "tegra234", "Orin", True), ("agx", "tegra234", "Orin", True)])
 def test_the_board_from_sysfs(board, soc, family, int8):
-    b = N.jetson_board(root(board))
+    b = J.jetson_board(root(board))
     assert (b.soc, b.family, b.int8) == (soc, family, int8)
     assert "Jetson" in b.model
 
 
 def test_not_a_jetson_and_model_names():
-    assert N.jetson_board(str(FIXTURES / "no_such_tree")) is None
-    assert N.board_for("NVIDIA Jetson Orin Nano Developer Kit").family == "Orin"  # not a Nano
-    assert N.board_for("Jetson AGX Xavier").int8 and not N.board_for("Jetson TX2").int8
-    assert N.board_for("Raspberry Pi 5") is None
+    assert J.jetson_board(str(FIXTURES / "no_such_tree")) is None
+    assert J.board_for("NVIDIA Jetson Orin Nano Developer Kit").family == "Orin"  # not a Nano
+    assert J.board_for("Jetson AGX Xavier").int8 and not J.board_for("Jetson TX2").int8
+    assert J.board_for("Raspberry Pi 5") is None
     with pytest.raises(ValueError, match="unknown Jetson board 'Pi'"):
         N.natural_setups("Pi", True)
 
@@ -73,7 +74,7 @@ def test_not_a_jetson_and_model_names():
     ("orin", False, ["cuda-fp16", "cuda-graph"]),
 ])
 def test_natural_setups(board, present, names):
-    b = N.jetson_board(root(board))
+    b = J.jetson_board(root(board))
     setups = N.natural_setups(b, present)
     assert all(isinstance(s, Setup) for s in setups)
     assert N.natural_names(b, present) == names

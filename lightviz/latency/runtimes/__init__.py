@@ -46,7 +46,6 @@ _MODULES = {"torch": ".torch_eager", "torch-compile": ".torch_compile",
 # 5.x has fp16 but no int8, 6.0 no int8; int8 from 6.1 on, int8 tensor cores from 7.2/7.5):
 # the Jetson Nano and TX1 (compute 5.3) run fp16 at best. Orin Nano (8.7) has int8.
 INT8_MIN_CAPABILITY = (6, 1)
-NO_INT8_BOARDS = ("jetson nano", "jetson tx1")
 
 
 class RuntimeUnavailable(ValueError):
@@ -119,18 +118,17 @@ def unavailable(name: str, device: str = "cpu") -> str | None:
 
 def int8_refusal(runtime: str, device: str = "cpu", capability=None, root=None) -> str | None:
     """None when ``runtime`` may run an int8 graph on ``device`` here, else one line why not:
-    TensorRT on a board or GPU with no int8 path (the Jetson Nano: compute 5.3, fp16 only). The
-    board is read from the device tree (:mod:`lightviz.latency.host.jetson`, through
+    TensorRT on a board or GPU with no int8 path (the Jetson Nano, TX1 and TX2: fp16 only;
+    :data:`lightviz.latency.host.jetson.SOCS`). The board is read from the device tree (:mod:`lightviz.latency.host.jetson`, through
     ``$LIGHTVIZ_SYSFS_ROOT`` in tests); ``capability`` ``(major, minor)`` when the caller knows it."""
     if runtime != "tensorrt":
         return None
-    from ..host.sysfs import Root
+    from ..host.jetson import jetson_board
 
-    model = (Root(root).read("/proc/device-tree/model") or "").strip()
-    low = model.lower()
-    if "orin" not in low and any(b in low for b in NO_INT8_BOARDS):
-        return (f"int8 is not offered on the {model}: its GPU (compute 5.3) has no int8 path in "
-                f"TensorRT, only fp16: use --dtype fp16")
+    board = jetson_board(root)  # one table of Jetson GPUs for this refusal and the natural setups
+    if board is not None and not board.int8:
+        return (f"int8 is not offered on the {board.model}: its GPU ({board.gpu}) has no int8 "
+                f"path in TensorRT, only fp16: use --dtype fp16")
     if capability is not None and tuple(capability) < INT8_MIN_CAPABILITY:
         major, minor = capability
         return (f"int8 is not offered on this GPU (compute {major}.{minor}): TensorRT's int8 needs "
