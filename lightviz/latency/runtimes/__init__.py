@@ -44,7 +44,7 @@ _MODULES = {"torch": ".torch_eager", "torch-compile": ".torch_compile",
 
 # GPUs with no int8 path in TensorRT (TensorRT support matrix, "Hardware and Precision": compute
 # 5.x has fp16 but no int8, 6.0 no int8; int8 from 6.1 on, int8 tensor cores from 7.2/7.5):
-# the Jetson Nano and TX1 (compute 5.3) run fp16 at best. Orin Nano (8.7) has int8.
+# on a Jetson the board's table decides (host/jetson.py SOCS: Nano, TX1 and TX2 fp16 only).
 INT8_MIN_CAPABILITY = (6, 1)
 
 
@@ -119,8 +119,9 @@ def unavailable(name: str, device: str = "cpu") -> str | None:
 def int8_refusal(runtime: str, device: str = "cpu", capability=None, root=None) -> str | None:
     """None when ``runtime`` may run an int8 graph on ``device`` here, else one line why not:
     TensorRT on a board or GPU with no int8 path (the Jetson Nano, TX1 and TX2: fp16 only;
-    :data:`lightviz.latency.host.jetson.SOCS`). The board is read from the device tree (:mod:`lightviz.latency.host.jetson`, through
-    ``$LIGHTVIZ_SYSFS_ROOT`` in tests); ``capability`` ``(major, minor)`` when the caller knows it."""
+    :data:`lightviz.latency.host.jetson.SOCS`). The board is read from the device tree
+    (through ``$LIGHTVIZ_SYSFS_ROOT`` in tests); ``capability`` ``(major, minor)`` when the
+    caller knows it."""
     if runtime != "tensorrt":
         return None
     from ..host.jetson import jetson_board
