@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from lightviz import ARCHS, make_config
+from lightviz.config import PRECISIONS
 from lightviz.state import (
     ALPHA_STOPS,
     PARAMS,
@@ -204,7 +205,7 @@ def test_arch_change_drops_groups_from_the_url():
 
 def test_query_params_round_trip():
     query = {"arch": "shufflenet_v1", "alpha": "0.5", "rho": "0.7143", "groups": "8",
-             "classes": "10", "unit": "flops", "elementwise": "1"}
+             "classes": "10", "unit": "flops", "elementwise": "1", "dtype": "int8"}
     at = run_app(query)
     assert_clean(at)
     assert not at.warning
@@ -213,6 +214,7 @@ def test_query_params_round_trip():
     assert at.slider(key="alpha").value == 0.5
     assert at.select_slider(key="rho").value == 0.7143
     assert at.number_input(key="classes").value == 10
+    assert at.segmented_control(key="dtype").value == "int8"
     p = cli_profile("shufflenet_v1", "--alpha", "0.5", "--rho", "0.7143", "--groups", "8",
                     "--classes", "10", "--elementwise")
     assert exact_numbers(at) == (p["params"], p["macs"], p["flops"])
@@ -309,11 +311,11 @@ def test_notice_goes_once_the_user_moves_a_widget():
 # ----------------------------------------------------------------------------- parse_query
 
 valid_states = hs.builds(
-    lambda arch, alpha, rho, g, classes, unit, ew: AppState(
-        arch, alpha, rho, g if arch == "shufflenet_v1" else None, classes, unit, ew),
+    lambda arch, alpha, rho, g, classes, unit, ew, dtype: AppState(
+        arch, alpha, rho, g if arch == "shufflenet_v1" else None, classes, unit, ew, dtype=dtype),
     hs.sampled_from(ARCHS), hs.sampled_from(ALPHA_STOPS), hs.sampled_from(RHO_STOPS),
     hs.sampled_from(SHUFFLENET_V1_GROUPS), hs.integers(1, 100_000),
-    hs.sampled_from(("macs", "flops")), hs.booleans())
+    hs.sampled_from(("macs", "flops")), hs.booleans(), hs.sampled_from(PRECISIONS))
 
 
 @settings(max_examples=200, deadline=None)
