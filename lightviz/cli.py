@@ -107,12 +107,13 @@ def cmd_profile(args) -> int:
     if args.summary:
         print(render_summary(prof, args.format, dtype), end="")
     elif args.format == "json":
+        from .outputs import profile_json
+
         print(json.dumps(profile_json(prof, dtype)))
     elif args.format == "csv":
-        b = PRECISION_BYTES[dtype]  # per layer: weight and output bytes at the precision
-        prof.layers.assign(dtype=dtype, weight_bytes=prof.layers["params"] * b,
-                           activation_bytes=prof.layers["out_bytes"] // 4 * b).to_csv(
-            sys.stdout, index=False)
+        from .outputs import layers_csv
+
+        sys.stdout.write(layers_csv(prof, dtype))
     else:
         print(render_table(prof, dtype))
     return 0
@@ -159,16 +160,6 @@ def _totals_lines(prof, dtype: str = DEFAULT_PRECISION) -> list[str]:
     ]
 
 
-def profile_json(prof, dtype: str = DEFAULT_PRECISION) -> dict:
-    """``lightviz profile --format json``: the profile, the top-1 estimate at ``dtype`` (with
-    the quantization it stands for) and the deployment memory at ``dtype``."""
-    from .accuracy_int8 import estimate_for
-    from .deployment import memory_fields
-
-    return {**prof.to_dict(), "top1": estimate_for(prof.config, dtype).to_dict(),
-            **memory_fields(prof, dtype)}
-
-
 def render_summary(prof, fmt: str = "table", dtype: str = DEFAULT_PRECISION) -> str:
     """``lightviz profile --summary``: the totals without the layer rows, with the estimated
     top-1 (its digits as the app's, :func:`lightviz.units.fmt_top1`); ``fmt`` table, json (the
@@ -176,6 +167,7 @@ def render_summary(prof, fmt: str = "table", dtype: str = DEFAULT_PRECISION) -> 
     newline."""
     from .accuracy_int8 import estimate_for
     from .deployment import memory_fields
+    from .outputs import profile_json
     from .units import fmt_top1, fmt_top1_range
 
     e = estimate_for(prof.config, dtype)

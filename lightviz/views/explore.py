@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from .. import charts
-from ..accuracy import with_top1
 from ..config import ALPHA_MAX, ALPHA_MIN, BASE_RESOLUTION, PRECISION_BYTES, Config, thaw
 from ..configure import make_config, network_label
 from ..counting import count
 from ..deployment import deployment_memory
+from ..outputs import layers_csv, profile_json
 from ..state import UNIT_LABELS, counting_options, precision
 from ..styles import restyle_predicted_latency
 from ..tradeoff import curve_sweeps
@@ -405,13 +405,15 @@ def _table_downloads(cfg: Config, elementwise: bool) -> None:
     """The CSV and JSON downloads of every row, made when clicked."""
     name = cfg.label.replace(" ", "_").replace("@", "")
     d1, d2 = st.columns(2)
+    dtype = precision()  # the sidebar's: the bytes and the top-1 at it, as --dtype gives them
     d1.download_button(
-        "Download CSV (every row)", data=lambda: cached_profile(cfg, elementwise).layers.to_csv(
-            index=False), file_name=f"{name}.csv", mime="text/csv", on_click="ignore",
-        icon=":material/download:", help="The same as `lightviz profile ... --format csv`.")
+        "Download CSV (every row)", data=lambda: layers_csv(cached_profile(cfg, elementwise), dtype),
+        file_name=f"{name}.csv", mime="text/csv", on_click="ignore",
+        icon=":material/download:", help="The same as `lightviz profile ... --format csv --dtype "
+                                         f"{dtype}`.")
     d2.download_button(
         "Download JSON (totals + rows)", data=lambda: json.dumps(
-            with_top1(cached_profile(cfg, elementwise).to_dict(), cfg), indent=1),
+            profile_json(cached_profile(cfg, elementwise), dtype), indent=1),
         file_name=f"{name}.json", mime="application/json", on_click="ignore",
         icon=":material/download:", help="The same as `lightviz profile ... --format json`, "
                                          "with the counting conventions.")

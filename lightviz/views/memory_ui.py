@@ -71,8 +71,6 @@ def _fits_row(fits) -> None:
 def precision_lesson(prof, setup=None) -> None:
     """Explore's fp32 / fp16 / int8 comparison of the current network (size, deployment peak,
     latency on the sidebar's device, top-1 where known): :func:`lightviz.precisions.side_by_side`."""
-    import pandas as pd
-
     from ..precisions import side_by_side
     from ..units import fmt_ms, fmt_top1
     from . import latency_on
@@ -80,16 +78,22 @@ def precision_lesson(prof, setup=None) -> None:
     on = latency_on.current()
     with st.expander("fp32, fp16 or int8? This network deployed three ways"):
         rows = side_by_side(prof, on, setup)
-        # short columns: four fit a phone's width; the device and the statuses' words below
-        st.table(pd.DataFrame([{
-            "precision": r.precision,
-            "weights": fmt_bytes(r.weight_bytes),
-            "peak": fmt_bytes(r.peak_bytes),
-            "latency": ("none" if r.latency.ms is None else
-                        f"{fmt_ms(r.latency.ms, ' ms')} {latency_on.SHORT[r.latency.status]}"),
-            "top-1 %": ("none" if r.top1.value is None else
-                        f"{fmt_top1(r.top1.value)} {r.top1.status}"),
-        } for r in rows]).set_index("precision"))
+        # a markdown table (no pandas on the first page), one column per precision: four
+        # narrow columns fit a phone, their text wraps
+        def lat(r):
+            return ("none" if r.latency.ms is None else
+                    f"{fmt_ms(r.latency.ms, ' ms')} {latency_on.SHORT[r.latency.status]}")
+
+        def top1(r):
+            return "none" if r.top1.value is None else f"{fmt_top1(r.top1.value)} % {r.top1.status}"
+
+        lines = ["| | " + " | ".join(r.precision for r in rows) + " |",
+                 "| --- |" + " ---: |" * len(rows)]
+        for name, cell in (("weights", lambda r: fmt_bytes(r.weight_bytes)),
+                           ("peak", lambda r: fmt_bytes(r.peak_bytes)),
+                           ("latency", lat), ("top-1", top1)):
+            lines.append(f"| {name} | " + " | ".join(cell(r) for r in rows) + " |")
+        st.markdown("\n".join(lines))
         fp32, _, int8 = rows
         faster = ""
         if fp32.latency.ms is not None and int8.latency.ms is not None:
