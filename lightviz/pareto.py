@@ -303,11 +303,17 @@ def cmd_pareto(args) -> int:
     from .boards import memory_budget
 
     max_sram, max_flash = memory_budget(args.max_sram, args.max_flash, args.board)
+    precision = top1_precision(args.dtype)
+    if max_sram is not None or max_flash is not None:  # a microcontroller runs int8
+        if precision == "fp16":
+            raise ValueError("--max-sram, --max-flash and --board count the network in int8, as a "
+                             "microcontroller runs it: use --dtype int8 (or leave --dtype out)")
+        precision = "int8"  # the memory and the top-1 of the same deployment
     rows = pareto(
         max_macs=None if args.max_macs is None else parse_count("max-macs", args.max_macs),
         max_params=None if args.max_params is None else parse_count("max-params", args.max_params),
         max_ms=max_ms, setup=setup, extrapolate=args.extrapolate,
-        precision=top1_precision(args.dtype), max_sram=max_sram, max_flash=max_flash)
+        precision=precision, max_sram=max_sram, max_flash=max_flash)
     cols = COLUMNS + (MS_COLUMNS if max_ms is not None else ()) + PRECISION_COLUMNS + (
         ("sram", "flash") if max_sram is not None or max_flash is not None else ())
     if args.format == "json":

@@ -28,6 +28,8 @@ def test_board_budget_rows_fit_and_none_dominated():
     assert rows and rows == pareto_json("--max-sram", "320K", "--max-flash", "1M")
     assert all(r["sram"] <= 320 * KB and r["flash"] <= 1 * MB for r in rows)
     assert_undominated(rows, ("sram", "flash"))
+    # the memory is int8's, so is the top-1 ranked (the deployment a microcontroller runs)
+    assert {r["precision"] for r in rows} == {"int8"} and all(r["quantization"] for r in rows)
     r = rows[-1]  # the columns are lightviz.boards' figures
     assert {k: r[k] for k in ("sram", "flash")} == memory_columns(
         Config(r["arch"], r["alpha"], r["resolution"], r["groups"]))
@@ -42,7 +44,8 @@ def test_memory_budget_with_a_macs_budget_and_the_table():
 
 
 def test_memory_budget_errors_are_one_line():
-    for args in (["--max-sram", "lots"], ["--max-flash", "-1M"], ["--board", "pico9"], []):
+    for args in (["--max-sram", "lots"], ["--max-flash", "-1M"], ["--board", "pico9"], [],
+                 ["--board", "stm32f746", "--dtype", "fp16"]):
         code, out, err = run_cli(["pareto", *args])
         assert code == 2 and err.count("\n") == 1 and not out, (args, err)
 
