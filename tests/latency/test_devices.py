@@ -256,3 +256,41 @@ def test_pareto_on_a_device_rows_within_budget_none_dominated(on, dtype, budget,
 def test_pareto_on_needs_a_latency_budget(cache, capsys):
     assert main(["pareto", "--max-macs", "300M", "--on", P3]) == 2
     assert "--max-ms" in capsys.readouterr().err
+
+
+def test_a_whole_network_calibration_travels_too(cache, tmp_path, capsys):
+    """int8 and the runtimes other than eager PyTorch calibrate the whole-network model (a
+    graph cannot be timed op by op): its device file predicts exactly as here too, and its
+    local correction and coefficients are checked like the kernel model's."""
+    from dataclasses import replace
+
+    from lightviz.counting import count
+
+    int8 = replace(ONE, dtype="int8", runtime="onnxruntime")
+    calibrate(int8, budget_s=600, measure=lambda c, s: 0.05 + count(c).macs / 1e7, max_points=14)
+    assert store.load_model(int8).get("model_kind", "whole-network") == "whole-network"
+    here = {c: M.predict(c, int8) for c in CONFIGS}
+    path = tmp_path / "int8.json"
+    assert main(["devices", "export", "--threads", "1", "--dtype", "int8", "--runtime", "onnxruntime",
+                 "-o", str(path), "--name", "int8 box"]) == 0
+    assert main(["devices", "import", str(path)]) == 0
+    for cfg, p in here.items():
+        fig = sources.latency_on("int8 box", cfg, "int8")
+        assert fig.status == PREDICTED_IMPORTED and fig.precision == "int8"
+        assert (fig.ms, fig.low, fig.high) == (p.predicted_ms, p.low_ms, p.high_ms)  # exactly
+    assert sources.latency_on("int8 box", CONFIGS[0], "fp32").status == NONE
+    good = D.read(str(path))
+    n = len(good["model"]["coef"])
+    for name, fn in (("short-coef", lambda d: d["model"].update(coef=d["model"]["coef"][:-1])),
+                     ("huge-coef", lambda d: d["model"]["coef"].__setitem__(0, 1e300)),
+                     ("features-renamed", lambda d: d["model"].update(features=["x"] * n)),
+                     ("unknown-field", lambda d: d["model"].update(code="import os")),
+                     ("local-mismatch", lambda d: d["model"].update(local={
+                         "bandwidth": 0.3, "prior": 1.0, "log_residual": [0.1, 0.2],
+                         "points": {"arch": ["resnet18"], "groups": [0], "ln_alpha": [0.0],
+                                    "ln_res": [5.4], "paper": [True]}}))):
+        doc = copy.deepcopy(good)
+        fn(doc)
+        with pytest.raises(D.DeviceFileError) as e:
+            D.check(doc)
+        assert "\n" not in str(e.value), name

@@ -1,7 +1,8 @@
 """Device files: a calibrated latency model that travels, as one JSON file of data.
 
-``lightviz devices export`` writes this host's kernel model for one setup
-(:mod:`lightviz.latency.predictor.kernel_model`) with its passport (the host's identity without
+``lightviz devices export`` writes this host's latency model for one setup (the kernel model,
+:mod:`lightviz.latency.predictor.kernel_model`, or the whole-network model that int8 and the
+runtimes other than eager PyTorch calibrate) with its passport (the host's identity without
 its machine id), setup, fit, held-out errors and calibration date; ``lightviz devices import``
 reads one back as a *named device* (:mod:`.imported`). A file from elsewhere is data, and is read
 as hostile until checked: at most :data:`MAX_BYTES`, UTF-8 JSON with no NaN or Infinity, no
@@ -44,6 +45,14 @@ PASSPORT = ("key", "hostname", "machine", "cpu", "torch", "device_kind", "gpu_na
 MODEL_FIELDS = ("model_kind", "method", "feature_version", "kernel", "interval", "measurements",
                 "heldout_rmspe", "heldout_within_10", "heldout_within_20", "heldout_by_arch",
                 "heldout_arch_out_rmspe", "heldout_edited_rmspe", "calibration")
+# The whole-network model (int8, ONNX Runtime, TensorRT, torch.compile: calibrated on whole
+# networks, :mod:`lightviz.latency.predictor.model`): its coefficients and local correction.
+WHOLE = "whole-network"
+WHOLE_FIELDS = ("method", "feature_version", "features", "coef", "ridge", "local", "interval",
+                "measurements", "heldout_rmspe", "heldout_within_10", "heldout_within_20",
+                "heldout_by_arch", "heldout_arch_out_rmspe", "heldout_without_local_rmspe",
+                "local_correction", "calibration")
+MAX_POINTS = 10_000  # the local correction's calibration points
 
 
 class DeviceFileError(ValueError):
@@ -212,13 +221,72 @@ def _calibration(d: Any, where: str) -> None:
             _number(v, f"{where}.{k}", 0.0, 1e9)
 
 
+def _local(d: Any, where: str) -> None:
+    """The whole-network model's local correction (:class:`lightviz.latency.predictor.local.Local`)."""
+    _fields(d, where, ("bandwidth", "prior", "group_weight", "clip", "points", "log_residual"),
+            ("bandwidth", "prior", "points", "log_residual"))
+    _number(d["bandwidth"], f"{where}.bandwidth", 1e-6, 100.0)
+    _number(d["prior"], f"{where}.prior", 0.0, 1e6)
+    _maybe(_number, d.get("group_weight"), f"{where}.group_weight", 0.0, 1.0)
+    _maybe(_number, d.get("clip"), f"{where}.clip", 0.0, 10.0)
+    pts = _fields(d["points"], f"{where}.points", ("arch", "groups", "ln_alpha", "ln_res", "paper"),
+                  ("arch", "groups", "ln_alpha", "ln_res", "paper"))
+    n = len(_numbers(d["log_residual"], f"{where}.log_residual", -10.0, 10.0, most=MAX_POINTS))
+    for key, lo, hi in (("groups", 0, 64), ("ln_alpha", -5.0, 5.0), ("ln_res", 0.0, 10.0)):
+        _numbers(pts[key], f"{where}.points.{key}", lo, hi, n)
+    for key, ok in (("arch", lambda v: isinstance(v, str) and 0 < len(v) <= 64),
+                    ("paper", lambda v: isinstance(v, bool))):
+        if not isinstance(pts[key], list) or len(pts[key]) != n or not all(map(ok, pts[key])):
+            raise _fail(f"{where}.points.{key}", f"expected {n} {'names' if key == 'arch' else 'true/false'}")
+
+
+def check_whole_model(d: Any, where: str = "model") -> None:
+    """A whole-network model as the store keeps it (the fields that travel, each checked)."""
+    _fields(d, where, ("model_kind", *WHOLE_FIELDS),
+            ("feature_version", "features", "coef", "interval", "measurements", "heldout_rmspe"))
+    if d["feature_version"] != F.VERSION:
+        raise _fail(f"{where}.feature_version", f"{d['feature_version']!r}: this lightviz reads {F.VERSION}")
+    if d["features"] != ["intercept", *F.NAMES]:
+        raise _fail(f"{where}.features", f"expected intercept, {', '.join(F.NAMES)}")
+    _numbers(d["coef"], f"{where}.coef", -1e6, 1e6, len(F.NAMES) + 1)
+    _maybe(_number, d.get("ridge"), f"{where}.ridge", 0.0, 1e9)
+    _maybe(_local, d.get("local"), f"{where}.local")
+    lc = d.get("local_correction")
+    if lc is not None:
+        _fields(lc, f"{where}.local_correction", ("bandwidth", "prior"))
+        for k, v in lc.items():
+            _number(v, f"{where}.local_correction.{k}", 0.0, 1e6)
+    _interval(d["interval"], f"{where}.interval")
+    _number(d["measurements"], f"{where}.measurements", 1, 1e6, True)
+    for key in ("heldout_rmspe", "heldout_arch_out_rmspe", "heldout_without_local_rmspe"):
+        _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 100.0)
+    for key in ("heldout_within_10", "heldout_within_20"):
+        _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 1.0)
+    _by_arch(d.get("heldout_by_arch"), where)
+    _maybe(_text, d.get("method"), f"{where}.method")
+    _maybe(_calibration, d.get("calibration"), f"{where}.calibration")
+
+
+def _by_arch(by: Any, where: str) -> None:
+    by = by or {}
+    if not isinstance(by, dict) or len(by) > 256:
+        raise _fail(f"{where}.heldout_by_arch", "expected an object of at most 256 architectures")
+    for arch, e in by.items():
+        _text(arch, f"{where}.heldout_by_arch", 64)
+        _number(e, f"{where}.heldout_by_arch.{arch}", 0.0, 100.0)
+
+
 def check_model(d: Any, where: str = "model") -> None:
-    """A kernel model as the store keeps it (the fields that travel, each checked)."""
+    """A latency model as the store keeps it (the fields that travel, each checked): the kernel
+    model, or the whole-network model that int8 and the other runtimes calibrate."""
+    if isinstance(d, dict) and d.get("model_kind", WHOLE) == WHOLE:
+        check_whole_model(d, where)
+        return
     _fields(d, where, MODEL_FIELDS, ("model_kind", "feature_version", "kernel", "interval", "measurements",
                                      "heldout_rmspe"))
     if d["model_kind"] != "kernel":
-        raise _fail(f"{where}.model_kind", f"{str(d['model_kind'])[:40]!r}: only the kernel model travels "
-                                           "(`lightviz calibrate` again on that host)")
+        raise _fail(f"{where}.model_kind", f"{str(d['model_kind'])[:40]!r}: a device file holds the "
+                                           f"kernel or the {WHOLE} model")
     if d["feature_version"] != F.VERSION:
         raise _fail(f"{where}.feature_version", f"{d['feature_version']!r}: this lightviz reads {F.VERSION}")
     _kernel(d["kernel"], f"{where}.kernel")
@@ -229,12 +297,7 @@ def check_model(d: Any, where: str = "model") -> None:
         _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 100.0)
     for key in ("heldout_within_10", "heldout_within_20"):
         _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 1.0)
-    by = d.get("heldout_by_arch") or {}
-    if not isinstance(by, dict) or len(by) > 256:
-        raise _fail(f"{where}.heldout_by_arch", "expected an object of at most 256 architectures")
-    for arch, e in by.items():
-        _text(arch, f"{where}.heldout_by_arch", 64)
-        _number(e, f"{where}.heldout_by_arch.{arch}", 0.0, 100.0)
+    _by_arch(d.get("heldout_by_arch"), where)
     _maybe(_text, d.get("method"), f"{where}.method")
     _maybe(_calibration, d.get("calibration"), f"{where}.calibration")
 
@@ -340,5 +403,7 @@ def document(name: str, model: Mapping, setup: Setup, passport: Mapping,
            "exported_at": time.time() if exported_at is None else exported_at,
            "passport": {k: passport.get(k) for k in PASSPORT if k in passport},
            "setup": asdict(setup), "calibrated_at": model.get("calibrated_at"),
-           "model": {k: model[k] for k in MODEL_FIELDS if model.get(k) is not None}}
+           "model": {k: model[k] for k in (MODEL_FIELDS if model.get("model_kind") == "kernel"
+                                           else ("model_kind", *WHOLE_FIELDS))
+                     if model.get(k) is not None}}
     return check(json.loads(dumps(doc)))

@@ -10,7 +10,7 @@ one warning line.
 
 ``lightviz devices export|import|list|remove`` (:mod:`.cli`) and the "Latency on" selector read
 this; a prediction from an imported model is the same computation as on the host that made it
-(:func:`lightviz.latency.predictor.model.predict_kernel`, without the host's probe), so it
+(:func:`lightviz.latency.predictor.model.predict_kernel` or `predict_whole`, without the host's probe), so it
 gives exactly the milliseconds it gave there.
 """
 
@@ -155,4 +155,7 @@ def remove(name: str) -> bool:
 def predict(device: Device, cfg) -> M.Prediction:
     """The imported model's prediction of ``cfg`` for its own setup (its interval and status
     as on the host that made it)."""
-    return M.predict_kernel(cfg, device.setup, device.doc["model"])
+    model = device.doc["model"]
+    if model.get("model_kind") == M.KERNEL:
+        return M.predict_kernel(cfg, device.setup, model)
+    return M.predict_whole(cfg, device.setup, model)

@@ -405,16 +405,19 @@ def learn(result, source: str = "") -> None:
 _coef_cache: dict[int, tuple] = {}
 
 
-def model_info(model: dict) -> dict:
-    """What a prediction says about its model (JSON-ready)."""
+def model_info(model: dict, setup: Setup | None = None) -> dict:
+    """What a prediction says about its model (JSON-ready); ``setup``: the one it predicts for
+    (else the model's own, as stored)."""
     keys = ("method", "calibrated_at", "refit_at", "measurements", "heldout_rmspe",
             "heldout_without_local_rmspe", "local_correction", "heldout_edited_rmspe",
             "heldout_within_10", "heldout_within_20", "heldout_arch_out_rmspe", "interval")
     info = {k: model.get(k) for k in keys}
     info["model_kind"] = model.get("model_kind", "whole-network")
     if model.get("model_kind") != KERNEL:
-        setup = model.get("setup") or {}
-        whole = setup.get("runtime", "torch") != "torch" or setup.get("dtype") == "int8"
+        runtime, dtype = ((setup.runtime, setup.dtype) if setup is not None else
+                          ((model.get("setup") or {}).get("runtime", "torch"),
+                           (model.get("setup") or {}).get("dtype")))
+        whole = runtime != "torch" or dtype == "int8"
         info["note"] = WHOLE_ONLY if whole else PREVIOUS
     return info
 
@@ -428,6 +431,12 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
         raise not_calibrated(s)
     if model.get("model_kind") == KERNEL:
         return predict_kernel(cfg, s, model)
+    return predict_whole(cfg, s, model)
+
+
+def predict_whole(cfg: Config, s: Setup, model: dict) -> Prediction:
+    """The whole-network model's prediction of ``cfg`` for ``s`` (this host's stored model, or
+    one imported from a device file: the same arithmetic, so the same figure)."""
     hit = _coef_cache.get(id(model))
     if hit is None or hit[0] is not model:  # the entry keeps its model alive: ids stay unique
         local = L.Local(model["local"]) if model.get("local") else None
@@ -449,7 +458,7 @@ def predict(cfg: Config, setup: Setup) -> Prediction:
     low = pred * math.exp(iv.get("log_low", 0.0))
     high = pred * math.exp(iv.get("log_high", 0.0))
     breakdown = ((FIXED, fixed),) + tuple(zip(blocks, map(float, parts)))
-    return Prediction(pred, low, high, breakdown, model_info(model), s)
+    return Prediction(pred, low, high, breakdown, model_info(model, s), s)
 
 
 def calibrated_setups(device: str = "cpu") -> list[Setup]:
