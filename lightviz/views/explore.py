@@ -220,7 +220,8 @@ def _headline(prof, base, cfg: Config) -> None:
         f"The same numbers in a terminal: `lightviz profile {cfg.arch} --alpha {cfg.alpha:g} "
         f"--rho {cfg.rho:.4g}{f' --groups {cfg.groups}' if cfg.groups else ''}"
         f"{f' --classes {cfg.classes}' if cfg.classes != 1000 else ''}"
-        f"{' --elementwise' if prof.elementwise else ''}{_settings_option(cfg)}`")
+        f"{' --elementwise' if prof.elementwise else ''}"
+        f"{f' --dtype {dtype}' if dtype != 'fp32' else ''}{_settings_option(cfg)}`")
 
 
 def _settings_option(cfg: Config) -> str:
