@@ -216,7 +216,8 @@ def render_result(r) -> str:
     cl = ", channels-last" if s.channels_last else ""
     bn = ", BN folded" if s.fold_bn else ", BN unfused"
     lines = [
-        f"{r.config.label} on {s.device}, {s.dtype}, batch {s.batch}, {s.threads} threads, "
+        f"{r.config.label} on {s.device}, {s.dtype}, batch {s.batch}, {s.threads} "
+        f"thread{'' if s.threads == 1 else 's'}, "
         f"{s.mode if s.runtime == 'torch' else s.runtime}{cl}{bn}",
         f"runtime     {_runtime_line(r)}",
         f"median      {r.median_ms:10.3f} ms   p10 {r.p10_ms:.3f}  p90 {r.p90_ms:.3f}  "

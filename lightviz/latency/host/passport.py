@@ -142,7 +142,8 @@ def summary(p: dict) -> str:
     parts = [dev.get("name") or "?"]
     if dev.get("kind") == "cuda":
         parts.append(f"driver {dev.get('driver') or '?'}, CUDA {dev.get('cuda_runtime')}")
-    parts.append(f"{p.get('threads')} threads of {p['cpu'].get('usable_cores')} cores")
+    n = p.get('threads')
+    parts.append(f"{n} thread{'' if n == 1 else 's'} of {p['cpu'].get('usable_cores')} cores")
     parts.append(f"torch {p.get('torch')}")
     j = p.get("jetson")
     if j:
