@@ -18,6 +18,7 @@ import streamlit as st
 
 from .. import units
 from ..config import Config
+from ..latency.devices import sources
 from ..latency.devices.figure import PREDICTED_HERE, THIS_HOST, DeviceLatency
 from ..latency.predictor import model as M
 from ..latency.predictor import store
@@ -56,12 +57,17 @@ def default_setup() -> Setup:
 
 
 def chosen_setup() -> Setup | None:
-    """The setup Explore and Compare predict for: the Latency page's, when it has a model;
-    else the default; else the most recently calibrated on this host; None when none is."""
+    """The setup Explore and Compare predict for, in the sidebar's precision ("Deployed in"):
+    the Latency page's, when it has a model; else the default; else the most recently
+    calibrated on this host; None when none is. In fp16 or int8, a setup of that dtype only
+    (never the fp32 model shown as the other precision's)."""
+    prec = latency_on.precision()
     for s in (_page_setup(), default_setup()):
-        if s is not None and store.load_model(M.resolve(s)) is not None:
+        if s is not None and s.dtype == prec and store.load_model(M.resolve(s)) is not None:
             return M.resolve(s)
-    setups = M.calibrated_setups("cpu")
+    if prec != "fp32":
+        return sources.host_setup(prec)
+    setups = [s for s in M.calibrated_setups("cpu") if s.dtype == prec]
     return setups[0] if setups else None
 
 
@@ -115,6 +121,10 @@ def headline_metric(cfg: Config, base: Config,
         return fig
     setup = chosen_setup()
     p = safe_predict(cfg, setup)
+    if p is None and latency_on.precision() != "fp32":  # none, and the command that calibrates it
+        fig = latency_on.figure(cfg)
+        latency_on.metric(fig)
+        return fig
     if p is None:
         with st.container(border=True):
             st.markdown("**Latency on this host**",

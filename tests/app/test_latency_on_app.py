@@ -130,3 +130,24 @@ def test_an_imported_device_on_every_page(imported_box):
     assert row["status"] == "predicted from an imported calibration" and row["runtime"] == "torch eager on cpu"
     at = run_app({**V1, "on": imported_box}, "design")
     assert latency_cards(at) == {"Latency on lab box (predicted, imported)": fmt_ms(want.ms, " ms")}
+
+
+def test_this_host_follows_the_sidebar_precision(cache):
+    """With an fp32 calibration here, Explore's card on this host in int8 is none (with the
+    command that calibrates int8), never the fp32 model's figure shown as int8's; back in fp32
+    it is the prediction again."""
+    from lightviz.latency.predictor import store
+    from lightviz.latency.predictor.calibrate import calibrate
+
+    store.clear_caches()
+    calibrate(ONE, budget_s=600, measure_ops=lambda c, s: fake_ops(c, s), max_points=14)
+    at = run_app({"arch": "mobilenet_v2", "dtype": "int8"})
+    assert_clean(at)
+    cards = latency_cards(at)
+    assert list(cards.values()) == ["none"], cards
+    card = next(m for m in at.metric if m.label.startswith("Latency on"))
+    assert "--dtype int8" in card.proto.help
+    at.segmented_control(key="dtype").set_value("fp32").run()
+    assert_clean(at)
+    assert any(label == "Latency on this host (predicted)" and value != "none"
+               for label, value in latency_cards(at).items()), latency_cards(at)
