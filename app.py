@@ -25,7 +25,7 @@ import streamlit as st
 
 import lightviz.views.module_peeks  # noqa: F401
 from lightviz import state
-from lightviz.views import layout
+from lightviz.views import latency_on, layout
 
 # The favicon is a local file: a ":material/...:" or emoji icon makes the browser fetch it from a
 # Google or CDN host, and the app must be complete on a network without internet.
@@ -88,7 +88,7 @@ def navigation_pages() -> list:
     return pages
 
 
-cfg, _, notices = state.sidebar()
+cfg, _, notices = state.sidebar(latency_on.selector)  # "Latency on": key, URL and --on are `on`
 layout.page_chrome(cfg)  # diagrams scroll on a phone; there, a button opens the folded sidebar
 if notices:
     st.warning("Some values in the link could not be used as they were:\n\n"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import (
     asdict,
     dataclass,
@@ -507,9 +507,12 @@ def config_widgets(prefix: str = "", persist: str | None = None) -> None:
     st.caption(f"Input image: 3 \u00d7 {res} \u00d7 {res} pixels (\u03c1 \u00d7 224).")
 
 
-def sidebar() -> tuple[Config, AppState, list[Notice]]:
+def sidebar(device_selector: Callable[[], object] | None = None
+            ) -> tuple[Config, AppState, list[Notice]]:
     """The sidebar's widgets, seeded from the URL on a session's first run and written back to
-    it on every run. Returns the Config, the state and the notices still to show."""
+    it on every run; ``device_selector`` draws its widget below the precision (the app's
+    "Latency on", :func:`lightviz.views.latency_on.selector`: a view, so the state does not
+    import it). Returns the Config, the state and the notices still to show."""
     import streamlit as st
 
     ss = st.session_state
@@ -532,9 +535,8 @@ def sidebar() -> tuple[Config, AppState, list[Notice]]:
                  "(quantized). Params and MACs do not change; weight and activation bytes, the "
                  "deployment memory, latency and top-1 do.",
         )
-        from .views.latency_on import selector  # "Latency on": key, URL parameter and --on are `on`
-
-        selector()
+        if device_selector is not None:
+            device_selector()
         with st.expander("Advanced"):
             st.number_input(
                 "Classes", min_value=CLASSES_MIN, max_value=CLASSES_MAX, step=1, key="classes",

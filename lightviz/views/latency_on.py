@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..config import DEFAULT_PRECISION, Config
+from ..config import Config
 from ..latency.devices import sources
 from ..latency.devices.figure import (
     INTERPOLATED,
@@ -25,6 +25,7 @@ from ..latency.devices.figure import (
     THIS_HOST,
     DeviceLatency,
 )
+from ..state import precision
 from ..units import fmt_ms
 
 KEY = "on"  # widget key, URL parameter and CLI option (--on)
@@ -75,11 +76,6 @@ def current() -> str:
     """The device the sidebar's selector names (``this host`` before it has run)."""
     name = st.session_state.get(KEY) or THIS_HOST
     return name if name in _names() else THIS_HOST
-
-
-def precision() -> str:
-    """The sidebar's deployed precision (key ``dtype``, as :func:`lightviz.state.precision`)."""
-    return st.session_state.get("dtype") or DEFAULT_PRECISION
 
 
 def figure(cfg: Config, name: str | None = None, setup=None) -> DeviceLatency:

@@ -23,6 +23,7 @@ from ..latency.devices.figure import PREDICTED_HERE, THIS_HOST, DeviceLatency
 from ..latency.predictor import model as M
 from ..latency.predictor import store
 from ..latency.setup import SETUP_FIELDS, Setup, setup_from
+from ..state import precision
 from ..zoo import REGISTRY
 from . import keys, latency_on
 
@@ -61,7 +62,7 @@ def chosen_setup() -> Setup | None:
     the Latency page's, when it has a model; else the default; else the most recently
     calibrated on this host; None when none is. In fp16 or int8, a setup of that dtype only
     (never the fp32 model shown as the other precision's)."""
-    prec = latency_on.precision()
+    prec = precision()
     for s in (_page_setup(), default_setup()):
         if s is not None and s.dtype == prec and store.load_model(M.resolve(s)) is not None:
             return M.resolve(s)
@@ -121,7 +122,7 @@ def headline_metric(cfg: Config, base: Config,
         return fig
     setup = chosen_setup()
     p = safe_predict(cfg, setup)
-    if p is None and latency_on.precision() != "fp32":  # none, and the command that calibrates it
+    if p is None and precision() != "fp32":  # none, and the command that calibrates it
         fig = latency_on.figure(cfg)
         latency_on.metric(fig)
         return fig
