@@ -25,6 +25,8 @@ BASE_RESOLUTION = 224
 # commands' ``--dtype`` name it the same way.
 PRECISIONS = ("fp32", "fp16", "int8")
 PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
+PRECISION_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
+                     "qint8": "int8"}
 DEFAULT_PRECISION = "fp32"
 ALPHA_MIN, ALPHA_MAX = 0.25, 2.0
 RESOLUTION_MIN, RESOLUTION_MAX = 32, 512
@@ -133,8 +135,7 @@ def parse_precision(value) -> str:
     """A deployment precision (``fp32``, ``fp16``, ``int8``; ``float32``/``float16``/``half``
     accepted); ValueError in one line naming what is allowed."""
     text = str(value).strip().lower() if value is not None else ""
-    text = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
-            "qint8": "int8"}.get(text, text)
+    text = PRECISION_ALIASES.get(text, text)
     if text not in PRECISIONS:
         raise ValueError(f"unknown precision {value!r}: choose one of {', '.join(PRECISIONS)}")
     return text

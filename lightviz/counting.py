@@ -34,7 +34,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import spec as S
-from .config import Config
+from .config import PRECISION_BYTES, Config
 from .zoo import resolve
 from .zoo.common import Stage
 from .zoo.table import current, table_of
@@ -70,7 +70,7 @@ KINDS = (
 )
 
 BYTES_PER_VALUE = 4
-VALUE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}  # bytes per value of each dtype
+VALUE_BYTES = {**PRECISION_BYTES, "bf16": 2}  # bytes per value of each dtype (bf16: measured only)
 VIEW_OPS = ("split", "narrow", "flatten")  # the `op` values that move no data (views)
 ACT_FLOPS = {"relu": 1, "relu6": 2, "hardsigmoid": 4}
 COLUMNS = (

@@ -4,7 +4,7 @@ precision, so a downloaded file and the command's output are the same bytes."""
 from __future__ import annotations
 
 from .config import DEFAULT_PRECISION, PRECISION_BYTES
-from .counting import Profile
+from .counting import BYTES_PER_VALUE, Profile
 
 
 def profile_json(prof: Profile, dtype: str = DEFAULT_PRECISION) -> dict:
@@ -22,4 +22,5 @@ def layers_csv(prof: Profile, dtype: str = DEFAULT_PRECISION) -> str:
     ``dtype`` (params and MACs as counted: they do not change with the precision)."""
     b = PRECISION_BYTES[dtype]
     return prof.layers.assign(dtype=dtype, weight_bytes=prof.layers["params"] * b,
-                              activation_bytes=prof.layers["out_bytes"] // 4 * b).to_csv(index=False)
+                              activation_bytes=prof.layers["out_bytes"] // BYTES_PER_VALUE * b
+                              ).to_csv(index=False)

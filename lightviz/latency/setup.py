@@ -11,12 +11,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from ..config import in_range, number
+from ..config import PRECISION_ALIASES, in_range, number
 from .host.cpu import usable_cores
 
 DTYPE_NAMES = ("fp32", "fp16", "bf16", "int8")
-DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
-                 "bfloat16": "bf16", "qint8": "int8"}
+DTYPE_ALIASES = {**PRECISION_ALIASES, "bfloat16": "bf16"}  # bf16: a measured dtype, not deployed
 QUANTIZED_RUNTIMES = ("onnxruntime", "tensorrt")  # the runtimes that run an int8 graph
 MODES = ("eager", "cudagraph")
 BATCH_MIN, BATCH_MAX = 1, 1024
