@@ -256,9 +256,16 @@ def check_whole_model(d: Any, where: str = "model") -> None:
         _fields(lc, f"{where}.local_correction", ("bandwidth", "prior"))
         for k, v in lc.items():
             _number(v, f"{where}.local_correction.{k}", 0.0, 1e6)
+    _fit_figures(d, where, ("heldout_arch_out_rmspe", "heldout_without_local_rmspe"))
+
+
+def _fit_figures(d: dict, where: str, other_rmspe: tuple[str, ...]) -> None:
+    """What both models say of their fit: interval, measurements, held-out errors (the RMSPE
+    required; ``other_rmspe`` and the within-10/20 shares when given), method, calibration."""
     _interval(d["interval"], f"{where}.interval")
     _number(d["measurements"], f"{where}.measurements", 1, 1e6, True)
-    for key in ("heldout_rmspe", "heldout_arch_out_rmspe", "heldout_without_local_rmspe"):
+    _number(d["heldout_rmspe"], f"{where}.heldout_rmspe", 0.0, 100.0)
+    for key in other_rmspe:
         _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 100.0)
     for key in ("heldout_within_10", "heldout_within_20"):
         _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 1.0)
@@ -290,16 +297,7 @@ def check_model(d: Any, where: str = "model") -> None:
     if d["feature_version"] != F.VERSION:
         raise _fail(f"{where}.feature_version", f"{d['feature_version']!r}: this lightviz reads {F.VERSION}")
     _kernel(d["kernel"], f"{where}.kernel")
-    _interval(d["interval"], f"{where}.interval")
-    _number(d["measurements"], f"{where}.measurements", 1, 1e6, True)
-    _number(d["heldout_rmspe"], f"{where}.heldout_rmspe", 0.0, 100.0)
-    for key in ("heldout_arch_out_rmspe", "heldout_edited_rmspe"):
-        _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 100.0)
-    for key in ("heldout_within_10", "heldout_within_20"):
-        _maybe(_number, d.get(key), f"{where}.{key}", 0.0, 1.0)
-    _by_arch(d.get("heldout_by_arch"), where)
-    _maybe(_text, d.get("method"), f"{where}.method")
-    _maybe(_calibration, d.get("calibration"), f"{where}.calibration")
+    _fit_figures(d, where, ("heldout_arch_out_rmspe", "heldout_edited_rmspe"))
 
 
 def check(doc: Any) -> dict:

@@ -101,19 +101,7 @@ def load(path: str) -> Device | None:
     """The device stored at ``path``, or None (one warning line) when it does not pass; checked
     once per version of the file (cached on its mtime and size, so the pages' many figures
     cost a ``stat`` each)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    stamp = (st.st_mtime_ns, st.st_size)
-    hit = _loaded.get(path)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    device = _load(path)
-    if len(_loaded) > 256:
-        _loaded.clear()
-    _loaded[path] = (stamp, device)
-    return device
+    return store.stat_cached(_loaded, path, _load)
 
 
 def _load(path: str) -> Device | None:

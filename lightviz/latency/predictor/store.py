@@ -395,17 +395,25 @@ _model_cache: dict[str, tuple] = {}
 def load_model(setup: Setup) -> dict | None:
     """The stored model for ``setup`` on this host, or None; cached on the file's mtime, so a
     warm call costs one ``stat``."""
-    path = model_path(setup)
+    return stat_cached(_model_cache, model_path(setup),
+                       lambda path: read_json(path, host_key(setup.device), "model"))
+
+
+def stat_cached(cache: dict, path, read, bound: int = 256):
+    """``read(path)``, kept in ``cache`` until the file's mtime or size changes (a warm call
+    costs one ``stat``); None when the file is not there. At most ``bound`` files are kept."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     stamp = (st.st_mtime_ns, st.st_size)
-    hit = _model_cache.get(path)
+    hit = cache.get(path)
     if hit is not None and hit[0] == stamp:
         return hit[1]
-    data = read_json(path, host_key(setup.device), "model")
-    _model_cache[path] = (stamp, data)
+    data = read(path)
+    if len(cache) > bound:
+        cache.clear()
+    cache[path] = (stamp, data)
     return data
 
 
