@@ -292,19 +292,17 @@ def cmd_pareto(args) -> int:
     if getattr(args, "on", None) is not None:
         return _pareto_on(args)
     setup = None
-    max_ms = None
-    if args.max_ms is not None:
+    max_ms = _max_ms(args)
+    if max_ms is not None:
         from .latency.setup import setup_from
 
-        max_ms = number("max-ms", args.max_ms)
-        if max_ms <= 0:
-            raise ValueError(f"max-ms must be positive, got {args.max_ms!r}")
         setup = setup_from(args, require_runtime=False)  # a prediction needs no runtime here
     from .boards import memory_budget
 
     max_sram, max_flash = memory_budget(args.max_sram, args.max_flash, args.board)
+    memory = max_sram is not None or max_flash is not None
     precision = top1_precision(args.dtype)
-    if max_sram is not None or max_flash is not None:  # a microcontroller runs int8
+    if memory:  # a microcontroller runs int8
         if precision == "fp16":
             raise ValueError("--max-sram, --max-flash and --board count the network in int8, as a "
                              "microcontroller runs it: use --dtype int8 (or leave --dtype out)")
@@ -315,22 +313,16 @@ def cmd_pareto(args) -> int:
         max_ms=max_ms, setup=setup, extrapolate=args.extrapolate,
         precision=precision, max_sram=max_sram, max_flash=max_flash)
     cols = COLUMNS + (MS_COLUMNS if max_ms is not None else ()) + PRECISION_COLUMNS + (
-        ("sram", "flash") if max_sram is not None or max_flash is not None else ())
-    if args.format == "json":
-        print(json.dumps({"rows": [{c: r.get(c) for c in cols} for r in rows], "note": NOTE},
-                         indent=1))
-    elif args.format == "csv":
-        w = csv.DictWriter(sys.stdout, cols, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    else:
-        print(render_table(rows, max_ms is not None,
-                           max_sram is not None or max_flash is not None))
+        ("sram", "flash") if memory else ())
+
+    def table() -> list[str]:
+        lines = [render_table(rows, max_ms is not None, memory)]
         if rows and rows[0]["precision"] != "fp32":
             how = dict.fromkeys(f"{r['arch']}: {r['quantization'] or FP16_WORDS}" for r in rows)
-            print(f"top-1 at {rows[0]['precision']}, each family as its source quantized it: "
-                  + "; ".join(how))
-    return 0
+            lines.append(f"top-1 at {rows[0]['precision']}, each family as its source quantized "
+                         "it: " + "; ".join(how))
+        return lines
+    return _emit(args, rows, cols, table)
 
 
 def _pareto_on(args) -> int:
@@ -339,11 +331,9 @@ def _pareto_on(args) -> int:
     from .latency.devices import sources
     from .latency.setup import setup_from
 
-    if args.max_ms is None:
+    max_ms = _max_ms(args)
+    if max_ms is None:
         raise ValueError("--on names the device of a latency budget: give --max-ms X with it")
-    max_ms = number("max-ms", args.max_ms)
-    if max_ms <= 0:
-        raise ValueError(f"max-ms must be positive, got {args.max_ms!r}")
     name = sources.check_on(args.on)
     what = (setup_from(args, require_runtime=False) if sources.kind_of(name) == sources.KIND_HOST
             else parse_precision(args.dtype))
@@ -351,19 +341,37 @@ def _pareto_on(args) -> int:
     left = (f"{silent} configuration{'s' if silent != 1 else ''} with a top-1 estimate "
             f"{'have' if silent != 1 else 'has'} no latency on {name} (none): left out."
             if silent else "")
-    cols = COLUMNS + MS_COLUMNS + ("device",) + PRECISION_COLUMNS
+
+    def table() -> list[str]:
+        return [f"Latency on {rows[0]['device'] if rows else name}, at most {max_ms:g} ms",
+                render_table(rows, True, status_width=38), *([left] if left else [])]
+    return _emit(args, rows, COLUMNS + MS_COLUMNS + ("device",) + PRECISION_COLUMNS, table,
+                 head={"on": name}, tail={"left_out_none": silent})
+
+
+def _max_ms(args) -> float | None:
+    """``--max-ms`` as a positive number of milliseconds, or None when not given."""
+    if args.max_ms is None:
+        return None
+    max_ms = number("max-ms", args.max_ms)
+    if max_ms <= 0:
+        raise ValueError(f"max-ms must be positive, got {args.max_ms!r}")
+    return max_ms
+
+
+def _emit(args, rows: Sequence[dict], cols: Sequence[str], table: Callable[[], list[str]],
+          head: dict | None = None, tail: dict | None = None) -> int:
+    """The front as ``--format`` asks: JSON (``head``, the rows' ``cols``, ``tail``, the note),
+    CSV of ``cols``, or the terminal table's lines."""
     if args.format == "json":
-        print(json.dumps({"on": name, "rows": [{c: r.get(c) for c in cols} for r in rows],
-                          "left_out_none": silent, "note": NOTE}, indent=1))
+        print(json.dumps({**(head or {}), "rows": [{c: r.get(c) for c in cols} for r in rows],
+                          **(tail or {}), "note": NOTE}, indent=1))
     elif args.format == "csv":
         w = csv.DictWriter(sys.stdout, cols, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
     else:
-        print(f"Latency on {rows[0]['device'] if rows else name}, at most {max_ms:g} ms")
-        print(render_table(rows, True, status_width=38))
-        if left:
-            print(left)
+        print("\n".join(table()))
     return 0
 
 
