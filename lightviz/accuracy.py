@@ -180,6 +180,15 @@ def convex_hull(pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]
     return lower[:-1] + upper[:-1]
 
 
+def in_hull(hull: Sequence[tuple[float, float]], x: float, y: float) -> bool:
+    """Whether (x, y) lies in the counter-clockwise ``hull`` (:func:`convex_hull`; edges
+    included); never in a hull of fewer than three vertices."""
+    n = len(hull)
+    return n >= 3 and all((hull[(k + 1) % n][0] - hull[k][0]) * (y - hull[k][1])
+                          - (hull[(k + 1) % n][1] - hull[k][1]) * (x - hull[k][0]) >= -EPS
+                          for k in range(n))
+
+
 def _closest_on_segment(p, a, b):
     ax, ay = b[0] - a[0], b[1] - a[1]
     L = ax * ax + ay * ay
@@ -241,10 +250,7 @@ class Family:
         if self.dims == 1:
             xs = [o[0] for o in others]
             return min(xs) < x < max(xs)
-        h = convex_hull(others)
-        return len(h) >= 3 and all(
-            (h[(k + 1) % len(h)][0] - h[k][0]) * (y - h[k][1])
-            - (h[(k + 1) % len(h)][1] - h[k][1]) * (x - h[k][0]) >= -EPS for k in range(len(h)))
+        return in_hull(convex_hull(others), x, y)
 
     # -- geometry
     def inside(self, x: float, y: float) -> bool:

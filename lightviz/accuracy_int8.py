@@ -55,6 +55,7 @@ from .accuracy import (
     Top1Estimate,
     convex_hull,
     estimate,
+    in_hull,
 )
 from .config import BASE_RESOLUTION, Config, parse_precision
 
@@ -188,13 +189,13 @@ class DropFit:
         if self.dims == 1:
             return bool(others[:, 0].min() < self.xy[i, 0] < others[:, 0].max())
         if self.dims == 2:
-            return _inside(convex_hull([tuple(v) for v in others]), *self.xy[i])
+            return in_hull(convex_hull([tuple(v) for v in others]), *self.xy[i])
         return False
 
     def distance(self, x: float, y: float) -> tuple[float, float]:
         """(|Δ ln α|, |Δ ln ρ|) from the hull of the points (0, 0 inside)."""
         if self.dims == 2:
-            if _inside(self.hull, x, y):
+            if in_hull(self.hull, x, y):
                 return 0.0, 0.0
             lo, hi = self.xy.min(axis=0), self.xy.max(axis=0)
             px, py = float(np.clip(x, lo[0], hi[0])), float(np.clip(y, lo[1], hi[1]))
@@ -210,12 +211,6 @@ class DropFit:
         above = (xy[:, 0] >= x - EPS) & (xy[:, 1] >= y - EPS)
         return (float(q[below].max()) if below.any() else -math.inf,
                 float(q[above].min()) if above.any() else math.inf)
-
-
-def _inside(h, x: float, y: float) -> bool:
-    return len(h) >= 3 and all(
-        (h[(k + 1) % len(h)][0] - h[k][0]) * (y - h[k][1])
-        - (h[(k + 1) % len(h)][1] - h[k][1]) * (x - h[k][0]) >= -EPS for k in range(len(h)))
 
 
 @lru_cache(maxsize=1)

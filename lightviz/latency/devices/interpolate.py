@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ...accuracy import constrained_lstsq, convex_hull
+from ...accuracy import constrained_lstsq, convex_hull, in_hull
 from ...config import BASE_RESOLUTION, Config
 
 EPS = 1e-9
@@ -75,14 +75,6 @@ def features(rule: str, points) -> np.ndarray:
     return np.array([_row(rule, p) for p in points], float)
 
 
-def inside_hull(hull: list[tuple[float, float]], x: float, y: float) -> bool:
-    """Whether (x, y) lies in the counter-clockwise hull (edges included)."""
-    n = len(hull)
-    return n >= 3 and all((hull[(i + 1) % n][0] - hull[i][0]) * (y - hull[i][1])
-                          - (hull[(i + 1) % n][1] - hull[i][1]) * (x - hull[i][0]) >= -EPS
-                          for i in range(n))
-
-
 def xy(p) -> tuple[float, float]:
     return math.log(p.alpha), math.log(p.resolution / BASE_RESOLUTION)
 
@@ -102,7 +94,7 @@ class Grid:
         self.coef = self.fit(np.ones(n, bool))
         self.loo = np.array([self.predict_ln(self.points[i], self.fit(np.arange(n) != i))
                              - math.log(self.ms[i]) for i in range(n)])
-        self.interior = np.array([inside_hull(convex_hull(self.xy[:i] + self.xy[i + 1:]),
+        self.interior = np.array([in_hull(convex_hull(self.xy[:i] + self.xy[i + 1:]),
                                               *self.xy[i]) for i in range(n)])
         inner = np.abs(self.loo[self.interior])
         self.half = float(inner.max() if inner.size else np.abs(self.loo).max())
@@ -119,7 +111,7 @@ class Grid:
         return math.log(max(v, EPS)) if self.rule == RULE else v
 
     def inside(self, alpha: float, resolution: int) -> bool:
-        return inside_hull(self.hull, math.log(alpha), math.log(resolution / BASE_RESOLUTION))
+        return in_hull(self.hull, math.log(alpha), math.log(resolution / BASE_RESOLUTION))
 
     def without(self, i: int) -> Grid:
         """The grid refitted without point ``i`` (the nested leave-one-out of the interval)."""
