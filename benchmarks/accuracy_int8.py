@@ -67,7 +67,7 @@ def cross_checks() -> list[dict]:
         out.append({"arch": p.arch, "alpha": p.alpha, "resolution": p.resolution,
                     "source": p.source, "method": p.method, "published": p.int8_top1,
                     "estimate": e.value, "low": e.low, "high": e.high, "status": e.status,
-                    "inside": e.low is not None and e.low <= p.int8_top1 <= e.high})
+                    "inside": bool(e.low is not None and e.low <= p.int8_top1 <= e.high)})
     return out
 
 
