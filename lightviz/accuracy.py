@@ -429,12 +429,6 @@ def published_points(arch: str | None = None, groups: int | None = None) -> list
             if arch is None or (p.arch == arch and (groups is None or p.groups == groups))]
 
 
-def with_top1(profile_dict: dict, cfg: Config) -> dict:
-    """A profile's JSON dict with ``top1`` added (what ``lightviz profile --format json``
-    prints)."""
-    return {**profile_dict, "top1": estimate(cfg).to_dict()}
-
-
 def loo_summary() -> list[dict]:
     """Per fitted family: leave-one-out mean and worst |error| of the shipped estimator and
     of a straight line in ln(published MACs) (the usual "accuracy vs cost" baseline)."""

@@ -139,7 +139,3 @@ def device_view(cfg: Config, setup=None) -> None:
                "never a number carried over). Measured: on this host; predicted: from a "
                "calibration, this host's or an imported one; published: a paper's or a "
                "runtime's table; interpolated: inside a family's published grid on that device.")
-
-
-def none_note(fig: DeviceLatency) -> str | None:
-    return None if fig.status != NONE else caption(fig)

@@ -247,15 +247,6 @@ def rank_families(shown, archs, cfg: Config):
     return shown
 
 
-def predicted_column(configs: list[Config]):
-    """(predicted ms per configuration, the setup) or (None, None) without a model."""
-    setup = chosen_setup()
-    preds = [safe_predict(c, setup) for c in configs]
-    if setup is None or any(p is None for p in preds):
-        return None, None
-    return [p.predicted_ms for p in preds], setup
-
-
 # ----------------------------------------------------------------------------- Latency page
 
 def fresh_result(cfg: Config, setup: Setup, layers: bool = False,
