@@ -260,8 +260,9 @@ def write_onnx(model, x, path: str, opset: int = DEFAULT_OPSET, meta: dict | Non
     ``BatchNormalization`` nodes (ONNX Runtime and TensorRT fold them when they load it)."""
     import logging
 
-    import onnx
     import torch
+
+    from .quantize import set_metadata  # the ONNX metadata writer int8 files use too
 
     dynamo = opset >= DYNAMO_FROM_OPSET
     with _quiet(), torch.no_grad():
@@ -274,12 +275,7 @@ def write_onnx(model, x, path: str, opset: int = DEFAULT_OPSET, meta: dict | Non
                                  {"training": torch.onnx.TrainingMode.PRESERVE}))
         finally:
             logging.getLogger("torch.onnx").setLevel(level)
-    proto = onnx.load(path)
-    for key, value in (meta or {}).items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
-    proto.producer_name = "lightviz (torch.onnx)"
-    onnx.save(proto, path)
+    set_metadata(path, meta or {}, "lightviz (torch.onnx)")
     return "torch.onnx dynamo" if dynamo else "torch.onnx TorchScript"
 
 
