@@ -13,7 +13,8 @@ For each CPU setup (default: 1 thread, then 2 threads; fp32, batch 1, BN folded,
        strides, expansions, kernels and SE moved: :func:`lightviz.latency.predictor.design.random_settings`
        with another seed than the calibration's);
    (c) each family left out of the calibration in turn: the kernel model refitted without that
-       family's networks and their ops, scored on the family's members of (a) and (b);
+       family's networks and their ops (the kernel chains, which belong to no family, kept),
+       scored on the family's members of (a) and (b);
    (d) the plugin family of the tests (``tests/fixtures/tinynet``, installed from outside):
        never calibrated on;
 3. per set: RMSPE, the share within +-10% and +-20%, how often the 90% interval held the
@@ -174,7 +175,7 @@ def families_left_out(cal, setup, rows) -> list:
     out = []
     for family in sorted({REGISTRY[c.arch].family for c, _, _ in cal.networks}):
         keep = [n for n in cal.networks if REGISTRY[n[0].arch].family != family]
-        model = M.kernel_model(keep, setup)
+        model = M.kernel_model(keep, setup, cal.chains)  # the chains belong to no family
         for row in rows:
             if REGISTRY[row["arch"]].family == family:
                 p = M.predict_kernel(row["config"], setup, model)
@@ -236,7 +237,8 @@ def run_setup(threads: int, args) -> dict:
             "rows": [{**{k: v for k, v in r.items() if k != "config"}, "config": store.config_dict(r["config"])}
                      for r in rows + left_out],
             "calibration": [{"config": store.config_dict(c), "ms": ms, "ops": [[list(k), t] for k, t in ops]}
-                            for c, ms, ops in cal.networks] if args.keep_calibration else None}
+                            for c, ms, ops in cal.networks] if args.keep_calibration else None,
+            "chains": [[[list(k), t] for k, t in ops] for ops in cal.chains] if args.keep_calibration else None}
 
 
 NAMES = {"a": "(a) zoo configurations", "b": "(b) edited tables", "c": "(c) family left out",

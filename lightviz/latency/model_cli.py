@@ -138,6 +138,9 @@ def render_prediction(cfg, pred) -> str:
              f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}"]
     if m.get("note"):
         lines.append(f"note       {m['note']}")
+    if m.get("unseen_family"):
+        lines.append(f"family     {m['unseen_family']} was never calibrated here: the interval is the one "
+                     "that held the families left out in turn")
     if m.get("host_ratio"):
         lines.append(f"host       probed {_when(m['host_state_at'])}: x{m['host_ratio']:.2f} its calibration's "
                      "times (not applied: the probe has not tracked networks' latency here)")

@@ -143,19 +143,37 @@ def test_a_whole_network_model_still_predicts_and_says_it_is_the_previous_one(ca
     assert p.model["model_kind"] == "whole-network" and "lightviz calibrate" in p.model["note"]
 
 
-def test_the_host_probe_is_reported_beside_a_prediction_and_not_applied(cache):
+def test_the_host_probe_is_reported_beside_a_prediction_and_scales_it_only_when_asked(cache):
     from lightviz.latency.predictor import probe as P
 
     s = M.resolve(ONE)
     model = json.loads(json.dumps(kernel_calibration().model))
-    model["probe"] = {"ms": {name: 1.0 for name in P.PROBE}, "at": time.time() - 60}
+    model["probe"] = {"ms": {group: 1.0 for group in P.GROUPS}, "at": time.time() - 60}
     store.save_model(s, model)
     store.clear_caches()
     cfg = make_config("ghostnet", 0.5, resolution=128)
     before = M.predict(cfg, ONE)
     assert "host_ratio" not in before.model  # no probe since the calibration
-    P.save_state(s, {name: 1.25 for name in P.PROBE})
+    P.save_state(s, {"dense": 1.25, "depthwise": 1.25, "elementwise": 1.25, "calls": 1.25})
     p = M.predict(cfg, ONE)
     assert p.model["host_ratio"] == pytest.approx(1.25) and p.predicted_ms == pytest.approx(before.predicted_ms)
     scaled = M.predict_kernel(cfg, s, store.load_model(s), scale_to_host=True)
-    assert scaled.predicted_ms == pytest.approx(1.25 * before.predicted_ms)
+    net = model["kernel"]["network"]
+    calls = network_kernels(cfg)[3]
+    kernels = before.predicted_ms - net["fixed"] - net["per_call"] * calls
+    assert scaled.predicted_ms == pytest.approx(net["fixed"] + 1.25 * (kernels + net["per_call"] * calls))
+    # by group: only the depthwise convs slowed down
+    P.save_state(s, {"dense": 1.0, "depthwise": 2.0, "elementwise": 1.0, "calls": 1.0})
+    dw = M.predict_kernel(cfg, s, store.load_model(s), scale_to_host=True)
+    assert before.predicted_ms < dw.predicted_ms < 2 * before.predicted_ms
+    assert 1.0 < dw.model["host_ratio"] < 2.0 and dw.model["host_ratios"]["depthwise"] == 2.0
+
+
+def test_the_widening_stays_finite_when_a_network_missed_without_extrapolating():
+    """A left-out network outside the interval with nothing extrapolated needs an infinite
+    widening: the quantile must not interpolate inf - inf into a NaN (which made every interval
+    of the model NaN)."""
+    log_ratio = np.array([0.0] * 7 + [0.9, -0.8, 0.5])
+    share = np.zeros(10)
+    w = KM._widening(log_ratio, share, -0.1, 0.1)
+    assert math.isfinite(w) and KM.WIDEN <= w <= math.log(4.0)

@@ -38,13 +38,14 @@ NAME_MAX = 64
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+()@-]*")
 EARLIEST = 1.5e9  # 2017: before lightviz, no calibration is dated earlier
 TERMS, DESCRIPTOR = 5, 6  # a kernel's physical terms and descriptor (predictor.kernels)
+KERNEL_VERSIONS = tuple(range(1, KM.VERSION + 1))  # every version this one still reads
 
 # The passport fields a device file may carry (the store's identity, machine id left out).
 PASSPORT = ("key", "hostname", "machine", "cpu", "torch", "device_kind", "gpu_name", "gpu_driver",
             "macos")
 MODEL_FIELDS = ("model_kind", "method", "feature_version", "kernel", "interval", "measurements",
                 "heldout_rmspe", "heldout_within_10", "heldout_within_20", "heldout_by_arch",
-                "heldout_arch_out_rmspe", "heldout_edited_rmspe", "calibration")
+                "heldout_arch_out_rmspe", "heldout_edited_rmspe", "calibration", "families")
 # The whole-network model (int8, ONNX Runtime, TensorRT, torch.compile: calibrated on whole
 # networks, :mod:`lightviz.latency.predictor.model`): its coefficients and local correction.
 WHOLE = "whole-network"
@@ -158,10 +159,11 @@ def check_setup(d: Any, where: str = "setup") -> Setup:
 
 
 def _kind(d: Any, where: str) -> None:
-    _fields(d, where, ("coef", "pool", "offset", "z", "r", "lo", "hi", "n"), ("coef", "z", "r", "lo", "hi"))
+    _fields(d, where, ("coef", "pool", "offset", "slope", "z", "r", "lo", "hi", "n"), ("coef", "z", "r", "lo", "hi"))
     _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, TERMS)
     _maybe(_numbers, d.get("pool"), f"{where}.pool", 0.0, 1e6, TERMS)
     _maybe(_number, d.get("offset"), f"{where}.offset", -50.0, 50.0)
+    _maybe(_number, d.get("slope"), f"{where}.slope", -5.0, 5.0)
     z = d["z"]
     if not isinstance(z, list) or not 1 <= len(z) <= MAX_KERNELS:
         raise _fail(f"{where}.z", f"expected 1 to {MAX_KERNELS} descriptor rows")
@@ -176,10 +178,11 @@ def _kind(d: Any, where: str) -> None:
 
 
 def _kernel(d: Any, where: str) -> None:
-    _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "kinds_timed",
-                       "kinds_never_timed"), ("kernel_version", "kinds", "network"))
-    if d["kernel_version"] != KM.VERSION:
-        raise _fail(f"{where}.kernel_version", f"{d['kernel_version']!r}: this lightviz reads {KM.VERSION}")
+    _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "chains",
+                       "kinds_timed", "kinds_never_timed"), ("kernel_version", "kinds", "network"))
+    if d["kernel_version"] not in KERNEL_VERSIONS or isinstance(d["kernel_version"], bool):
+        raise _fail(f"{where}.kernel_version",
+                    f"{d['kernel_version']!r}: this lightviz reads {', '.join(map(str, KERNEL_VERSIONS))}")
     kinds = d["kinds"]
     if not isinstance(kinds, dict) or not kinds:
         raise _fail(f"{where}.kinds", "expected an object of kernel kinds")
@@ -192,6 +195,7 @@ def _kernel(d: Any, where: str) -> None:
     _number(net["scale"], f"{where}.network.scale", 1e-6, 1e3)
     _number(net["per_call"], f"{where}.network.per_call", 0.0, 1e3)
     _maybe(_number, d.get("timed_kernels"), f"{where}.timed_kernels", 0, MAX_KERNELS * len(KINDS), True)
+    _maybe(_number, d.get("chains"), f"{where}.chains", 0, MAX_KERNELS, True)
     _maybe(_text, d.get("method"), f"{where}.method")
     for key in ("kinds_timed", "kinds_never_timed"):
         v = d.get(key, [])
@@ -200,8 +204,13 @@ def _kernel(d: Any, where: str) -> None:
 
 
 def _interval(d: Any, where: str) -> None:
-    _fields(d, where, ("coverage", "log_low", "log_high", "widen", "from"),
+    _fields(d, where, ("coverage", "log_low", "log_high", "widen", "from", "family_out"),
             ("coverage", "log_low", "log_high"))
+    if "family_out" in d:
+        out = _fields(d["family_out"], f"{where}.family_out", ("log_low", "log_high"), ("log_low", "log_high"))
+        if _number(out["log_high"], f"{where}.family_out.log_high", -5.0, 5.0) < _number(
+                out["log_low"], f"{where}.family_out.log_low", -5.0, 5.0):
+            raise _fail(f"{where}.family_out.log_high", "below log_low")
     _number(d["coverage"], f"{where}.coverage", 0.5, 0.999)
     lo = _number(d["log_low"], f"{where}.log_low", -5.0, 5.0)
     if _number(d["log_high"], f"{where}.log_high", -5.0, 5.0) < lo:
@@ -212,7 +221,7 @@ def _interval(d: Any, where: str) -> None:
 
 def _calibration(d: Any, where: str) -> None:
     _fields(d, where, ("points", "skipped", "measuring_s", "budget_s", "point_budget_s", "interrupted",
-                       "seed", "edited_tables"))
+                       "seed", "edited_tables", "chains"))
     for k, v in d.items():
         if k == "interrupted":
             if not isinstance(v, bool):
@@ -298,6 +307,11 @@ def check_model(d: Any, where: str = "model") -> None:
         raise _fail(f"{where}.feature_version", f"{d['feature_version']!r}: this lightviz reads {F.VERSION}")
     _kernel(d["kernel"], f"{where}.kernel")
     _fit_figures(d, where, ("heldout_arch_out_rmspe", "heldout_edited_rmspe"))
+    families = d.get("families", [])
+    if not isinstance(families, list) or len(families) > 256:
+        raise _fail(f"{where}.families", "expected a list of at most 256 family names")
+    for name in families:
+        _text(name, f"{where}.families", 64)
 
 
 def check(doc: Any) -> dict:

@@ -4,7 +4,9 @@
    budget in range (:func:`make_setup`, one-line ``ValueError``), and the memory estimate
    against what is free (:mod:`lightviz.latency.lab.memory`).
 2. **One measurement at a time per host** (:class:`~lightviz.latency.lab.lock.HostLock`).
-3. **Pin the CPU threads** (``torch.set_num_threads``) for the measurement and restore them.
+3. **Pin the CPU threads** (``torch.set_num_threads``) for the measurement and restore them,
+   and keep freed memory in the process meanwhile (:mod:`lightviz.latency.lab.allocator`: no
+   forward pass faults its activations in anew, as in a deployment's steady state).
 4. **Prepare**: build the module from the spec, calibrate its batch norms on a random batch
    (``lightviz.builder.calibrate_batchnorm``) so activations have a trained network's scale
    (no denormals on the CPU, no fp16 overflow), ``eval()``, fold each batch norm into the conv
@@ -62,6 +64,8 @@ from ..setup import (
     Setup,
     Stopped,
 )
+from .allocator import state as allocator_state
+from .allocator import steady_memory
 from .cudagraph import capture as _capture
 from .cudagraph import cudnn_benchmark
 from .hold import check_hold
@@ -370,6 +374,33 @@ class Bench:
         return self._locked(cfg, setup, f"{cfg.label} per-op on {setup.label}", on_wait,
                             lock_timeout, body, whole=False, layers=True)
 
+    def spec_op_times(self, spec, resolution: int, setup: Setup, op_budget_s: float, label: str,
+                      on_wait: Callable[[QueueStatus], None] | None = None,
+                      lock_timeout: float | None = None) -> dict[str, float]:
+        """Each op of a network ``spec`` that is no configuration (a calibration's kernel chain,
+        :mod:`lightviz.latency.predictor.chains`) timed in place as :meth:`op_times` times a
+        network's: built from seed 0, BN calibrated and folded, ``op_budget_s`` of instrumented
+        passes on a ``resolution`` input, under the host lock; ``{op path: ms}``."""
+        from ...builder import build_module, calibrate_batchnorm, fold_batchnorm
+        from . import layers as L
+
+        _eager_ops(setup, "a per-op pass")
+        self.release()  # nothing of the last network stays in memory
+        with self.lock.hold(label, lock_timeout, on_wait), pinned_threads(setup.threads), steady_memory():
+            torch.manual_seed(0)
+            fmt = torch.channels_last if setup.channels_last else torch.contiguous_format
+            with torch.no_grad():
+                model = build_module(spec).to(setup.device)
+                calibrate_batchnorm(model, resolution)
+                if setup.fold_bn:
+                    fold_batchnorm(model)
+                model = model.to(dtype=build_dtype(setup.dtype), memory_format=fmt).eval()
+            x = torch.randn(setup.batch, 3, resolution, resolution, dtype=build_dtype(setup.dtype),
+                            device=setup.device).contiguous(memory_format=fmt)
+            with torch.inference_mode(), _gc_paused():
+                ops = L.time_instrumented(model, x, Timer(setup.device), "ops", None, op_budget_s, self._stop)
+        return {key: min(ops.median(key), 1.05 * ops.percentile(key, 10)) for key in ops.samples}
+
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Callable[[QueueStatus], None] | None = None,
                lock_timeout: float | None = None, settle_s: float | None = None) -> dict:
@@ -412,7 +443,7 @@ class Bench:
             failure = None
             try:
                 cudnn = cudnn_benchmark(True) if setup.device.startswith("cuda") else nullcontext()
-                with pinned_threads(setup.threads) as threads, cudnn:
+                with pinned_threads(setup.threads) as threads, cudnn, steady_memory():
                     return body(replace(setup, threads=threads), waited)
             except Exception as exc:
                 if not is_oom(exc):
@@ -494,6 +525,7 @@ class Bench:
         prof = count(cfg)
         pp = make_passport(setup.device, setup.threads, self.root)
         pp["runtime"] = runtime.version()
+        pp["allocator"] = allocator_state()
         result = Result(
             config=cfg, setup=setup, samples_ms=timed.samples_ms,
             median_ms=st.median, p10_ms=st.p10, p90_ms=st.p90, q1_ms=st.q1, q3_ms=st.q3,

@@ -46,6 +46,7 @@ from ..setup import MIN_RUNS, WARMUP_MIN, Setup
 from . import model as M
 from . import probe as P
 from . import store
+from .chains import Chain, chains
 from .design import kernel_design
 from .kernels import timed_kernels
 
@@ -62,6 +63,7 @@ QUANTIZE_S = 2.0  # int8: the ONNX export and its static quantization, a small n
 MAX_POINT_S = 8.0
 SMALL_POINT_S = 1.0  # below the minimum to fit, points this cheap go on past the budget ...
 OVERTIME_S = 60.0  # ... for at most this long
+CHAIN_EVERY = 2  # a kernel campaign times a kernel chain after every second network
 
 
 def _halton(i: int, base: int) -> float:
@@ -117,6 +119,7 @@ class Calibration:
     model: dict | None = None
     errors: list[str] = field(default_factory=list)
     networks: list = field(default_factory=list)  # (config, ms, [(kernel, ms)]): a kernel campaign's
+    chains: list = field(default_factory=list)  # [(kernel, ms)] of each kernel chain timed
 
 
 def in_place_ops(setup: Setup) -> bool:
@@ -143,6 +146,12 @@ class _CostGuess:
         whole = max(point_budget_s, calls * self.forward_ms(cfg) / 1e3)
         ops = max(point_budget_s, 4 * 1.5 * self.forward_ms(cfg) / 1e3) if self.op_pass else 0.0
         return self.build_s + whole + ops
+
+    def chain_s(self, chain: Chain, point_budget_s: float) -> float:
+        """A kernel chain: build, BN calibration (a forward at batch 2) and the per-op pass."""
+        rows = chain.rows()
+        fwd = sum(r.macs for r in rows) / (self.gmacs * 1e6) + len(rows) * self.launch_ms
+        return self.build_s + 3 * fwd / 1e3 + max(point_budget_s, 4 * 1.5 * fwd / 1e3)
 
     def update(self, cfg: Config, ms: float) -> None:
         p = count(cfg)
@@ -191,6 +200,30 @@ def _measurer(measure, measure_ops, on_wait, lock_timeout, ops: bool = True):
     return bench, run
 
 
+def _chain_timer(bench, measure_chain, on_wait, lock_timeout):
+    """``time(chain, setup) -> [(kernel, ms)]``: the given chain timer (tests) or the protocol's
+    per-op pass on the chain; None where nothing times chains."""
+    if measure_chain is None and bench is None:
+        return None
+
+    def time_chain(chain: Chain, s: Setup) -> list:
+        ops = (measure_chain(chain, s) if measure_chain is not None else
+               bench.spec_op_times(chain.spec, chain.resolution, s, s.budget_s, chain.label,
+                                   on_wait=on_wait, lock_timeout=lock_timeout))
+        return [(k, float(ops[path])) for path, k in chain.kernels(s.fold_bn)
+                if math.isfinite(ops.get(path, math.nan)) and ops[path] > 0]
+
+    return time_chain
+
+
+def _campaign(networks, chain_iter):
+    """The networks, with the next kernel chain after every :data:`CHAIN_EVERY`-th."""
+    for i, cfg in enumerate(networks):
+        yield cfg
+        if chain_iter is not None and i % CHAIN_EVERY == CHAIN_EVERY - 1:
+            yield next(chain_iter)
+
+
 def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
               point_budget_s: float | None = None,
               measure: Callable[[Config, Setup], float] | None = None,
@@ -198,7 +231,8 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
               should_stop: Callable[[], bool] | None = None, seed: int = 0,
               lock_timeout: float | None = None, archs=None,
               max_points: int | None = None, on_wait=None,
-              measure_ops: Callable[[Config, Setup], tuple[float, dict[str, float]]] | None = None
+              measure_ops: Callable[[Config, Setup], tuple[float, dict[str, float]]] | None = None,
+              measure_chain: Callable[[Chain, Setup], dict[str, float]] | None = None
               ) -> Calibration:
     """Measure a design within ``budget_s`` seconds and fit the model. With the protocol (or a
     per-op timer ``measure_ops(cfg, setup) -> (median ms, {op path: ms})``, tests) each network
@@ -220,9 +254,10 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     bench, run = _measurer(measure, measure_ops, on_wait, lock_timeout, ops=kernels)
     networks = cal.networks
     zoo = design(seed=seed, archs=archs)
+    time_chain = _chain_timer(bench, measure_chain, on_wait, lock_timeout) if kernels else None
     t0 = time.monotonic()
     try:
-        for cfg in (kernel_design(zoo, seed) if kernels else zoo):
+        for cfg in (_campaign(kernel_design(zoo, seed), time_chain and chains(seed)) if kernels else zoo):
             if should_stop is not None and should_stop():
                 cal.interrupted = True
                 break
@@ -230,6 +265,13 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
             room = _room(len(cal.measured), elapsed, budget_s, max_points, guess.build_s)
             if room is None:
                 break
+            if isinstance(cfg, Chain):
+                if guess.chain_s(cfg, point_budget_s) <= min(room, MAX_POINT_S):
+                    try:
+                        cal.chains.append(time_chain(cfg, point_setup))
+                    except (ValueError, RuntimeError) as exc:
+                        cal.errors.append(f"{cfg.label}: {str(exc).splitlines()[0] if str(exc) else exc}")
+                continue
             if guess.point_s(cfg, point_budget_s) > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
                 cal.skipped += 1
                 continue
@@ -258,12 +300,14 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     info: dict[str, Any] = {"calibration": {"points": len(cal.measured), "skipped": cal.skipped,
                             "measuring_s": cal.elapsed_s, "budget_s": budget_s,
                             "point_budget_s": point_budget_s, "interrupted": cal.interrupted,
-                            "seed": seed, "edited_tables": sum(c.settings is not None for c, _ in cal.measured)}}
+                            "seed": seed, "edited_tables": sum(c.settings is not None for c, _ in cal.measured),
+                            "chains": len(cal.chains)}}
     if kernels:
         if bench is not None:  # the host's state at calibration, for later probes to compare
             probe_ms = P.measure(setup, lock_timeout if lock_timeout is not None else 60.0)
             info["probe"] = probe_ms and {"ms": probe_ms, "at": time.time()}
-        cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info)
+        cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info,
+                                        chains=cal.chains)
     else:
         cal.model = M.refit(setup, calibrated_at=time.time(), extra=info, whole_network=True)
     cal.fit_s = time.monotonic() - t1

@@ -42,11 +42,21 @@ from ...zoo import REGISTRY
 from .kernels import KINDS, Kernel, network_kernels
 from .stats import COVERAGE, conformal_bounds, rmspe
 
-VERSION = 1
+VERSION = 2  # 2: each kind's context slope (the network's own time, see context_x)
 NEIGHBOURS = 6
 BANDWIDTH = 0.8  # descriptor units (log2 channels or pixels; kernel / 2, stride, log2 groups)
 SCALES = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 1.0])
 MARGIN = np.array([0.5, 0.5, 0.5, 0.0, 0.0, 0.0])  # how far past the timed range is still inside
+# The context: log2 of the network's own milliseconds, clipped to 1-16 ms and centred on 8 ms.
+# The same kernel runs faster in a network that comes round again within a few milliseconds
+# (its data still in the caches) than in one that runs for tens of ms between two of its calls
+# (on this project's machine, in-place times in networks under 4 ms ran 10-20% below the model
+# without a context; TinyNet's first stages, timed again with a 52 ms tail of 37 MB of weights
+# after them, ran 1.35-1.55x slower). Past 16 ms the slope is not carried on: fitted without
+# ResNet, the only family that runs for hundreds of ms at most sizes, it overstated ResNet.
+CONTEXT_RANGE = (0.0, 4.0)
+CONTEXT_REF = 3.0
+SLOPE_RIDGE = 20.0  # shrinks a kind's slope toward none (in kernels' worth of evidence)
 SHRINK = 0.5  # weight of "no correction" among the neighbours'
 WIDEN = math.log(2.0)  # the least ln widening of the interval for an all-extrapolated prediction
 EXTRAPOLATED = 0.10  # a prediction whose kernels are this much extrapolated says so
@@ -92,6 +102,7 @@ class KindModel:
         self.coef = np.asarray(data["coef"], float)
         self.pool = np.asarray(data.get("pool", data["coef"]), float)
         self.offset = float(data.get("offset", 0.0))
+        self.slope = float(data.get("slope", 0.0))  # none in a version-1 model
         self.z = np.asarray(data["z"], float).reshape(-1, len(SCALES))
         self.r = np.asarray(data["r"], float)
         self.lo = np.asarray(data["lo"], float) - MARGIN
@@ -101,14 +112,20 @@ class KindModel:
         self.zs2 = (self.zs * self.zs).sum(axis=1)
 
     @staticmethod
-    def fit(kernels: Sequence[Kernel], ms: Sequence[float], batch: int) -> dict:
+    def fit(kernels: Sequence[Kernel], contexts: Sequence[float], ms: Sequence[float], batch: int) -> dict:
+        """The base, then the context's slope on the log residuals (ridge toward none), then the
+        residuals left for the correction to smooth."""
         T = np.stack([k.terms(batch) for k in kernels])
         y = np.asarray(ms, float)
         coef = _nonneg_relative(T, y)
-        base = np.maximum(T @ coef, 1e-6)
+        r = np.log(y / np.maximum(T @ coef, 1e-6))
+        x = context_x(np.asarray(contexts, float))
+        xc, rc = x - x.mean(), r - r.mean()
+        slope = float((xc * rc).sum() / ((xc * xc).sum() + SLOPE_RIDGE))
         z = np.stack([k.descriptor() for k in kernels])
-        return {"coef": coef.tolist(), "z": z.round(4).tolist(), "r": np.log(y / base).round(5).tolist(),
-                "lo": z.min(axis=0).tolist(), "hi": z.max(axis=0).tolist(), "n": len(y)}
+        return {"coef": coef.tolist(), "slope": round(slope, 6), "z": z.round(4).tolist(),
+                "r": (r - slope * x).round(5).tolist(), "lo": z.min(axis=0).tolist(),
+                "hi": z.max(axis=0).tolist(), "n": len(y)}
 
     def correction(self, z: np.ndarray) -> np.ndarray:
         """The smoothed log residual at each descriptor row of ``z``."""
@@ -125,25 +142,31 @@ class KindModel:
         return within & np.isin(np.round(z[:, 3]).astype(int), list(self.ks))
 
     def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ms, inside the timed range) of kernels with terms ``T`` and descriptors ``z``: inside,
-        the kind's base and correction; outside, the group's pooled base and the kind's offset."""
+        """(ms, inside the timed range) of kernels with terms ``T`` and descriptors ``z`` in the
+        reference context: inside, the kind's base and correction; outside, the group's pooled
+        base and the kind's offset."""
         inside = self.inside(z)
         own = np.maximum(T @ self.coef, 1e-6) * np.exp(self.correction(z))
         pooled = np.maximum(T @ self.pool, 1e-6) * math.exp(self.offset)
         return np.where(inside, own, pooled), inside
 
 
-def fit_kinds(samples: Mapping[Kernel, float], batch: int) -> dict[str, dict]:
-    """Per kind, its model from timed kernels (``kernel -> ms``), with its group's pooled base
-    and the kind's median log ratio to it."""
-    by_kind: dict[str, list[tuple[Kernel, float]]] = {}
-    for k, ms in samples.items():
+def context_x(ctx):
+    """The context coordinate the slopes multiply: log2 network ms clipped and centred."""
+    return np.clip(ctx, *CONTEXT_RANGE) - CONTEXT_REF
+
+
+def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int) -> dict[str, dict]:
+    """Per kind, its model from timed kernels (``(kernel, its network's context) -> ms``), with
+    its group's pooled base and the kind's median log ratio to it."""
+    by_kind: dict[str, list[tuple[Kernel, float, float]]] = {}
+    for (k, ctx), ms in samples.items():
         if ms > 0 and math.isfinite(ms):
-            by_kind.setdefault(k.kind, []).append((k, ms))
-    out = {kind: KindModel.fit([k for k, _ in kms], [m for _, m in kms], batch)
+            by_kind.setdefault(k.kind, []).append((k, ctx, ms))
+    out = {kind: KindModel.fit([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch)
            for kind, kms in by_kind.items() if len(kms) >= 3}
     for kinds in GROUPS.values():
-        members = [(k, m) for kind in kinds if kind in out for k, m in by_kind[kind]]
+        members = [(k, m) for kind in kinds if kind in out for k, _, m in by_kind[kind]]
         if not members:
             continue
         T = np.stack([k.terms(batch) for k, _ in members])
@@ -151,8 +174,8 @@ def fit_kinds(samples: Mapping[Kernel, float], batch: int) -> dict[str, dict]:
         pool = _nonneg_relative(T, y)
         for kind in kinds:
             if kind in out:
-                Tk = np.stack([k.terms(batch) for k, _ in by_kind[kind]])
-                yk = np.array([m for _, m in by_kind[kind]])
+                Tk = np.stack([k.terms(batch) for k, _, _ in by_kind[kind]])
+                yk = np.array([m for _, _, m in by_kind[kind]])
                 offset = float(np.median(np.log(yk / np.maximum(Tk @ pool, 1e-6))))
                 out[kind].update(pool=pool.tolist(), offset=offset)
     return out
@@ -177,13 +200,21 @@ class KernelModel:
             seen.add(kind)
         return self.kinds.get(kind) or next(iter(self.kinds.values()), None), False
 
-    def kernel_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray]:
-        """(ms, extrapolated) of each kernel (each distinct kernel predicted once)."""
+    def kernel_ms(self, kernels: Sequence[Kernel], ctx: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ms, extrapolated) of each kernel (each distinct kernel predicted once), in a network
+        of ``ctx`` (log2 of its ms; None: the reference context)."""
         unique = list(dict.fromkeys(kernels))
         where = {k: i for i, k in enumerate(unique)}
         ms, extra = self._unique_ms(unique)
         back = np.fromiter((where[k] for k in kernels), dtype=np.int64, count=len(kernels))
-        return ms[back], extra[back]
+        ms, extra = ms[back], extra[back]
+        return (ms if ctx is None else ms * self.context_factor(kernels, ctx)), extra
+
+    def context_factor(self, kernels: Sequence[Kernel], ctx: float) -> np.ndarray:
+        """Each kernel's factor in a network of ``ctx``: exp(its kind's slope x context)."""
+        x = float(context_x(ctx))
+        slopes = {kind: m.slope for kind, m in self.kinds.items()}
+        return np.exp(x * np.fromiter((slopes.get(k.kind, 0.0) for k in kernels), float, len(kernels)))
 
     def _unique_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray]:
         ms, extra = np.zeros(len(kernels)), np.zeros(len(kernels), bool)
@@ -205,19 +236,33 @@ class KernelModel:
             extra[idx] = ~(inside & own & known)
         return ms, extra
 
-    def total(self, kernel_sum: float, calls: int) -> float:
-        n = self.network
-        return n["fixed"] + n["scale"] * kernel_sum + n["per_call"] * calls
+    def context(self, reference_ms: np.ndarray, calls: int) -> float:
+        """A network's context (log2 of its ms) from its kernels in the reference context."""
+        return math.log2(max(self.total(float(reference_ms.sum()), calls), 1e-3))
 
-    def predict(self, cfg: Config) -> tuple[float, np.ndarray, tuple[str, ...], tuple[str, ...], float]:
+    def total(self, kernel_sum: float, calls: int, call_scale: float = 1.0) -> float:
+        n = self.network
+        return n["fixed"] + n["scale"] * kernel_sum + n["per_call"] * calls * call_scale
+
+    def predict(self, cfg: Config, kind_scale: Mapping[str, float] | None = None
+                ) -> tuple[float, np.ndarray, tuple[str, ...], tuple[str, ...], float, tuple[str, ...]]:
         """(ms, each kernel's share of it in ms, each kernel's block, the blocks in order,
-        the extrapolated share: of the kernels' time, or of their number if that is more)."""
+        the extrapolated share: of the kernels' time, or of their number if that is more; each
+        kernel's kind), each kernel in the network's context (its own predicted time).
+        ``kind_scale`` multiplies each kind's kernels (the host probe's ratios; ``"call"`` also
+        the cost per module call)."""
         kernels, blocks, order, calls = network_kernels(cfg, self.fold_bn)
         ms, extra = self.kernel_ms(kernels)
+        ms = ms * self.context_factor(kernels, self.context(ms, calls))
         total_k = float(ms.sum())
         # outside what was timed: by time, or by count where an untimed kind's stand-in is cheap
         share = max(float(ms[extra].sum() / total_k) if total_k > 0 else 1.0, float(extra.mean()))
-        return self.total(total_k, calls), ms, blocks, order, share
+        kinds = tuple(k.kind for k in kernels)
+        call_scale = 1.0
+        if kind_scale:
+            ms = ms * np.fromiter((kind_scale.get(k, 1.0) for k in kinds), float, len(kinds))
+            call_scale = kind_scale.get("call", 1.0)
+        return self.total(float(ms.sum()), calls, call_scale), ms, blocks, order, share, kinds
 
 
 def fit_network(kernel_sums: Sequence[float], calls: Sequence[int], measured: Sequence[float]) -> dict:
@@ -232,30 +277,37 @@ def fit_network(kernel_sums: Sequence[float], calls: Sequence[int], measured: Se
 def network_term(model: KernelModel, networks: Sequence[tuple[Config, float]]) -> dict:
     """The network term for ``model``'s kernels, fitted on whole networks ``(config, ms)``."""
     sums, calls = [], []
-    for cfg, _ in networks:
+    for cfg, ms in networks:
         kernels, _, _, n_calls = network_kernels(cfg, model.fold_bn)
-        sums.append(float(model.kernel_ms(kernels)[0].sum()))
+        sums.append(float(model.kernel_ms(kernels, math.log2(max(ms, 1e-3)))[0].sum()))
         calls.append(n_calls)
     return fit_network(sums, calls, [ms for _, ms in networks])
 
 
-def aggregate(samples: Iterable[tuple[Kernel, float]]) -> dict[Kernel, float]:
-    """One time per kernel: the median of its in-place times across networks."""
-    by: dict[Kernel, list[float]] = {}
-    for k, ms in samples:
-        by.setdefault(k, []).append(ms)
-    return {k: float(np.median(v)) for k, v in by.items()}
+def aggregate(networks: Iterable[tuple[float, Sequence[tuple[Kernel, float]]]]) -> dict[tuple[Kernel, float], float]:
+    """One time per kernel and context: the median of its in-place times in one network (its
+    repeated blocks) or in networks of the same context. ``networks``: (the network's ms, its
+    ``[(kernel, in-place ms)]``)."""
+    by: dict[tuple[Kernel, float], list[float]] = {}
+    for ms, ops in networks:
+        ctx = round(math.log2(max(ms, 1e-3)), 3)
+        for k, t in ops:
+            by.setdefault((k, ctx), []).append(t)
+    return {key: float(np.median(v)) for key, v in by.items()}
 
 
 def fit(networks: Sequence[tuple[Config, float, Sequence[tuple[Kernel, float]]]], batch: int,
-        fold_bn: bool) -> dict:
-    """The model from calibration networks ``(config, whole ms, [(kernel, in-place ms)])``."""
-    kinds = fit_kinds(aggregate(s for _, _, ops in networks for s in ops), batch)
+        fold_bn: bool, chains: Sequence[Sequence[tuple[Kernel, float]]] = ()) -> dict:
+    """The model from calibration networks ``(config, whole ms, [(kernel, in-place ms)])`` and
+    kernel chains ``[(kernel, in-place ms)]`` (:mod:`.chains`: their kernels teach the kinds,
+    never the network term); a chain's context is the sum of its ops."""
+    kinds = fit_kinds(aggregate([(ms, ops) for _, ms, ops in networks]
+                                + [(sum(t for _, t in ops), ops) for ops in chains]), batch)
     model = KernelModel({"kinds": kinds, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}},
                         batch, fold_bn)
     network = network_term(model, [(cfg, ms) for cfg, ms, _ in networks])
     return {"method": "kernel", "kernel_version": VERSION, "kinds": kinds, "network": network,
-            "timed_kernels": sum(d["n"] for d in kinds.values()),
+            "timed_kernels": sum(d["n"] for d in kinds.values()), "chains": len(chains),
             "kinds_timed": sorted(kinds), "kinds_never_timed": [k for k in KINDS if k not in kinds]}
 
 
@@ -267,28 +319,29 @@ Network = tuple[Config, float, Sequence[tuple[Kernel, float]]]
 
 
 def _held_out(networks: Sequence[Network], test: Sequence[int], batch: int,
-              fold_bn: bool) -> list[tuple[float, float]]:
+              fold_bn: bool, chains: Sequence = ()) -> list[tuple[float, float]]:
     """(predicted ms, extrapolated share) of the ``test`` networks by a model fitted on the
-    others, their ops included."""
+    others, their ops included, and on the chains."""
     keep = set(range(len(networks))) - set(test)
-    model = KernelModel(fit([networks[i] for i in sorted(keep)], batch, fold_bn), batch, fold_bn)
+    model = KernelModel(fit([networks[i] for i in sorted(keep)], batch, fold_bn, chains), batch, fold_bn)
     out = []
     for i in test:
-        ms, _, _, _, share = model.predict(networks[i][0])
+        ms, _, _, _, share, _ = model.predict(networks[i][0])
         out.append((ms, share))
     return out
 
 
 def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int = 5,
-             seed: int = 0) -> dict:
+             seed: int = 0, chains: Sequence = ()) -> dict:
     """Held-out predictions of every network (``folds``-fold over networks) and of every
-    family left out in turn: errors, the interval's bounds, per architecture."""
+    family left out in turn (the chains, which belong to no family, always in the fits):
+    errors, the interval's bounds, per architecture."""
     n = len(networks)
     idx = np.random.default_rng(seed).permutation(n)
     pred, share = np.zeros(n), np.zeros(n)
     for f in range(min(folds, n)):
         test = idx[f::min(folds, n)].tolist()
-        for i, (p, s) in zip(test, _held_out(networks, test, batch, fold_bn)):
+        for i, (p, s) in zip(test, _held_out(networks, test, batch, fold_bn, chains)):
             pred[i], share[i] = p, s
     y = np.array([ms for _, ms, _ in networks])
     log_ratio = np.log(y / pred)
@@ -300,9 +353,13 @@ def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int 
     out_pred, out_share = np.full(n, np.nan), np.zeros(n)
     if len(families) >= 3:
         for members in families.values():
-            for i, (p, sh) in zip(members, _held_out(networks, members, batch, fold_bn)):
+            for i, (p, sh) in zip(members, _held_out(networks, members, batch, fold_bn, chains)):
                 out_pred[i], out_share[i] = p, sh
-    widen = _widening(np.log(y / out_pred), out_share, lo, hi) if not np.isnan(out_pred).any() else WIDEN
+    complete = not np.isnan(out_pred).any()
+    widen = _widening(np.log(y / out_pred), out_share, lo, hi) if complete else WIDEN
+    # a family the calibration never measured (a plugin, or one left out) is held as well as
+    # the families left out in turn were
+    out_lo, out_hi = conformal_bounds(np.log(y / out_pred), COVERAGE) if complete else (lo - WIDEN, hi + WIDEN)
     rel = np.abs(pred - y) / y
     edited = [i for i, (c, _, _) in enumerate(networks) if c.settings is not None]
     return {
@@ -314,8 +371,11 @@ def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int 
         "heldout_edited_rmspe": rmspe(pred[edited], y[edited]) if edited else None,
         "heldout_arch_out_rmspe": rmspe(out_pred, y) if not np.isnan(out_pred).any() else None,
         "interval": {"coverage": COVERAGE, "log_low": lo, "log_high": hi, "widen": widen,
+                     "family_out": {"log_low": min(lo, out_lo), "log_high": max(hi, out_hi)},
                      "from": f"{min(folds, n)}-fold held-out errors of {n} networks whose own ops "
-                             "were left out of the kernel fits (split-conformal)"},
+                             "were left out of the kernel fits (split-conformal); for a family never "
+                             "calibrated, those of each family left out in turn"},
+        "families": sorted(families),
     }
 
 
@@ -330,5 +390,6 @@ def _widening(log_ratio: np.ndarray, share: np.ndarray, lo: float, hi: float) ->
     outside = (log_ratio > hi) | (log_ratio < lo)
     if not (has & outside).any():
         return WIDEN
-    w = float(np.quantile(np.where(has, need, np.where(outside, np.inf, 0.0)), COVERAGE))
-    return min(max(w, WIDEN), math.log(4.0))
+    # "higher": no interpolation, which would make inf - inf a NaN (and every interval NaN)
+    w = float(np.quantile(np.where(has, need, np.where(outside, np.inf, 0.0)), COVERAGE, method="higher"))
+    return min(max(w, WIDEN), math.log(4.0)) if math.isfinite(w) else math.log(4.0)

@@ -42,6 +42,7 @@ import numpy as np
 
 from ...config import Config
 from ...counting import count
+from ...zoo import REGISTRY
 from ..host.cpu import usable_cores
 from ..setup import Setup
 from . import features as F
@@ -304,21 +305,22 @@ WHOLE_ONLY = ("made with the whole-network model: this runtime or precision runs
 
 
 def save_kernel_model(setup: Setup, networks, calibrated_at: float | None = None,
-                      extra: dict | None = None) -> dict:
-    """Fit the kernel model on calibration ``networks`` ``(config, whole ms, [(kernel, ms)])``,
-    with its held-out errors, and save it; returns it."""
+                      extra: dict | None = None, chains=()) -> dict:
+    """Fit the kernel model on calibration ``networks`` ``(config, whole ms, [(kernel, ms)])``
+    and kernel ``chains`` ``[(kernel, ms)]``, with its held-out errors, and save it; returns it."""
     s = resolve(setup)
-    return _save(s, kernel_model(networks, s), store.load_model(s) or {}, calibrated_at, extra)
+    return _save(s, kernel_model(networks, s, chains), store.load_model(s) or {}, calibrated_at, extra)
 
 
-def kernel_model(networks, setup: Setup) -> dict:
-    """The kernel model of ``networks`` with its held-out errors (JSON-ready, not saved)."""
+def kernel_model(networks, setup: Setup, chains=()) -> dict:
+    """The kernel model of ``networks`` (and kernel ``chains``) with its held-out errors
+    (JSON-ready, not saved)."""
     if len(networks) < MIN_MEASUREMENTS:
         raise ValueError(f"{len(networks)} measured networks are too few to fit a latency model: "
                          f"at least {MIN_MEASUREMENTS} are needed")
     return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
-            "kernel": KM.fit(networks, setup.batch, setup.fold_bn),
-            **KM.evaluate(networks, setup.batch, setup.fold_bn),
+            "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains),
+            **KM.evaluate(networks, setup.batch, setup.fold_bn, chains=chains),
             "configs": [store.config_dict(c) for c, _, _ in networks]}
 
 
@@ -344,26 +346,36 @@ def _kernel_model(model: dict, s: Setup) -> KM.KernelModel:
 
 def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = False) -> Prediction:
     """What :func:`predict` gives with the kernel ``model`` (a model not saved: benchmarks). The
-    host's latest probe (:mod:`.probe`) is reported beside it, and scales it only when
-    ``scale_to_host``: on this project's machine the probe did not track the networks' latency
-    (benchmarks/predict_accuracy.py --probe), so scaling stays off where predictions are shown."""
+    host's latest probe (:mod:`.probe`) gives each group of kinds its speed now against the
+    calibration's: reported beside the prediction (their mean, weighted by the prediction's time
+    in each group), and scaling each kernel by its group's ratio only when ``scale_to_host``."""
     km = _kernel_model(model, s)
-    ms, kernel_ms, kernel_blocks, blocks, share = km.predict(cfg)
-    ratio, state = P.factor(model, s)
-    host = ratio if scale_to_host else 1.0
-    ms *= host
+    ratios, state = P.factor(model, s)
+    kind_scale = {kind: ratios[g] for kind, g in P.GROUP_OF.items() if g in ratios}
+    ms, kernel_ms, kernel_blocks, blocks, share, kinds = km.predict(cfg, kind_scale if scale_to_host else None)
     per_block = dict.fromkeys(blocks, 0.0)
     for block, k_ms in zip(kernel_blocks, kernel_ms):
-        per_block[block] += km.network["scale"] * float(k_ms) * host
+        per_block[block] += km.network["scale"] * float(k_ms)
     fixed = ms - sum(per_block.values())
     iv = model.get("interval") or {}
     widen = iv.get("widen", KM.WIDEN) * share
-    low = ms * math.exp(iv.get("log_low", 0.0) - widen)
-    high = ms * math.exp(iv.get("log_high", 0.0) + widen)
+    family = REGISTRY[cfg.arch].family
+    unseen = "families" in model and family not in model["families"] and "family_out" in iv
+    bounds = iv["family_out"] if unseen else iv
+    low = ms * math.exp(bounds.get("log_low", 0.0) - widen)
+    high = ms * math.exp(bounds.get("log_high", 0.0) + widen)
     status = "extrapolated" if share > KM.EXTRAPOLATED else "predicted"
     info = model_info(model)
+    if unseen:  # said: the interval is the one that held the families left out in turn
+        info.update(unseen_family=family)
     if state is not None:  # the host's speed now against its calibration's, said (and applied if asked)
-        info.update(host_ratio=ratio, host_state_at=state["at"], host_factor=host if scale_to_host else None)
+        by_group: dict[str, float] = {}
+        for kind, k_ms in zip(kinds, kernel_ms):
+            group = P.GROUP_OF.get(kind, "elementwise")
+            by_group[group] = by_group.get(group, 0.0) + float(k_ms)
+        ratio = P.mean_ratio(ratios, by_group)
+        info.update(host_ratio=ratio, host_ratios=ratios, host_state_at=state["at"],
+                    host_factor=ratio if scale_to_host else None)
     return Prediction(ms, low, high, ((FIXED, fixed),) + tuple(per_block.items()), info, s, status, share)
 
 

@@ -1,17 +1,20 @@
-"""The host as it is now: a short probe of three small networks, measured with each calibration
-and again later, says how the host's speed has moved since.
+"""The host as it is now: a short probe of the kernel kinds, timed in place with each
+calibration and again later, says how the host's speed has moved since, kind by kind.
 
 A machine's speed moves under a calibration (FACTS.md: MobileNet v2 1.0 @ 160 at 1 thread took
 9.6 ms and, an hour later with nothing else running, 13.7 ms; laptops throttle, Jetsons change
-power modes, classrooms load the server). The probe measures three small networks of different
-kinds (:data:`PROBE`; about a second in all, builds included) with the protocol, under the host
-lock. A prediction made after a newer probe than the calibration's reports the geometric mean of
-the networks' ratios (now / at calibration, within 0.5-3x). It is not applied: on this project's
-machine, scaling predictions by it made every held-out set worse (benchmarks/predict_accuracy.py
---probe: the host's moves differ by network, and three small networks did not track the large
-ones), so a prediction says how the host moved and leaves its number alone. Torch-free here:
-the doors that can measure (``lightviz predict --probe``, a calibration) run :func:`measure` and
-store the state; every prediction reads it.
+power modes, classrooms load the server), and not by one factor: a neighbour on the memory bus
+slows depthwise convs, shuffles and activations more than dense convs, so a slowdown measured on
+networks was 1.45x for ResNets and 1.7x for GhostNet and ShuffleNet v2. The probe is one fixed
+kernel chain (:data:`PROBE`: a stem, 1x1, depthwise, grouped and 3x3 convs, a shuffle, a
+concatenation, a residual add, pooling and squeeze-excite on a 160 px input; about 0.3 s with its
+build) timed op by op in place with the protocol, under the host lock, and summed per group of
+kinds (:data:`GROUPS`: dense convs, depthwise convs, elementwise ops, module calls). A
+prediction made after a newer probe than the calibration's scales each kernel by its group's
+ratio (now / at calibration, within 0.5-3x) when asked to (``scale_to_host``), and reports their
+time-weighted mean either way. Torch-free here: the doors that can measure (``lightviz predict
+--probe``, a calibration, the benchmark) run :func:`measure` and store the state; every
+prediction reads it.
 """
 
 from __future__ import annotations
@@ -20,42 +23,57 @@ import math
 import os
 import time
 
+from ...spec import ConvBNAct, Pool, Sequence, SqueezeExcite
 from ..setup import Setup
 from . import store
+from .chains import Chain, Concat, Residual, Shuffled
 
-# Three small networks of different kinds (dense convs, depthwise and pointwise, split and
-# shuffle), measured whole with the protocol: the host's speed as networks see it (three kernels
-# timed alone tracked it badly: alone an op is up to 2.7x faster than in its network, and by
-# how much moves with the host's state).
-PROBE = {
-    "resnet18 0.25x @ 64": ("resnet18", 0.25, 64),
-    "mobilenet_v2 0.35x @ 96": ("mobilenet_v2", 0.35, 96),
-    "shufflenet_v2 0.5x @ 96": ("shufflenet_v2", 0.5, 96),
+# The groups of kinds a host's move is measured and applied by (every kind in one group).
+GROUPS = {
+    "dense": ("conv1x1", "convkxk", "gconv", "linear"),
+    "depthwise": ("dwconv",),
+    "elementwise": ("bn", "relu", "relu6", "hardsigmoid", "add", "mul", "cat", "shuffle", "pool", "gap"),
+    "calls": ("call",),
 }
-BUDGET_S = 0.15  # per network
+GROUP_OF = {kind: group for group, kinds in GROUPS.items() for kind in kinds}
+SIDE = 160
+PROBE = Chain(Sequence((
+    ("stem", ConvBNAct(3, 24, 3, 2, act="relu6")),
+    ("expand", ConvBNAct(24, 96, 1, act="relu6")),
+    ("dw", ConvBNAct(96, 96, 3, 2, groups=96, act="relu6")),
+    ("project", Residual(ConvBNAct(96, 96, 1, act=None))),
+    ("group", Shuffled(ConvBNAct(96, 96, 1, groups=4), 4)),
+    ("ghost", Concat(ConvBNAct(96, 96, 3, groups=96, act="relu"))),
+    ("se", SqueezeExcite(192, 48)),
+    ("pool", Pool("max", 3, 2, 1)),
+    ("dense", ConvBNAct(192, 128, 3, act="relu")),
+)), SIDE, -1)
+BUDGET_S = 0.2
 MAX_AGE_S = 15 * 60.0  # a host state older than this no longer scales a prediction
 BOUNDS = (0.5, 3.0)
 
 
 def measure(setup: Setup, lock_timeout: float = 2.0) -> dict[str, float] | None:
-    """Each probe network's median ms now (the protocol, under the host lock), stored as this
-    setup's host state; None when the host stayed busy for ``lock_timeout`` seconds. Imports
-    torch."""
+    """The probe's ms per group of kinds now (the protocol's per-op pass, under the host lock),
+    stored as this setup's host state; None when the host stayed busy for ``lock_timeout``
+    seconds. Imports torch."""
     from dataclasses import replace
 
-    from ...configure import make_config
     from ..lab.lock import LockTimeout
     from ..lab.protocol import Bench
 
     bench = Bench()  # neither stored nor learnt from
     try:
-        ms = {name: bench.run(make_config(a, alpha, resolution=r), replace(setup, budget_s=BUDGET_S),
-                              lock_timeout=lock_timeout).median_ms
-              for name, (a, alpha, r) in PROBE.items()}
+        ops = bench.spec_op_times(PROBE.spec, SIDE, replace(setup, budget_s=BUDGET_S), BUDGET_S,
+                                  "host probe", lock_timeout=lock_timeout)
     except LockTimeout:
         return None
     finally:
         bench.release()
+    ms = dict.fromkeys(GROUPS, 0.0)
+    for path, k in PROBE.kernels(setup.fold_bn):
+        if math.isfinite(ops.get(path, math.nan)):
+            ms[GROUP_OF.get(k.kind, "elementwise")] += ops[path]
     save_state(setup, ms)
     return ms
 
@@ -74,22 +92,29 @@ def load_state(setup: Setup) -> dict | None:
     return store.read_json(state_path(setup), store.host_key(setup.device), "host state")
 
 
-def ratio(at_calibration: dict[str, float], now: dict[str, float]) -> float:
-    """The host's speed now against the calibration's: the geometric mean of the probe networks'
-    time ratios, within :data:`BOUNDS`."""
-    logs = [math.log(now[k] / at_calibration[k]) for k in PROBE
-            if at_calibration.get(k, 0) > 0 and now.get(k, 0) > 0]
-    if not logs:
+def ratios(at_calibration: dict[str, float], now: dict[str, float]) -> dict[str, float]:
+    """The host's speed now against the calibration's, per group of kinds (now / then, within
+    :data:`BOUNDS`); a group either probe lacks (an older probe's) is left out."""
+    return {g: min(max(now[g] / at_calibration[g], BOUNDS[0]), BOUNDS[1]) for g in GROUPS
+            if at_calibration.get(g, 0) > 0 and now.get(g, 0) > 0}
+
+
+def mean_ratio(r: dict[str, float], weights: dict[str, float]) -> float:
+    """One figure for a prediction: the groups' ratios' geometric mean weighted by ``weights``
+    (the prediction's ms per group); 1 without ratios."""
+    w = {g: weights.get(g, 0.0) for g in r}
+    total = sum(w.values())
+    if not r or total <= 0:
         return 1.0
-    return min(max(math.exp(sum(logs) / len(logs)), BOUNDS[0]), BOUNDS[1])
+    return math.exp(sum(w[g] * math.log(r[g]) for g in r) / total)
 
 
-def factor(model: dict, setup: Setup, now: float | None = None) -> tuple[float, dict | None]:
-    """(the factor a prediction of ``model`` is scaled by, the host state it comes from): 1 and
-    None without a probe at calibration or a newer, recent host state."""
+def factor(model: dict, setup: Setup, now: float | None = None) -> tuple[dict[str, float], dict | None]:
+    """(each group's ratio a prediction of ``model`` may be scaled by, the host state it comes
+    from): empty and None without a probe at calibration or a newer, recent host state."""
     cal = model.get("probe")
     state = load_state(setup) if cal else None
     now = time.time() if now is None else now
     if not cal or not state or state["at"] <= cal["at"] or now - state["at"] > MAX_AGE_S:
-        return 1.0, None
-    return ratio(cal["ms"], state["probe_ms"]), state
+        return {}, None
+    return ratios(cal["ms"], state["probe_ms"]), state

@@ -1,0 +1,187 @@
+"""Kernel chains: kernels timed over a designed spread of shapes that belongs to no family.
+
+A calibration that learns its kernels only from the zoo's networks knows a kind of kernel only
+where some family uses it: left out, ResNet takes every wide dense 3x3 conv with it and
+ShuffleNet v1 every grouped conv, and a table or a family that uses them otherwise is
+extrapolated. nn-Meter (Zhang et al., MobiSys 2021) times each kernel kind on shapes sampled to
+cover what networks use; here a *chain* is a short random network of such kernels (a stem from
+the image, then 1x1, k x k, depthwise and grouped convs, pooling, residual adds, concatenations,
+channel shuffles and squeeze-excite, in random order, widths and strides), timed op by op in
+place like the networks (an op's input just written by the op before it, as in every network:
+alone an op runs up to 2.7x faster), so the kernels of a chain and of a network are the same
+measurement. Every shape is drawn from the ranges the Design page accepts: channels log-uniform
+in 8-4096, kernels 1-7, strides 1-2, groups up to 8, inputs 32-512 px.
+
+A chain is built with the spec's own units (:mod:`lightviz.spec`) and counted by
+:func:`lightviz.counting.trace`, so its rows, kernels and module paths are the networks'.
+Torch-free; timed by :meth:`lightviz.latency.lab.protocol.Bench.spec_op_times`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ...config import Config
+from ...counting import Row, trace
+from ...spec import ConvBNAct, Flow, Pool, Sequence, SqueezeExcite, Unit
+from .kernels import Kernel, kernel_of
+
+MAX_LAYERS = 12
+MAX_VALUES = 4 * 2**20  # one activation's values at most (16 MB in fp32)
+ACTS = ("relu", "relu6", None, "relu", "hardsigmoid")
+
+
+@dataclass(frozen=True)
+class Residual(Unit):
+    """A stride-1 conv whose output is added to its input (ResNet's and MobileNet v2's add)."""
+
+    body: ConvBNAct
+
+    def children(self):
+        return (("body", self.body),)
+
+    def flow(self, f: Flow, x):
+        return f.add("add", f.call("body", x), x)
+
+
+@dataclass(frozen=True)
+class Concat(Unit):
+    """The input and a conv of it side by side (GhostNet's and ShuffleNet's concatenation)."""
+
+    body: ConvBNAct
+
+    def children(self):
+        return (("body", self.body),)
+
+    def flow(self, f: Flow, x):
+        return f.cat("concat", [x, f.call("body", x)])
+
+
+@dataclass(frozen=True)
+class Shuffled(Unit):
+    """A grouped conv and a channel shuffle of its output (ShuffleNet v1's)."""
+
+    body: ConvBNAct
+    groups: int
+
+    def children(self):
+        return (("body", self.body),)
+
+    def flow(self, f: Flow, x):
+        return f.shuffle("shuffle", f.call("body", x), self.groups)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One chain: its spec (a :class:`~lightviz.spec.Sequence` of layers) and input side."""
+
+    spec: Sequence
+    resolution: int
+    index: int
+
+    @property
+    def label(self) -> str:
+        return f"kernel chain {self.index} @ {self.resolution}"
+
+    def rows(self) -> list[Row]:
+        return trace(self.spec, _stand_in(self.resolution))
+
+    def macs(self) -> int:
+        return sum(r.macs for r in self.rows())
+
+    def kernels(self, fold_bn: bool = True) -> list[tuple[str, Kernel]]:
+        """(row path, kernel) of each op that runs as a call."""
+        out = []
+        for row in self.rows():
+            k = kernel_of(row, fold_bn)
+            if k is not None:
+                out.append((row.path, k))
+        return out
+
+
+def _stand_in(side: int) -> Config:
+    """A Config for the tracer, which reads only its input side (and its label, in errors)."""
+    return Config("mobilenet_v1", 1.0, side, None, 1000)
+
+
+def _width(rng: random.Random, around: int, divisor: int = 1) -> int:
+    c = around * 2 ** rng.uniform(-1.5, 1.5) if rng.random() < 0.7 else 2 ** rng.uniform(3, 12)
+    c = max(8, min(4096, int(round(c / 8)) * 8))
+    return max(divisor, c // divisor * divisor) if divisor > 1 else c
+
+
+def _layer(rng: random.Random, c: int, hw: int):
+    """(unit, output channels, output side) of one random layer on ``c`` x ``hw`` x ``hw``."""
+    stride = 2 if hw > 4 and rng.random() < 0.25 else 1
+    act = rng.choice(ACTS[:4])
+    pick = rng.random()
+    if pick < 0.26:  # pointwise
+        out = _width(rng, c)
+        return ConvBNAct(c, out, 1, stride if rng.random() < 0.2 else 1, act=act), out
+    if pick < 0.50:  # depthwise
+        k = rng.choice((3, 3, 5, 7))
+        return ConvBNAct(c, c, k, stride, groups=c, act=act), c
+    if pick < 0.64:  # dense k x k
+        k = rng.choice((3, 3, 3, 5, 7))
+        out = _width(rng, min(c, 1024))
+        return ConvBNAct(c, out, k, stride, act=act), out
+    if pick < 0.76:  # grouped (1x1, sometimes 3x3), shuffled after half the time
+        g = rng.choice(tuple(d for d in (2, 3, 4, 8) if c % d == 0) or (1,))
+        out = _width(rng, c, 8 * g)
+        k = 1 if rng.random() < 0.8 else 3
+        conv = ConvBNAct(c, out, k, stride if k == 3 else 1, groups=g, act=act)
+        return (Shuffled(conv, g) if g > 1 and rng.random() < 0.5 else conv), out
+    if pick < 0.84:  # residual add around a 1x1 or depthwise conv
+        body = (ConvBNAct(c, c, 1, act=act) if rng.random() < 0.5
+                else ConvBNAct(c, c, 3, groups=c, act=act))
+        return Residual(body), c
+    if pick < 0.91 and 2 * c <= 4096:  # concatenation with a cheap conv of the input
+        body = ConvBNAct(c, c, 3, groups=c, act=act) if rng.random() < 0.6 else ConvBNAct(c, c, 1, act=act)
+        return Concat(body), 2 * c
+    if pick < 0.91:  # (too wide to concatenate) a residual add
+        return Residual(ConvBNAct(c, c, 1, act=act)), c
+    if pick < 0.96:  # squeeze-excite
+        return SqueezeExcite(c, max(8, c // 4)), c
+    return Pool("max", 3, 2, 1), c
+
+
+def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = None,
+                 side: int | None = None) -> Chain:
+    """A chain of up to :data:`MAX_LAYERS` random layers after a stem, of at most ``max_macs``
+    multiply-accumulates (default log-uniform in 10 M to 1.2 G: tens of ms on one core at most),
+    on an input of ``side`` pixels (default uniform in its square root over 32-512)."""
+    side = side or int(round(rng.uniform(math.sqrt(32), math.sqrt(512)) ** 2))
+    max_macs = max_macs or 10 ** rng.uniform(math.log10(1e7), math.log10(1.2e9))
+    k = rng.choice((3, 3, 3, 5, 7))
+    hw = (side + 2 * (k // 2) - k) // 2 + 1
+    c = max(8, min(_width(rng, 24), 96, MAX_VALUES // (hw * hw) // 8 * 8))  # a stem's widths
+    items = [("stem", ConvBNAct(3, c, k, 2, act=rng.choice(ACTS[:2])))]
+    tries = 0
+    while len(items) <= MAX_LAYERS and tries < 40:
+        tries += 1
+        unit, _ = _layer(rng, c, hw)
+        if isinstance(unit, (SqueezeExcite, Pool)) and any(type(u) is type(unit) for _, u in items):
+            continue  # one of each: they fit any budget and would fill a tight chain
+        trial = Sequence(tuple(items) + ((f"l{len(items)}", unit),))
+        try:
+            rows = trace(trial, _stand_in(side))
+        except ValueError:  # the map collapsed
+            continue
+        total, last = sum(r.macs for r in rows), rows[-1]
+        if total > max_macs or max(r.out_c * r.out_h * r.out_w for r in rows) > MAX_VALUES:
+            continue
+        items.append((f"l{len(items)}", unit))
+        c, hw = last.out_c, last.out_h
+    return Chain(Sequence(tuple(items)), side, index)
+
+
+def chains(seed: int = 0) -> Iterator[Chain]:
+    """The calibration's chains, in the order they are timed (endless; seeded)."""
+    rng = random.Random(f"chains-{seed}")
+    i = 0
+    while True:
+        yield random_chain(rng, i)
+        i += 1
