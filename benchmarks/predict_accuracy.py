@@ -6,7 +6,9 @@ For each CPU setup (default: 1 thread, then 2 threads; fp32, batch 1, BN folded,
    the papers' tables and edited tables, each network timed whole and op by op), timed, fit
    included;
 2. four held-out sets, predicted first (a new configuration, timed), then measured with the
-   protocol (``--point-budget`` seconds each; neither stored nor learnt from):
+   protocol (``--point-budget`` seconds each; neither stored nor learnt from), and with
+   ``--passes 2`` (the default) measured again in reverse order once all are done, the faster of
+   the two kept (the host's slow spells only add time) and the first pass scored on its own too:
    (a) ``--configs`` random configurations of the eight architectures (alpha 0.25-2.0, 64-384
        px, ShuffleNet v1 groups at random; none in the calibration);
    (b) ``--configs`` random edited tables of the six editable families (stage counts, widths,
@@ -22,9 +24,9 @@ For each CPU setup (default: 1 thread, then 2 threads; fp32, batch 1, BN folded,
 4. beside them, the host's state: one fixed configuration (MobileNet v2 1x @ 160) measured
    before and after the calibration and every 8 held-out points (not stored). When it moves,
    every measurement moves with it, and the error is the host's, not the model's. With
-   ``--probe`` the host probe's three networks are measured every 8 held-out points, each
-   prediction is scaled to them, and the sets are scored both ways (on this machine the scaling
-   made every set worse, so the product reports the probe and does not apply it).
+   ``--probe`` the host probe (:mod:`lightviz.latency.predictor.probe`: one kernel chain timed
+   op by op, summed per group of kinds) is measured every 8 held-out points, each prediction is
+   scaled kind by kind to it, and the sets are scored both ways.
 
 Goals (issue 19), each CPU setup: (a) and (b) RMSPE at most 8% and at least 85% within +-10%;
 (c) and (d) RMSPE at most 12%; the interval holds at least 88% of each set; calibration at most
@@ -167,6 +169,21 @@ def measure_set(name, configs, setup, bench, args, probe, predict_ms) -> list:
     return rows
 
 
+def second_pass(rows, setup, bench, args, probe) -> None:
+    """Each held-out point measured again, in reverse order (minutes after its first
+    measurement), and the faster of the two kept as its measurement: the host's slow spells (a
+    neighbour on the machine) only ever add time, as the store's rule for a disturbed measurement
+    says. The first measurement stays in the row (``first_ms``) and is scored too."""
+    point = dataclasses.replace(setup, budget_s=args.point_budget)
+    for i, row in enumerate(reversed(rows)):
+        if i % 8 == 0:
+            probe("held-out phase")
+        r = bench.run(row["config"], point)
+        again = min(r.median_ms, 1.05 * r.p10_ms)
+        row.update(first_ms=row["measured_ms"], second_ms=again, measured_ms=min(row["measured_ms"], again))
+        print(f"   ({row['set']}) {row['label']:44s} again    {again:9.3f} (first {row['first_ms']:.3f})", flush=True)
+
+
 def families_left_out(cal, setup, rows) -> list:
     """(c): for each family, the model refitted without its networks, on its held-out rows."""
     from lightviz.latency.predictor import model as M
@@ -219,12 +236,17 @@ def run_setup(threads: int, args) -> dict:
                             probe, predict_ms)
         rows += measure_set("d", plugin_set(args.plugin, args.seed + 300 + threads), setup, bench, args,
                             probe, predict_ms)
+        if args.passes == 2:
+            second_pass(rows, setup, bench, args, probe)
         probe("held-out phase")
     finally:
         bench.release()
         prober.release()
     left_out = families_left_out(cal, setup, [r for r in rows if r["set"] in ("a", "b")])
     sets = {name: summarise([r for r in rows + left_out if r["set"] == name]) for name in "abcd"}
+    if args.passes == 2:  # scored on the first measurements alone too
+        first = [dict(r, measured_ms=r["first_ms"]) for r in rows + left_out]
+        sets.update({f"{name} first pass": summarise([r for r in first if r["set"] == name]) for name in "abcd"})
     if args.probe:  # the same measurements, predicted without the host probe
         raw = [dict(r, predicted_ms=r["raw_ms"], low_ms=r["raw_low_ms"], high_ms=r["raw_high_ms"])
                for r in rows]
@@ -243,7 +265,8 @@ def run_setup(threads: int, args) -> dict:
 
 NAMES = {"a": "(a) zoo configurations", "b": "(b) edited tables", "c": "(c) family left out",
          "d": "(d) plugin family", "a without probe": "(a) without the probe",
-         "b without probe": "(b) without the probe", "d without probe": "(d) without the probe"}
+         "b without probe": "(b) without the probe", "d without probe": "(d) without the probe",
+         **{f"{k} first pass": f"({k}) first pass only" for k in "abcd"}}
 GOALS = {"a": (0.08, 0.85), "b": (0.08, 0.85), "c": (0.12, None), "d": (0.12, None)}
 
 
@@ -281,6 +304,9 @@ def main(argv=None) -> int:
     ap.add_argument("--point-budget", type=float, default=0.6,
                     help="seconds per held-out measurement (default 0.6)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--passes", type=int, choices=(1, 2), default=2,
+                    help="measure each held-out point once, or twice minutes apart keeping the faster "
+                         "(default 2)")
     ap.add_argument("--quick", action="store_true", help="--budget 40 --configs 12 --plugin 6 --point-budget 0.3")
     ap.add_argument("--cache-dir", default=None, help="latency store to use (default: a fresh temporary one)")
     ap.add_argument("--probe", action="store_true",

@@ -20,6 +20,11 @@ estimated at under a second go on, for at most a minute more.
 
 Ctrl-C (``KeyboardInterrupt``) stops the campaign: what was measured is kept and fitted.
 
+**Kernel chains.** A kernel campaign also times a kernel chain (:mod:`.chains`: a short random
+network of kernels drawn over the shapes the Design page accepts, belonging to no family) after
+every :data:`CHAIN_EVERY`-th network, so every kind is timed on shapes no family of the zoo has
+(a family left out, or a plugin, still finds its kernels timed).
+
 **Which model.** Eager PyTorch (``--runtime torch``) is timed whole and op by op in place
 (:meth:`~lightviz.latency.lab.protocol.Bench.op_times`) and gets the kernel model. The other
 runtimes (ONNX Runtime, TensorRT, torch.compile) run the network as one graph of their own fused
