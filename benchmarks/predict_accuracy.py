@@ -244,9 +244,13 @@ def run_setup(threads: int, args) -> dict:
         prober.release()
     left_out = families_left_out(cal, setup, [r for r in rows if r["set"] in ("a", "b")])
     sets = {name: summarise([r for r in rows + left_out if r["set"] == name]) for name in "abcd"}
-    if args.passes == 2:  # scored on the first measurements alone too
+    repeat = None
+    if args.passes == 2:  # scored on the first measurements alone too, and the floor they set
         first = [dict(r, measured_ms=r["first_ms"]) for r in rows + left_out]
         sets.update({f"{name} first pass": summarise([r for r in first if r["set"] == name]) for name in "abcd"})
+        rel = np.array([r["second_ms"] / r["first_ms"] - 1 for r in rows])
+        repeat = {"rmspe": float(np.sqrt(np.mean(rel ** 2))), "within_10": float(np.mean(np.abs(rel) <= 0.10)),
+                  "worst": float(rel[np.argmax(np.abs(rel))]), "n": len(rows)}
     if args.probe:  # the same measurements, predicted without the host probe
         raw = [dict(r, predicted_ms=r["raw_ms"], low_ms=r["raw_low_ms"], high_ms=r["raw_high_ms"])
                for r in rows]
@@ -256,6 +260,7 @@ def run_setup(threads: int, args) -> dict:
             "heldout_rmspe": m["heldout_rmspe"], "heldout_arch_out_rmspe": m["heldout_arch_out_rmspe"],
             "predict_ms_median": statistics.median(predict_ms), "predict_ms_max": max(predict_ms),
             "sets": sets, "reference": {"config": ref_cfg.label, **probes}, "load_end": load(),
+            "repeatability": repeat,
             "rows": [{**{k: v for k, v in r.items() if k != "config"}, "config": store.config_dict(r["config"])}
                      for r in rows + left_out],
             "calibration": [{"config": store.config_dict(c), "ms": ms, "ops": [[list(k), t] for k, t in ops]}
@@ -291,6 +296,10 @@ def report(res: dict) -> None:
     before, after, held = (ref[k] for k in ("before calibration", "after calibration", "held-out phase"))
     print(f"host state, {ref['config']} (ms): before calibration {before[0]:.2f}, after {after[0]:.2f}, "
           f"during the held-out sets {min(held):.2f}-{max(held):.2f}")
+    if res.get("repeatability"):
+        r = res["repeatability"]
+        print(f"repeatability (the noise floor): the {r['n']} held-out points measured again minutes later "
+              f"moved by {r['rmspe']:.1%} RMS, {r['within_10']:.0%} within 10%, worst {r['worst']:+.0%}")
     print(f"goals: {'met' if all(met) else 'NOT met'} ({sum(met)} of {len(met)} sets); load at the end "
           f"{res['load_end']:.2f}")
 

@@ -74,8 +74,9 @@ def register(subparsers) -> None:
     add_config_arguments(p)
     _setup_arguments(p)
     p.add_argument("--probe", action="store_true",
-                   help="time the host's state now (three small networks, about a second; loads torch) and "
-                        "say how it compares with its calibration's (not applied to the prediction)")
+                   help="time the host's state now (one kernel chain op by op, about a second with "
+                        "torch's import) and say how it compares with its calibration's, per group of "
+                        "kinds (not applied to the prediction)")
     p.add_argument("--on", default=None, metavar="NAME",
                    help="the device to predict for: 'this host', an imported device (`lightviz devices "
                         "list`) or a reference device; the figure says how it is known")
@@ -142,8 +143,10 @@ def render_prediction(cfg, pred) -> str:
         lines.append(f"family     {m['unseen_family']} was never calibrated here: the interval is the one "
                      "that held the families left out in turn")
     if m.get("host_ratio"):
+        groups = ", ".join(f"{g} x{r:.2f}" for g, r in (m.get("host_ratios") or {}).items())
         lines.append(f"host       probed {_when(m['host_state_at'])}: x{m['host_ratio']:.2f} its calibration's "
-                     "times (not applied: the probe has not tracked networks' latency here)")
+                     f"times{f' ({groups})' if groups else ''}; not applied: the probe has not tracked "
+                     "networks' latency here")
     lines += ["", f"{'block':<16} {'ms':>9}"]
     lines += [f"{b:<16} {ms:9.3f}" for b, ms in pred.breakdown]
     return "\n".join(lines)
