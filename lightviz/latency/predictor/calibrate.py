@@ -270,7 +270,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
             room = _room(len(cal.measured), elapsed, budget_s, max_points, guess.build_s)
             if room is None:
                 break
-            if isinstance(cfg, Chain):
+            if isinstance(cfg, Chain) and time_chain is not None:
                 if guess.chain_s(cfg, point_budget_s) <= min(room, MAX_POINT_S):
                     try:
                         cal.chains.append(time_chain(cfg, point_setup))
