@@ -160,7 +160,7 @@ def measure_set(name, configs, setup, bench, args, probe, predict_ms) -> list:
                        predicted_ms=p.predicted_ms, low_ms=p.low_ms, high_ms=p.high_ms,
                        host_factor=p.model.get("host_factor") or 1.0)
         r = bench.run(row["config"], point)
-        row.update(measured_ms=min(r.median_ms, 1.05 * r.p10_ms), median_ms=r.median_ms, spread=r.spread)
+        row.update(measured_ms=r.undisturbed_ms, median_ms=r.median_ms, spread=r.spread)
         err = (row["predicted_ms"] - row["measured_ms"]) / row["measured_ms"]
         print(f"   ({name}) {row['label']:44s} measured {row['measured_ms']:9.3f} predicted "
               f"{row['predicted_ms']:9.3f} [{row['low_ms']:.3f}, {row['high_ms']:.3f}] {err:+6.1%}"
@@ -179,7 +179,7 @@ def second_pass(rows, setup, bench, args, probe) -> None:
         if i % 8 == 0:
             probe("held-out phase")
         r = bench.run(row["config"], point)
-        again = min(r.median_ms, 1.05 * r.p10_ms)
+        again = r.undisturbed_ms
         row.update(first_ms=row["measured_ms"], second_ms=again, measured_ms=min(row["measured_ms"], again))
         print(f"   ({row['set']}) {row['label']:44s} again    {again:9.3f} (first {row['first_ms']:.3f})", flush=True)
 

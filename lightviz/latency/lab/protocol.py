@@ -119,6 +119,12 @@ class Result:
         return self.iqr_ms / self.median_ms if self.median_ms > 0 else float("inf")
 
     @property
+    def undisturbed_ms(self) -> float:
+        """What the latency model learns from this result: the median, or 1.05 x p10 where the
+        runs were disturbed (the store's rule, :func:`lightviz.latency.predictor.model.target_ms`)."""
+        return min(self.median_ms, 1.05 * self.p10_ms)
+
+    @property
     def gmacs_per_s(self) -> float:
         return self.macs * self.setup.batch / (self.median_ms * 1e-3) / 1e9
 
@@ -213,6 +219,13 @@ def _eager_ops(setup: Setup, what: str) -> None:
         raise ValueError(f"{what} of an int8 graph cannot be timed in eager PyTorch: ONNX Runtime's "
                          "profiler times its nodes (lightviz bench ARCH --runtime onnxruntime "
                          "--dtype int8 --layers)")
+
+
+def _undisturbed(ops) -> dict[str, float]:
+    """Each op's ms from an instrumented pass (``layers.PartTimes``): another process only ever
+    adds time, so a disturbed op's median is pulled toward its fast passes (the rule the store
+    applies to whole networks)."""
+    return {key: min(ops.median(key), 1.05 * ops.percentile(key, 10)) for key in ops.samples}
 
 
 @contextmanager
@@ -367,9 +380,7 @@ class Bench:
             state, timer, stop = self._state, Timer(eager.device), self._stop
             with torch.inference_mode(), _gc_paused():
                 ops = L.time_instrumented(state.model, state.x, timer, "ops", None, op_budget_s, stop)
-            # another process only ever adds time: a disturbed op's median is pulled toward
-            # its fast passes (the rule the store applies to whole networks)
-            return whole, {key: min(ops.median(key), 1.05 * ops.percentile(key, 10)) for key in ops.samples}
+            return whole, _undisturbed(ops)
 
         return self._locked(cfg, setup, f"{cfg.label} per-op on {setup.label}", on_wait,
                             lock_timeout, body, whole=False, layers=True)
@@ -399,7 +410,7 @@ class Bench:
                             device=setup.device).contiguous(memory_format=fmt)
             with torch.inference_mode(), _gc_paused():
                 ops = L.time_instrumented(model, x, Timer(setup.device), "ops", None, op_budget_s, self._stop)
-        return {key: min(ops.median(key), 1.05 * ops.percentile(key, 10)) for key in ops.samples}
+        return _undisturbed(ops)
 
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Callable[[QueueStatus], None] | None = None,

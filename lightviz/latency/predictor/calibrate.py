@@ -53,7 +53,7 @@ from . import probe as P
 from . import store
 from .chains import Chain, chains
 from .design import kernel_design
-from .kernels import timed_kernels
+from .kernels import timed_kernels, with_times
 
 DEFAULT_BUDGET_S = 150.0  # measuring; with the fit, under 3 minutes for one CPU setup
 POINT_BUDGET_S = 0.3
@@ -143,8 +143,11 @@ class _CostGuess:
         self.build_s = build_s
 
     def forward_ms(self, cfg: Config) -> float:
-        p = count(cfg)
-        return p.macs / (self.gmacs * 1e6) + len(p.rows) * self.launch_ms
+        return self.rows_ms(count(cfg).rows)
+
+    def rows_ms(self, rows) -> float:
+        """One forward pass of a network's (or a kernel chain's) rows."""
+        return sum(r.macs for r in rows) / (self.gmacs * 1e6) + len(rows) * self.launch_ms
 
     def point_s(self, cfg: Config, point_budget_s: float) -> float:
         calls = MIN_RUNS + WARMUP_MIN + 2  # timed minimum, warm-up minimum, cold, BN calibration
@@ -154,8 +157,7 @@ class _CostGuess:
 
     def chain_s(self, chain: Chain, point_budget_s: float) -> float:
         """A kernel chain: build, BN calibration (a forward at batch 2) and the per-op pass."""
-        rows = chain.rows()
-        fwd = sum(r.macs for r in rows) / (self.gmacs * 1e6) + len(rows) * self.launch_ms
+        fwd = self.rows_ms(chain.rows())
         return self.build_s + 3 * fwd / 1e3 + max(point_budget_s, 4 * 1.5 * fwd / 1e3)
 
     def update(self, cfg: Config, ms: float) -> None:
@@ -194,15 +196,20 @@ def _measurer(measure, measure_ops, on_wait, lock_timeout, ops: bool = True):
     if not ops:
         def run_whole(cfg: Config, s: Setup) -> tuple[float, None]:
             result = bench.run(cfg, s, on_wait=on_wait, lock_timeout=lock_timeout)
-            return min(result.median_ms, 1.05 * result.p10_ms), None
+            return result.undisturbed_ms, None
 
         return bench, run_whole
 
     def run(cfg: Config, s: Setup) -> tuple[float, dict[str, float]]:
         result, ops = bench.op_times(cfg, s, s.budget_s, on_wait=on_wait, lock_timeout=lock_timeout)
-        return min(result.median_ms, 1.05 * result.p10_ms), ops  # as the store's target_ms
+        return result.undisturbed_ms, ops
 
     return bench, run
+
+
+def _first_line(exc: BaseException) -> str:
+    """What a refused or failed point says, in one line."""
+    return str(exc).splitlines()[0] if str(exc) else ""
 
 
 def _chain_timer(bench, measure_chain, on_wait, lock_timeout):
@@ -215,8 +222,7 @@ def _chain_timer(bench, measure_chain, on_wait, lock_timeout):
         ops = (measure_chain(chain, s) if measure_chain is not None else
                bench.spec_op_times(chain.spec, chain.resolution, s, s.budget_s, chain.label,
                                    on_wait=on_wait, lock_timeout=lock_timeout))
-        return [(k, float(ops[path])) for path, k in chain.kernels(s.fold_bn)
-                if math.isfinite(ops.get(path, math.nan)) and ops[path] > 0]
+        return with_times(chain.kernels(s.fold_bn), ops)
 
     return time_chain
 
@@ -275,7 +281,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
                     try:
                         cal.chains.append(time_chain(cfg, point_setup))
                     except (ValueError, RuntimeError) as exc:
-                        cal.errors.append(f"{cfg.label}: {str(exc).splitlines()[0] if str(exc) else exc}")
+                        cal.errors.append(f"{cfg.label}: {_first_line(exc)}")
                 continue
             if guess.point_s(cfg, point_budget_s) > min(room, max(MAX_POINT_S, 0.05 * budget_s)):
                 cal.skipped += 1
@@ -285,7 +291,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
             try:
                 ms, ops = run(cfg, point_setup)
             except (ValueError, RuntimeError) as exc:  # refused, out of memory: go on
-                cal.errors.append(f"{cfg.label}: {str(exc).splitlines()[0] if str(exc) else exc}")
+                cal.errors.append(f"{cfg.label}: {_first_line(exc)}")
                 continue
             if bench is None:
                 store.add(cfg, setup, ms, source="calibrate")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ...config import Config
 from ...counting import Row, trace
 from ...spec import ConvBNAct, Flow, Pool, Sequence, SqueezeExcite, Unit
-from .kernels import Kernel, kernel_of
+from .kernels import Kernel, row_kernels
 
 MAX_LAYERS = 12
 MAX_VALUES = 4 * 2**20  # one activation's values at most (16 MB in fp32)
@@ -94,12 +94,7 @@ class Chain:
 
     def kernels(self, fold_bn: bool = True) -> list[tuple[str, Kernel]]:
         """(row path, kernel) of each op that runs as a call."""
-        out = []
-        for row in self.rows():
-            k = kernel_of(row, fold_bn)
-            if k is not None:
-                out.append((row.path, k))
-        return out
+        return row_kernels(self.rows(), fold_bn)
 
 
 def _stand_in(side: int) -> Config:
@@ -114,38 +109,38 @@ def _width(rng: random.Random, around: int, divisor: int = 1) -> int:
 
 
 def _layer(rng: random.Random, c: int, hw: int):
-    """(unit, output channels, output side) of one random layer on ``c`` x ``hw`` x ``hw``."""
+    """One random layer on ``c`` x ``hw`` x ``hw`` (its output's shape is the tracer's to say)."""
     stride = 2 if hw > 4 and rng.random() < 0.25 else 1
     act = rng.choice(ACTS[:4])
     pick = rng.random()
     if pick < 0.26:  # pointwise
         out = _width(rng, c)
-        return ConvBNAct(c, out, 1, stride if rng.random() < 0.2 else 1, act=act), out
+        return ConvBNAct(c, out, 1, stride if rng.random() < 0.2 else 1, act=act)
     if pick < 0.50:  # depthwise
         k = rng.choice((3, 3, 5, 7))
-        return ConvBNAct(c, c, k, stride, groups=c, act=act), c
+        return ConvBNAct(c, c, k, stride, groups=c, act=act)
     if pick < 0.64:  # dense k x k
         k = rng.choice((3, 3, 3, 5, 7))
         out = _width(rng, min(c, 1024))
-        return ConvBNAct(c, out, k, stride, act=act), out
+        return ConvBNAct(c, out, k, stride, act=act)
     if pick < 0.76:  # grouped (1x1, sometimes 3x3), shuffled after half the time
         g = rng.choice(tuple(d for d in (2, 3, 4, 8) if c % d == 0) or (1,))
         out = _width(rng, c, 8 * g)
         k = 1 if rng.random() < 0.8 else 3
         conv = ConvBNAct(c, out, k, stride if k == 3 else 1, groups=g, act=act)
-        return (Shuffled(conv, g) if g > 1 and rng.random() < 0.5 else conv), out
+        return Shuffled(conv, g) if g > 1 and rng.random() < 0.5 else conv
     if pick < 0.84:  # residual add around a 1x1 or depthwise conv
         body = (ConvBNAct(c, c, 1, act=act) if rng.random() < 0.5
                 else ConvBNAct(c, c, 3, groups=c, act=act))
-        return Residual(body), c
+        return Residual(body)
     if pick < 0.91 and 2 * c <= 4096:  # concatenation with a cheap conv of the input
         body = ConvBNAct(c, c, 3, groups=c, act=act) if rng.random() < 0.6 else ConvBNAct(c, c, 1, act=act)
-        return Concat(body), 2 * c
+        return Concat(body)
     if pick < 0.91:  # (too wide to concatenate) a residual add
-        return Residual(ConvBNAct(c, c, 1, act=act)), c
+        return Residual(ConvBNAct(c, c, 1, act=act))
     if pick < 0.96:  # squeeze-excite
-        return SqueezeExcite(c, max(8, c // 4)), c
-    return Pool("max", 3, 2, 1), c
+        return SqueezeExcite(c, max(8, c // 4))
+    return Pool("max", 3, 2, 1)
 
 
 def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = None,
@@ -162,7 +157,7 @@ def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = No
     tries = 0
     while len(items) <= MAX_LAYERS and tries < 40:
         tries += 1
-        unit, _ = _layer(rng, c, hw)
+        unit = _layer(rng, c, hw)
         if isinstance(unit, (SqueezeExcite, Pool)) and any(type(u) is type(unit) for _, u in items):
             continue  # one of each: they fit any budget and would fill a tight chain
         trial = Sequence(tuple(items) + ((f"l{len(items)}", unit),))

@@ -186,6 +186,7 @@ class KernelModel:
 
     def __init__(self, data: Mapping, batch: int = 1, fold_bn: bool = True):
         self.kinds = {kind: KindModel(d) for kind, d in data["kinds"].items()}
+        self.slopes = {kind: m.slope for kind, m in self.kinds.items()}
         self.network = dict(data["network"])
         self.batch, self.fold_bn = batch, fold_bn
 
@@ -213,8 +214,7 @@ class KernelModel:
     def context_factor(self, kernels: Sequence[Kernel], ctx: float) -> np.ndarray:
         """Each kernel's factor in a network of ``ctx``: exp(its kind's slope x context)."""
         x = float(context_x(ctx))
-        slopes = {kind: m.slope for kind, m in self.kinds.items()}
-        return np.exp(x * np.fromiter((slopes.get(k.kind, 0.0) for k in kernels), float, len(kernels)))
+        return np.exp(x * np.fromiter((self.slopes.get(k.kind, 0.0) for k in kernels), float, len(kernels)))
 
     def _unique_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray]:
         ms, extra = np.zeros(len(kernels)), np.zeros(len(kernels), bool)

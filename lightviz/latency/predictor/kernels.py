@@ -169,13 +169,22 @@ def distinct(kernels: Iterable[Kernel]) -> list[Kernel]:
     return list(dict.fromkeys(kernels))
 
 
-def timed_kernels(cfg: Config, op_ms: dict[str, float], fold_bn: bool = True) -> list[tuple[Kernel, float]]:
-    """The kernels of ``cfg`` with their in-place times (``op path -> ms``, as the lab's per-op
-    pass keys them: the row paths)."""
+def row_kernels(rows: Iterable[Row], fold_bn: bool = True) -> list[tuple[str, Kernel]]:
+    """(row path, kernel) of each row that runs as a call (a network's, or a kernel chain's)."""
+    return [(row.path, k) for row in rows if (k := kernel_of(row, fold_bn)) is not None]
+
+
+def with_times(path_kernels: Iterable[tuple[str, Kernel]], op_ms: dict[str, float]) -> list[tuple[Kernel, float]]:
+    """Each kernel with its in-place time (``op path -> ms``, as the lab's per-op pass keys
+    them: the row paths); a kernel without a finite, positive time is left out."""
     out = []
-    for row in count(cfg).rows:
-        k = kernel_of(row, fold_bn)
-        ms = op_ms.get(row.path)
-        if k is not None and ms is not None and math.isfinite(ms) and ms > 0:
+    for path, k in path_kernels:
+        ms = op_ms.get(path)
+        if ms is not None and math.isfinite(ms) and ms > 0:
             out.append((k, float(ms)))
     return out
+
+
+def timed_kernels(cfg: Config, op_ms: dict[str, float], fold_bn: bool = True) -> list[tuple[Kernel, float]]:
+    """The kernels of ``cfg`` with their in-place times (see :func:`with_times`)."""
+    return with_times(row_kernels(count(cfg).rows, fold_bn), op_ms)

@@ -50,7 +50,7 @@ from . import kernel_model as KM
 from . import local as L
 from . import probe as P
 from . import store
-from .kernels import kernel_of
+from .kernels import row_kernels
 from .stats import COVERAGE, conformal_bounds, rmspe
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
@@ -369,11 +369,7 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     if unseen:  # said: the interval is the one that held the families left out in turn
         info.update(unseen_family=family)
     if state is not None:  # the host's speed now against its calibration's, said (and applied if asked)
-        by_group: dict[str, float] = {}
-        for kind, k_ms in zip(kinds, kernel_ms):
-            group = P.GROUP_OF.get(kind, "elementwise")
-            by_group[group] = by_group.get(group, 0.0) + float(k_ms)
-        ratio = P.mean_ratio(ratios, by_group)
+        ratio = P.mean_ratio(ratios, P.by_group(zip(kinds, kernel_ms)))
         info.update(host_ratio=ratio, host_ratios=ratios, host_state_at=state["at"],
                     host_factor=ratio if scale_to_host else None)
     return Prediction(ms, low, high, ((FIXED, fixed),) + tuple(per_block.items()), info, s, status, share)
@@ -387,7 +383,7 @@ def predict_ops(cfg: Config, setup: Setup) -> dict[str, float] | None:
     if model is None or model.get("model_kind") != KERNEL:
         return None
     km = _kernel_model(model, s)
-    pairs = [(row.path, k) for row in count(cfg).rows if (k := kernel_of(row, s.fold_bn)) is not None]
+    pairs = row_kernels(count(cfg).rows, s.fold_bn)
     ms, _ = km.kernel_ms([k for _, k in pairs])
     return {path: float(v) * km.network["scale"] for (path, _), v in zip(pairs, ms)}
 

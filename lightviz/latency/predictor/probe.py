@@ -22,11 +22,13 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterable
 
 from ...spec import ConvBNAct, Pool, Sequence, SqueezeExcite
 from ..setup import Setup
 from . import store
 from .chains import Chain, Concat, Residual, Shuffled
+from .kernels import with_times
 
 # The groups of kinds a host's move is measured and applied by (every kind in one group).
 GROUPS = {
@@ -36,7 +38,6 @@ GROUPS = {
     "calls": ("call",),
 }
 GROUP_OF = {kind: group for group, kinds in GROUPS.items() for kind in kinds}
-SIDE = 160
 PROBE = Chain(Sequence((
     ("stem", ConvBNAct(3, 24, 3, 2, act="relu6")),
     ("expand", ConvBNAct(24, 96, 1, act="relu6")),
@@ -47,7 +48,7 @@ PROBE = Chain(Sequence((
     ("se", SqueezeExcite(192, 48)),
     ("pool", Pool("max", 3, 2, 1)),
     ("dense", ConvBNAct(192, 128, 3, act="relu")),
-)), SIDE, -1)
+)), 160, -1)
 BUDGET_S = 0.2
 MAX_AGE_S = 15 * 60.0  # a host state older than this no longer scales a prediction
 BOUNDS = (0.5, 3.0)
@@ -64,16 +65,13 @@ def measure(setup: Setup, lock_timeout: float = 2.0) -> dict[str, float] | None:
 
     bench = Bench()  # neither stored nor learnt from
     try:
-        ops = bench.spec_op_times(PROBE.spec, SIDE, replace(setup, budget_s=BUDGET_S), BUDGET_S,
-                                  "host probe", lock_timeout=lock_timeout)
+        ops = bench.spec_op_times(PROBE.spec, PROBE.resolution, replace(setup, budget_s=BUDGET_S),
+                                  BUDGET_S, "host probe", lock_timeout=lock_timeout)
     except LockTimeout:
         return None
     finally:
         bench.release()
-    ms = dict.fromkeys(GROUPS, 0.0)
-    for path, k in PROBE.kernels(setup.fold_bn):
-        if math.isfinite(ops.get(path, math.nan)):
-            ms[GROUP_OF.get(k.kind, "elementwise")] += ops[path]
+    ms = by_group((k.kind, t) for k, t in with_times(PROBE.kernels(setup.fold_bn), ops))
     save_state(setup, ms)
     return ms
 
@@ -90,6 +88,14 @@ def save_state(setup: Setup, ms: dict[str, float]) -> None:
 
 def load_state(setup: Setup) -> dict | None:
     return store.read_json(state_path(setup), store.host_key(setup.device), "host state")
+
+
+def by_group(kind_ms: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Milliseconds summed per group of kinds (every group, 0 where none ran)."""
+    ms = dict.fromkeys(GROUPS, 0.0)
+    for kind, t in kind_ms:
+        ms[GROUP_OF.get(kind, "elementwise")] += float(t)
+    return ms
 
 
 def ratios(at_calibration: dict[str, float], now: dict[str, float]) -> dict[str, float]:
