@@ -221,13 +221,6 @@ def _eager_ops(setup: Setup, what: str) -> None:
                          "--dtype int8 --layers)")
 
 
-def _undisturbed(ops) -> dict[str, float]:
-    """Each op's ms from an instrumented pass (``layers.PartTimes``): another process only ever
-    adds time, so a disturbed op's median is pulled toward its fast passes (the rule the store
-    applies to whole networks)."""
-    return {key: min(ops.median(key), 1.05 * ops.percentile(key, 10)) for key in ops.samples}
-
-
 @contextmanager
 def pinned_threads(n: int | None) -> Iterator[int]:
     """``torch.set_num_threads(n)`` for the block, restored afterwards; yields the count."""
@@ -380,7 +373,7 @@ class Bench:
             state, timer, stop = self._state, Timer(eager.device), self._stop
             with torch.inference_mode(), _gc_paused():
                 ops = L.time_instrumented(state.model, state.x, timer, "ops", None, op_budget_s, stop)
-            return whole, _undisturbed(ops)
+            return whole, ops.undisturbed()
 
         return self._locked(cfg, setup, f"{cfg.label} per-op on {setup.label}", on_wait,
                             lock_timeout, body, whole=False, layers=True)
@@ -410,7 +403,7 @@ class Bench:
                             device=setup.device).contiguous(memory_format=fmt)
             with torch.inference_mode(), _gc_paused():
                 ops = L.time_instrumented(model, x, Timer(setup.device), "ops", None, op_budget_s, self._stop)
-        return _undisturbed(ops)
+        return ops.undisturbed()
 
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
                on_wait: Callable[[QueueStatus], None] | None = None,
