@@ -221,6 +221,7 @@ def cmd_calibrate(args) -> int:
                "skipped": cal.skipped, "measuring_s": cal.elapsed_s, "fit_s": cal.fit_s,
                "interrupted": cal.interrupted, "errors": cal.errors, "model": M.model_info(m),
                "heldout_by_arch": m.get("heldout_by_arch"),
+               "drift": (m.get("calibration") or {}).get("drift"),
                "passport": public_identity(m.get("passport") or {})}
         print(json.dumps(out, indent=2))
     else:
@@ -234,6 +235,7 @@ def cmd_calibrate(args) -> int:
             print(f"kernel model: {k['timed_kernels']} kernels timed in place, {len(k['kinds_timed'])} "
                   f"kinds" + (f" (never timed: {', '.join(k['kinds_never_timed'])})"
                               if k["kinds_never_timed"] else ""))
+            print(drift_line((m.get("calibration") or {}).get("drift")))
         else:
             from .predictor.calibrate import in_place_ops
 
@@ -272,3 +274,14 @@ def store_setup(setup) -> dict:
     from dataclasses import asdict
 
     return asdict(setup)
+
+
+def drift_line(drift: dict | None) -> str:
+    """What the host probe saw through a calibration, in one line."""
+    if not drift or not drift.get("probes"):
+        return "host drift: not probed (no real timer), nothing scaled"
+    if not drift["scaled"]:
+        return f"host drift: {drift['probes']} probes, the host steady (nothing scaled)"
+    return (f"host drift: {drift['probes']} probes; {drift['scaled']} of {drift['of']} networks were "
+            f"measured in a slow stretch and scaled back to the undisturbed host (up to "
+            f"x{drift['max_factor']:.2f})")

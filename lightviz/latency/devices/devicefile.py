@@ -221,13 +221,26 @@ def _interval(d: Any, where: str) -> None:
 
 def _calibration(d: Any, where: str) -> None:
     _fields(d, where, ("points", "skipped", "measuring_s", "budget_s", "point_budget_s", "interrupted",
-                       "seed", "edited_tables", "chains"))
+                       "seed", "edited_tables", "chains", "drift"))
     for k, v in d.items():
-        if k == "interrupted":
+        if k == "drift":
+            _drift(v, f"{where}.drift")
+        elif k == "interrupted":
             if not isinstance(v, bool):
                 raise _fail(f"{where}.{k}", "expected true or false")
         else:
             _number(v, f"{where}.{k}", 0.0, 1e9)
+
+
+def _drift(d: Any, where: str) -> None:
+    """The host's drift a calibration measured and took out (:mod:`lightviz.latency.predictor.drift`)."""
+    _fields(d, where, ("probes", "reference_ms", "probe_ms", "scaled", "of", "max_factor", "factors"))
+    for key, lo, hi in (("probes", 0, 1e6), ("reference_ms", 0.0, 1e6), ("scaled", 0, 1e6), ("of", 0, 1e6),
+                        ("max_factor", 1.0, 10.0)):
+        _maybe(_number, d.get(key), f"{where}.{key}", lo, hi)
+    for key, lo, hi in (("probe_ms", 0.0, 1e6), ("factors", 1.0, 10.0)):
+        if key in d:
+            _numbers(d[key], f"{where}.{key}", lo, hi, most=MAX_POINTS)
 
 
 def _local(d: Any, where: str) -> None:

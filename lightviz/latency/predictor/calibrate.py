@@ -53,6 +53,7 @@ from . import probe as P
 from . import store
 from .chains import Chain, chains
 from .design import kernel_design
+from .drift import Drift, deflate
 from .kernels import timed_kernels, with_times
 
 DEFAULT_BUDGET_S = 150.0  # measuring; with the fit, under 3 minutes for one CPU setup
@@ -207,6 +208,16 @@ def _measurer(measure, measure_ops, on_wait, lock_timeout, ops: bool = True):
     return bench, run
 
 
+def _probe(drift: Drift, bench, setup: Setup, at: float, on_wait, lock_timeout) -> None:
+    """The host probe timed now, into ``drift`` (a busy host or a failed probe: none this time)."""
+    from ..lab.lock import LockTimeout
+
+    try:
+        drift.add(at, P.time_on(bench, setup, lock_timeout, on_wait))
+    except (LockTimeout, ValueError, RuntimeError):
+        pass
+
+
 def _first_line(exc: BaseException) -> str:
     """What a refused or failed point says, in one line."""
     return str(exc).splitlines()[0] if str(exc) else ""
@@ -266,6 +277,8 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     networks = cal.networks
     zoo = design(seed=seed, archs=archs)
     time_chain = _chain_timer(bench, measure_chain, on_wait, lock_timeout) if kernels else None
+    drift = Drift()  # the host probe through the campaign, and when each network and chain was timed
+    stamps: tuple[list[float], list[float]] = ([], [])
     t0 = time.monotonic()
     try:
         for cfg in (_campaign(kernel_design(zoo, seed), time_chain and chains(seed)) if kernels else zoo):
@@ -276,10 +289,13 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
             room = _room(len(cal.measured), elapsed, budget_s, max_points, guess.build_s)
             if room is None:
                 break
+            if kernels and bench is not None and drift.due(elapsed):
+                _probe(drift, bench, setup, elapsed, on_wait, lock_timeout)
             if isinstance(cfg, Chain) and time_chain is not None:
                 if guess.chain_s(cfg, point_budget_s) <= min(room, MAX_POINT_S):
                     try:
                         cal.chains.append(time_chain(cfg, point_setup))
+                        stamps[1].append(time.monotonic() - t0)
                     except (ValueError, RuntimeError) as exc:
                         cal.errors.append(f"{cfg.label}: {_first_line(exc)}")
                 continue
@@ -297,6 +313,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
                 store.add(cfg, setup, ms, source="calibrate")
             if ops is not None:
                 networks.append((cfg, ms, timed_kernels(cfg, ops, setup.fold_bn)))
+                stamps[0].append(time.monotonic() - t0)
             cal.measured.append((cfg, ms))
             guess.update(cfg, ms)
             if on_progress is not None:
@@ -316,7 +333,13 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
     if kernels:
         if bench is not None:  # the host's state at calibration, for later probes to compare
             probe_ms = P.measure(setup, lock_timeout if lock_timeout is not None else 60.0)
-            info["probe"] = probe_ms and {"ms": probe_ms, "at": time.time()}
+            if probe_ms:  # the state the model is for: the undisturbed host's
+                drift.add(time.monotonic() - t0, probe_ms)
+                info["probe"] = {"ms": drift.state() or probe_ms, "at": time.time()}
+        factors = [drift.factor(t) for t in stamps[0]]
+        networks[:] = [(c, ms / f, deflate(ops, f)) for (c, ms, ops), f in zip(networks, factors)]
+        cal.chains[:] = [deflate(ops, drift.factor(t)) for ops, t in zip(cal.chains, stamps[1])]
+        info["calibration"]["drift"] = drift.summary(factors)
         cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info,
                                         chains=cal.chains)
     else:

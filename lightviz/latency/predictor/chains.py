@@ -10,7 +10,11 @@ channel shuffles and squeeze-excite, in random order, widths and strides), timed
 place like the networks (an op's input just written by the op before it, as in every network:
 alone an op runs up to 2.7x faster), so the kernels of a chain and of a network are the same
 measurement. Every shape is drawn from the ranges the Design page accepts: channels log-uniform
-in 8-4096, kernels 1-7, strides 1-2, groups up to 8, inputs 32-512 px.
+in 8-4096, kernels 1-7, strides 1-2, groups up to 8, inputs 32-512 px. Three sorts: most start
+from the image; *deep* ones start where networks end (2-16 px, 64-2048 channels, dense k x k
+convs more often: ResNet's last stages, whose 3x3 convs run at a fifth of the MAC rate of the
+same convs on large maps); *small* ones are what a network of a millisecond runs (every kind at
+its narrowest, where a call's fixed cost is most of it); half end in a classifier.
 
 A chain is built with the spec's own units (:mod:`lightviz.spec`) and counted by
 :func:`lightviz.counting.trace`, so its rows, kernels and module paths are the networks'.
@@ -23,14 +27,17 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ...config import Config
 from ...counting import Row, trace
-from ...spec import ConvBNAct, Flow, Pool, Sequence, SqueezeExcite, Unit
+from ...spec import ConvBNAct, Flatten, Flow, Linear, Pool, Sequence, SqueezeExcite, Unit
 from .kernels import Kernel, row_kernels
 
 MAX_LAYERS = 12
 MAX_VALUES = 4 * 2**20  # one activation's values at most (16 MB in fp32)
+DEEP = 0.3  # the share of chains that start on the last stages' shapes ...
+SMALL = 0.2  # ... and of chains as small as a network of a millisecond
 ACTS = ("relu", "relu6", None, "relu", "hardsigmoid")
 
 
@@ -108,11 +115,14 @@ def _width(rng: random.Random, around: int, divisor: int = 1) -> int:
     return max(divisor, c // divisor * divisor) if divisor > 1 else c
 
 
-def _layer(rng: random.Random, c: int, hw: int):
-    """One random layer on ``c`` x ``hw`` x ``hw`` (its output's shape is the tracer's to say)."""
+def _layer(rng: random.Random, c: int, hw: int, deep: bool = False):
+    """One random layer on ``c`` x ``hw`` x ``hw`` (its output's shape is the tracer's to say);
+    in a deep chain, a dense k x k conv more often (as in ResNet's last stages)."""
     stride = 2 if hw > 4 and rng.random() < 0.25 else 1
     act = rng.choice(ACTS[:4])
     pick = rng.random()
+    if deep and pick < 0.3:
+        pick = 0.5 + 0.14 * rng.random()
     if pick < 0.26:  # pointwise
         out = _width(rng, c)
         return ConvBNAct(c, out, 1, stride if rng.random() < 0.2 else 1, act=act)
@@ -140,24 +150,52 @@ def _layer(rng: random.Random, c: int, hw: int):
         return Residual(ConvBNAct(c, c, 1, act=act))
     if pick < 0.96:  # squeeze-excite
         return SqueezeExcite(c, max(8, c // 4))
-    return Pool("max", 3, 2, 1)
+    return Pool(rng.choice(("max", "avg")), 3, 2, 1)
+
+
+def _deep_start(rng: random.Random, c: int, hw: int) -> tuple[list, int, int]:
+    """Layers that take a stem's output (``c`` x ``hw`` x ``hw``) to the last stages' shapes:
+    an average pool down to about 2-16 px, then a 1x1 conv to 64-2048 channels (ResNet's wide dense
+    3x3 convs on a few pixels run at a fifth of the MAC rate they reach on large maps; no
+    network but ResNet has them, so without deep chains a calibration that leaves ResNet out
+    never timed one)."""
+    target = max(2, int(round(2 ** rng.uniform(1, 4))))
+    s = max(1, hw // target)
+    items: list[tuple[str, Any]] = [("reduce", Pool("avg", s, s, 0))] if s > 1 else []
+    wide = _width(rng, int(2 ** rng.uniform(6, 11)))
+    items.append(("widen", ConvBNAct(c, wide, 1, act=rng.choice(ACTS[:2]))))
+    return items, wide, hw // s
 
 
 def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = None,
-                 side: int | None = None) -> Chain:
+                 side: int | None = None, deep: bool | None = None, small: bool | None = None) -> Chain:
     """A chain of up to :data:`MAX_LAYERS` random layers after a stem, of at most ``max_macs``
     multiply-accumulates (default log-uniform in 10 M to 1.2 G: tens of ms on one core at most),
-    on an input of ``side`` pixels (default uniform in its square root over 32-512)."""
-    side = side or int(round(rng.uniform(math.sqrt(32), math.sqrt(512)) ** 2))
-    max_macs = max_macs or 10 ** rng.uniform(math.log10(1e7), math.log10(1.2e9))
+    on an input of ``side`` pixels (default uniform in its square root over 32-512), ending in a
+    classifier (global pool, linear layer to 10-2000 outputs) half the time. A *deep* chain
+    (:data:`DEEP` of them by default) starts where networks end: on 2-16 px and 64-2048 channels
+    (:func:`_deep_start`; 30-300 M MACs). A *small* one (:data:`SMALL` of them) is what a
+    network of a millisecond runs: 1-10 M MACs on 32-160 px, so every kind's cost per call is
+    timed at its narrowest (a TinyNet of 1 ms ran its grouped convs, shuffles and classifier
+    1.5-2.4x faster than a calibration without them predicted)."""
+    pick = rng.random()
+    deep = pick < DEEP if deep is None else deep
+    small = (not deep and pick < DEEP + SMALL) if small is None else small
+    top = 160 if small else 512
+    side = side or int(round(rng.uniform(math.sqrt(32), math.sqrt(top)) ** 2))
+    lo, hi = (3e7, 3e8) if deep else (1e6, 1e7) if small else (1e7, 1.2e9)
+    max_macs = max_macs or 10 ** rng.uniform(math.log10(lo), math.log10(hi))
     k = rng.choice((3, 3, 3, 5, 7))
     hw = (side + 2 * (k // 2) - k) // 2 + 1
     c = max(8, min(_width(rng, 24), 96, MAX_VALUES // (hw * hw) // 8 * 8))  # a stem's widths
-    items = [("stem", ConvBNAct(3, c, k, 2, act=rng.choice(ACTS[:2])))]
+    items: list[tuple[str, Any]] = [("stem", ConvBNAct(3, c, k, 2, act=rng.choice(ACTS[:2])))]
+    if deep:
+        start, c, hw = _deep_start(rng, c, hw)
+        items += start
     tries = 0
     while len(items) <= MAX_LAYERS and tries < 40:
         tries += 1
-        unit = _layer(rng, c, hw)
+        unit = _layer(rng, c, hw, deep)
         if isinstance(unit, (SqueezeExcite, Pool)) and any(type(u) is type(unit) for _, u in items):
             continue  # one of each: they fit any budget and would fill a tight chain
         trial = Sequence(tuple(items) + ((f"l{len(items)}", unit),))
@@ -170,6 +208,11 @@ def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = No
             continue
         items.append((f"l{len(items)}", unit))
         c, hw = last.out_c, last.out_h
+    if rng.random() < 0.5:  # a classifier, so no family's head is the only linear layer timed
+        classes = int(round(2 ** rng.uniform(math.log2(10), math.log2(2000))))
+        head: list[tuple[str, Any]] = [("pool", Pool("global")), ("flatten", Flatten()), ("fc", Linear(c, classes))]
+        if sum(r.macs for r in trace(Sequence(tuple(items + head)), _stand_in(side))) <= max_macs:
+            items += head
     return Chain(Sequence(tuple(items)), side, index)
 
 

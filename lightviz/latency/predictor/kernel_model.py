@@ -42,7 +42,9 @@ from ...zoo import REGISTRY
 from .kernels import KINDS, Kernel, network_kernels
 from .stats import COVERAGE, conformal_bounds, rmspe
 
-VERSION = 2  # 2: each kind's context slope (the network's own time, see context_x)
+VERSION = 3  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own
+# Kinds an older model timed under another kind's name (read as that kind, as it was fitted).
+LEGACY = {"avgpool": ("pool", 3)}
 NEIGHBOURS = 6
 BANDWIDTH = 0.8  # descriptor units (log2 channels or pixels; kernel / 2, stride, log2 groups)
 SCALES = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 1.0])
@@ -63,7 +65,7 @@ EXTRAPOLATED = 0.10  # a prediction whose kernels are this much extrapolated say
 FALLBACK = {"convkxk": "conv1x1", "gconv": "conv1x1", "dwconv": "convkxk", "conv1x1": "convkxk",
             "linear": "conv1x1", "bn": "mul", "relu6": "relu", "relu": "relu6",
             "hardsigmoid": "relu6", "add": "mul", "mul": "add", "cat": "add", "shuffle": "cat",
-            "pool": "gap", "gap": "pool", "call": "relu"}
+            "pool": "gap", "avgpool": "pool", "gap": "avgpool", "call": "relu"}
 
 
 def _nonneg_relative(T: np.ndarray, y: np.ndarray, ridge: float = 1e-6) -> np.ndarray:
@@ -90,7 +92,7 @@ def _nonneg_relative(T: np.ndarray, y: np.ndarray, ridge: float = 1e-6) -> np.nd
 # kind's typical ratio to it.
 GROUPS = {"conv": ("conv1x1", "convkxk", "dwconv", "gconv", "linear"),
           "elementwise": ("bn", "relu", "relu6", "hardsigmoid", "add", "mul", "cat", "shuffle", "pool",
-                          "gap", "call")}
+                          "avgpool", "gap", "call")}
 GROUP_OF = {kind: group for group, kinds in GROUPS.items() for kind in kinds}
 
 
@@ -189,10 +191,18 @@ class KernelModel:
         self.slopes = {kind: m.slope for kind, m in self.kinds.items()}
         self.network = dict(data["network"])
         self.batch, self.fold_bn = batch, fold_bn
+        self.version = int(data.get("kernel_version", 1))
 
     def _kind_for(self, kind: str) -> tuple[KindModel | None, bool]:
+        legacy, since = LEGACY.get(kind, (None, 0))
+        if legacy is not None and self.version < since and kind not in self.kinds:
+            kind = legacy  # what this model's calibration timed such a kernel as
         if kind in self.kinds:
             return self.kinds[kind], True
+        return self._fallback(kind)
+
+    def _fallback(self, kind: str) -> tuple[KindModel | None, bool]:
+        """A kind this model never timed: its nearest timed stand-in (not its own)."""
         seen = {kind}
         while kind in FALLBACK and kind not in self.kinds:
             kind = FALLBACK[kind]

@@ -34,7 +34,8 @@ from .kernels import with_times
 GROUPS = {
     "dense": ("conv1x1", "convkxk", "gconv", "linear"),
     "depthwise": ("dwconv",),
-    "elementwise": ("bn", "relu", "relu6", "hardsigmoid", "add", "mul", "cat", "shuffle", "pool", "gap"),
+    "elementwise": ("bn", "relu", "relu6", "hardsigmoid", "add", "mul", "cat", "shuffle", "pool", "avgpool",
+                    "gap"),
     "calls": ("call",),
 }
 GROUP_OF = {kind: group for group, kinds in GROUPS.items() for kind in kinds}
@@ -58,22 +59,27 @@ def measure(setup: Setup, lock_timeout: float = 2.0) -> dict[str, float] | None:
     """The probe's ms per group of kinds now (the protocol's per-op pass, under the host lock),
     stored as this setup's host state; None when the host stayed busy for ``lock_timeout``
     seconds. Imports torch."""
-    from dataclasses import replace
-
     from ..lab.lock import LockTimeout
     from ..lab.protocol import Bench
 
     bench = Bench()  # neither stored nor learnt from
     try:
-        ops = bench.spec_op_times(PROBE.spec, PROBE.resolution, replace(setup, budget_s=BUDGET_S),
-                                  BUDGET_S, "host probe", lock_timeout=lock_timeout)
+        ms = time_on(bench, setup, lock_timeout)
     except LockTimeout:
         return None
     finally:
         bench.release()
-    ms = by_group((k.kind, t) for k, t in with_times(PROBE.kernels(setup.fold_bn), ops))
     save_state(setup, ms)
     return ms
+
+
+def time_on(bench, setup: Setup, lock_timeout: float | None = None, on_wait=None) -> dict[str, float]:
+    """The probe's ms per group of kinds, timed by ``bench`` (a lab Bench) now; not stored."""
+    from dataclasses import replace
+
+    ops = bench.spec_op_times(PROBE.spec, PROBE.resolution, replace(setup, budget_s=BUDGET_S),
+                              BUDGET_S, "host probe", on_wait=on_wait, lock_timeout=lock_timeout)
+    return by_group((k.kind, t) for k, t in with_times(PROBE.kernels(setup.fold_bn), ops))
 
 
 def state_path(setup: Setup) -> str:

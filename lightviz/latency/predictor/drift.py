@@ -1,0 +1,89 @@
+"""The host's drift during a calibration, measured and taken out of what it measured.
+
+A calibration takes minutes, and the host's speed moves under it: on this project's 2-core
+machine, networks measured in a stretch of 15-30 s of a campaign ran 15-20% slower than the
+model fitted on the rest predicted (the calibration's own held-out residuals, smoothed over the
+round-robin of the eight families, rose and fell in phases), and in one campaign the reference
+network took 10.3 ms before it and 13.5 ms after: the whole model came out 20% slow, and every
+prediction with it. A fit cannot tell such a phase from the shapes measured in it.
+
+So a campaign times the host probe (:data:`lightviz.latency.predictor.probe.PROBE`, a fixed
+kernel chain) every :data:`EVERY_S` seconds, and each measurement is divided by the host's
+slowdown at its time: the lesser of the probes just before and just after it (a phase must
+cover both to count) over the campaign's *undisturbed* state (the :data:`QUANTILE` of its
+probes' totals: a lone fast probe is noise), only where that is over :data:`DEADBAND` (the
+probe's own noise) and at most :data:`MAX_FACTOR`. The model then predicts the host
+undisturbed, as the lab's measurements report it (the median, or 1.05 x the 10th percentile
+where a disturbance moved the median); the probe later says how far the host is from it now.
+Torch-free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EVERY_S = 10.0
+QUANTILE = 0.25
+DEADBAND = 1.05
+MAX_FACTOR = 2.0
+
+
+@dataclass
+class Drift:
+    """The probes of one campaign, ``(time, total ms)`` in time order."""
+
+    probes: list[tuple[float, float]] = field(default_factory=list)
+    groups: list[dict[str, float]] = field(default_factory=list)  # each probe's ms per group
+
+    def due(self, t: float) -> bool:
+        return not self.probes or t - self.probes[-1][0] >= EVERY_S
+
+    def add(self, t: float, group_ms: dict[str, float]) -> None:
+        total = float(sum(group_ms.values()))
+        if total > 0 and math.isfinite(total):
+            self.probes.append((t, total))
+            self.groups.append(dict(group_ms))
+
+    def state(self) -> dict[str, float] | None:
+        """The undisturbed host's probe, per group of kinds: each group's median over the probes
+        within :data:`DEADBAND` of the reference (what later probes are compared with)."""
+        ref = self.reference()
+        if ref is None:
+            return None
+        quiet = [g for (_, ms), g in zip(self.probes, self.groups) if ms <= ref * DEADBAND]
+        return {k: float(np.median([g.get(k, 0.0) for g in quiet])) for k in quiet[0]}
+
+    def reference(self) -> float | None:
+        """The campaign's undisturbed probe total (None with fewer than 3 probes)."""
+        if len(self.probes) < 3:
+            return None
+        return float(np.quantile([ms for _, ms in self.probes], QUANTILE))
+
+    def factor(self, t: float) -> float:
+        """The host's slowdown at time ``t`` against the undisturbed state (1: none seen)."""
+        ref = self.reference()
+        if ref is None:
+            return 1.0
+        before = [ms for at, ms in self.probes if at <= t]
+        after = [ms for at, ms in self.probes if at > t]
+        near = min(([before[-1]] if before else []) + ([after[0]] if after else []))
+        f = near / ref
+        return min(f, MAX_FACTOR) if f > DEADBAND else 1.0
+
+    def summary(self, factors: Sequence[float]) -> dict:
+        """What the campaign saw (stored with the model's calibration)."""
+        ref = self.reference()
+        moved = [f for f in factors if f > 1.0]
+        return {"probes": len(self.probes), "reference_ms": ref,
+                "probe_ms": [round(ms, 4) for _, ms in self.probes],
+                "scaled": len(moved), "of": len(factors), "max_factor": max(moved, default=1.0),
+                "factors": [round(f, 4) for f in factors]}
+
+
+def deflate(ops: Sequence[tuple], factor: float) -> list:
+    """``[(kernel, ms)]`` with each ms divided by ``factor``."""
+    return [(k, t / factor) for k, t in ops] if factor != 1.0 else list(ops)

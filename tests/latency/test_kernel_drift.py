@@ -1,0 +1,110 @@
+"""The host's drift during a calibration taken out of its measurements, max and average
+pooling as kinds of their own, and deep kernel chains (issue 19): what a family left out takes
+with it (ResNet's wide dense 3x3 convs on a few pixels, ShuffleNet v1's average pools) is still
+timed, and a slow stretch of the host does not make the whole model slow."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+
+import pytest
+from test_kernel_model import kernel_calibration  # beside this file
+
+from lightviz import make_config
+from lightviz.counting import count
+from lightviz.latency.devices import devicefile
+from lightviz.latency.predictor import kernel_model as KM
+from lightviz.latency.predictor import model as M
+from lightviz.latency.predictor import store
+from lightviz.latency.predictor.chains import chains, random_chain
+from lightviz.latency.predictor.drift import DEADBAND, MAX_FACTOR, Drift, deflate
+from lightviz.latency.predictor.kernels import kernel_of, network_kernels
+from lightviz.latency.setup import Setup
+
+ONE = Setup(threads=1)
+
+
+def probes(*totals, every=10.0):
+    d = Drift()
+    for i, ms in enumerate(totals):
+        d.add(i * every, {"dense": ms * 0.75, "elementwise": ms * 0.25})
+    return d
+
+
+def test_a_slow_stretch_between_two_slow_probes_is_scaled_back_to_the_undisturbed_host():
+    d = probes(2.0, 2.02, 1.98, 2.6, 2.6, 2.0, 2.01)
+    assert d.reference() == pytest.approx(2.0, rel=0.01)
+    assert d.factor(5.0) == 1.0  # between two quiet probes
+    assert d.factor(35.0) == pytest.approx(1.3, rel=0.02)  # both neighbours slow
+    assert d.factor(25.0) == 1.0 and d.factor(45.0) == 1.0  # one neighbour quiet: not a phase
+    assert d.factor(1e6) == 1.0  # after the last probe: the last one alone
+
+
+def test_drift_within_the_probe_noise_or_without_probes_is_left_alone():
+    assert probes(2.0, 2.0 * DEADBAND * 0.99, 2.0 * DEADBAND * 0.99, 2.0).factor(15.0) == 1.0
+    assert probes(2.0, 2.6).factor(5.0) == 1.0  # fewer than 3 probes: no reference
+    assert probes(1.0, 1.0, 1.0, 9.0, 9.0).factor(35.0) == MAX_FACTOR
+    assert Drift().due(0.0) and not probes(1.0).due(5.0) and probes(1.0).due(10.0)
+
+
+def test_deflate_divides_each_op_and_the_summary_says_what_moved():
+    ops = [("a", 2.0), ("b", 4.0)]
+    assert deflate(ops, 2.0) == [("a", 1.0), ("b", 2.0)] and deflate(ops, 1.0) == ops
+    s = probes(2.0, 2.0, 2.0, 2.8, 2.8).summary([1.0, 1.4])
+    assert s["probes"] == 5 and s["scaled"] == 1 and s["of"] == 2 and s["max_factor"] == 1.4
+    devicefile._drift(json.loads(json.dumps(s)), "calibration.drift")  # a device file carries it
+
+
+def test_max_and_average_pooling_are_kinds_of_their_own():
+    rows = {r.op: r for r in count(make_config("shufflenet_v1", 1.0, resolution=224, groups=3)).rows}
+    assert kernel_of(rows["max_pool"]).kind == "pool" and kernel_of(rows["avg_pool"]).kind == "avgpool"
+
+
+def test_a_model_from_before_average_pooling_was_a_kind_costs_it_as_it_was_timed(cache):
+    model = json.loads(json.dumps(kernel_calibration(points=40).model))
+    kinds = model["kernel"]["kinds"]
+    assert "avgpool" in kinds  # ShuffleNet v1's shortcut pools were timed as their own kind
+    cfg = make_config("shufflenet_v1", 1.0, resolution=224, groups=3)
+    pools = [k for k in network_kernels(cfg)[0] if k.kind == "avgpool"]
+    old = dict(model["kernel"], kernel_version=2, kinds={**kinds, "pool": kinds.pop("avgpool")})
+    ms, extra = KM.KernelModel(old).kernel_ms(pools)
+    assert not extra.any() and (ms > 0).all()  # a version-2 model timed them as "pool"
+    new = dict(model["kernel"], kinds=kinds)  # version 3 without the kind: a stand-in, said
+    assert KM.KernelModel(new).kernel_ms(pools)[1].all()
+
+
+def test_deep_chains_time_wide_dense_convs_on_a_few_pixels_and_average_pools():
+    deep = [random_chain(random.Random(i), i, deep=True) for i in range(30)]
+    kernels = [k for ch in deep for _, k in ch.kernels()]
+    wide = [k for k in kernels if k.kind == "convkxk" and k.c_in >= 128 and k.out_h * k.out_w <= 256]
+    assert len(wide) >= 10
+    assert all(k.out_h <= 32 for ch in deep for p, k in ch.kernels() if p.startswith("widen"))
+    seen = {k.kind for ch in itertools.islice(chains(seed=0), 80) for _, k in ch.kernels()}
+    assert {"pool", "avgpool", "linear"} <= seen
+
+
+def test_small_chains_time_every_kind_at_its_narrowest():
+    small = [random_chain(random.Random(i), i, small=True, deep=False) for i in range(30)]
+    assert all(32 <= ch.resolution <= 160 for ch in small)
+    assert sum(ch.macs() <= 1e7 for ch in small) >= 25  # the stem alone may be over
+    kernels = [k for ch in small for _, k in ch.kernels()]
+    assert {"gconv", "dwconv", "conv1x1"} <= {k.kind for k in kernels if k.c_in <= 32}
+
+
+def test_a_calibration_records_its_drift_and_the_model_survives_a_device_file(cache):
+    cal = kernel_calibration(points=20)  # a fake timer: no probe, nothing scaled
+    drift = cal.model["calibration"]["drift"]
+    assert drift["probes"] == 0 and drift["scaled"] == 0 and drift["of"] == len(cal.networks)
+    devicefile._calibration(json.loads(json.dumps(cal.model["calibration"])), "model.calibration")
+    store.clear_caches()
+    assert M.predict(make_config("resnet18", 1.0, resolution=160), ONE).predicted_ms > 0
+
+
+def test_the_undisturbed_state_is_each_group_s_median_over_the_quiet_probes():
+    d = Drift()
+    for i, (dense, elem) in enumerate([(1.5, 0.5), (1.6, 0.5), (2.4, 1.0), (1.4, 0.5), (1.5, 0.6)]):
+        d.add(10.0 * i, {"dense": dense, "elementwise": elem})
+    assert d.state() == {"dense": 1.5, "elementwise": 0.5}  # the slow probe (3.4 ms) left out
+    assert probes(1.0, 1.0).state() is None
