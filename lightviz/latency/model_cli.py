@@ -127,6 +127,10 @@ def public_identity(ident: dict) -> dict:
     return {k: v for k, v in ident.items() if k != "machine_id"}
 
 
+HOST_STATE = {"undisturbed": "undisturbed (its calibration's slow stretches taken out)",
+              "now": "as the latest probe found it", "as calibrated": "as it was during its calibration"}
+
+
 def render_prediction(cfg, pred) -> str:
     m = pred.model
     cov = (m.get("interval") or {}).get("coverage", 0.9)
@@ -136,7 +140,8 @@ def render_prediction(cfg, pred) -> str:
              f"predicted  {pred.predicted_ms:10.3f} ms   {cov:.0%} interval {pred.low_ms:.3f} "
              f"to {pred.high_ms:.3f} ms{status}",
              f"model      {m.get('model_kind')}: {m['measurements']} networks, held-out RMSPE "
-             f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}"]
+             f"{m['heldout_rmspe']:.1%}, calibrated {_when(m.get('calibrated_at'))}"
+             + (f", for the host {HOST_STATE[m['host_state']]}" if m.get("host_state") in HOST_STATE else "")]
     if m.get("note"):
         lines.append(f"note       {m['note']}")
     if m.get("unseen_family"):

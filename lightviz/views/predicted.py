@@ -108,8 +108,9 @@ def model_text(p: M.Prediction) -> str:
     kind = "kernel model, " if m.get("model_kind") == M.KERNEL else "previous whole-network model, "
     host = (f"; the host probed {store.describe_age(time.time() - m['host_state_at'])} ran at "
             f"x{m['host_ratio']:.2f} its calibration's times (not applied)" if m.get("host_ratio") else "")
+    state = "; for the host undisturbed" if m.get("host_state") == "undisturbed" else ""
     return (f"{kind}{m.get('measurements')} measurements, held-out error (RMSPE) "
-            f"{(m.get('heldout_rmspe') or 0):.0%}, fitted {when}{host}")
+            f"{(m.get('heldout_rmspe') or 0):.0%}, fitted {when}{state}{host}")
 
 
 # ----------------------------------------------------------------------------- Explore

@@ -108,3 +108,15 @@ def test_the_undisturbed_state_is_each_group_s_median_over_the_quiet_probes():
         d.add(10.0 * i, {"dense": dense, "elementwise": elem})
     assert d.state() == {"dense": 1.5, "elementwise": 0.5}  # the slow probe (3.4 ms) left out
     assert probes(1.0, 1.0).state() is None
+
+
+def test_a_prediction_says_which_host_state_it_is_for(cache):
+    cfg = make_config("mobilenet_v2", 1.0, resolution=160)
+    model = json.loads(json.dumps(kernel_calibration(points=20).model))  # a fake timer: never probed
+    assert M.predict_kernel(cfg, M.resolve(ONE), model).model["host_state"] == "as calibrated"
+    model["calibration"]["drift"].update(probes=16)
+    p = M.predict_kernel(cfg, M.resolve(ONE), model)
+    assert p.model["host_state"] == "undisturbed"
+    from lightviz.latency.model_cli import render_prediction
+
+    assert "for the host undisturbed" in render_prediction(cfg, p)

@@ -25,6 +25,9 @@ network of kernels drawn over the shapes the Design page accepts, belonging to n
 every :data:`CHAIN_EVERY`-th network, so every kind is timed on shapes no family of the zoo has
 (a family left out, or a plugin, still finds its kernels timed).
 
+**The host's drift.** A kernel campaign times the host probe every ten seconds and takes the
+slow stretches out of what it measured (:mod:`.drift`), so the model is for the undisturbed host.
+
 **Which model.** Eager PyTorch (``--runtime torch``) is timed whole and op by op in place
 (:meth:`~lightviz.latency.lab.protocol.Bench.op_times`) and gets the kernel model. The other
 runtimes (ONNX Runtime, TensorRT, torch.compile) run the network as one graph of their own fused

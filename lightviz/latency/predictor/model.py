@@ -368,6 +368,9 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     info = model_info(model)
     if unseen:  # said: the interval is the one that held the families left out in turn
         info.update(unseen_family=family)
+    probed = ((model.get("calibration") or {}).get("drift") or {}).get("probes")
+    info["host_state"] = ("now" if scale_to_host and state is not None  # which host it is for, said
+                          else "undisturbed" if probed else "as calibrated")
     if state is not None:  # the host's speed now against its calibration's, said (and applied if asked)
         ratio = P.mean_ratio(ratios, P.by_group(zip(kinds, kernel_ms)))
         info.update(host_ratio=ratio, host_ratios=ratios, host_state_at=state["at"],
