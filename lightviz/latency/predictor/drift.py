@@ -34,10 +34,9 @@ MAX_FACTOR = 2.0
 
 @dataclass
 class Drift:
-    """The probes of one campaign, ``(time, total ms)`` in time order."""
+    """The probes of one campaign, ``(time, ms per group of kinds)`` in time order."""
 
-    probes: list[tuple[float, float]] = field(default_factory=list)
-    groups: list[dict[str, float]] = field(default_factory=list)  # each probe's ms per group
+    probes: list[tuple[float, dict[str, float]]] = field(default_factory=list)
 
     def due(self, t: float) -> bool:
         return not self.probes or t - self.probes[-1][0] >= EVERY_S
@@ -45,8 +44,11 @@ class Drift:
     def add(self, t: float, group_ms: dict[str, float]) -> None:
         total = float(sum(group_ms.values()))
         if total > 0 and math.isfinite(total):
-            self.probes.append((t, total))
-            self.groups.append(dict(group_ms))
+            self.probes.append((t, dict(group_ms)))
+
+    def totals(self) -> list[float]:
+        """Each probe's total ms, in time order."""
+        return [float(sum(g.values())) for _, g in self.probes]
 
     def state(self) -> dict[str, float] | None:
         """The undisturbed host's probe, per group of kinds: each group's median over the probes
@@ -54,22 +56,23 @@ class Drift:
         ref = self.reference()
         if ref is None:
             return None
-        quiet = [g for (_, ms), g in zip(self.probes, self.groups) if ms <= ref * DEADBAND]
+        quiet = [g for (_, g), ms in zip(self.probes, self.totals()) if ms <= ref * DEADBAND]
         return {k: float(np.median([g.get(k, 0.0) for g in quiet])) for k in quiet[0]}
 
     def reference(self) -> float | None:
         """The campaign's undisturbed probe total (None with fewer than 3 probes)."""
         if len(self.probes) < 3:
             return None
-        return float(np.quantile([ms for _, ms in self.probes], QUANTILE))
+        return float(np.quantile(self.totals(), QUANTILE))
 
     def factor(self, t: float) -> float:
         """The host's slowdown at time ``t`` against the undisturbed state (1: none seen)."""
         ref = self.reference()
         if ref is None:
             return 1.0
-        before = [ms for at, ms in self.probes if at <= t]
-        after = [ms for at, ms in self.probes if at > t]
+        timed = list(zip((at for at, _ in self.probes), self.totals()))
+        before = [ms for at, ms in timed if at <= t]
+        after = [ms for at, ms in timed if at > t]
         near = min(([before[-1]] if before else []) + ([after[0]] if after else []))
         f = near / ref
         return min(f, MAX_FACTOR) if f > DEADBAND else 1.0
@@ -79,7 +82,7 @@ class Drift:
         ref = self.reference()
         moved = [f for f in factors if f > 1.0]
         return {"probes": len(self.probes), "reference_ms": ref,
-                "probe_ms": [round(ms, 4) for _, ms in self.probes],
+                "probe_ms": [round(ms, 4) for ms in self.totals()],
                 "scaled": len(moved), "of": len(factors), "max_factor": max(moved, default=1.0),
                 "factors": [round(f, 4) for f in factors]}
 
