@@ -145,8 +145,9 @@ def render_prediction(cfg, pred) -> str:
     if m.get("note"):
         lines.append(f"note       {m['note']}")
     if m.get("unseen_family"):
-        lines.append(f"family     {m['unseen_family']} was never calibrated here: the interval is the one "
-                     "that held the families left out in turn")
+        from .predictor import model as M  # imported already: a prediction was made
+
+        lines.append(f"family     {M.unseen_family_text(m)}")
     if m.get("host_ratio"):
         groups = ", ".join(f"{g} x{r:.2f}" for g, r in (m.get("host_ratios") or {}).items())
         lines.append(f"host       probed {_when(m['host_state_at'])}: x{m['host_ratio']:.2f} its calibration's "

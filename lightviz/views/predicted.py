@@ -97,8 +97,7 @@ def interval_text(p: M.Prediction) -> str:
     extra = (f"; extrapolated: {p.extrapolated_share:.0%} of its kernels lie outside the shapes "
              "timed, so the interval is wider" if p.status == "extrapolated" else "")
     if p.model.get("unseen_family"):
-        extra += (f"; {p.model['unseen_family']} was never calibrated here: the interval is the one "
-                  "that held the families left out in turn")
+        extra += f"; {M.unseen_family_text(p.model)}"
     return f"{cov:.0%} interval {fmt_ms(p.low_ms)} to {fmt_ms(p.high_ms)}{extra}"
 
 

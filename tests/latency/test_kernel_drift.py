@@ -120,3 +120,17 @@ def test_a_prediction_says_which_host_state_it_is_for(cache):
     from lightviz.latency.model_cli import render_prediction
 
     assert "for the host undisturbed" in render_prediction(cfg, p)
+
+
+def test_both_doors_say_the_same_of_a_family_never_calibrated(cache):
+    from lightviz.latency.model_cli import render_prediction
+    from lightviz.views.predicted import interval_text
+
+    model = kernel_calibration(points=24, archs=["mobilenet_v2", "mobilenet_v1", "resnet18"]).model
+    cfg = make_config("ghostnet", 1.0, resolution=160)
+    p = M.predict_kernel(cfg, M.resolve(ONE), model)
+    said = M.unseen_family_text(p.model)
+    assert said.startswith("GhostNet was never calibrated here")
+    assert said in render_prediction(cfg, p) and said in interval_text(p)
+    assert M.unseen_family_text(M.predict_kernel(make_config("resnet18", 1.0, resolution=160),
+                                                 M.resolve(ONE), model).model) == ""

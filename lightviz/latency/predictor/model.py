@@ -433,6 +433,14 @@ def model_info(model: dict, setup: Setup | None = None) -> dict:
     return info
 
 
+def unseen_family_text(info: dict) -> str:
+    """What a prediction for a family its model never calibrated says of its interval ("" for
+    a calibrated one): one sentence for the CLI and the pages."""
+    family = info.get("unseen_family")
+    return (f"{family} was never calibrated here: the interval is the one that held the families "
+            "left out in turn") if family else ""
+
+
 def predict(cfg: Config, setup: Setup) -> Prediction:
     """Predicted latency of ``cfg`` with ``setup`` on this host, with its interval and a
     per-block breakdown; :class:`NotCalibrated` when this host has no model for the setup."""
