@@ -63,11 +63,13 @@ def test_max_and_average_pooling_are_kinds_of_their_own():
 
 
 def test_a_model_from_before_average_pooling_was_a_kind_costs_it_as_it_was_timed(cache):
-    model = json.loads(json.dumps(kernel_calibration(points=40).model))
+    cal = kernel_calibration(points=40)
+    model = json.loads(json.dumps(cal.model))
     kinds = model["kernel"]["kinds"]
     assert "avgpool" in kinds  # ShuffleNet v1's shortcut pools were timed as their own kind
-    cfg = make_config("shufflenet_v1", 1.0, resolution=224, groups=3)
-    pools = [k for k in network_kernels(cfg)[0] if k.kind == "avgpool"]
+    pools = [k for cfg, _, _ in cal.networks if cfg.arch == "shufflenet_v1"
+             for k in network_kernels(cfg)[0] if k.kind == "avgpool"]  # shapes it timed
+    assert pools
     old = dict(model["kernel"], kernel_version=2, kinds={**kinds, "pool": kinds.pop("avgpool")})
     ms, extra = KM.KernelModel(old).kernel_ms(pools)
     assert not extra.any() and (ms > 0).all()  # a version-2 model timed them as "pool"

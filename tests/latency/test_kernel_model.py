@@ -177,3 +177,22 @@ def test_the_widening_stays_finite_when_a_network_missed_without_extrapolating()
     share = np.zeros(10)
     w = KM._widening(log_ratio, share, -0.1, 0.1)
     assert math.isfinite(w) and KM.WIDEN <= w <= math.log(4.0)
+
+
+def test_a_kernel_inside_the_range_on_every_axis_but_far_from_every_timed_one_is_extrapolated():
+    """The range check alone passed a 1x1 conv of 560 channels on 165 x 165 px (wide, and large,
+    but never both at once in a calibration): it ran 27% slower than predicted, unflagged."""
+    from lightviz.latency.predictor.kernels import Kernel
+
+    def conv(c, side):
+        return Kernel("conv1x1", op="conv2d", c_in=c, h=side, w=side, c_out=c, out_h=side,
+                      out_w=side, k=1, stride=1, groups=1, bias=True, pad=0)
+
+    timed = [conv(c, side) for c, side in ((16, 160), (24, 128), (32, 112), (512, 8), (640, 10), (560, 12))]
+    ms = [0.001 * k.macs / 1e5 + 0.01 for k in timed]
+    kind = KM.KindModel(KM.KindModel.fit(timed, [3.0] * len(timed), ms, 1))
+    far, near = conv(560, 165), conv(24, 140)
+    z = np.stack([far.descriptor(), near.descriptor()])
+    assert kind.inside(z).all()  # within the timed range on every axis ...
+    _, timed_near = kind.predict(np.stack([far.terms(), near.terms()]), z)
+    assert list(timed_near) == [False, True]  # ... but only one is near a timed kernel
