@@ -93,6 +93,8 @@ def test_small_chains_time_every_kind_at_its_narrowest():
     assert sum(ch.macs() <= 1e7 for ch in small) >= 25  # the stem alone may be over
     kernels = [k for ch in small for _, k in ch.kernels()]
     assert {"gconv", "dwconv", "conv1x1"} <= {k.kind for k in kernels if k.c_in <= 32}
+    convs = [k for k in kernels if k.kind in ("conv1x1", "convkxk", "gconv", "dwconv")]
+    assert max(k.c_out for k in convs) <= 512  # narrow (256, a concatenation doubling it): no 8-4096 draws
 
 
 def test_a_calibration_records_its_drift_and_the_model_survives_a_device_file(cache):
