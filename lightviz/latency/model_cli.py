@@ -132,10 +132,11 @@ HOST_STATE = {"undisturbed": "undisturbed (its calibration's slow stretches take
 
 
 def render_prediction(cfg, pred) -> str:
+    from .predictor import model as M  # imported already: a prediction was made
+
     m = pred.model
     cov = (m.get("interval") or {}).get("coverage", 0.9)
-    status = (f"   extrapolated: {pred.extrapolated_share:.0%} of its kernels lie outside the "
-              "shapes timed, so the interval is wider" if pred.status == "extrapolated" else "")
+    status = f"   {M.extrapolated_text(pred)}" if pred.status == "extrapolated" else ""
     lines = [f"{cfg.label} on {pred.setup.label} (this host)",
              f"predicted  {pred.predicted_ms:10.3f} ms   {cov:.0%} interval {pred.low_ms:.3f} "
              f"to {pred.high_ms:.3f} ms{status}",
@@ -145,8 +146,6 @@ def render_prediction(cfg, pred) -> str:
     if m.get("note"):
         lines.append(f"note       {m['note']}")
     if m.get("unseen_family"):
-        from .predictor import model as M  # imported already: a prediction was made
-
         lines.append(f"family     {M.unseen_family_text(m)}")
     if m.get("host_ratio"):
         groups = ", ".join(f"{g} x{r:.2f}" for g, r in (m.get("host_ratios") or {}).items())

@@ -127,6 +127,22 @@ def test_a_kind_never_timed_is_extrapolated_with_a_wider_interval(cache):
     assert p.to_dict()["status"] == "extrapolated"
 
 
+def test_every_door_says_the_same_of_an_extrapolated_prediction(cache):
+    from lightviz.latency.devices.sources import _extrapolated
+    from lightviz.latency.model_cli import render_prediction
+    from lightviz.views.predicted import interval_text
+
+    model = json.loads(json.dumps(kernel_calibration().model))
+    model["kernel"]["kinds"].pop("dwconv")
+    cfg = make_config("mobilenet_v2", 1.0, resolution=160)
+    p = M.predict_kernel(cfg, M.resolve(ONE), model)
+    said = M.extrapolated_text(p)
+    assert said.startswith("extrapolated: ") and "outside or far from the shapes timed" in said
+    assert said in render_prediction(cfg, p) and said in interval_text(p) and said in _extrapolated(p)
+    model = kernel_calibration().model
+    assert M.extrapolated_text(M.predict_kernel(cfg, M.resolve(ONE), model)) == ""
+
+
 def test_a_new_measurement_refits_the_network_term_only(cache):
     cal = kernel_calibration()
     kinds = json.dumps(cal.model["kernel"]["kinds"], sort_keys=True)

@@ -67,8 +67,7 @@ def host_setup(precision: str) -> Setup | None:
 
 
 def _extrapolated(p) -> str:
-    return (f"; extrapolated: {p.extrapolated_share:.0%} of its kernels lie outside the shapes "
-            "timed, so the interval is wider" if p.status == "extrapolated" else "")
+    return f"; {M.extrapolated_text(p)}" if p.status == "extrapolated" else ""
 
 
 def _on_host(cfg: Config, setup: Setup | None, precision: str) -> DeviceLatency:

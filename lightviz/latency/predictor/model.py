@@ -433,6 +433,13 @@ def model_info(model: dict, setup: Setup | None = None) -> dict:
     return info
 
 
+def extrapolated_text(p: Prediction) -> str:
+    """What an extrapolated prediction says of its interval ("" for one that is not): one
+    sentence for the CLI and the pages."""
+    return (f"extrapolated: {p.extrapolated_share:.0%} of its kernels lie outside or far from the "
+            "shapes timed, so the interval is wider") if p.status == "extrapolated" else ""
+
+
 def unseen_family_text(info: dict) -> str:
     """What a prediction for a family its model never calibrated says of its interval ("" for
     a calibrated one): one sentence for the CLI and the pages."""
