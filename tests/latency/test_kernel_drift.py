@@ -138,3 +138,20 @@ def test_both_doors_say_the_same_of_a_family_never_calibrated(cache):
     assert said in render_prediction(cfg, p) and said in interval_text(p)
     assert M.unseen_family_text(M.predict_kernel(make_config("resnet18", 1.0, resolution=160),
                                                  M.resolve(ONE), model).model) == ""
+
+
+def test_a_deep_chains_map_wide_pool_travels_in_a_device_file():
+    """A deep chain's average pool spans most of its map (an 83 x 83 window, stride 83, on 166
+    px): its descriptor's kernel was refused by the device file's range (at most 64), so a
+    calibration that had timed one could not be exported."""
+    from lightviz.latency.predictor.kernels import Kernel
+
+    def avgpool(k, side):
+        out = side // k
+        return Kernel("avgpool", op="avg_pool2d", c_in=32, h=side, w=side, c_out=32, out_h=out,
+                      out_w=out, k=k, stride=k, groups=1, bias=False, pad=0)
+
+    pools = [avgpool(83, 166), avgpool(3, 56), avgpool(2, 112), avgpool(40, 160)]
+    kind = KM.KindModel.fit(pools, [3.0] * len(pools), [0.05, 0.02, 0.03, 0.04], 1)
+    assert max(z[3] for z in kind["z"]) == 83
+    devicefile._kind(json.loads(json.dumps(kind)), "model.kernel.kinds.avgpool")

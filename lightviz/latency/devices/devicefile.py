@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ...config import RESOLUTION_MAX
 from ..predictor import features as F
 from ..predictor import kernel_model as KM
 from ..predictor.kernels import KINDS
@@ -38,6 +39,9 @@ NAME_MAX = 64
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+()@-]*")
 EARLIEST = 1.5e9  # 2017: before lightviz, no calibration is dated earlier
 TERMS, DESCRIPTOR = 5, 6  # a kernel's physical terms and descriptor (predictor.kernels)
+# A descriptor's kernel and stride can span a map (a deep chain's average pool down to a few
+# pixels: 83 x 83 on 166 px); its logs stay far below.
+DESCRIPTOR_MAX = float(RESOLUTION_MAX)
 KERNEL_VERSIONS = tuple(range(1, KM.VERSION + 1))  # every version this one still reads
 
 # The passport fields a device file may carry (the store's identity, machine id left out).
@@ -168,10 +172,10 @@ def _kind(d: Any, where: str) -> None:
     if not isinstance(z, list) or not 1 <= len(z) <= MAX_KERNELS:
         raise _fail(f"{where}.z", f"expected 1 to {MAX_KERNELS} descriptor rows")
     for i, row in enumerate(z):
-        _numbers(row, f"{where}.z[{i}]", -1.0, 64.0, DESCRIPTOR)
+        _numbers(row, f"{where}.z[{i}]", -1.0, DESCRIPTOR_MAX, DESCRIPTOR)
     _numbers(d["r"], f"{where}.r", -50.0, 50.0, len(z))
-    lo = _numbers(d["lo"], f"{where}.lo", -1.0, 64.0, DESCRIPTOR)
-    hi = _numbers(d["hi"], f"{where}.hi", -1.0, 64.0, DESCRIPTOR)
+    lo = _numbers(d["lo"], f"{where}.lo", -1.0, DESCRIPTOR_MAX, DESCRIPTOR)
+    hi = _numbers(d["hi"], f"{where}.hi", -1.0, DESCRIPTOR_MAX, DESCRIPTOR)
     if any(a > b for a, b in zip(lo, hi)):
         raise _fail(f"{where}.lo", "above hi")
     _maybe(_number, d.get("n"), f"{where}.n", len(z), len(z), True)
