@@ -136,7 +136,8 @@ def render_prediction(cfg, pred) -> str:
 
     m = pred.model
     cov = (m.get("interval") or {}).get("coverage", 0.9)
-    status = f"   {M.extrapolated_text(pred)}" if pred.status == "extrapolated" else ""
+    said = M.extrapolated_text(pred)
+    status = f"   {said}" if said else ""
     lines = [f"{cfg.label} on {pred.setup.label} (this host)",
              f"predicted  {pred.predicted_ms:10.3f} ms   {cov:.0%} interval {pred.low_ms:.3f} "
              f"to {pred.high_ms:.3f} ms{status}",

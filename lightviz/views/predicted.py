@@ -94,7 +94,8 @@ def fmt_ms(x: float) -> str:
 
 def interval_text(p: M.Prediction) -> str:
     cov = (p.model.get("interval") or {}).get("coverage", 0.9)
-    extra = f"; {M.extrapolated_text(p)}" if p.status == "extrapolated" else ""
+    said = M.extrapolated_text(p)
+    extra = f"; {said}" if said else ""
     if p.model.get("unseen_family"):
         extra += f"; {M.unseen_family_text(p.model)}"
     return f"{cov:.0%} interval {fmt_ms(p.low_ms)} to {fmt_ms(p.high_ms)}{extra}"

@@ -67,7 +67,8 @@ def host_setup(precision: str) -> Setup | None:
 
 
 def _extrapolated(p) -> str:
-    return f"; {M.extrapolated_text(p)}" if p.status == "extrapolated" else ""
+    said = M.extrapolated_text(p)
+    return f"; {said}" if said else ""
 
 
 def _on_host(cfg: Config, setup: Setup | None, precision: str) -> DeviceLatency:
