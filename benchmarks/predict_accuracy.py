@@ -176,18 +176,16 @@ def measure_set(name, configs, setup, bench, args, probe, predict_ms) -> list:
 def measure_again(rows, setup, bench, args, probe, order) -> None:
     """Each held-out point measured again, in ``order`` (minutes after its last measurement),
     and the fastest measurement kept: the host's slow spells (a neighbour on the machine) only
-    ever add time, as the store's rule for a disturbed measurement says. The first measurement
-    stays in the row (``first_ms``) and is scored too; the second is ``second_ms`` (the
-    repeatability compares the two)."""
+    ever add time, as the store's rule for a disturbed measurement says. Every pass's
+    measurement stays in the row (``passes_ms``, in order): the first is scored on its own too,
+    and the repeatability compares the first two."""
     point = dataclasses.replace(setup, budget_s=args.point_budget)
     for i, row in enumerate(order):
         if i % 8 == 0:
             probe("held-out phase")
         r = bench.run(row["config"], point)
         again = r.undisturbed_ms
-        row.setdefault("first_ms", row["measured_ms"])
-        row.setdefault("second_ms", again)
-        row.setdefault("passes_ms", [row["first_ms"]]).append(again)
+        row.setdefault("passes_ms", [row["measured_ms"]]).append(again)
         row["measured_ms"] = min(row["passes_ms"])
         before = ", ".join(f"{ms:.3f}" for ms in row["passes_ms"][:-1])
         print(f"   ({row['set']}) {row['label']:44s} again    {again:9.3f} (before: {before})", flush=True)
@@ -264,14 +262,14 @@ def run_setup(threads: int, args) -> dict:
     sets = {name: summarise([r for r in rows + left_out if r["set"] == name]) for name in "abcd"}
     repeat = None
     if args.passes > 1:  # scored on the first measurements alone too, and the floor they set
-        first = [dict(r, measured_ms=r["first_ms"]) for r in rows + left_out]
+        first = [dict(r, measured_ms=r["passes_ms"][0]) for r in rows + left_out]
         sets.update({f"{name} first pass": summarise([r for r in first if r["set"] == name]) for name in "abcd"})
-        rel = np.array([r["second_ms"] / r["first_ms"] - 1 for r in rows])
+        rel = np.array([r["passes_ms"][1] / r["passes_ms"][0] - 1 for r in rows])
         repeat = {"rmspe": float(np.sqrt(np.mean(rel ** 2))), "within_10": float(np.mean(np.abs(rel) <= 0.10)),
                   "worst": float(rel[np.argmax(np.abs(rel))]), "n": len(rows)}
     if args.probe:  # scaled to the host the probe found, against the measurement just after it
         now = [dict(r, predicted_ms=r["probe_ms"], low_ms=r["probe_low_ms"], high_ms=r["probe_high_ms"],
-                    measured_ms=r.get("first_ms", r["measured_ms"])) for r in rows]
+                    measured_ms=r.get("passes_ms", [r["measured_ms"]])[0]) for r in rows]
         sets.update({f"{name} with probe": summarise([r for r in now if r["set"] == name]) for name in "abd"})
     return {"setup": setup.label, "threads": threads, "calibration_s": cal_s,
             "calibration_networks": len(cal.measured), "timed_kernels": m["kernel"]["timed_kernels"],
