@@ -92,6 +92,9 @@ def test_the_breakdown_adds_up_and_the_model_survives_json(cache):
     cfg = random_settings("ghostnet", random.Random(3), 0.8, 160)
     p = M.predict(cfg, ONE)
     assert sum(ms for _, ms in p.breakdown) == pytest.approx(p.predicted_ms, rel=1e-9)
+    ops = M.predict_ops(cfg, ONE)  # the Latency page's op-by-op column adds up to the blocks
+    assert len(ops) == len(network_kernels(cfg)[0])
+    assert sum(ops.values()) == pytest.approx(sum(ms for b, ms in p.breakdown if b != M.FIXED), rel=1e-9)
     assert p.low_ms < p.predicted_ms < p.high_ms and p.status == "predicted"
     again = KM.KernelModel(json.loads(json.dumps(cal.model["kernel"])), 1, True)
     assert again.predict(cfg)[0] == pytest.approx(p.predicted_ms, rel=1e-12)
@@ -210,5 +213,43 @@ def test_a_kernel_inside_the_range_on_every_axis_but_far_from_every_timed_one_is
     far, near = conv(560, 165), conv(24, 140)
     z = np.stack([far.descriptor(), near.descriptor()])
     assert kind.inside(z).all()  # within the timed range on every axis ...
-    _, timed_near = kind.predict(np.stack([far.terms(), near.terms()]), z)
+    _, _, timed_near = kind.predict(np.stack([far.terms(), near.terms()]), z)
     assert list(timed_near) == [False, True]  # ... but only one is near a timed kernel
+
+
+def _relu(c, side):
+    from lightviz.latency.predictor.kernels import Kernel
+    return Kernel("relu", op="relu", c_in=c, h=side, w=side, c_out=c, out_h=side, out_w=side)
+
+
+def test_reading_costs_more_in_a_longer_network_and_the_fit_finds_by_how_much():
+    """Each value read costs 0.02 ms per million more per octave of the network's own time past
+    1 ms (a fake law): the fit recovers it, and a kernel's time follows its network's."""
+    rng = np.random.default_rng(0)
+    timed = [_relu(int(c), int(s)) for c, s in zip(rng.integers(8, 512, 300), rng.integers(4, 160, 300))]
+    contexts = rng.uniform(-0.5, 5.0, len(timed))  # log2 ms: inside and past the 1-16 ms clip
+
+    def law(k, ctx):
+        return 0.004 + k.values_in / 1e6 * (0.05 + 0.02 * KM.read_octaves(ctx))
+
+    fitted = KM.KindModel.fit(timed, contexts, [law(k, c) for k, c in zip(timed, contexts)], 1)
+    assert fitted["read_context"] == pytest.approx(0.02, rel=0.02)
+    model = KM.KernelModel({"kinds": {"relu": fitted}, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}})
+    k = _relu(64, 56)
+    for ctx in (0.0, 2.0, 4.0, 6.0):  # 1, 4, 16 and 64 ms (clipped at 16)
+        assert model.kernel_ms([k], ctx)[0][0] == pytest.approx(law(k, ctx), rel=0.03)
+
+
+def test_a_model_from_before_the_read_term_predicts_as_it_did():
+    """A version-3 model (no ``read_context``): each kernel its base times its kind's slope
+    factor, whatever the network's context."""
+    rng = np.random.default_rng(1)
+    timed = [_relu(int(c), int(s)) for c, s in zip(rng.integers(8, 512, 60), rng.integers(4, 160, 60))]
+    fitted = KM.KindModel.fit(timed, [3.0] * 60, [0.004 + k.values_in / 2e7 for k in timed], 1)
+    old = {key: v for key, v in fitted.items() if key != "read_context"} | {"slope": 0.05}
+    model = KM.KernelModel({"kinds": {"relu": old}, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0},
+                            "kernel_version": 3})
+    k = _relu(64, 56)
+    ref = model.kernel_ms([k])[0][0]
+    for ctx in (0.0, 1.0, 5.0):
+        assert model.kernel_ms([k], ctx)[0][0] == pytest.approx(ref * math.exp(0.05 * float(KM.context_x(ctx))))

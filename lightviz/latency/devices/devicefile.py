@@ -163,9 +163,12 @@ def check_setup(d: Any, where: str = "setup") -> Setup:
 
 
 def _kind(d: Any, where: str) -> None:
-    _fields(d, where, ("coef", "pool", "offset", "slope", "z", "r", "lo", "hi", "n"), ("coef", "z", "r", "lo", "hi"))
+    _fields(d, where, ("coef", "pool", "offset", "slope", "read_context", "pool_read_context", "z", "r", "lo", "hi",
+                       "n"), ("coef", "z", "r", "lo", "hi"))
     _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, TERMS)
     _maybe(_numbers, d.get("pool"), f"{where}.pool", 0.0, 1e6, TERMS)
+    for name in ("read_context", "pool_read_context"):  # version 4: reading costs more in a longer network
+        _maybe(_number, d.get(name), f"{where}.{name}", 0.0, 1e6)
     _maybe(_number, d.get("offset"), f"{where}.offset", -50.0, 50.0)
     _maybe(_number, d.get("slope"), f"{where}.slope", -5.0, 5.0)
     z = d["z"]

@@ -9,7 +9,8 @@ convs: the input just written by the expansion, the allocator's state), so in-pl
 what a sum must add up.
 
 **Per kind** (nn-Meter fits one regressor per kernel kind; Zhang et al., MobiSys 2021) a base
-linear in physical terms (a call, MACs, values read and written, weights; non-negative,
+linear in physical terms (a call, MACs, values read and written, weights, and the values read
+once more per octave of the network's own time: see :func:`read_octaves`; non-negative,
 relative least squares) times a correction: the log residuals of the kind's timed kernels
 smoothed over their descriptors (log channels, log output pixels, kernel, stride, log groups;
 the nearest :data:`NEIGHBOURS`, Gaussian weights, shrunk toward none). A kernel whose descriptor
@@ -44,7 +45,8 @@ from ...zoo import REGISTRY
 from .kernels import KINDS, Kernel, network_kernels
 from .stats import COVERAGE, conformal_bounds, rmspe
 
-VERSION = 3  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own
+VERSION = 4  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
+# 4: reading costs more in a longer network (read_octaves)
 # Kinds an older model timed under another kind's name (read as that kind, as it was fitted).
 LEGACY = {"avgpool": ("pool", 3)}
 NEIGHBOURS = 6
@@ -108,6 +110,8 @@ class KindModel:
         self.pool = np.asarray(data.get("pool", data["coef"]), float)
         self.offset = float(data.get("offset", 0.0))
         self.slope = float(data.get("slope", 0.0))  # none in a version-1 model
+        self.read = float(data.get("read_context", 0.0))  # none before version 4
+        self.pool_read = float(data.get("pool_read_context", 0.0))
         self.z = np.asarray(data["z"], float).reshape(-1, len(SCALES))
         self.r = np.asarray(data["r"], float)
         self.lo = np.asarray(data["lo"], float) - MARGIN
@@ -118,9 +122,9 @@ class KindModel:
 
     @staticmethod
     def fit(kernels: Sequence[Kernel], contexts: Sequence[float], ms: Sequence[float], batch: int) -> dict:
-        """The base, then the context's slope on the log residuals (ridge toward none), then the
-        residuals left for the correction to smooth."""
-        T = np.stack([k.terms(batch) for k in kernels])
+        """The base (its reading growing with the context), then the context's slope on the log
+        residuals (ridge toward none), then the residuals left for the correction to smooth."""
+        T = base_columns(kernels, contexts, batch)
         y = np.asarray(ms, float)
         coef = _nonneg_relative(T, y)
         r = np.log(y / np.maximum(T @ coef, 1e-6))
@@ -128,9 +132,9 @@ class KindModel:
         xc, rc = x - x.mean(), r - r.mean()
         slope = float((xc * rc).sum() / ((xc * xc).sum() + SLOPE_RIDGE))
         z = np.stack([k.descriptor() for k in kernels])
-        return {"coef": coef.tolist(), "slope": round(slope, 6), "z": z.round(4).tolist(),
-                "r": (r - slope * x).round(5).tolist(), "lo": z.min(axis=0).tolist(),
-                "hi": z.max(axis=0).tolist(), "n": len(y)}
+        return {"coef": coef[:-1].tolist(), "read_context": float(coef[-1]), "slope": round(slope, 6),
+                "z": z.round(4).tolist(), "r": (r - slope * x).round(5).tolist(),
+                "lo": z.min(axis=0).tolist(), "hi": z.max(axis=0).tolist(), "n": len(y)}
 
     def distances2(self, z: np.ndarray) -> np.ndarray:
         """Squared scaled distances from each descriptor row of ``z`` to each timed kernel."""
@@ -150,24 +154,47 @@ class KindModel:
         within = ((z >= self.lo) & (z <= self.hi)).all(axis=1)
         return within & np.isin(np.round(z[:, 3]).astype(int), list(self.ks))
 
-    def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ms, timed near) of kernels with terms ``T`` and descriptors ``z`` in the reference
-        context: inside the timed range, the kind's base and correction; outside, the group's
-        pooled base and the kind's offset. *Timed near*: inside the range and within
+    def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ms in the shortest context, ms more per octave of context, timed near) of kernels
+        with terms ``T`` and descriptors ``z``, before the kind's slope: inside the timed range,
+        the kind's base and correction; outside, the group's pooled base and the kind's offset
+        (see :meth:`KernelModel.kernel_ms` for a context's ms). *Timed near*: inside the range and within
         :data:`REACH` of a timed kernel (a shape inside the range on each axis can still be far
         from every timed one on all of them together: a 1x1 conv of 560 channels on 165 x 165 px,
         wide and large as no calibration kernel was at once, ran 27% slower than its kind's base
         said)."""
         inside = self.inside(z)
         d2 = self.distances2(z)
-        own = np.maximum(T @ self.coef, 1e-6) * np.exp(self.correction(z, d2))
-        pooled = np.maximum(T @ self.pool, 1e-6) * math.exp(self.offset)
-        return np.where(inside, own, pooled), inside & (d2.min(axis=1) <= REACH ** 2)
+        own, pooled = np.exp(self.correction(z, d2)), math.exp(self.offset)
+        ms = np.where(inside, np.maximum(T @ self.coef, 1e-6) * own, np.maximum(T @ self.pool, 1e-6) * pooled)
+        per = T[:, READ] * np.where(inside, self.read * own, self.pool_read * pooled)
+        return ms, per, inside & (d2.min(axis=1) <= REACH ** 2)
 
 
 def context_x(ctx):
     """The context coordinate the slopes multiply: log2 network ms clipped and centred."""
     return np.clip(ctx, *CONTEXT_RANGE) - CONTEXT_REF
+
+
+READ = 2  # the term of the values read (kernels.TERMS)
+
+
+def read_octaves(ctx):
+    """Octaves of the network's own time past 1 ms (0 to 4 for networks of 1 to 16 ms): the
+    base's last column, the values read times this, costs each kind its ``read_context``. The
+    data a kernel reads is still in the caches when the network comes round again soon: the
+    same 3x3 stem on a 171 px image ran in 0.13 ms in networks of 1-2 ms (per output pixel)
+    and 0.27 ms in one of 11 ms. Fitted on the test family's plugin networks of about 1 ms, they
+    were predicted 10-30% over without it; a call's fixed cost growing the same way was tried
+    too, and left a family never timed (ShuffleNet v1's grouped convs) further off."""
+    return np.clip(np.asarray(ctx, float), *CONTEXT_RANGE) - CONTEXT_RANGE[0]
+
+
+def base_columns(kernels: Sequence[Kernel], contexts: Sequence[float], batch: int) -> np.ndarray:
+    """The base's columns for timed kernels in their networks' contexts: the kernels' terms,
+    then the values read times :func:`read_octaves`."""
+    T = np.stack([k.terms(batch) for k in kernels])
+    return np.column_stack([T, T[:, READ] * read_octaves(contexts)])
 
 
 def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int) -> dict[str, dict]:
@@ -180,18 +207,18 @@ def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int) -> dict
     out = {kind: KindModel.fit([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch)
            for kind, kms in by_kind.items() if len(kms) >= 3}
     for kinds in GROUPS.values():
-        members = [(k, m) for kind in kinds if kind in out for k, _, m in by_kind[kind]]
+        members = [kcm for kind in kinds if kind in out for kcm in by_kind[kind]]
         if not members:
             continue
-        T = np.stack([k.terms(batch) for k, _ in members])
-        y = np.array([m for _, m in members])
-        pool = _nonneg_relative(T, y)
+        pool = _nonneg_relative(base_columns([k for k, _, _ in members], [c for _, c, _ in members], batch),
+                                np.array([m for _, _, m in members]))
         for kind in kinds:
             if kind in out:
-                Tk = np.stack([k.terms(batch) for k, _, _ in by_kind[kind]])
-                yk = np.array([m for _, _, m in by_kind[kind]])
+                kms = by_kind[kind]
+                Tk = base_columns([k for k, _, _ in kms], [c for _, c, _ in kms], batch)
+                yk = np.array([m for _, _, m in kms])
                 offset = float(np.median(np.log(yk / np.maximum(Tk @ pool, 1e-6))))
-                out[kind].update(pool=pool.tolist(), offset=offset)
+                out[kind].update(pool=pool[:-1].tolist(), pool_read_context=float(pool[-1]), offset=offset)
     return out
 
 
@@ -224,22 +251,30 @@ class KernelModel:
         return self.kinds.get(kind) or next(iter(self.kinds.values()), None), False
 
     def kernel_ms(self, kernels: Sequence[Kernel], ctx: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(ms, extrapolated) of each kernel (each distinct kernel predicted once), in a network
-        of ``ctx`` (log2 of its ms; None: the reference context)."""
+        """(ms, extrapolated) of each kernel in a network of ``ctx`` (log2 of its ms; None: the
+        reference context)."""
+        parts = self._parts(kernels)
+        return self._at(parts, CONTEXT_REF if ctx is None else ctx), parts[3]
+
+    def _parts(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each kernel's ms in the shortest context, ms more per octave of context, its kind's
+        slope, and whether it is extrapolated; each distinct kernel predicted once."""
         unique = list(dict.fromkeys(kernels))
         where = {k: i for i, k in enumerate(unique)}
-        ms, extra = self._unique_ms(unique)
+        ms, per, extra = self._unique_ms(unique)
         back = np.fromiter((where[k] for k in kernels), dtype=np.int64, count=len(kernels))
-        ms, extra = ms[back], extra[back]
-        return (ms if ctx is None else ms * self.context_factor(kernels, ctx)), extra
+        slopes = np.fromiter((self.slopes.get(k.kind, 0.0) for k in kernels), float, len(kernels))
+        return ms[back], per[back], slopes, extra[back]
 
-    def context_factor(self, kernels: Sequence[Kernel], ctx: float) -> np.ndarray:
-        """Each kernel's factor in a network of ``ctx``: exp(its kind's slope x context)."""
-        x = float(context_x(ctx))
-        return np.exp(x * np.fromiter((self.slopes.get(k.kind, 0.0) for k in kernels), float, len(kernels)))
+    @staticmethod
+    def _at(parts: tuple[np.ndarray, ...], ctx: float) -> np.ndarray:
+        """Each kernel's ms (of :meth:`_parts`) in a network of ``ctx``: its base at that
+        context's :func:`read_octaves`, times exp(its kind's slope x :func:`context_x`)."""
+        ms, per, slopes, _ = parts
+        return (ms + per * float(read_octaves(ctx))) * np.exp(float(context_x(ctx)) * slopes)
 
-    def _unique_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray]:
-        ms, extra = np.zeros(len(kernels)), np.zeros(len(kernels), bool)
+    def _unique_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ms, per, extra = np.zeros(len(kernels)), np.zeros(len(kernels)), np.zeros(len(kernels), bool)
         by_kind: dict[str, list[int]] = {}
         for i, k in enumerate(kernels):
             by_kind.setdefault(k.kind, []).append(i)
@@ -250,13 +285,13 @@ class KernelModel:
                 continue
             T = np.stack([kernels[i].terms(self.batch) for i in idx])
             z = np.stack([kernels[i].descriptor() for i in idx])
-            pred, inside = model.predict(T, z)
+            pred, more, inside = model.predict(T, z)
             if not own:  # a kind never timed: its stand-in's group base, as for shapes outside
-                pred = np.maximum(T @ model.pool, 1e-6)
+                pred, more = np.maximum(T @ model.pool, 1e-6), T[:, READ] * model.pool_read
             known = np.array([kernels[i].known for i in idx])
-            ms[idx] = pred
+            ms[idx], per[idx] = pred, more
             extra[idx] = ~(inside & own & known)
-        return ms, extra
+        return ms, per, extra
 
     def context(self, reference_ms: np.ndarray, calls: int) -> float:
         """A network's context (log2 of its ms) from its kernels in the reference context."""
@@ -274,8 +309,9 @@ class KernelModel:
         ``kind_scale`` multiplies each kind's kernels (the host probe's ratios; ``"call"`` also
         the cost per module call)."""
         kernels, blocks, order, calls = network_kernels(cfg, self.fold_bn)
-        ms, extra = self.kernel_ms(kernels)
-        ms = ms * self.context_factor(kernels, self.context(ms, calls))
+        parts = self._parts(kernels)
+        extra = parts[3]
+        ms = self._at(parts, self.context(self._at(parts, CONTEXT_REF), calls))
         total_k = float(ms.sum())
         # outside what was timed: by time, or by count where an untimed kind's stand-in is cheap
         share = max(float(ms[extra].sum() / total_k) if total_k > 0 else 1.0, float(extra.mean()))

@@ -379,16 +379,19 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
 
 
 def predict_ops(cfg: Config, setup: Setup) -> dict[str, float] | None:
-    """Each op's predicted milliseconds (its kernel's, times the network term's scale) by row
-    path, to set beside a per-layer measurement; None without a kernel model for the setup."""
+    """Each op's predicted milliseconds (its kernel's in the network's context, times the
+    network term's scale) by row path, to set beside a per-layer measurement: they add up to
+    the prediction's blocks (what the fixed part leaves). None without a kernel model for the
+    setup."""
     s = resolve(setup)
     model = store.load_model(s)
     if model is None or model.get("model_kind") != KERNEL:
         return None
     km = _kernel_model(model, s)
-    pairs = row_kernels(count(cfg).rows, s.fold_bn)
-    ms, _ = km.kernel_ms([k for _, k in pairs])
-    return {path: float(v) * km.network["scale"] for (path, _), v in zip(pairs, ms)}
+    paths = [path for path, _ in row_kernels(count(cfg).rows, s.fold_bn)]
+    # each kernel in the network's own context, as the prediction's blocks add it up
+    kernel_ms = km.predict(cfg)[1]
+    return {path: float(v) * km.network["scale"] for path, v in zip(paths, kernel_ms)}
 
 
 # ---------------------------------------------------------------------------------------------
