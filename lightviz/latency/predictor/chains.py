@@ -10,11 +10,12 @@ channel shuffles and squeeze-excite, in random order, widths and strides), timed
 place like the networks (an op's input just written by the op before it, as in every network:
 alone an op runs up to 2.7x faster), so the kernels of a chain and of a network are the same
 measurement. Every shape is drawn from the ranges the Design page accepts: channels log-uniform
-in 8-4096, kernels 1-7, strides 1-2, groups up to 8, inputs 32-512 px. Three sorts: most start
+in 8-4096, kernels 1-7, strides 1-2, groups up to 8, inputs 32-512 px. Four sorts: most start
 from the image; *deep* ones start where networks end (2-16 px, 64-2048 channels, dense k x k
 convs more often: ResNet's last stages, whose 3x3 convs run at a fifth of the MAC rate of the
 same convs on large maps); *small* ones are what a network of a millisecond runs (every kind at
-its narrowest, where a call's fixed cost is most of it); half end in a classifier.
+its narrowest, where a call's fixed cost is most of it); *thin* ones are a narrow network's
+first stages (a few channels on large maps); half end in a classifier.
 
 A chain is built with the spec's own units (:mod:`lightviz.spec`) and counted by
 :func:`lightviz.counting.trace`, so its rows, kernels and module paths are the networks'.
@@ -37,7 +38,8 @@ from .kernels import Kernel, row_kernels
 MAX_LAYERS = 12
 MAX_VALUES = 4 * 2**20  # one activation's values at most (16 MB in fp32)
 DEEP = 0.3  # the share of chains that start on the last stages' shapes ...
-SMALL = 0.2  # ... and of chains as small as a network of a millisecond
+SMALL = 0.2  # ... of chains as small as a network of a millisecond ...
+THIN = 0.15  # ... and of thin chains: few channels on large maps (a narrow network's first stages)
 ACTS = ("relu", "relu6", None, "relu", "hardsigmoid")
 
 
@@ -109,21 +111,22 @@ def _stand_in(side: int) -> Config:
     return Config("mobilenet_v1", 1.0, side, None, 1000)
 
 
-def _width(rng: random.Random, around: int, divisor: int = 1, small: bool = False) -> int:
-    """A layer's output channels near ``around`` (a small chain's: within an octave, at most
-    256), otherwise anywhere in 8-4096 three times in ten."""
+def _width(rng: random.Random, around: int, divisor: int = 1, small: int = 0) -> int:
+    """A layer's output channels near ``around`` (a small or thin chain's: within an octave, at
+    most ``small``), otherwise anywhere in 8-4096 three times in ten."""
     if small:
-        c = min(256.0, around * 2 ** rng.uniform(-1.0, 1.0))
+        c = min(float(small), around * 2 ** rng.uniform(-1.0, 1.0))
     else:
         c = around * 2 ** rng.uniform(-1.5, 1.5) if rng.random() < 0.7 else 2 ** rng.uniform(3, 12)
     c = max(8, min(4096, int(round(c / 8)) * 8))
     return max(divisor, c // divisor * divisor) if divisor > 1 else c
 
 
-def _layer(rng: random.Random, c: int, hw: int, deep: bool = False, small: bool = False):
+def _layer(rng: random.Random, c: int, hw: int, deep: bool = False, small: int = 0):
     """One random layer on ``c`` x ``hw`` x ``hw`` (its output's shape is the tracer's to say);
-    in a deep chain, a dense k x k conv more often (as in ResNet's last stages); in a small
-    one, narrow widths and a stride of 2 more often, so that a dozen layers fit its budget."""
+    in a deep chain, a dense k x k conv more often (as in ResNet's last stages); in a small or
+    thin one (``small``: its widest), narrow widths and a stride of 2 more often, so that a
+    dozen layers fit its budget."""
     stride = 2 if hw > 4 and rng.random() < (0.4 if small else 0.25) else 1
     act = rng.choice(ACTS[:4])
     pick = rng.random()
@@ -173,8 +176,8 @@ def _deep_start(rng: random.Random, c: int, hw: int) -> tuple[list, int, int]:
     return items, wide, hw // s
 
 
-def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = None,
-                 side: int | None = None, deep: bool | None = None, small: bool | None = None) -> Chain:
+def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = None, side: int | None = None,
+                 deep: bool | None = None, small: bool | None = None, thin: bool | None = None) -> Chain:
     """A chain of up to :data:`MAX_LAYERS` random layers after a stem, of at most ``max_macs``
     multiply-accumulates (default log-uniform in 10 M to 1.2 G: tens of ms on one core at most),
     on an input of ``side`` pixels (default uniform in its square root over 32-512), ending in a
@@ -186,17 +189,24 @@ def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = No
     a small chain instead of 13.4 with the wide draws, 2.5x the grouped convs under 80
     channels), so every kind's cost per call is timed at its narrowest (a TinyNet of 1 ms ran
     its grouped convs, shuffles and classifier 1.5-2.4x faster than a calibration without them
-    predicted)."""
+    predicted). A *thin* one (:data:`THIN`) is a narrow network's first stages: 10-60 M MACs on
+    96-384 px, its stem 8-24 channels wide and its layers within an octave of the last (at most
+    64), so grouped convs, shuffles and depthwise convs of a few channels are timed on maps of
+    50-190 px (a TinyNet's, 8-32 channels on 89-177 px, ran 1.5-3x faster than a calibration
+    without them predicted)."""
     pick = rng.random()
     deep = pick < DEEP if deep is None else deep
     small = (not deep and pick < DEEP + SMALL) if small is None else small
-    top = 160 if small else 512
-    side = side or int(round(rng.uniform(math.sqrt(32), math.sqrt(top)) ** 2))
-    lo, hi = (3e7, 3e8) if deep else (1e6, 1e7) if small else (1e7, 1.2e9)
+    thin = (not deep and not small and pick < DEEP + SMALL + THIN) if thin is None else thin
+    narrow = 64 if thin else 256 if small else 0
+    low, top = (96, 384) if thin else (32, 160) if small else (32, 512)
+    side = side or int(round(rng.uniform(math.sqrt(low), math.sqrt(top)) ** 2))
+    lo, hi = (3e7, 3e8) if deep else (1e7, 6e7) if thin else (1e6, 1e7) if small else (1e7, 1.2e9)
     max_macs = max_macs or 10 ** rng.uniform(math.log10(lo), math.log10(hi))
     k = rng.choice((3, 3, 3, 5, 7))
     hw = (side + 2 * (k // 2) - k) // 2 + 1
-    c = max(8, min(_width(rng, 16 if small else 24), 96, MAX_VALUES // (hw * hw) // 8 * 8))  # a stem's widths
+    stem = _width(rng, 12, small=24) if thin else _width(rng, 16 if small else 24)
+    c = max(8, min(stem, 96, MAX_VALUES // (hw * hw) // 8 * 8))
     items: list[tuple[str, Any]] = [("stem", ConvBNAct(3, c, k, 2, act=rng.choice(ACTS[:2])))]
     if deep:
         start, c, hw = _deep_start(rng, c, hw)
@@ -204,7 +214,7 @@ def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = No
     tries = 0
     while len(items) <= MAX_LAYERS and tries < 40:
         tries += 1
-        unit = _layer(rng, c, hw, deep, small)
+        unit = _layer(rng, c, hw, deep, narrow)
         if isinstance(unit, (SqueezeExcite, Pool)) and any(type(u) is type(unit) for _, u in items):
             continue  # one of each: they fit any budget and would fill a tight chain
         trial = Sequence(tuple(items) + ((f"l{len(items)}", unit),))
