@@ -253,3 +253,20 @@ def test_a_model_from_before_the_read_term_predicts_as_it_did():
     ref = model.kernel_ms([k])[0][0]
     for ctx in (0.0, 1.0, 5.0):
         assert model.kernel_ms([k], ctx)[0][0] == pytest.approx(ref * math.exp(0.05 * float(KM.context_x(ctx))))
+
+
+def test_a_network_faster_than_every_calibrated_one_is_extrapolated_and_says_so(cache):
+    """Its context lies below what the network term and the context terms were fitted on (the
+    plugin family's 1 ms networks, under every calibration network's 2 ms): the number stays,
+    the interval widens, and the sentence says why."""
+    cal = kernel_calibration(points=20)
+    kernel = cal.model["kernel"]
+    assert 0 < kernel["fastest_network_ms"] == pytest.approx(min(n[1] for n in cal.networks), rel=1e-3)
+    cfg = make_config("mobilenet_v2", 0.35, resolution=96)
+    plain = M.predict_kernel(cfg, ONE, cal.model)
+    fast = M.predict_kernel(cfg, ONE, dict(cal.model, kernel=dict(kernel, fastest_network_ms=4 * plain.predicted_ms)))
+    assert fast.predicted_ms == plain.predicted_ms and fast.extrapolated_share == 1.0
+    assert fast.status == "extrapolated" and fast.low_ms < plain.low_ms and fast.high_ms > plain.high_ms
+    assert "faster than every network its calibration measured" in M.extrapolated_text(fast)
+    slower = dict(kernel, fastest_network_ms=plain.predicted_ms / 2)  # not below it: nothing changes
+    assert M.predict_kernel(cfg, ONE, dict(cal.model, kernel=slower)).high_ms == plain.high_ms

@@ -185,8 +185,9 @@ def _kind(d: Any, where: str) -> None:
 
 
 def _kernel(d: Any, where: str) -> None:
-    _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "chains",
-                       "kinds_timed", "kinds_never_timed"), ("kernel_version", "kinds", "network"))
+    _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "chains", "kinds_timed",
+                       "kinds_never_timed", "fastest_network_ms"), ("kernel_version", "kinds", "network"))
+    _maybe(_number, d.get("fastest_network_ms"), f"{where}.fastest_network_ms", 0.0, 1e7)
     if d["kernel_version"] not in KERNEL_VERSIONS or isinstance(d["kernel_version"], bool):
         raise _fail(f"{where}.kernel_version",
                     f"{d['kernel_version']!r}: this lightviz reads {', '.join(map(str, KERNEL_VERSIONS))}")

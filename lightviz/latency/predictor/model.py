@@ -42,6 +42,7 @@ import numpy as np
 
 from ...config import Config
 from ...counting import count
+from ...units import fmt_ms
 from ...zoo import REGISTRY
 from ..host.cpu import usable_cores
 from ..setup import Setup
@@ -357,6 +358,7 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     for block, k_ms in zip(kernel_blocks, kernel_ms):
         per_block[block] += km.network["scale"] * float(k_ms)
     fixed = ms - sum(per_block.values())
+    fixed = 0.0 if abs(fixed) < 1e-9 * max(ms, 1.0) else fixed  # no cost per call: not "-0.000"
     iv = model.get("interval") or {}
     widen = iv.get("widen", KM.WIDEN) * share
     family = REGISTRY[cfg.arch].family
@@ -368,6 +370,8 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     info = model_info(model)
     if unseen:  # said: the interval is the one that held the families left out in turn
         info.update(unseen_family=family)
+    if share > KM.EXTRAPOLATED and km.below_fastest(ms) >= share:  # said: why it is extrapolated
+        info.update(faster_than_calibrated_ms=km.fastest)
     probed = ((model.get("calibration") or {}).get("drift") or {}).get("probes")
     info["host_state"] = ("now" if scale_to_host and state is not None  # which host it is for, said
                           else "undisturbed" if probed else "as calibrated")
@@ -439,8 +443,14 @@ def model_info(model: dict, setup: Setup | None = None) -> dict:
 def extrapolated_text(p: Prediction) -> str:
     """What an extrapolated prediction says of its interval ("" for one that is not): one
     sentence for the CLI and the pages."""
+    if p.status != "extrapolated":
+        return ""
+    fastest = p.model.get("faster_than_calibrated_ms")
+    if fastest:
+        return (f"extrapolated: it runs faster than every network its calibration measured (the "
+                f"fastest {fmt_ms(fastest, ' ms')}), so the interval is wider")
     return (f"extrapolated: {p.extrapolated_share:.0%} of its kernels lie outside or far from the "
-            "shapes timed, so the interval is wider") if p.status == "extrapolated" else ""
+            "shapes timed, so the interval is wider")
 
 
 def unseen_family_text(info: dict) -> str:
