@@ -111,40 +111,40 @@ def _stand_in(side: int) -> Config:
     return Config("mobilenet_v1", 1.0, side, None, 1000)
 
 
-def _width(rng: random.Random, around: int, divisor: int = 1, small: int = 0) -> int:
+def _width(rng: random.Random, around: int, divisor: int = 1, narrow: int = 0) -> int:
     """A layer's output channels near ``around`` (a small or thin chain's: within an octave, at
-    most ``small``), otherwise anywhere in 8-4096 three times in ten."""
-    if small:
-        c = min(float(small), around * 2 ** rng.uniform(-1.0, 1.0))
+    most ``narrow``), otherwise anywhere in 8-4096 three times in ten."""
+    if narrow:
+        c = min(float(narrow), around * 2 ** rng.uniform(-1.0, 1.0))
     else:
         c = around * 2 ** rng.uniform(-1.5, 1.5) if rng.random() < 0.7 else 2 ** rng.uniform(3, 12)
     c = max(8, min(4096, int(round(c / 8)) * 8))
     return max(divisor, c // divisor * divisor) if divisor > 1 else c
 
 
-def _layer(rng: random.Random, c: int, hw: int, deep: bool = False, small: int = 0):
+def _layer(rng: random.Random, c: int, hw: int, deep: bool = False, narrow: int = 0):
     """One random layer on ``c`` x ``hw`` x ``hw`` (its output's shape is the tracer's to say);
     in a deep chain, a dense k x k conv more often (as in ResNet's last stages); in a small or
-    thin one (``small``: its widest), narrow widths and a stride of 2 more often, so that a
+    thin one (``narrow``: its widest), narrow widths and a stride of 2 more often, so that a
     dozen layers fit its budget."""
-    stride = 2 if hw > 4 and rng.random() < (0.4 if small else 0.25) else 1
+    stride = 2 if hw > 4 and rng.random() < (0.4 if narrow else 0.25) else 1
     act = rng.choice(ACTS[:4])
     pick = rng.random()
     if deep and pick < 0.3:
         pick = 0.5 + 0.14 * rng.random()
     if pick < 0.26:  # pointwise
-        out = _width(rng, c, small=small)
+        out = _width(rng, c, narrow=narrow)
         return ConvBNAct(c, out, 1, stride if rng.random() < 0.2 else 1, act=act)
     if pick < 0.50:  # depthwise
         k = rng.choice((3, 3, 5, 7))
         return ConvBNAct(c, c, k, stride, groups=c, act=act)
     if pick < 0.64:  # dense k x k
         k = rng.choice((3, 3, 3, 5, 7))
-        out = _width(rng, min(c, 1024), small=small)
+        out = _width(rng, min(c, 1024), narrow=narrow)
         return ConvBNAct(c, out, k, stride, act=act)
     if pick < 0.76:  # grouped (1x1, sometimes 3x3), shuffled after half the time
         g = rng.choice(tuple(d for d in (2, 3, 4, 8) if c % d == 0) or (1,))
-        out = _width(rng, c, 8 * g, small)
+        out = _width(rng, c, 8 * g, narrow)
         k = 1 if rng.random() < 0.8 else 3
         conv = ConvBNAct(c, out, k, stride if k == 3 else 1, groups=g, act=act)
         return Shuffled(conv, g) if g > 1 and rng.random() < 0.5 else conv
@@ -205,7 +205,7 @@ def random_chain(rng: random.Random, index: int = 0, max_macs: float | None = No
     max_macs = max_macs or 10 ** rng.uniform(math.log10(lo), math.log10(hi))
     k = rng.choice((3, 3, 3, 5, 7))
     hw = (side + 2 * (k // 2) - k) // 2 + 1
-    stem = _width(rng, 12, small=24) if thin else _width(rng, 16 if small else 24)
+    stem = _width(rng, 12, narrow=24) if thin else _width(rng, 16 if small else 24)
     c = max(8, min(stem, 96, MAX_VALUES // (hw * hw) // 8 * 8))
     items: list[tuple[str, Any]] = [("stem", ConvBNAct(3, c, k, 2, act=rng.choice(ACTS[:2])))]
     if deep:

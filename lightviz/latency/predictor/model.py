@@ -51,7 +51,7 @@ from . import kernel_model as KM
 from . import local as L
 from . import probe as P
 from . import store
-from .kernels import row_kernels
+from .kernels import network_kernels, row_kernels
 from .stats import COVERAGE, conformal_bounds, rmspe
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
@@ -357,8 +357,9 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     per_block = dict.fromkeys(blocks, 0.0)
     for block, k_ms in zip(kernel_blocks, kernel_ms):
         per_block[block] += km.network["scale"] * float(k_ms)
-    fixed = ms - sum(per_block.values())
-    fixed = 0.0 if abs(fixed) < 1e-9 * max(ms, 1.0) else fixed  # no cost per call: not "-0.000"
+    # the network term's own fixed part (not what the blocks leave of the total: a float residue)
+    call_scale = kind_scale.get("call", 1.0) if scale_to_host else 1.0
+    fixed = km.total(0.0, network_kernels(cfg, km.fold_bn)[3], call_scale)
     iv = model.get("interval") or {}
     widen = iv.get("widen", KM.WIDEN) * share
     family = REGISTRY[cfg.arch].family
