@@ -268,5 +268,14 @@ def test_a_network_faster_than_every_calibrated_one_is_extrapolated_and_says_so(
     assert fast.predicted_ms == plain.predicted_ms and fast.extrapolated_share == 1.0
     assert fast.status == "extrapolated" and fast.low_ms < plain.low_ms and fast.high_ms > plain.high_ms
     assert "faster than every network its calibration measured" in M.extrapolated_text(fast)
+    # scaled to a host now four times slower, it is still the calibration's context it lies below
+    from lightviz.latency.predictor import probe as P
+
+    probed = dict(cal.model, kernel=dict(kernel, fastest_network_ms=4 * plain.predicted_ms),
+                  probe={"ms": {group: 1.0 for group in P.GROUPS}, "at": time.time() - 60})
+    P.save_state(M.resolve(ONE), {group: 4.0 for group in P.GROUPS})
+    now = M.predict_kernel(cfg, ONE, probed, scale_to_host=True)
+    assert now.predicted_ms > 2 * plain.predicted_ms and now.extrapolated_share == 1.0
+    assert "faster than every network its calibration measured" in M.extrapolated_text(now)
     slower = dict(kernel, fastest_network_ms=plain.predicted_ms / 2)  # not below it: nothing changes
     assert M.predict_kernel(cfg, ONE, dict(cal.model, kernel=slower)).high_ms == plain.high_ms

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -223,6 +224,18 @@ def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int) -> dict
     return out
 
 
+class NetworkPrediction(NamedTuple):
+    """A network as :meth:`KernelModel.predict` gives it."""
+
+    ms: float  # the whole network, the network term included
+    kernel_ms: np.ndarray  # each kernel in the network's context
+    kernel_blocks: tuple[str, ...]  # each kernel's block
+    blocks: tuple[str, ...]  # the blocks in order
+    share: float  # how much of it is extrapolated (0-1)
+    kinds: tuple[str, ...]  # each kernel's kind
+    below_fastest: float  # octaves below the calibration's fastest network (0-1), before kind_scale
+
+
 class KernelModel:
     """Kinds' models plus the network term; predicts a configuration's latency."""
 
@@ -313,27 +326,26 @@ class KernelModel:
             return 0.0
         return min(1.0, max(0.0, math.log2(float(self.fastest) / ms)))
 
-    def predict(self, cfg: Config, kind_scale: Mapping[str, float] | None = None
-                ) -> tuple[float, np.ndarray, tuple[str, ...], tuple[str, ...], float, tuple[str, ...]]:
-        """(ms, each kernel's share of it in ms, each kernel's block, the blocks in order,
-        the extrapolated share: of the kernels' time, or of their number if that is more; each
-        kernel's kind), each kernel in the network's context (its own predicted time).
-        ``kind_scale`` multiplies each kind's kernels (the host probe's ratios; ``"call"`` also
-        the cost per module call)."""
+    def predict(self, cfg: Config, kind_scale: Mapping[str, float] | None = None) -> NetworkPrediction:
+        """The network, each kernel in its context (the network's own predicted time); the
+        extrapolated share is of the kernels' time, or of their number if that is more, or the
+        octaves below the fastest calibrated network if that is more. ``kind_scale`` multiplies
+        each kind's kernels (the host probe's ratios; ``"call"`` also the cost per module call)."""
         kernels, blocks, order, calls = network_kernels(cfg, self.fold_bn)
         parts = self._parts(kernels)
         extra = parts[3]
         ms = self._at(parts, self.context(self._at(parts, CONTEXT_REF), calls))
         total_k = float(ms.sum())
         # outside what was timed: by time, or by count where an untimed kind's stand-in is cheap
-        share = max(float(ms[extra].sum() / total_k) if total_k > 0 else 1.0, float(extra.mean()),
-                    self.below_fastest(self.total(total_k, calls)))
+        below = self.below_fastest(self.total(total_k, calls))
+        share = max(float(ms[extra].sum() / total_k) if total_k > 0 else 1.0, float(extra.mean()), below)
         kinds = tuple(k.kind for k in kernels)
         call_scale = 1.0
         if kind_scale:
             ms = ms * np.fromiter((kind_scale.get(k, 1.0) for k in kinds), float, len(kinds))
             call_scale = kind_scale.get("call", 1.0)
-        return self.total(float(ms.sum()), calls, call_scale), ms, blocks, order, share, kinds
+        return NetworkPrediction(self.total(float(ms.sum()), calls, call_scale), ms, blocks, order, share,
+                                 kinds, below)
 
 
 def fit_network(kernel_sums: Sequence[float], calls: Sequence[int], measured: Sequence[float]) -> dict:
@@ -400,11 +412,7 @@ def _held_out(networks: Sequence[Network], test: Sequence[int], batch: int,
     others, their ops included, and on the chains."""
     keep = set(range(len(networks))) - set(test)
     model = KernelModel(fit([networks[i] for i in sorted(keep)], batch, fold_bn, chains), batch, fold_bn)
-    out = []
-    for i in test:
-        ms, _, _, _, share, _ = model.predict(networks[i][0])
-        out.append((ms, share))
-    return out
+    return [(p.ms, p.share) for p in (model.predict(networks[i][0]) for i in test)]
 
 
 def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int = 5,

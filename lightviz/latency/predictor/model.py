@@ -353,7 +353,8 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     km = _kernel_model(model, s)
     ratios, state = P.factor(model, s)
     kind_scale = {kind: ratios[g] for kind, g in P.GROUP_OF.items() if g in ratios}
-    ms, kernel_ms, kernel_blocks, blocks, share, kinds = km.predict(cfg, kind_scale if scale_to_host else None)
+    ms, kernel_ms, kernel_blocks, blocks, share, kinds, below = km.predict(
+        cfg, kind_scale if scale_to_host else None)
     per_block = dict.fromkeys(blocks, 0.0)
     for block, k_ms in zip(kernel_blocks, kernel_ms):
         per_block[block] += km.network["scale"] * float(k_ms)
@@ -371,7 +372,7 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     info = model_info(model)
     if unseen:  # said: the interval is the one that held the families left out in turn
         info.update(unseen_family=family)
-    if share > KM.EXTRAPOLATED and km.below_fastest(ms) >= share:  # said: why it is extrapolated
+    if share > KM.EXTRAPOLATED and below >= share:  # said: why it is extrapolated (as calibrated, unscaled)
         info.update(faster_than_calibrated_ms=km.fastest)
     probed = ((model.get("calibration") or {}).get("drift") or {}).get("probes")
     info["host_state"] = ("now" if scale_to_host and state is not None  # which host it is for, said
@@ -395,7 +396,7 @@ def predict_ops(cfg: Config, setup: Setup) -> dict[str, float] | None:
     km = _kernel_model(model, s)
     paths = [path for path, _ in row_kernels(count(cfg).rows, s.fold_bn)]
     # each kernel in the network's own context, as the prediction's blocks add it up
-    kernel_ms = km.predict(cfg)[1]
+    kernel_ms = km.predict(cfg).kernel_ms
     return {path: float(v) * km.network["scale"] for path, v in zip(paths, kernel_ms)}
 
 
