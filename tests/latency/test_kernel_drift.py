@@ -42,6 +42,15 @@ def test_a_slow_stretch_between_two_slow_probes_is_scaled_back_to_the_undisturbe
     assert d.factor(1e6) == 1.0  # after the last probe: the last one alone
 
 
+def test_a_host_slow_for_most_of_a_campaign_is_still_scaled_back_and_a_lone_fast_probe_is_noise():
+    """The undisturbed state is the lower tail of the probes (a campaign quiet for its first
+    probes only, slow after, as one on this machine was), but never the one fastest probe."""
+    d = probes(2.0, 2.0, 2.0, *[2.4] * 13)
+    assert d.reference() == pytest.approx(2.0) and d.factor(85.0) == pytest.approx(1.2)
+    lone = probes(1.6, *[2.0] * 15)  # one fast probe (a boost at the start): not the host's state
+    assert lone.reference() == pytest.approx(2.0) and lone.factor(85.0) == 1.0
+
+
 def test_drift_within_the_probe_noise_or_without_probes_is_left_alone():
     assert probes(2.0, 2.0 * DEADBAND * 0.99, 2.0 * DEADBAND * 0.99, 2.0).factor(15.0) == 1.0
     assert probes(2.0, 2.6).factor(5.0) == 1.0  # fewer than 3 probes: no reference
