@@ -240,15 +240,23 @@ def _calibration(d: Any, where: str) -> None:
             _number(v, f"{where}.{k}", 0.0, 1e9)
 
 
+PROBE_GROUPS = ("dense", "depthwise", "elementwise", "calls")  # the host probe's (predictor.probe.GROUPS)
+
+
 def _drift(d: Any, where: str) -> None:
     """The host's drift a calibration measured and took out (:mod:`lightviz.latency.predictor.drift`)."""
-    _fields(d, where, ("probes", "reference_ms", "probe_ms", "scaled", "of", "max_factor", "factors"))
+    _fields(d, where, ("probes", "reference_ms", "probe_ms", "probe_at_s", "probe_groups_ms", "scaled", "of",
+                       "max_factor", "factors", "chain_factors"))
     for key, lo, hi in (("probes", 0, 1e6), ("reference_ms", 0.0, 1e6), ("scaled", 0, 1e6), ("of", 0, 1e6),
                         ("max_factor", 1.0, 10.0)):
         _maybe(_number, d.get(key), f"{where}.{key}", lo, hi)
-    for key, lo, hi in (("probe_ms", 0.0, 1e6), ("factors", 1.0, 10.0)):
+    for key, lo, hi in (("probe_ms", 0.0, 1e6), ("probe_at_s", 0.0, 1e6), ("factors", 1.0, 10.0),
+                        ("chain_factors", 1.0, 10.0)):
         if key in d:
             _numbers(d[key], f"{where}.{key}", lo, hi, most=MAX_POINTS)
+    groups = _fields(d.get("probe_groups_ms", {}), f"{where}.probe_groups_ms", PROBE_GROUPS)
+    for key, ms in groups.items():
+        _numbers(ms, f"{where}.probe_groups_ms.{key}", 0.0, 1e6, most=MAX_POINTS)
 
 
 def _local(d: Any, where: str) -> None:

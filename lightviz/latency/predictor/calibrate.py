@@ -340,9 +340,10 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
                 drift.add(time.monotonic() - t0, probe_ms)
                 info["probe"] = {"ms": drift.state() or probe_ms, "at": time.time()}
         factors = [drift.factor(t) for t in stamps[0]]
+        chain_factors = [drift.factor(t) for t in stamps[1]]
         networks[:] = [(c, ms / f, deflate(ops, f)) for (c, ms, ops), f in zip(networks, factors)]
-        cal.chains[:] = [deflate(ops, drift.factor(t)) for ops, t in zip(cal.chains, stamps[1])]
-        info["calibration"]["drift"] = drift.summary(factors)
+        cal.chains[:] = [deflate(ops, f) for ops, f in zip(cal.chains, chain_factors)]
+        info["calibration"]["drift"] = drift.summary(factors, chain_factors)
         cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info,
                                         chains=cal.chains)
     else:

@@ -91,14 +91,20 @@ class Drift:
         f = near / ref
         return min(f, MAX_FACTOR) if f > DEADBAND else 1.0
 
-    def summary(self, factors: Sequence[float]) -> dict:
-        """What the campaign saw (stored with the model's calibration)."""
+    def summary(self, factors: Sequence[float], chain_factors: Sequence[float] = ()) -> dict:
+        """What the campaign saw (stored with the model's calibration): the probes (their
+        totals, when each was taken and each group's ms) and the factor each network and each
+        kernel chain was divided by, so a later rule can be tried on a kept campaign."""
         ref = self.reference()
         moved = [f for f in factors if f > 1.0]
+        groups = sorted({k for _, g in self.probes for k in g})
         return {"probes": len(self.probes), "reference_ms": ref,
                 "probe_ms": [round(ms, 4) for ms in self.totals()],
+                "probe_at_s": [round(at, 2) for at, _ in self.probes],
+                "probe_groups_ms": {k: [round(g.get(k, 0.0), 4) for _, g in self.probes] for k in groups},
                 "scaled": len(moved), "of": len(factors), "max_factor": max(moved, default=1.0),
-                "factors": [round(f, 4) for f in factors]}
+                "factors": [round(f, 4) for f in factors],
+                "chain_factors": [round(f, 4) for f in chain_factors]}
 
 
 def deflate(ops: Sequence[tuple], factor: float) -> list:
