@@ -124,18 +124,20 @@ def reference():
     return make_config("mobilenet_v2", 1.0, resolution=160)
 
 
+def errors(rel) -> dict:
+    """RMSPE, the shares within 10% and 20%, the mean and the worst of relative errors."""
+    rel = np.asarray(rel, float)
+    return {"n": len(rel), "rmspe": float(np.sqrt(np.mean(rel ** 2))),
+            "within_10": float(np.mean(np.abs(rel) <= 0.10)), "within_20": float(np.mean(np.abs(rel) <= 0.20)),
+            "mean_error": float(np.mean(rel)), "worst": float(rel[np.argmax(np.abs(rel))])}
+
+
 def summarise(rows) -> dict:
     if not rows:
         return {"n": 0}
-    pred = np.array([r["predicted_ms"] for r in rows])
-    meas = np.array([r["measured_ms"] for r in rows])
-    rel = (pred - meas) / meas
-    inside = np.array([r["low_ms"] <= r["measured_ms"] <= r["high_ms"] for r in rows])
-    return {"n": len(rows), "rmspe": float(np.sqrt(np.mean(rel ** 2))),
-            "within_10": float(np.mean(np.abs(rel) <= 0.10)),
-            "within_20": float(np.mean(np.abs(rel) <= 0.20)),
-            "interval_holds": float(np.mean(inside)), "mean_error": float(np.mean(rel)),
-            "worst": float(rel[np.argmax(np.abs(rel))]),
+    inside = [r["low_ms"] <= r["measured_ms"] <= r["high_ms"] for r in rows]
+    return {**errors([(r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"] for r in rows]),
+            "interval_holds": float(np.mean(inside)),
             "extrapolated": int(sum(r["status"] == "extrapolated" for r in rows))}
 
 
@@ -144,13 +146,8 @@ def own_floor(rows) -> dict | None:
     (the fastest of all its passes but the last) and scored against its last. No model that never
     timed the network can be expected to do better than the network's own repeat; where this
     misses a goal, the host is too noisy for that goal to be checked on it."""
-    rows = [r for r in rows if len(r.get("passes_ms", [])) > 1]
-    if not rows:
-        return None
-    rel = np.array([min(r["passes_ms"][:-1]) / r["passes_ms"][-1] - 1 for r in rows])
-    return {"rmspe": float(np.sqrt(np.mean(rel ** 2))), "within_10": float(np.mean(np.abs(rel) <= 0.10)),
-            "within_20": float(np.mean(np.abs(rel) <= 0.20)), "worst": float(rel[np.argmax(np.abs(rel))]),
-            "n": len(rows)}
+    rel = [min(r["passes_ms"][:-1]) / r["passes_ms"][-1] - 1 for r in rows if len(r.get("passes_ms", [])) > 1]
+    return errors(rel) if rel else None
 
 
 def measure_set(name, configs, setup, bench, args, probe, predict_ms) -> list:
@@ -278,9 +275,7 @@ def run_setup(threads: int, args) -> dict:
     if args.passes > 1:  # scored on the first measurements alone too, and the floor they set
         first = [dict(r, measured_ms=r["passes_ms"][0]) for r in rows + left_out]
         sets.update({f"{name} first pass": summarise([r for r in first if r["set"] == name]) for name in "abcd"})
-        rel = np.array([r["passes_ms"][1] / r["passes_ms"][0] - 1 for r in rows])
-        repeat = {"rmspe": float(np.sqrt(np.mean(rel ** 2))), "within_10": float(np.mean(np.abs(rel) <= 0.10)),
-                  "worst": float(rel[np.argmax(np.abs(rel))]), "n": len(rows)}
+        repeat = errors([r["passes_ms"][1] / r["passes_ms"][0] - 1 for r in rows])
     if args.probe:  # scaled to the host the probe found, against the measurement just after it
         now = [dict(r, predicted_ms=r["probe_ms"], low_ms=r["probe_low_ms"], high_ms=r["probe_high_ms"],
                     measured_ms=r.get("passes_ms", [r["measured_ms"]])[0]) for r in rows]
