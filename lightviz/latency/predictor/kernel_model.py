@@ -234,6 +234,7 @@ class NetworkPrediction(NamedTuple):
     share: float  # how much of it is extrapolated (0-1)
     kinds: tuple[str, ...]  # each kernel's kind
     below_fastest: float  # octaves below the calibration's fastest network (0-1), before kind_scale
+    fixed_ms: float  # the network term's part outside the kernels (fixed + per call x calls)
 
 
 class KernelModel:
@@ -345,7 +346,7 @@ class KernelModel:
             ms = ms * np.fromiter((kind_scale.get(k, 1.0) for k in kinds), float, len(kinds))
             call_scale = kind_scale.get("call", 1.0)
         return NetworkPrediction(self.total(float(ms.sum()), calls, call_scale), ms, blocks, order, share,
-                                 kinds, below)
+                                 kinds, below, self.total(0.0, calls, call_scale))
 
 
 def fit_network(kernel_sums: Sequence[float], calls: Sequence[int], measured: Sequence[float]) -> dict:

@@ -51,7 +51,7 @@ from . import kernel_model as KM
 from . import local as L
 from . import probe as P
 from . import store
-from .kernels import network_kernels, row_kernels
+from .kernels import row_kernels
 from .stats import COVERAGE, conformal_bounds, rmspe
 
 METHOD = "linear in per-op features (launches, padded dense MACs, bytes, weights + per-class " \
@@ -353,14 +353,11 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     km = _kernel_model(model, s)
     ratios, state = P.factor(model, s)
     kind_scale = {kind: ratios[g] for kind, g in P.GROUP_OF.items() if g in ratios}
-    ms, kernel_ms, kernel_blocks, blocks, share, kinds, below = km.predict(
+    ms, kernel_ms, kernel_blocks, blocks, share, kinds, below, fixed = km.predict(
         cfg, kind_scale if scale_to_host else None)
     per_block = dict.fromkeys(blocks, 0.0)
     for block, k_ms in zip(kernel_blocks, kernel_ms):
         per_block[block] += km.network["scale"] * float(k_ms)
-    # the network term's own fixed part (not what the blocks leave of the total: a float residue)
-    call_scale = kind_scale.get("call", 1.0) if scale_to_host else 1.0
-    fixed = km.total(0.0, network_kernels(cfg, km.fold_bn)[3], call_scale)
     iv = model.get("interval") or {}
     widen = iv.get("widen", KM.WIDEN) * share
     family = REGISTRY[cfg.arch].family
