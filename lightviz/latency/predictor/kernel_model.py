@@ -118,6 +118,8 @@ class KindModel:
         self.lo = np.asarray(data["lo"], float) - MARGIN
         self.hi = np.asarray(data["hi"], float) + MARGIN
         self.ks = set(np.round(self.z[:, 3]).astype(int).tolist())
+        self.k_timed = np.zeros(max(self.ks, default=0) + 1, bool)  # kernel size -> timed (a lookup)
+        self.k_timed[sorted(self.ks)] = True
         self.zs = self.z / SCALES
         self.zs2 = (self.zs * self.zs).sum(axis=1)
 
@@ -153,7 +155,8 @@ class KindModel:
 
     def inside(self, z: np.ndarray) -> np.ndarray:
         within = ((z >= self.lo) & (z <= self.hi)).all(axis=1)
-        return within & np.isin(np.round(z[:, 3]).astype(int), list(self.ks))
+        k = np.round(z[:, 3]).astype(int)
+        return within & self.k_timed[np.clip(k, 0, len(self.k_timed) - 1)] & (k < len(self.k_timed))
 
     def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ms in the shortest context, ms more per octave of context, timed near) of kernels

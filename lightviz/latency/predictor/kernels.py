@@ -162,7 +162,13 @@ def network_kernels(cfg: Config, fold_bn: bool = True) -> tuple[tuple[Kernel, ..
 def overhead_calls(rows: Sequence[Row]) -> int:
     """The calls a network makes around its kernels: one forward per unit (every path prefix
     of a row is a module whose ``forward`` runs the flow) and one per view."""
-    units = {row.path.rsplit(".", i)[0] for row in rows for i in range(1, row.path.count(".") + 1)}
+    units: set[str] = set()
+    for row in rows:
+        path = row.path
+        cut = path.rfind(".")
+        while cut > 0 and path[:cut] not in units:  # a unit seen has its own units seen too
+            units.add(path[:cut])
+            cut = path.rfind(".", 0, cut)
     views = sum(1 for row in rows if row.op in ("split", "narrow", "flatten"))
     return len(units) + views
 
