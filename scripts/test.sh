@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 . scripts/install.sh
 
 echo "scripts/test.sh: installs Chromium and Graphviz with apt-get if missing (needs root or" \
-     "sudo) and lightviz with a CPU build of PyTorch into .venv, then about 9 minutes of lint," \
-     "type checks and about 1,100 tests on 2 cores" >&2
+     "sudo) and lightviz with a CPU build of PyTorch into .venv, then about 14 minutes of lint," \
+     "type checks and about 1,500 tests on 2 cores" >&2
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
