@@ -62,11 +62,12 @@ def test_drift_within_the_probe_noise_or_without_probes_is_left_alone():
 def test_deflate_divides_each_op_and_the_summary_says_what_moved():
     ops = [("a", 2.0), ("b", 4.0)]
     assert deflate(ops, 2.0) == [("a", 1.0), ("b", 2.0)] and deflate(ops, 1.0) == ops
-    s = probes(2.0, 2.0, 2.0, 2.8, 2.8).summary([1.0, 1.4], [1.4])
+    s = probes(2.0, 2.0, 2.0, 2.8, 2.8).summary([1.0, 1.4], [1.4], [12.5, 33.0], [34.0])
     assert s["probes"] == 5 and s["scaled"] == 1 and s["of"] == 2 and s["max_factor"] == 1.4
     # enough to try another rule on a kept campaign: when each probe was taken, each group's ms,
     # and what each network and chain was divided by
     assert s["probe_at_s"] == [0.0, 10.0, 20.0, 30.0, 40.0] and s["chain_factors"] == [1.4]
+    assert s["network_at_s"] == [12.5, 33.0] and s["chain_at_s"] == [34.0]
     assert s["probe_groups_ms"] == {"dense": [1.5, 1.5, 1.5, 2.1, 2.1], "elementwise": [0.5, 0.5, 0.5, 0.7, 0.7]}
     devicefile._drift(json.loads(json.dumps(s)), "calibration.drift")  # a device file carries it
     assert set(devicefile.PROBE_GROUPS) == set(P.GROUPS)

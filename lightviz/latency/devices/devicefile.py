@@ -246,12 +246,12 @@ PROBE_GROUPS = ("dense", "depthwise", "elementwise", "calls")  # the host probe'
 def _drift(d: Any, where: str) -> None:
     """The host's drift a calibration measured and took out (:mod:`lightviz.latency.predictor.drift`)."""
     _fields(d, where, ("probes", "reference_ms", "probe_ms", "probe_at_s", "probe_groups_ms", "scaled", "of",
-                       "max_factor", "factors", "chain_factors"))
+                       "max_factor", "factors", "chain_factors", "network_at_s", "chain_at_s"))
     for key, lo, hi in (("probes", 0, 1e6), ("reference_ms", 0.0, 1e6), ("scaled", 0, 1e6), ("of", 0, 1e6),
                         ("max_factor", 1.0, 10.0)):
         _maybe(_number, d.get(key), f"{where}.{key}", lo, hi)
     for key, lo, hi in (("probe_ms", 0.0, 1e6), ("probe_at_s", 0.0, 1e6), ("factors", 1.0, 10.0),
-                        ("chain_factors", 1.0, 10.0)):
+                        ("chain_factors", 1.0, 10.0), ("network_at_s", 0.0, 1e6), ("chain_at_s", 0.0, 1e6)):
         if key in d:
             _numbers(d[key], f"{where}.{key}", lo, hi, most=MAX_POINTS)
     groups = _fields(d.get("probe_groups_ms", {}), f"{where}.probe_groups_ms", PROBE_GROUPS)

@@ -343,7 +343,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
         chain_factors = [drift.factor(t) for t in stamps[1]]
         networks[:] = [(c, ms / f, deflate(ops, f)) for (c, ms, ops), f in zip(networks, factors)]
         cal.chains[:] = [deflate(ops, f) for ops, f in zip(cal.chains, chain_factors)]
-        info["calibration"]["drift"] = drift.summary(factors, chain_factors)
+        info["calibration"]["drift"] = drift.summary(factors, chain_factors, stamps[0], stamps[1])
         cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info,
                                         chains=cal.chains)
     else:

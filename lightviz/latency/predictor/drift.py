@@ -91,10 +91,12 @@ class Drift:
         f = near / ref
         return min(f, MAX_FACTOR) if f > DEADBAND else 1.0
 
-    def summary(self, factors: Sequence[float], chain_factors: Sequence[float] = ()) -> dict:
+    def summary(self, factors: Sequence[float], chain_factors: Sequence[float] = (),
+                at_s: Sequence[float] = (), chain_at_s: Sequence[float] = ()) -> dict:
         """What the campaign saw (stored with the model's calibration): the probes (their
-        totals, when each was taken and each group's ms) and the factor each network and each
-        kernel chain was divided by, so a later rule can be tried on a kept campaign."""
+        totals, when each was taken and each group's ms), the factor each network and each
+        kernel chain was divided by and when each was timed, so a later rule can be tried on a
+        kept campaign."""
         ref = self.reference()
         moved = [f for f in factors if f > 1.0]
         groups = sorted({k for _, g in self.probes for k in g})
@@ -104,7 +106,8 @@ class Drift:
                 "probe_groups_ms": {k: [round(g.get(k, 0.0), 4) for _, g in self.probes] for k in groups},
                 "scaled": len(moved), "of": len(factors), "max_factor": max(moved, default=1.0),
                 "factors": [round(f, 4) for f in factors],
-                "chain_factors": [round(f, 4) for f in chain_factors]}
+                "chain_factors": [round(f, 4) for f in chain_factors],
+                "network_at_s": [round(t, 2) for t in at_s], "chain_at_s": [round(t, 2) for t in chain_at_s]}
 
 
 def deflate(ops: Sequence[tuple], factor: float) -> list:
