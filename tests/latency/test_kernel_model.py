@@ -18,6 +18,7 @@ import pytest
 from lightviz import make_config
 from lightviz.configure import ARCHS
 from lightviz.counting import count
+from lightviz.latency.predictor import heldout as H
 from lightviz.latency.predictor import kernel_model as KM
 from lightviz.latency.predictor import model as M
 from lightviz.latency.predictor import store
@@ -194,8 +195,8 @@ def test_the_widening_stays_finite_when_a_network_missed_without_extrapolating()
     of the model NaN)."""
     log_ratio = np.array([0.0] * 7 + [0.9, -0.8, 0.5])
     share = np.zeros(10)
-    w = KM._widening(log_ratio, share, -0.1, 0.1)
-    assert math.isfinite(w) and KM.WIDEN <= w <= math.log(4.0)
+    w = H._widening(log_ratio, share, -0.1, 0.1)
+    assert math.isfinite(w) and H.WIDEN <= w <= math.log(4.0)
 
 
 def test_a_kernel_inside_the_range_on_every_axis_but_far_from_every_timed_one_is_extrapolated():

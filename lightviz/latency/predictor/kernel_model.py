@@ -25,12 +25,8 @@ and the views, see :func:`~lightviz.latency.predictor.kernels.overhead_calls`), 
 whole-network medians (relative least squares, non-negative; models before version 3 may carry
 a fixed cost too, still added).
 
-**Honesty.** The held-out error and the interval come from networks whose own ops were left out
-of the kernel fits (5-fold over networks) and from whole families left out in turn; the interval
-spans the split-conformal ranks of ln(measured / predicted), widened in proportion to the
-extrapolated share of a prediction by as much as the families left out needed to be held 9 times
-in 10 (between a factor 2 and 4 for an all-extrapolated prediction). Stored as plain JSON data: the
-kernels' descriptors, residuals and coefficients.
+**Honesty**: the held-out errors and the interval, :mod:`lightviz.latency.predictor.heldout`.
+Stored as plain JSON data: the kernels' descriptors, residuals and coefficients.
 """
 
 from __future__ import annotations
@@ -42,9 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ...config import Config
-from ...zoo import REGISTRY
 from .kernels import KINDS, Kernel, network_kernels
-from .stats import COVERAGE, conformal_bounds, rmspe
 
 VERSION = 4  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
 # 4: reading costs more in a longer network (read_octaves)
@@ -66,7 +60,6 @@ CONTEXT_RANGE = (0.0, 4.0)
 CONTEXT_REF = 3.0
 SLOPE_RIDGE = 20.0  # shrinks a kind's slope toward none (in kernels' worth of evidence)
 SHRINK = 0.5  # weight of "no correction" among the neighbours'
-WIDEN = math.log(2.0)  # the least ln widening of the interval for an all-extrapolated prediction
 EXTRAPOLATED = 0.10  # a prediction whose kernels are this much extrapolated says so
 FALLBACK = {"convkxk": "conv1x1", "gconv": "conv1x1", "dwconv": "convkxk", "conv1x1": "convkxk",
             "linear": "conv1x1", "bn": "mul", "relu6": "relu", "relu": "relu6",
@@ -401,83 +394,3 @@ def fit(networks: Sequence[tuple[Config, float, Sequence[tuple[Kernel, float]]]]
             "fastest_network_ms": round(min((ms for _, ms, _ in networks), default=0.0), 4) or None,
             "timed_kernels": sum(d["n"] for d in kinds.values()), "chains": len(chains),
             "kinds_timed": sorted(kinds), "kinds_never_timed": [k for k in KINDS if k not in kinds]}
-
-
-# ---------------------------------------------------------------------------------------------
-# Held-out errors: networks whose own ops the kernel fits never saw
-# ---------------------------------------------------------------------------------------------
-
-Network = tuple[Config, float, Sequence[tuple[Kernel, float]]]
-
-
-def _held_out(networks: Sequence[Network], test: Sequence[int], batch: int,
-              fold_bn: bool, chains: Sequence = ()) -> list[tuple[float, float]]:
-    """(predicted ms, extrapolated share) of the ``test`` networks by a model fitted on the
-    others, their ops included, and on the chains."""
-    keep = set(range(len(networks))) - set(test)
-    model = KernelModel(fit([networks[i] for i in sorted(keep)], batch, fold_bn, chains), batch, fold_bn)
-    return [(p.ms, p.share) for p in (model.predict(networks[i][0]) for i in test)]
-
-
-def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int = 5,
-             seed: int = 0, chains: Sequence = ()) -> dict:
-    """Held-out predictions of every network (``folds``-fold over networks) and of every
-    family left out in turn (the chains, which belong to no family, always in the fits):
-    errors, the interval's bounds, per architecture."""
-    n = len(networks)
-    idx = np.random.default_rng(seed).permutation(n)
-    pred, share = np.zeros(n), np.zeros(n)
-    for f in range(min(folds, n)):
-        test = idx[f::min(folds, n)].tolist()
-        for i, (p, s) in zip(test, _held_out(networks, test, batch, fold_bn, chains)):
-            pred[i], share[i] = p, s
-    y = np.array([ms for _, ms, _ in networks])
-    log_ratio = np.log(y / pred)
-    lo, hi = conformal_bounds(log_ratio, COVERAGE)
-    archs = sorted({c.arch for c, _, _ in networks})
-    families: dict[str, list[int]] = {}
-    for i, (c, _, _) in enumerate(networks):
-        families.setdefault(REGISTRY[c.arch].family, []).append(i)
-    out_pred, out_share = np.full(n, np.nan), np.zeros(n)
-    if len(families) >= 3:
-        for members in families.values():
-            for i, (p, sh) in zip(members, _held_out(networks, members, batch, fold_bn, chains)):
-                out_pred[i], out_share[i] = p, sh
-    complete = not np.isnan(out_pred).any()
-    widen = _widening(np.log(y / out_pred), out_share, lo, hi) if complete else WIDEN
-    # a family the calibration never measured (a plugin, or one left out) is held as well as
-    # the families left out in turn were
-    out_lo, out_hi = conformal_bounds(np.log(y / out_pred), COVERAGE) if complete else (lo - WIDEN, hi + WIDEN)
-    rel = np.abs(pred - y) / y
-    edited = [i for i, (c, _, _) in enumerate(networks) if c.settings is not None]
-    return {
-        "measurements": n, "heldout_rmspe": rmspe(pred, y),
-        "heldout_within_10": float(np.mean(rel <= 0.10)), "heldout_within_20": float(np.mean(rel <= 0.20)),
-        "heldout_by_arch": {a: rmspe(pred[[i for i, (c, _, _) in enumerate(networks) if c.arch == a]],
-                                     y[[i for i, (c, _, _) in enumerate(networks) if c.arch == a]])
-                            for a in archs},
-        "heldout_edited_rmspe": rmspe(pred[edited], y[edited]) if edited else None,
-        "heldout_arch_out_rmspe": rmspe(out_pred, y) if not np.isnan(out_pred).any() else None,
-        "interval": {"coverage": COVERAGE, "log_low": lo, "log_high": hi, "widen": widen,
-                     "family_out": {"log_low": min(lo, out_lo), "log_high": max(hi, out_hi)},
-                     "from": f"{min(folds, n)}-fold held-out errors of {n} networks whose own ops "
-                             "were left out of the kernel fits (split-conformal); for a family never "
-                             "calibrated, those of each family left out in turn"},
-        "families": sorted(families),
-    }
-
-
-def _widening(log_ratio: np.ndarray, share: np.ndarray, lo: float, hi: float) -> float:
-    """How much an extrapolated share widens the interval: the smallest ``w`` for which the
-    interval ``[lo - w x share, hi + w x share]`` holds :data:`COVERAGE` of the networks of
-    families left out in turn (networks the kernel fits never saw), within ln 2 to ln 4."""
-    need = np.zeros(len(log_ratio))
-    has = share > 1e-3
-    need[has] = np.maximum.reduce([np.zeros(has.sum()), (log_ratio[has] - hi) / share[has],
-                                   (lo - log_ratio[has]) / share[has]])
-    outside = (log_ratio > hi) | (log_ratio < lo)
-    if not (has & outside).any():
-        return WIDEN
-    # "higher": no interpolation, which would make inf - inf a NaN (and every interval NaN)
-    w = float(np.quantile(np.where(has, need, np.where(outside, np.inf, 0.0)), COVERAGE, method="higher"))
-    return min(max(w, WIDEN), math.log(4.0)) if math.isfinite(w) else math.log(4.0)

@@ -47,6 +47,7 @@ from ...zoo import REGISTRY
 from ..host.cpu import usable_cores
 from ..setup import Setup
 from . import features as F
+from . import heldout as H
 from . import kernel_model as KM
 from . import local as L
 from . import probe as P
@@ -321,7 +322,7 @@ def kernel_model(networks, setup: Setup, chains=()) -> dict:
                          f"at least {MIN_MEASUREMENTS} are needed")
     return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
             "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains),
-            **KM.evaluate(networks, setup.batch, setup.fold_bn, chains=chains),
+            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains),
             "configs": [store.config_dict(c) for c, _, _ in networks]}
 
 
@@ -359,7 +360,7 @@ def predict_kernel(cfg: Config, s: Setup, model: dict, scale_to_host: bool = Fal
     for block, k_ms in zip(kernel_blocks, kernel_ms):
         per_block[block] += km.network["scale"] * float(k_ms)
     iv = model.get("interval") or {}
-    widen = iv.get("widen", KM.WIDEN) * share
+    widen = iv.get("widen", H.WIDEN) * share
     family = REGISTRY[cfg.arch].family
     unseen = "families" in model and family not in model["families"] and "family_out" in iv
     bounds = iv["family_out"] if unseen else iv
