@@ -60,10 +60,11 @@ def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int 
             for i, (p, sh) in zip(members, _held_out(networks, members, batch, fold_bn, chains)):
                 out_pred[i], out_share[i] = p, sh
     complete = not np.isnan(out_pred).any()
-    widen = _widening(np.log(y / out_pred), out_share, lo, hi) if complete else WIDEN
+    out_log_ratio = np.log(y / out_pred)
+    widen = _widening(out_log_ratio, out_share, lo, hi) if complete else WIDEN
     # a family the calibration never measured (a plugin, or one left out) is held as well as
     # the families left out in turn were
-    out_lo, out_hi = conformal_bounds(np.log(y / out_pred), COVERAGE) if complete else (lo - WIDEN, hi + WIDEN)
+    out_lo, out_hi = conformal_bounds(out_log_ratio, COVERAGE) if complete else (lo - WIDEN, hi + WIDEN)
     rel = np.abs(pred - y) / y
     edited = [i for i, (c, _, _) in enumerate(networks) if c.settings is not None]
     return {
@@ -73,7 +74,7 @@ def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int 
                                      y[[i for i, (c, _, _) in enumerate(networks) if c.arch == a]])
                             for a in archs},
         "heldout_edited_rmspe": rmspe(pred[edited], y[edited]) if edited else None,
-        "heldout_arch_out_rmspe": rmspe(out_pred, y) if not np.isnan(out_pred).any() else None,
+        "heldout_arch_out_rmspe": rmspe(out_pred, y) if complete else None,
         "interval": {"coverage": COVERAGE, "log_low": lo, "log_high": hi, "widen": widen,
                      "family_out": {"log_low": min(lo, out_lo), "log_high": max(hi, out_hi)},
                      "from": f"{min(folds, n)}-fold held-out errors of {n} networks whose own ops "

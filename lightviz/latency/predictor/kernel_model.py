@@ -110,9 +110,9 @@ class KindModel:
         self.r = np.asarray(data["r"], float)
         self.lo = np.asarray(data["lo"], float) - MARGIN
         self.hi = np.asarray(data["hi"], float) + MARGIN
-        self.ks = set(np.round(self.z[:, 3]).astype(int).tolist())
-        self.k_timed = np.zeros(max(self.ks, default=0) + 1, bool)  # kernel size -> timed (a lookup)
-        self.k_timed[sorted(self.ks)] = True
+        ks = np.round(self.z[:, 3]).astype(int)
+        self.k_timed = np.zeros(ks.max(initial=0) + 1, bool)  # kernel size -> timed (a lookup)
+        self.k_timed[ks] = True
         self.zs = self.z / SCALES
         self.zs2 = (self.zs * self.zs).sum(axis=1)
 
