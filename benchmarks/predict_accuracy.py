@@ -212,12 +212,15 @@ def pass_orders(rows, passes: int) -> list:
 def families_left_out(cal, setup, rows) -> list:
     """(c): for each family, the model refitted without its networks, on its held-out rows."""
     from lightviz.latency.predictor import model as M
+    from lightviz.latency.predictor.drift import states
     from lightviz.zoo import REGISTRY
 
+    drift = (cal.model.get("calibration") or {}).get("drift") or {}
+    host = states(drift.get("probe_ms", ()), drift.get("reference_ms"))  # the interval's, as calibrated
     out = []
     for family in sorted({REGISTRY[c.arch].family for c, _, _ in cal.networks}):
         keep = [n for n in cal.networks if REGISTRY[n[0].arch].family != family]
-        model = M.kernel_model(keep, setup, cal.chains)  # the chains belong to no family
+        model = M.kernel_model(keep, setup, cal.chains, host)  # the chains belong to no family
         for row in rows:
             if REGISTRY[row["arch"]].family == family:
                 p = M.predict_kernel(row["config"], setup, model)

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
 
+import numpy as np
 import pytest
 from test_kernel_model import kernel_calibration  # beside this file
 
 from lightviz import make_config
 from lightviz.counting import count
 from lightviz.latency.devices import devicefile
+from lightviz.latency.predictor import heldout as H
 from lightviz.latency.predictor import kernel_model as KM
 from lightviz.latency.predictor import model as M
 from lightviz.latency.predictor import probe as P
 from lightviz.latency.predictor import store
 from lightviz.latency.predictor.chains import chains, random_chain
-from lightviz.latency.predictor.drift import DEADBAND, MAX_FACTOR, Drift, deflate
+from lightviz.latency.predictor.drift import DEADBAND, MAX_FACTOR, Drift, deflate, states
 from lightviz.latency.predictor.kernels import kernel_of, network_kernels
 from lightviz.latency.setup import Setup
 
@@ -185,3 +188,48 @@ def test_a_deep_chains_map_wide_pool_travels_in_a_device_file():
     kind = KM.KindModel.fit(pools, [3.0] * len(pools), [0.05, 0.02, 0.03, 0.04], 1)
     assert max(z[3] for z in kind["z"]) == 83
     devicefile._kind(json.loads(json.dumps(kind)), "model.kernel.kinds.avgpool")
+
+
+def test_the_host_states_are_the_probes_slowdowns_within_the_deadband_and_the_cap():
+    d = probes(2.0, 2.0, 2.0, 2.0 * DEADBAND * 0.99, 2.4, 9.0)
+    assert d.states() == pytest.approx([0.0, 0.0, 0.0, 0.0, math.log(1.2), math.log(MAX_FACTOR)])
+    assert states([2.0, 2.4], 2.0) == pytest.approx([0.0, math.log(1.2)])
+    assert probes(2.0, 2.4).states() == [] and states([2.0], None) == []  # no reference: no states
+
+
+def test_the_interval_holds_a_later_measurement_in_the_host_states_the_probes_met():
+    """The model predicts the undisturbed host; a measurement made later meets the host in one
+    of the states the campaign's probes sampled (here half of them 8% slower, a tenth 20%): the
+    high bound holds the held-out errors in each, the low bound stays where the host is
+    undisturbed."""
+    rng = np.random.default_rng(0)
+    host = [0.0] * 7 + [math.log(1.08)] * 7 + [math.log(1.2)] * 2
+    held_out = rng.normal(0.0, 0.05, 200)
+    later = rng.normal(0.0, 0.05, 4000) + rng.choice(host, 4000)
+    lo, hi = H.bounds(held_out)
+    lo_h, hi_h = H.bounds(held_out, host)
+    assert lo_h == lo and hi_h > hi
+    assert np.mean((later >= lo) & (later <= hi)) < 0.85  # the undisturbed interval misses
+    assert 0.88 <= np.mean((later >= lo_h) & (later <= hi_h)) <= 0.95
+    assert H.bounds(held_out, [0.0] * 16) == (lo, hi)  # a quiet campaign's interval is as it was
+
+
+def test_a_model_fitted_in_the_host_states_says_so_and_travels_in_a_device_file(cache):
+    cal = kernel_calibration(points=20)
+    model = M.kernel_model(cal.networks, M.resolve(ONE), cal.chains, host=[0.0, 0.0, math.log(1.3)])
+    iv, plain = model["interval"], cal.model["interval"]
+    assert iv["host_states"] == 3 and iv["log_low"] == plain["log_low"]
+    assert iv["log_high"] > iv["undisturbed_log_high"] == pytest.approx(plain["log_high"])
+    assert "3 host states" in iv["from"]
+    # both doors say it, in the same sentence
+    from lightviz.latency.model_cli import render_prediction
+    from lightviz.views.predicted import interval_text
+
+    cfg = make_config("ghostnet", 1.0, resolution=160)
+    p = M.predict_kernel(cfg, M.resolve(ONE), json.loads(json.dumps(model)))
+    said = M.host_states_text(p.model)
+    assert "3 probes" in said and said in render_prediction(cfg, p) and said in interval_text(p)
+    assert M.host_states_text(M.predict_kernel(cfg, M.resolve(ONE), cal.model).model) == ""
+    devicefile._interval(json.loads(json.dumps(iv)), "model.interval")
+    with pytest.raises(ValueError, match="undisturbed_log_high"):
+        devicefile._interval(dict(iv, undisturbed_log_high=iv["log_high"] + 0.1), "model.interval")

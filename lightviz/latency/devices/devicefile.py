@@ -212,8 +212,8 @@ def _kernel(d: Any, where: str) -> None:
 
 
 def _interval(d: Any, where: str) -> None:
-    _fields(d, where, ("coverage", "log_low", "log_high", "widen", "from", "family_out"),
-            ("coverage", "log_low", "log_high"))
+    _fields(d, where, ("coverage", "log_low", "log_high", "widen", "from", "family_out",
+                       "undisturbed_log_high", "host_states"), ("coverage", "log_low", "log_high"))
     if "family_out" in d:
         out = _fields(d["family_out"], f"{where}.family_out", ("log_low", "log_high"), ("log_low", "log_high"))
         if _number(out["log_high"], f"{where}.family_out.log_high", -5.0, 5.0) < _number(
@@ -224,6 +224,10 @@ def _interval(d: Any, where: str) -> None:
     if _number(d["log_high"], f"{where}.log_high", -5.0, 5.0) < lo:
         raise _fail(f"{where}.log_high", "below log_low")
     _maybe(_number, d.get("widen"), f"{where}.widen", 0.0, 5.0)
+    undisturbed = _maybe(_number, d.get("undisturbed_log_high"), f"{where}.undisturbed_log_high", -5.0, 5.0)
+    if undisturbed is not None and undisturbed > d["log_high"]:
+        raise _fail(f"{where}.undisturbed_log_high", "above log_high (the high bound in every host state)")
+    _maybe(_number, d.get("host_states"), f"{where}.host_states", 0, 10_000, True)
     _maybe(_text, d.get("from"), f"{where}.from")
 
 

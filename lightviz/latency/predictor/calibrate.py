@@ -345,7 +345,7 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
         cal.chains[:] = [deflate(ops, f) for ops, f in zip(cal.chains, chain_factors)]
         info["calibration"]["drift"] = drift.summary(factors, chain_factors, stamps[0], stamps[1])
         cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info,
-                                        chains=cal.chains)
+                                        chains=cal.chains, host=drift.states())
     else:
         cal.model = M.refit(setup, calibrated_at=time.time(), extra=info, whole_network=True)
     cal.fit_s = time.monotonic() - t1

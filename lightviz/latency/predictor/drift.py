@@ -91,6 +91,10 @@ class Drift:
         f = near / ref
         return min(f, MAX_FACTOR) if f > DEADBAND else 1.0
 
+    def states(self) -> list[float]:
+        """The host's states the campaign met (:func:`states`)."""
+        return states(self.totals(), self.reference())
+
     def summary(self, factors: Sequence[float], chain_factors: Sequence[float] = (),
                 at_s: Sequence[float] = (), chain_at_s: Sequence[float] = ()) -> dict:
         """What the campaign saw (stored with the model's calibration): the probes (their
@@ -108,6 +112,16 @@ class Drift:
                 "factors": [round(f, 4) for f in factors],
                 "chain_factors": [round(f, 4) for f in chain_factors],
                 "network_at_s": [round(t, 2) for t in at_s], "chain_at_s": [round(t, 2) for t in chain_at_s]}
+
+
+def states(totals: Sequence[float], reference: float | None) -> list[float]:
+    """ln of each probe's slowdown against the undisturbed state (``reference``), as
+    :meth:`Drift.factor` counts it: 0 within :data:`DEADBAND`, at most :data:`MAX_FACTOR`;
+    empty without a reference. The states a later measurement may meet, which the interval
+    holds it in (:func:`lightviz.latency.predictor.heldout.bounds`)."""
+    if not reference:
+        return []
+    return [math.log(min(ms / reference, MAX_FACTOR)) if ms / reference > DEADBAND else 0.0 for ms in totals]
 
 
 def deflate(ops: Sequence[tuple], factor: float) -> list:

@@ -307,22 +307,24 @@ WHOLE_ONLY = ("made with the whole-network model: this runtime or precision runs
 
 
 def save_kernel_model(setup: Setup, networks, calibrated_at: float | None = None,
-                      extra: dict | None = None, chains=()) -> dict:
+                      extra: dict | None = None, chains=(), host=()) -> dict:
     """Fit the kernel model on calibration ``networks`` ``(config, whole ms, [(kernel, ms)])``
-    and kernel ``chains`` ``[(kernel, ms)]``, with its held-out errors, and save it; returns it."""
+    and kernel ``chains`` ``[(kernel, ms)]``, with its held-out errors (in the ``host`` states
+    the campaign met), and save it; returns it."""
     s = resolve(setup)
-    return _save(s, kernel_model(networks, s, chains), store.load_model(s) or {}, calibrated_at, extra)
+    return _save(s, kernel_model(networks, s, chains, host), store.load_model(s) or {}, calibrated_at, extra)
 
 
-def kernel_model(networks, setup: Setup, chains=()) -> dict:
+def kernel_model(networks, setup: Setup, chains=(), host=()) -> dict:
     """The kernel model of ``networks`` (and kernel ``chains``) with its held-out errors
-    (JSON-ready, not saved)."""
+    (JSON-ready, not saved); its interval holds them in each of the ``host`` states
+    (:func:`lightviz.latency.predictor.heldout.evaluate`)."""
     if len(networks) < MIN_MEASUREMENTS:
         raise ValueError(f"{len(networks)} measured networks are too few to fit a latency model: "
                          f"at least {MIN_MEASUREMENTS} are needed")
     return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
             "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains),
-            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains),
+            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host),
             "configs": [store.config_dict(c) for c, _, _ in networks]}
 
 
@@ -459,6 +461,17 @@ def unseen_family_text(info: dict) -> str:
     family = info.get("unseen_family")
     return (f"{family} was never calibrated here: the interval is the one that held the families "
             "left out in turn") if family else ""
+
+
+def host_states_text(info: dict) -> str:
+    """What an interval that holds the calibration's slower host states says of them ("" for
+    one that does not): one sentence for the CLI and the pages."""
+    iv = info.get("interval") or {}
+    if not iv.get("host_states") or iv["log_high"] <= iv.get("undisturbed_log_high", iv["log_high"]):
+        return ""
+    return (f"its high end also holds the host in the slower states its calibration's "
+            f"{iv['host_states']} probes met (x{math.exp(iv['log_high']):.2f} instead of "
+            f"x{math.exp(iv['undisturbed_log_high']):.2f} before any widening)")
 
 
 def predict(cfg: Config, setup: Setup) -> Prediction:
