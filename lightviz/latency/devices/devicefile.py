@@ -38,7 +38,7 @@ MAX_KERNELS = 200_000
 NAME_MAX = 64
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+()@-]*")
 EARLIEST = 1.5e9  # 2017: before lightviz, no calibration is dated earlier
-TERMS, DESCRIPTOR = 5, 6  # a kernel's physical terms and descriptor (predictor.kernels)
+TERMS, DESCRIPTOR = 5, 6  # a kernel's physical terms and descriptor before version 5 (predictor.kernels)
 # A descriptor's kernel and stride can span a map (a deep chain's average pool down to a few
 # pixels: 83 x 83 on 166 px); its logs stay far below.
 DESCRIPTOR_MAX = float(RESOLUTION_MAX)
@@ -162,7 +162,7 @@ def check_setup(d: Any, where: str = "setup") -> Setup:
                  d.get("channels_last", False), d["mode"], float(budget), d["fold_bn"], d["runtime"])
 
 
-def _kind(d: Any, where: str) -> None:
+def _kind(d: Any, where: str, width: int = DESCRIPTOR) -> None:
     _fields(d, where, ("coef", "pool", "offset", "slope", "read_context", "pool_read_context", "z", "r", "lo", "hi",
                        "n"), ("coef", "z", "r", "lo", "hi"))
     _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, TERMS)
@@ -175,10 +175,10 @@ def _kind(d: Any, where: str) -> None:
     if not isinstance(z, list) or not 1 <= len(z) <= MAX_KERNELS:
         raise _fail(f"{where}.z", f"expected 1 to {MAX_KERNELS} descriptor rows")
     for i, row in enumerate(z):
-        _numbers(row, f"{where}.z[{i}]", -1.0, DESCRIPTOR_MAX, DESCRIPTOR)
+        _numbers(row, f"{where}.z[{i}]", -1.0, DESCRIPTOR_MAX, width)
     _numbers(d["r"], f"{where}.r", -50.0, 50.0, len(z))
-    lo = _numbers(d["lo"], f"{where}.lo", -1.0, DESCRIPTOR_MAX, DESCRIPTOR)
-    hi = _numbers(d["hi"], f"{where}.hi", -1.0, DESCRIPTOR_MAX, DESCRIPTOR)
+    lo = _numbers(d["lo"], f"{where}.lo", -1.0, DESCRIPTOR_MAX, width)
+    hi = _numbers(d["hi"], f"{where}.hi", -1.0, DESCRIPTOR_MAX, width)
     if any(a > b for a, b in zip(lo, hi)):
         raise _fail(f"{where}.lo", "above hi")
     _maybe(_number, d.get("n"), f"{where}.n", len(z), len(z), True)
@@ -186,18 +186,22 @@ def _kind(d: Any, where: str) -> None:
 
 def _kernel(d: Any, where: str) -> None:
     _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "chains", "kinds_timed",
-                       "kinds_never_timed", "fastest_network_ms"), ("kernel_version", "kinds", "network"))
+                       "kinds_never_timed", "fastest_network_ms", "threads"), ("kernel_version", "kinds", "network"))
+    _maybe(_number, d.get("threads"), f"{where}.threads", 1, 1024, True)
     _maybe(_number, d.get("fastest_network_ms"), f"{where}.fastest_network_ms", 0.0, 1e7)
     if d["kernel_version"] not in KERNEL_VERSIONS or isinstance(d["kernel_version"], bool):
         raise _fail(f"{where}.kernel_version",
                     f"{d['kernel_version']!r}: this lightviz reads {', '.join(map(str, KERNEL_VERSIONS))}")
+    if d["kernel_version"] >= 5 and "threads" not in d:
+        raise _fail(f"{where}.threads", "missing: a version-5 model's conv paths need the threads it was timed on")
     kinds = d["kinds"]
     if not isinstance(kinds, dict) or not kinds:
         raise _fail(f"{where}.kinds", "expected an object of kernel kinds")
     for kind, km in kinds.items():
         if kind not in KINDS:
             raise _fail(f"{where}.kinds", f"unknown kernel kind {kind[:40]!r} (known: {', '.join(KINDS)})")
-        _kind(km, f"{where}.kinds.{kind}")
+        # version 5: each descriptor ends in the kernel's conv path (needs the threads it was timed on)
+        _kind(km, f"{where}.kinds.{kind}", DESCRIPTOR + (d["kernel_version"] >= 5))
     net = _fields(d["network"], f"{where}.network", ("fixed", "scale", "per_call"), ("fixed", "scale", "per_call"))
     _number(net["fixed"], f"{where}.network.fixed", 0.0, 1e6)
     _number(net["scale"], f"{where}.network.scale", 1e-6, 1e3)

@@ -13,9 +13,11 @@ linear in physical terms (a call, MACs, values read and written, weights, and th
 once more per octave of the network's own time: see :func:`read_octaves`; non-negative,
 relative least squares) times a correction: the log residuals of the kind's timed kernels
 smoothed over their descriptors (log channels, log output pixels, kernel, stride, log groups;
-the nearest :data:`NEIGHBOURS`, Gaussian weights, shrunk toward none). A kernel whose descriptor
-lies outside the timed range of its kind, or farther than :data:`REACH` from every kernel of its
-kind that was timed, or whose kind was never timed, is *extrapolated*; outside the range it
+the nearest :data:`NEIGHBOURS`, Gaussian weights, shrunk toward none; a conv on another of
+eager PyTorch's paths, :func:`~lightviz.latency.predictor.kernels.conv_path`, is never a
+neighbour). A kernel whose descriptor lies outside the timed range of its kind, or farther
+than :data:`REACH` from every kernel of its kind that was timed, or whose kind was never timed,
+is *extrapolated*; outside the range it
 is costed by its group's pooled base (every conv kind, or every elementwise kind, fitted
 together on a far wider range of shapes) times the kind's median ratio to it, and it widens the
 interval.
@@ -38,16 +40,17 @@ from typing import NamedTuple
 import numpy as np
 
 from ...config import Config
-from .kernels import KINDS, Kernel, network_kernels
+from .kernels import KINDS, Kernel, conv_path, network_kernels
 
-VERSION = 4  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
-# 4: reading costs more in a longer network (read_octaves)
+VERSION = 5  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
+# 4: reading costs more in a longer network (read_octaves); 5: the conv path in the descriptor
 # Kinds an older model timed under another kind's name (read as that kind, as it was fitted).
 LEGACY = {"avgpool": ("pool", 3)}
 NEIGHBOURS = 6
 BANDWIDTH = 0.8  # descriptor units (log2 channels or pixels; kernel / 2, stride, log2 groups)
-SCALES = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 1.0])
-MARGIN = np.array([0.5, 0.5, 0.5, 0.0, 0.0, 0.0])  # how far past the timed range is still inside
+# the path (kernels.conv_path) x 4: kernels on two paths are never neighbours (beyond REACH)
+SCALES = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 0.25])
+MARGIN = np.array([0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0])  # how far past the timed range is still inside
 REACH = 1.5  # how far (scaled descriptor units) from its nearest timed kernel a kernel is still near
 # The context: log2 of the network's own milliseconds, clipped to 1-16 ms and centred on 8 ms.
 # The same kernel runs faster in a network that comes round again within a few milliseconds
@@ -106,18 +109,21 @@ class KindModel:
         self.slope = float(data.get("slope", 0.0))  # none in a version-1 model
         self.read = float(data.get("read_context", 0.0))  # none before version 4
         self.pool_read = float(data.get("pool_read_context", 0.0))
-        self.z = np.asarray(data["z"], float).reshape(-1, len(SCALES))
+        width = len(data["lo"])  # 6 before version 5 (no path)
+        self.scales = SCALES[:width]
+        self.z = np.asarray(data["z"], float).reshape(-1, width)
         self.r = np.asarray(data["r"], float)
-        self.lo = np.asarray(data["lo"], float) - MARGIN
-        self.hi = np.asarray(data["hi"], float) + MARGIN
+        self.lo = np.asarray(data["lo"], float) - MARGIN[:width]
+        self.hi = np.asarray(data["hi"], float) + MARGIN[:width]
         ks = np.round(self.z[:, 3]).astype(int)
         self.k_timed = np.zeros(ks.max(initial=0) + 1, bool)  # kernel size -> timed (a lookup)
         self.k_timed[ks] = True
-        self.zs = self.z / SCALES
+        self.zs = self.z / self.scales
         self.zs2 = (self.zs * self.zs).sum(axis=1)
 
     @staticmethod
-    def fit(kernels: Sequence[Kernel], contexts: Sequence[float], ms: Sequence[float], batch: int) -> dict:
+    def fit(kernels: Sequence[Kernel], contexts: Sequence[float], ms: Sequence[float], batch: int,
+            threads: int | None = None) -> dict:
         """The base (its reading growing with the context), then the context's slope on the log
         residuals (ridge toward none), then the residuals left for the correction to smooth."""
         T = base_columns(kernels, contexts, batch)
@@ -127,14 +133,14 @@ class KindModel:
         x = context_x(np.asarray(contexts, float))
         xc, rc = x - x.mean(), r - r.mean()
         slope = float((xc * rc).sum() / ((xc * xc).sum() + SLOPE_RIDGE))
-        z = np.stack([k.descriptor() for k in kernels])
+        z = np.stack([describe(k, batch, threads) for k in kernels])
         return {"coef": coef[:-1].tolist(), "read_context": float(coef[-1]), "slope": round(slope, 6),
                 "z": z.round(4).tolist(), "r": (r - slope * x).round(5).tolist(),
                 "lo": z.min(axis=0).tolist(), "hi": z.max(axis=0).tolist(), "n": len(y)}
 
     def distances2(self, z: np.ndarray) -> np.ndarray:
         """Squared scaled distances from each descriptor row of ``z`` to each timed kernel."""
-        a = z / SCALES
+        a = z / self.scales
         return np.maximum((a * a).sum(axis=1)[:, None] + self.zs2[None, :] - 2.0 * a @ self.zs.T, 0.0)
 
     def correction(self, z: np.ndarray, d2: np.ndarray | None = None) -> np.ndarray:
@@ -168,6 +174,12 @@ class KindModel:
         return ms, per, inside & (d2.min(axis=1) <= REACH ** 2)
 
 
+def describe(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
+    """A kernel's descriptor in a model of ``threads`` (its conv path appended; None: a model
+    before version 5, without it)."""
+    return k.descriptor(None if threads is None else conv_path(k, batch, threads))
+
+
 def context_x(ctx):
     """The context coordinate the slopes multiply: log2 network ms clipped and centred."""
     return np.clip(ctx, *CONTEXT_RANGE) - CONTEXT_REF
@@ -195,14 +207,16 @@ def base_columns(kernels: Sequence[Kernel], contexts: Sequence[float], batch: in
     return np.column_stack([T, T[:, READ] * read_octaves(contexts)])
 
 
-def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int) -> dict[str, dict]:
+def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int,
+              threads: int | None = None) -> dict[str, dict]:
     """Per kind, its model from timed kernels (``(kernel, its network's context) -> ms``), with
     its group's pooled base and the kind's median log ratio to it."""
     by_kind: dict[str, list[tuple[Kernel, float, float]]] = {}
     for (k, ctx), ms in samples.items():
         if ms > 0 and math.isfinite(ms):
             by_kind.setdefault(k.kind, []).append((k, ctx, ms))
-    out = {kind: KindModel.fit([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch)
+    out = {kind: KindModel.fit([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch,
+                               threads)
            for kind, kms in by_kind.items() if len(kms) >= 3}
     for kinds in GROUPS.values():
         members = [kcm for kind in kinds if kind in out for kcm in by_kind[kind]]
@@ -242,6 +256,7 @@ class KernelModel:
         self.network = dict(data["network"])
         self.batch, self.fold_bn = batch, fold_bn
         self.version = int(data.get("kernel_version", 1))
+        self.threads = data.get("threads")  # the conv paths' (none before version 5)
         self.fastest = data.get("fastest_network_ms")  # none in a model before it was kept
 
     def _kind_for(self, kind: str) -> tuple[KindModel | None, bool]:
@@ -296,7 +311,7 @@ class KernelModel:
                 extra[idx] = True
                 continue
             T = np.stack([kernels[i].terms(self.batch) for i in idx])
-            z = np.stack([kernels[i].descriptor() for i in idx])
+            z = np.stack([describe(kernels[i], self.batch, self.threads) for i in idx])
             pred, more, inside = model.predict(T, z)
             if not own:  # a kind never timed: its stand-in's group base, as for shapes outside
                 pred, more = np.maximum(T @ model.pool, 1e-6), T[:, READ] * model.pool_read
@@ -381,16 +396,17 @@ def aggregate(networks: Iterable[tuple[float, Sequence[tuple[Kernel, float]]]]) 
 
 
 def fit(networks: Sequence[tuple[Config, float, Sequence[tuple[Kernel, float]]]], batch: int,
-        fold_bn: bool, chains: Sequence[Sequence[tuple[Kernel, float]]] = ()) -> dict:
+        fold_bn: bool, chains: Sequence[Sequence[tuple[Kernel, float]]] = (), threads: int = 1) -> dict:
     """The model from calibration networks ``(config, whole ms, [(kernel, in-place ms)])`` and
     kernel chains ``[(kernel, in-place ms)]`` (:mod:`.chains`: their kernels teach the kinds,
-    never the network term); a chain's context is the sum of its ops."""
+    never the network term), timed on ``threads`` (which conv path runs a kernel depends on
+    them); a chain's context is the sum of its ops."""
     kinds = fit_kinds(aggregate([(ms, ops) for _, ms, ops in networks]
-                                + [(sum(t for _, t in ops), ops) for ops in chains]), batch)
-    model = KernelModel({"kinds": kinds, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}},
-                        batch, fold_bn)
+                                + [(sum(t for _, t in ops), ops) for ops in chains]), batch, threads)
+    model = KernelModel({"kinds": kinds, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0},
+                         "threads": threads}, batch, fold_bn)
     network = network_term(model, [(cfg, ms) for cfg, ms, _ in networks])
-    return {"method": "kernel", "kernel_version": VERSION, "kinds": kinds, "network": network,
+    return {"method": "kernel", "kernel_version": VERSION, "threads": threads, "kinds": kinds, "network": network,
             "fastest_network_ms": round(min((ms for _, ms, _ in networks), default=0.0), 4) or None,
             "timed_kernels": sum(d["n"] for d in kinds.values()), "chains": len(chains),
             "kinds_timed": sorted(kinds), "kinds_never_timed": [k for k in KINDS if k not in kinds]}

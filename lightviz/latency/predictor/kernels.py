@@ -10,7 +10,8 @@ row with what its call costs depends on: the kind (the conv classes of
 output shapes, kernel size, stride, groups, bias.
 
 Each kernel has a *descriptor*, the few numbers the per-kind model interpolates over (log2 of
-channels and output pixels, kernel, stride, log2 groups), and the *physical terms* its base model
+channels and output pixels, kernel, stride, log2 groups, and which of eager PyTorch's CPU paths
+runs it: :func:`conv_path`), and the *physical terms* its base model
 is linear in (a call, MACs, values read and written, weights); see
 :mod:`lightviz.latency.predictor.kernel_model`. Torch-free: the Explore page predicts on every
 slider move.
@@ -37,7 +38,11 @@ KINDS = ("conv1x1", "convkxk", "dwconv", "gconv", "linear", "bn", "relu", "relu6
 ACT_ALIAS = {"relu": "relu", "relu6": "relu6", "hardsigmoid": "hardsigmoid", "sigmoid": "hardsigmoid",
              "hardswish": "hardsigmoid", "silu": "hardsigmoid", "gelu": "hardsigmoid"}
 DESCRIPTOR = ("log2 in channels", "log2 out channels", "log2 out pixels", "kernel", "stride",
-              "log2 groups")
+              "log2 groups", "path")
+# Eager PyTorch on a CPU runs a float conv on oneDNN only where ATen's ConvParams::use_mkldnn
+# says so; elsewhere on its native im2col + GEMM ("for some case, native is faster").
+NATIVE_MAX_VALUES = 20480  # a batch-1 input of at most this many values, 1x1 to 3x3, groups 1
+FEW_COLUMNS = 16  # output pixels under which the native GEMM runs at a fraction of its rate
 TERMS = ("call", "MACs", "values in", "values out", "weights")
 
 
@@ -93,12 +98,36 @@ class Kernel(NamedTuple):
         return np.array([1.0, self.macs * batch / 1e6, self.values_in * batch / 1e6,
                          self.values_out * batch / 1e6, self.weights / 1e6])
 
-    def descriptor(self) -> np.ndarray:
-        """Where the kernel sits among its kind's timed shapes (:data:`DESCRIPTOR`)."""
+    def descriptor(self, path: int | None = None) -> np.ndarray:
+        """Where the kernel sits among its kind's timed shapes (:data:`DESCRIPTOR`; the path,
+        :func:`conv_path`, where given: a model before version 5 has none)."""
         c_in = sum(self.parts) if self.parts else self.c_in
-        return np.array([math.log2(max(c_in, 1)), math.log2(max(self.c_out, 1)),
-                         math.log2(max(self.out_h * self.out_w, 1)), float(self.k),
-                         float(self.stride), math.log2(max(self.groups, 1))])
+        z = [math.log2(max(c_in, 1)), math.log2(max(self.c_out, 1)),
+             math.log2(max(self.out_h * self.out_w, 1)), float(self.k),
+             float(self.stride), math.log2(max(self.groups, 1))]
+        return np.array(z if path is None else z + [float(path)])
+
+
+def conv_path(k: Kernel, batch: int = 1, threads: int = 1) -> int:
+    """Which of eager PyTorch's CPU paths runs a conv kernel: 0 oneDNN (every other kind too),
+    1 the native im2col + GEMM, 2 the native GEMM on under :data:`FEW_COLUMNS` output pixels.
+
+    ATen's ``ConvParams::use_mkldnn`` sends a float conv to oneDNN only if it is strided, or
+    not 1x1, or batched by 16, or run on more than one thread, *and* it is grouped, or larger
+    than 3x3, or batched, or its input holds more than :data:`NATIVE_MAX_VALUES` values. The
+    paths run the same shape at very different rates, and the rate jumps where a kernel crosses
+    from one to the other: on this project's machine (one thread) a 3x3 conv of 256 channels
+    ran at 5.3 GMAC/s on a 3 x 3 map and 28.6 on a 4 x 4 one (both native), of 2048 -> 512
+    channels at 19.7 on the native path and 4.8 on oneDNN (4 x 4). Smoothed over shapes
+    together, the 3 x 3 maps' slowness put a ResNet table's 952-channel 3x3 convs on 4 x 4 px
+    38-91% over (6.1 ms measured each). Kernels of different paths are never neighbours."""
+    if k.kind not in ("conv1x1", "convkxk", "dwconv", "gconv"):
+        return 0
+    either = k.stride > 1 or batch >= 16 or k.k != 1 or threads > 1
+    onednn = k.groups > 1 or k.k > 3 or batch > 1 or batch * k.c_in * k.h * k.w > NATIVE_MAX_VALUES
+    if either and onednn:
+        return 0
+    return 2 if k.out_h * k.out_w < FEW_COLUMNS else 1
 
 
 def _pool_padding(k: int, s: int, h: int, out_h: int) -> int:

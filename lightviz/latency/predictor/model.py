@@ -323,8 +323,9 @@ def kernel_model(networks, setup: Setup, chains=(), host=()) -> dict:
         raise ValueError(f"{len(networks)} measured networks are too few to fit a latency model: "
                          f"at least {MIN_MEASUREMENTS} are needed")
     return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
-            "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains),
-            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host),
+            "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains, setup.threads or 1),
+            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host,
+                         threads=setup.threads or 1),
             "configs": [store.config_dict(c) for c, _, _ in networks]}
 
 

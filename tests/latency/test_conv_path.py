@@ -1,0 +1,102 @@
+"""Which of eager PyTorch's CPU paths runs a conv kernel (issue 19): oneDNN, or the native
+im2col + GEMM, where a kernel's rate jumps by up to 5x. The rule is checked against torch's own
+dispatcher, and kernels on two paths are never each other's neighbours in a kernel model."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from lightviz.latency.devices import devicefile
+from lightviz.latency.predictor import kernel_model as KM
+from lightviz.latency.predictor.kernels import NATIVE_MAX_VALUES, Kernel, conv_path
+
+
+def conv(c_in, c_out, hw, k=3, stride=1, groups=1) -> Kernel:
+    out = (hw + 2 * (k // 2) - k) // stride + 1
+    kind = ("dwconv" if groups == c_in == c_out and groups > 1 else "gconv" if groups > 1
+            else "conv1x1" if k == 1 else "convkxk")
+    return Kernel(kind, "conv2d", c_in, hw, hw, c_out, out, out, k, stride, groups, True, k // 2)
+
+
+def test_the_conv_path_is_the_one_torch_dispatches_to():
+    """Random convs of every kind, one and two threads, batch 1 and 2: oneDNN exactly where
+    ATen's dispatcher picks it (the native paths: slow_conv2d and its kin)."""
+    select = getattr(torch._C, "_select_conv_backend", None)
+    if select is None:
+        pytest.skip("this torch does not expose its conv dispatcher")
+    rng = random.Random(19)
+    before = torch.get_num_threads()
+    try:
+        for _ in range(400):
+            k, stride = rng.choice((1, 1, 3, 3, 5, 7)), rng.choice((1, 1, 2))
+            c_in = rng.choice((8, 16, 24, 64, 96, 256, 512, 1024, 2048))
+            groups = rng.choice((1, 1, 1, 2, 4, c_in))
+            c_out = c_in if groups == c_in else groups * rng.choice((2, 4, 8, 32, 64))
+            hw = rng.choice((1, 2, 3, 4, 5, 7, 8, 14, 28, 56))
+            threads, batch = rng.choice((1, 2)), rng.choice((1, 1, 2))
+            kernel = conv(c_in, c_out, hw, k, stride, groups)
+            torch.set_num_threads(threads)
+            backend = select(torch.empty(batch, c_in, hw, hw), torch.empty(c_out, c_in // groups, k, k), None,
+                             [stride] * 2, [k // 2] * 2, [1, 1], False, [0, 0], groups, None)
+            onednn = "Mkldnn" in str(backend)
+            assert (conv_path(kernel, batch, threads) == 0) == onednn, (kernel, batch, threads, backend)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_native_path_on_few_output_pixels_is_a_path_of_its_own():
+    assert conv_path(conv(256, 256, 3)) == 2 and conv_path(conv(256, 256, 4)) == 1  # 9 and 16 pixels
+    assert conv_path(conv(2048, 512, 4)) == 0  # 32,768 input values: oneDNN
+    assert 2048 * 16 > NATIVE_MAX_VALUES >= 1024 * 16
+    assert conv_path(conv(96, 96, 28, 1)) == 1 and conv_path(conv(96, 96, 28, 1), threads=2) == 0
+    assert conv_path(conv(96, 96, 28, 3, groups=96)) == 0  # depthwise: oneDNN
+    assert conv_path(Kernel("relu", "relu", 96, 28, 28, 96, 28, 28)) == 0
+
+
+def _slow_under_four_pixels(threads):
+    """A kind fitted on 3x3 convs timed at a fifth of their MAC rate on 3 x 3 maps and at the
+    full rate on 4 x 4 and larger (as this project's machine runs them)."""
+    kernels, ms = [], []
+    for c in (64, 96, 128, 192, 256, 384, 512, 768, 1024):
+        for hw in (2, 3, 4, 6, 8):
+            k = conv(c, c, hw)
+            kernels.append(k)
+            ms.append(k.macs / (5e6 if hw <= 3 else 25e6))
+    return KM.KindModel(KM.KindModel.fit(kernels, [3.0] * len(ms), ms, 1, threads))
+
+
+def test_kernels_on_two_paths_are_never_neighbours():
+    """A 952-channel 3x3 conv on 4 x 4 px (convs of other widths timed on 2-8 px): smoothed
+    across the paths it takes some of the 3 x 3 maps' slowness (1.5x over here), on its own path
+    it does not."""
+    k = conv(952, 952, 4)
+    truth = k.macs / 25e6
+    T = np.stack([k.terms()])
+    with_path = _slow_under_four_pixels(1).predict(T, np.stack([KM.describe(k, 1, 1)]))[0][0]
+    without = _slow_under_four_pixels(None).predict(T, np.stack([KM.describe(k, 1, None)]))[0][0]
+    assert abs(math.log(with_path / truth)) < abs(math.log(without / truth))
+    assert with_path / truth < 1.15
+
+
+def test_a_model_before_the_paths_still_predicts_as_it_did_and_a_device_file_checks_the_width():
+    old = _slow_under_four_pixels(None)
+    assert old.z.shape[1] == 6 and _slow_under_four_pixels(1).z.shape[1] == 7
+    kind = KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3, [1.0, 2.0, 4.0], 1)
+    network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
+    v4 = {"kernel_version": 4, "kinds": {"convkxk": kind}, "network": network}
+    assert KM.KernelModel(v4).kernel_ms([conv(96, 96, 8)])[0][0] > 0  # six numbers a descriptor, no path
+    devicefile._kernel(v4, "model.kernel")
+    with pytest.raises(ValueError, match="threads"):
+        devicefile._kernel(dict(v4, kernel_version=5), "model.kernel")
+    with pytest.raises(ValueError, match="expected 7 numbers"):
+        devicefile._kernel(dict(v4, kernel_version=5, threads=1), "model.kernel")
+    v5 = {"kernel_version": 5, "threads": 1, "network": network,
+          "kinds": {"convkxk": KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)],
+                                                [3.0] * 3, [1.0, 2.0, 4.0], 1, 1)}}
+    devicefile._kernel(v5, "model.kernel")
+    assert KM.KernelModel(v5).kernel_ms([conv(96, 96, 8)])[0][0] > 0
