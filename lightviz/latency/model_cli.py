@@ -265,7 +265,8 @@ def cmd_calibrate(args) -> int:
                   "leave-one-out error by 1%)")
         print(f"interval ({iv['coverage']:.0%}): x{_exp(iv['log_low']):.3f} to "
               f"x{_exp(iv['log_high']):.3f} of the prediction"
-              + (f"; {M.host_states_text(m)}" if M.host_states_text(m) else ""))
+              + (f"; {M.host_states_text(m)} (x{_exp(iv['undisturbed_log_high']):.3f} for the host "
+                 "undisturbed)" if M.host_states_text(m) else ""))
         for arch, e in (m.get("heldout_by_arch") or {}).items():
             print(f"  {arch:<14} RMSPE {e:.1%}")
         for e in cal.errors:

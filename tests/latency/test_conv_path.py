@@ -91,8 +91,10 @@ def test_a_model_before_the_paths_still_predicts_as_it_did_and_a_device_file_che
     v4 = {"kernel_version": 4, "kinds": {"convkxk": kind}, "network": network}
     assert KM.KernelModel(v4).kernel_ms([conv(96, 96, 8)])[0][0] > 0  # six numbers a descriptor, no path
     devicefile._kernel(v4, "model.kernel")
-    with pytest.raises(ValueError, match="threads"):
-        devicefile._kernel(dict(v4, kernel_version=5), "model.kernel")
+    devicefile._kernel(dict(v4, kernel_version=5), "model.kernel")  # no paths: a GPU's, or fp16
+    for bad in (dict(v4, threads=1), dict(v4, kernel_version=5, threads=None)):
+        with pytest.raises(ValueError, match="threads"):
+            devicefile._kernel(bad, "model.kernel")
     with pytest.raises(ValueError, match="expected 7 numbers"):
         devicefile._kernel(dict(v4, kernel_version=5, threads=1), "model.kernel")
     v5 = {"kernel_version": 5, "threads": 1, "network": network,
@@ -100,3 +102,15 @@ def test_a_model_before_the_paths_still_predicts_as_it_did_and_a_device_file_che
                                                 [3.0] * 3, [1.0, 2.0, 4.0], 1, 1)}}
     devicefile._kernel(v5, "model.kernel")
     assert KM.KernelModel(v5).kernel_ms([conv(96, 96, 8)])[0][0] > 0
+
+
+def test_only_a_cpu_in_fp32_has_conv_paths():
+    """ATen's rule is for CPU float convs: a GPU's, a half-precision or a channels-last model's
+    descriptors carry no path (and older readers' six numbers)."""
+    assert KM.paths_threads("cpu", "fp32", False, 2) == 2
+    assert KM.paths_threads("cuda", "fp32", False, 2) is None
+    assert KM.paths_threads("cpu", "fp16", False, 1) is None and KM.paths_threads("cpu", "fp32", True, 1) is None
+    kind = KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3, [1.0, 2.0, 4.0], 1)
+    network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
+    gpu = {"kernel_version": 5, "kinds": {"convkxk": kind}, "network": network}
+    assert KM.KernelModel(gpu).threads is None and KM.KernelModel(gpu).kernel_ms([conv(96, 96, 8)])[0][0] > 0

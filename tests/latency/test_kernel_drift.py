@@ -231,5 +231,7 @@ def test_a_model_fitted_in_the_host_states_says_so_and_travels_in_a_device_file(
     assert "3 probes" in said and said in render_prediction(cfg, p) and said in interval_text(p)
     assert M.host_states_text(M.predict_kernel(cfg, M.resolve(ONE), cal.model).model) == ""
     devicefile._interval(json.loads(json.dumps(iv)), "model.interval")
-    with pytest.raises(ValueError, match="undisturbed_log_high"):
-        devicefile._interval(dict(iv, undisturbed_log_high=iv["log_high"] + 0.1), "model.interval")
+    for bad in (iv["log_high"] + 0.1, None):
+        with pytest.raises(ValueError, match="undisturbed_log_high"):
+            devicefile._interval(dict(iv, undisturbed_log_high=bad), "model.interval")
+    assert M.host_states_text({"interval": dict(iv, undisturbed_log_high=None)}) == ""

@@ -187,21 +187,23 @@ def _kind(d: Any, where: str, width: int = DESCRIPTOR) -> None:
 def _kernel(d: Any, where: str) -> None:
     _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "chains", "kinds_timed",
                        "kinds_never_timed", "fastest_network_ms", "threads"), ("kernel_version", "kinds", "network"))
-    _maybe(_number, d.get("threads"), f"{where}.threads", 1, 1024, True)
     _maybe(_number, d.get("fastest_network_ms"), f"{where}.fastest_network_ms", 0.0, 1e7)
     if d["kernel_version"] not in KERNEL_VERSIONS or isinstance(d["kernel_version"], bool):
         raise _fail(f"{where}.kernel_version",
                     f"{d['kernel_version']!r}: this lightviz reads {', '.join(map(str, KERNEL_VERSIONS))}")
-    if d["kernel_version"] >= 5 and "threads" not in d:
-        raise _fail(f"{where}.threads", "missing: a version-5 model's conv paths need the threads it was timed on")
+    paths = "threads" in d  # version 5 on a CPU in fp32: each descriptor ends in the kernel's conv path
+    if paths and (d["kernel_version"] < 5 or d["threads"] is None):
+        raise _fail(f"{where}.threads", "expected the threads a version-5 model's conv paths were timed on "
+                                        "(none before version 5)")
+    if paths:
+        _number(d["threads"], f"{where}.threads", 1, 4096, True)
     kinds = d["kinds"]
     if not isinstance(kinds, dict) or not kinds:
         raise _fail(f"{where}.kinds", "expected an object of kernel kinds")
     for kind, km in kinds.items():
         if kind not in KINDS:
             raise _fail(f"{where}.kinds", f"unknown kernel kind {kind[:40]!r} (known: {', '.join(KINDS)})")
-        # version 5: each descriptor ends in the kernel's conv path (needs the threads it was timed on)
-        _kind(km, f"{where}.kinds.{kind}", DESCRIPTOR + (d["kernel_version"] >= 5))
+        _kind(km, f"{where}.kinds.{kind}", DESCRIPTOR + paths)
     net = _fields(d["network"], f"{where}.network", ("fixed", "scale", "per_call"), ("fixed", "scale", "per_call"))
     _number(net["fixed"], f"{where}.network.fixed", 0.0, 1e6)
     _number(net["scale"], f"{where}.network.scale", 1e-6, 1e3)
@@ -228,10 +230,11 @@ def _interval(d: Any, where: str) -> None:
     if _number(d["log_high"], f"{where}.log_high", -5.0, 5.0) < lo:
         raise _fail(f"{where}.log_high", "below log_low")
     _maybe(_number, d.get("widen"), f"{where}.widen", 0.0, 5.0)
-    undisturbed = _maybe(_number, d.get("undisturbed_log_high"), f"{where}.undisturbed_log_high", -5.0, 5.0)
-    if undisturbed is not None and undisturbed > d["log_high"]:
+    if "undisturbed_log_high" in d and _number(d["undisturbed_log_high"], f"{where}.undisturbed_log_high",
+                                               -5.0, 5.0) > d["log_high"]:
         raise _fail(f"{where}.undisturbed_log_high", "above log_high (the high bound in every host state)")
-    _maybe(_number, d.get("host_states"), f"{where}.host_states", 0, 10_000, True)
+    if "host_states" in d:
+        _number(d["host_states"], f"{where}.host_states", 0, 10_000, True)
     _maybe(_text, d.get("from"), f"{where}.from")
 
 

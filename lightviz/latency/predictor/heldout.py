@@ -28,7 +28,7 @@ Network = tuple[Config, float, Sequence[tuple[Kernel, float]]]
 
 
 def _held_out(networks: Sequence[Network], test: Sequence[int], batch: int,
-              fold_bn: bool, chains: Sequence = (), threads: int = 1) -> list[tuple[float, float]]:
+              fold_bn: bool, chains: Sequence = (), threads: int | None = 1) -> list[tuple[float, float]]:
     """(predicted ms, extrapolated share) of the ``test`` networks by a model fitted on the
     others, their ops included, and on the chains."""
     keep = set(range(len(networks))) - set(test)
@@ -37,7 +37,7 @@ def _held_out(networks: Sequence[Network], test: Sequence[int], batch: int,
 
 
 def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int = 5,
-             seed: int = 0, chains: Sequence = (), host: Sequence[float] = (), threads: int = 1) -> dict:
+             seed: int = 0, chains: Sequence = (), host: Sequence[float] = (), threads: int | None = 1) -> dict:
     """Held-out predictions of every network (``folds``-fold over networks) and of every
     family left out in turn (the chains, which belong to no family, always in the fits):
     errors, the interval's bounds (:func:`bounds`, in the campaign's ``host`` states), per

@@ -180,6 +180,12 @@ def describe(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
     return k.descriptor(None if threads is None else conv_path(k, batch, threads))
 
 
+def paths_threads(device: str, dtype: str, channels_last: bool, threads: int) -> int | None:
+    """The threads a model's conv paths depend on, or None where ATen's rule for them does not
+    apply (a GPU, a precision other than fp32, channels-last memory: no path in the descriptor)."""
+    return threads if device == "cpu" and dtype == "fp32" and not channels_last else None
+
+
 def context_x(ctx):
     """The context coordinate the slopes multiply: log2 network ms clipped and centred."""
     return np.clip(ctx, *CONTEXT_RANGE) - CONTEXT_REF
@@ -256,7 +262,9 @@ class KernelModel:
         self.network = dict(data["network"])
         self.batch, self.fold_bn = batch, fold_bn
         self.version = int(data.get("kernel_version", 1))
-        self.threads = data.get("threads")  # the conv paths' (none before version 5)
+        # the threads the conv paths were timed on (none before version 5, nor off a CPU in fp32:
+        # its kinds' descriptors have no path then)
+        self.threads = data.get("threads")
         self.fastest = data.get("fastest_network_ms")  # none in a model before it was kept
 
     def _kind_for(self, kind: str) -> tuple[KindModel | None, bool]:
@@ -396,17 +404,19 @@ def aggregate(networks: Iterable[tuple[float, Sequence[tuple[Kernel, float]]]]) 
 
 
 def fit(networks: Sequence[tuple[Config, float, Sequence[tuple[Kernel, float]]]], batch: int,
-        fold_bn: bool, chains: Sequence[Sequence[tuple[Kernel, float]]] = (), threads: int = 1) -> dict:
+        fold_bn: bool, chains: Sequence[Sequence[tuple[Kernel, float]]] = (), threads: int | None = 1) -> dict:
     """The model from calibration networks ``(config, whole ms, [(kernel, in-place ms)])`` and
     kernel chains ``[(kernel, in-place ms)]`` (:mod:`.chains`: their kernels teach the kinds,
     never the network term), timed on ``threads`` (which conv path runs a kernel depends on
-    them); a chain's context is the sum of its ops."""
+    them; None: no conv paths, off a CPU in fp32, see :func:`paths_threads`); a chain's context
+    is the sum of its ops."""
     kinds = fit_kinds(aggregate([(ms, ops) for _, ms, ops in networks]
                                 + [(sum(t for _, t in ops), ops) for ops in chains]), batch, threads)
     model = KernelModel({"kinds": kinds, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0},
-                         "threads": threads}, batch, fold_bn)
+                         "threads": threads, "kernel_version": VERSION}, batch, fold_bn)
     network = network_term(model, [(cfg, ms) for cfg, ms, _ in networks])
-    return {"method": "kernel", "kernel_version": VERSION, "threads": threads, "kinds": kinds, "network": network,
+    return {"method": "kernel", "kernel_version": VERSION, **({"threads": threads} if threads else {}),
+            "kinds": kinds, "network": network,
             "fastest_network_ms": round(min((ms for _, ms, _ in networks), default=0.0), 4) or None,
             "timed_kernels": sum(d["n"] for d in kinds.values()), "chains": len(chains),
             "kinds_timed": sorted(kinds), "kinds_never_timed": [k for k in KINDS if k not in kinds]}

@@ -322,10 +322,11 @@ def kernel_model(networks, setup: Setup, chains=(), host=()) -> dict:
     if len(networks) < MIN_MEASUREMENTS:
         raise ValueError(f"{len(networks)} measured networks are too few to fit a latency model: "
                          f"at least {MIN_MEASUREMENTS} are needed")
+    setup = resolve(setup)
+    threads = KM.paths_threads(setup.device, setup.dtype, setup.channels_last, setup.threads or 1)
     return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
-            "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains, setup.threads or 1),
-            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host,
-                         threads=setup.threads or 1),
+            "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains, threads),
+            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host, threads=threads),
             "configs": [store.config_dict(c) for c, _, _ in networks]}
 
 
@@ -468,11 +469,10 @@ def host_states_text(info: dict) -> str:
     """What an interval that holds the calibration's slower host states says of them ("" for
     one that does not): one sentence for the CLI and the pages."""
     iv = info.get("interval") or {}
-    if not iv.get("host_states") or iv["log_high"] <= iv.get("undisturbed_log_high", iv["log_high"]):
+    undisturbed = iv.get("undisturbed_log_high")
+    if not iv.get("host_states") or undisturbed is None or iv["log_high"] <= undisturbed:
         return ""
-    return (f"its high end also holds the host in the slower states its calibration's "
-            f"{iv['host_states']} probes met (x{math.exp(iv['log_high']):.2f} instead of "
-            f"x{math.exp(iv['undisturbed_log_high']):.2f} before any widening)")
+    return f"its high end also holds the host in the slower states its calibration's {iv['host_states']} probes met"
 
 
 def predict(cfg: Config, setup: Setup) -> Prediction:
