@@ -148,8 +148,8 @@ def render_prediction(cfg, pred) -> str:
         lines.append(f"note       {m['note']}")
     if m.get("unseen_family"):
         lines.append(f"family     {M.unseen_family_text(m)}")
-    if M.host_states_text(m):
-        lines.append(f"interval   {M.host_states_text(m)}")
+    if held := M.host_states_text(m):
+        lines.append(f"interval   {held}")
     if m.get("host_ratio"):
         groups = ", ".join(f"{g} x{r:.2f}" for g, r in (m.get("host_ratios") or {}).items())
         lines.append(f"host       probed {_when(m['host_state_at'])}: x{m['host_ratio']:.2f} its calibration's "
@@ -263,10 +263,10 @@ def cmd_calibrate(args) -> int:
                   f"ln resolution, prior {loc['prior']:g}); RMSPE without it {base:.1%}" if loc else
                   "per-architecture correction: off (smoothing the residuals did not lower their "
                   "leave-one-out error by 1%)")
+        held = M.host_states_text(m)
         print(f"interval ({iv['coverage']:.0%}): x{_exp(iv['log_low']):.3f} to "
               f"x{_exp(iv['log_high']):.3f} of the prediction"
-              + (f"; {M.host_states_text(m)} (x{_exp(iv['undisturbed_log_high']):.3f} for the host "
-                 "undisturbed)" if M.host_states_text(m) else ""))
+              + (f"; {held} (x{_exp(iv['undisturbed_log_high']):.3f} for the host undisturbed)" if held else ""))
         for arch, e in (m.get("heldout_by_arch") or {}).items():
             print(f"  {arch:<14} RMSPE {e:.1%}")
         for e in cal.errors:

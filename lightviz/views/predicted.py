@@ -98,8 +98,8 @@ def interval_text(p: M.Prediction) -> str:
     extra = f"; {said}" if said else ""
     if p.model.get("unseen_family"):
         extra += f"; {M.unseen_family_text(p.model)}"
-    if M.host_states_text(p.model):
-        extra += f"; {M.host_states_text(p.model)}"
+    if held := M.host_states_text(p.model):
+        extra += f"; {held}"
     return f"{cov:.0%} interval {fmt_ms(p.low_ms)} to {fmt_ms(p.high_ms)}{extra}"
 
 

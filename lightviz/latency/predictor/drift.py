@@ -88,8 +88,7 @@ class Drift:
         before = [ms for at, ms in timed if at <= t]
         after = [ms for at, ms in timed if at > t]
         near = min(([before[-1]] if before else []) + ([after[0]] if after else []))
-        f = near / ref
-        return min(f, MAX_FACTOR) if f > DEADBAND else 1.0
+        return slowdown(near / ref)
 
     def states(self) -> list[float]:
         """The host's states the campaign met (:func:`states`)."""
@@ -121,7 +120,13 @@ def states(totals: Sequence[float], reference: float | None) -> list[float]:
     holds it in (:func:`lightviz.latency.predictor.heldout.bounds`)."""
     if not reference:
         return []
-    return [math.log(min(ms / reference, MAX_FACTOR)) if ms / reference > DEADBAND else 0.0 for ms in totals]
+    return [math.log(slowdown(ms / reference)) for ms in totals]
+
+
+def slowdown(ratio: float) -> float:
+    """A probe's ratio to the undisturbed state as a slowdown: 1 within :data:`DEADBAND` (the
+    probe's own noise), at most :data:`MAX_FACTOR`."""
+    return min(ratio, MAX_FACTOR) if ratio > DEADBAND else 1.0
 
 
 def deflate(ops: Sequence[tuple], factor: float) -> list:
