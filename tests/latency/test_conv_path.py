@@ -13,6 +13,7 @@ import torch
 
 from lightviz.latency.devices import devicefile
 from lightviz.latency.predictor import kernel_model as KM
+from lightviz.latency.predictor import kernels as K
 from lightviz.latency.predictor.kernels import NATIVE_MAX_VALUES, Kernel, conv_path
 
 
@@ -83,10 +84,17 @@ def test_kernels_on_two_paths_are_never_neighbours():
     assert with_path / truth < 1.15
 
 
+def _before_v6(kind: dict) -> dict:
+    """A kind as a model before version 6 stored it: five terms (no group calls)."""
+    return dict(kind, coef=kind["coef"][:5], pool=kind["pool"][:5]) if "pool" in kind else dict(
+        kind, coef=kind["coef"][:5])
+
+
 def test_a_model_before_the_paths_still_predicts_as_it_did_and_a_device_file_checks_the_width():
     old = _slow_under_four_pixels(None)
     assert old.z.shape[1] == 6 and _slow_under_four_pixels(1).z.shape[1] == 7
-    kind = KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3, [1.0, 2.0, 4.0], 1)
+    kind = _before_v6(KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3,
+                                       [1.0, 2.0, 4.0], 1))
     network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
     v4 = {"kernel_version": 4, "kinds": {"convkxk": kind}, "network": network}
     assert KM.KernelModel(v4).kernel_ms([conv(96, 96, 8)])[0][0] > 0  # six numbers a descriptor, no path
@@ -98,8 +106,8 @@ def test_a_model_before_the_paths_still_predicts_as_it_did_and_a_device_file_che
     with pytest.raises(ValueError, match="expected 7 numbers"):
         devicefile._kernel(dict(v4, kernel_version=5, threads=1), "model.kernel")
     v5 = {"kernel_version": 5, "threads": 1, "network": network,
-          "kinds": {"convkxk": KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)],
-                                                [3.0] * 3, [1.0, 2.0, 4.0], 1, 1)}}
+          "kinds": {"convkxk": _before_v6(KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)],
+                                                           [3.0] * 3, [1.0, 2.0, 4.0], 1, 1))}}
     devicefile._kernel(v5, "model.kernel")
     assert KM.KernelModel(v5).kernel_ms([conv(96, 96, 8)])[0][0] > 0
 
@@ -112,5 +120,47 @@ def test_only_a_cpu_in_fp32_has_conv_paths():
     assert KM.paths_threads("cpu", "fp16", False, 1) is None and KM.paths_threads("cpu", "fp32", True, 1) is None
     kind = KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3, [1.0, 2.0, 4.0], 1)
     network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
-    gpu = {"kernel_version": 5, "kinds": {"convkxk": kind}, "network": network}
+    gpu = {"kernel_version": 6, "kinds": {"convkxk": kind}, "network": network}
     assert KM.KernelModel(gpu).threads is None and KM.KernelModel(gpu).kernel_ms([conv(96, 96, 8)])[0][0] > 0
+
+
+def test_a_grouped_conv_on_a_native_path_costs_a_call_per_group():
+    """ATen runs a grouped conv one group at a time where the backend has no groups of its own
+    (the native paths); oneDNN takes them in one call: the group calls term counts them."""
+    g4 = K.Kernel("gconv", "conv2d", 64, 16, 16, 64, 16, 16, groups=4)
+    dw1 = K.Kernel("dwconv", "conv2d", 256, 14, 14, 256, 14, 14, groups=256)
+    dw3 = dw1._replace(k=3, pad=1)
+    assert K.conv_path(g4, 1, 1) == 1 and K.group_calls(g4, 1) == 4.0
+    assert K.conv_path(g4, 1, 2) == 0 and K.group_calls(g4, 0) == 0.0  # two threads: oneDNN
+    assert KM.terms(dw1, 1, 1)[-1] == 256.0 and KM.terms(dw3, 1, 1)[-1] == 0.0
+    assert KM.terms(g4, 1, None)[-1] == 0.0  # no paths known (a GPU's model): no group calls
+    assert K.TERMS[-1] == "group calls" and len(KM.terms(g4, 1, 1)) == len(K.TERMS)
+    # a per-group cost is learnt: 4 us a group on top of 10 us a call, on grouped 1x1 convs
+    kernels = [K.Kernel("gconv", "conv2d", c, 8, 8, c, 8, 8, groups=g) for c in (32, 64, 128) for g in (2, 4, 8)]
+    ms = [0.010 + 0.004 * k.groups + k.macs / 20e6 for k in kernels]
+    kind = KM.KindModel.fit(kernels, [3.0] * len(ms), ms, 1, 1)
+    assert kind["coef"][-1] == pytest.approx(0.004, rel=0.05) and len(kind["coef"]) == len(K.TERMS)
+    model = KM.KernelModel({"kernel_version": 6, "threads": 1, "kinds": {"gconv": kind},
+                            "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}})
+    g6 = K.Kernel("gconv", "conv2d", 96, 8, 8, 96, 8, 8, groups=6)  # a group count never timed
+    assert model.kernel_ms([g6], 3.0)[0][0] == pytest.approx(0.010 + 0.004 * 6 + g6.macs / 20e6, rel=0.05)
+
+
+def test_a_model_before_the_group_calls_predicts_as_it_did():
+    """A version-5 model's five coefficients read the group calls as costing nothing; a device
+    file's coefficients are as many as its version's terms."""
+    kernels = [K.Kernel("gconv", "conv2d", c, 8, 8, c, 8, 8, groups=g) for c in (32, 64, 128) for g in (2, 4, 8)]
+    kind = KM.KindModel.fit(kernels, [3.0] * 9, [0.02 + k.macs / 20e6 for k in kernels], 1, 1)
+    v5 = _before_v6(kind)
+    network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
+    old = KM.KernelModel({"kernel_version": 5, "threads": 1, "network": network, "kinds": {"gconv": v5}})
+    same = KM.KernelModel({"kernel_version": 6, "threads": 1, "network": network,
+                           "kinds": {"gconv": dict(v5, coef=v5["coef"] + [0.0])}})
+    g = K.Kernel("gconv", "conv2d", 48, 8, 8, 48, 8, 8, groups=4)
+    assert old.kernel_ms([g])[0][0] == pytest.approx(same.kernel_ms([g])[0][0])
+    devicefile._kernel({"kernel_version": 5, "threads": 1, "network": network, "kinds": {"gconv": v5}}, "k")
+    devicefile._kernel({"kernel_version": 6, "threads": 1, "network": network, "kinds": {"gconv": kind}}, "k")
+    for version, coef in ((6, v5["coef"]), (5, kind["coef"])):
+        with pytest.raises(ValueError, match="coef"):
+            devicefile._kernel({"kernel_version": version, "threads": 1, "network": network,
+                                "kinds": {"gconv": dict(kind, coef=coef)}}, "k")

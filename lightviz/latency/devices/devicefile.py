@@ -38,7 +38,7 @@ MAX_KERNELS = 200_000
 NAME_MAX = 64
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+()@-]*")
 EARLIEST = 1.5e9  # 2017: before lightviz, no calibration is dated earlier
-TERMS, DESCRIPTOR = 5, 6  # a kernel's physical terms and descriptor before version 5 (predictor.kernels)
+TERMS, DESCRIPTOR = 5, 6  # a kernel's physical terms before version 6, its descriptor before 5 (predictor.kernels)
 # A descriptor's kernel and stride can span a map (a deep chain's average pool down to a few
 # pixels: 83 x 83 on 166 px); its logs stay far below.
 DESCRIPTOR_MAX = float(RESOLUTION_MAX)
@@ -162,11 +162,11 @@ def check_setup(d: Any, where: str = "setup") -> Setup:
                  d.get("channels_last", False), d["mode"], float(budget), d["fold_bn"], d["runtime"])
 
 
-def _kind(d: Any, where: str, width: int = DESCRIPTOR) -> None:
+def _kind(d: Any, where: str, width: int = DESCRIPTOR, terms: int = TERMS + 1) -> None:
     _fields(d, where, ("coef", "pool", "offset", "slope", "read_context", "pool_read_context", "z", "r", "lo", "hi",
                        "n"), ("coef", "z", "r", "lo", "hi"))
-    _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, TERMS)
-    _maybe(_numbers, d.get("pool"), f"{where}.pool", 0.0, 1e6, TERMS)
+    _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, terms)
+    _maybe(_numbers, d.get("pool"), f"{where}.pool", 0.0, 1e6, terms)
     for name in ("read_context", "pool_read_context"):  # version 4: reading costs more in a longer network
         _maybe(_number, d.get(name), f"{where}.{name}", 0.0, 1e6)
     _maybe(_number, d.get("offset"), f"{where}.offset", -50.0, 50.0)
@@ -203,7 +203,8 @@ def _kernel(d: Any, where: str) -> None:
     for kind, km in kinds.items():
         if kind not in KINDS:
             raise _fail(f"{where}.kinds", f"unknown kernel kind {kind[:40]!r} (known: {', '.join(KINDS)})")
-        _kind(km, f"{where}.kinds.{kind}", DESCRIPTOR + paths)
+        # version 6: a term more, the group calls (predictor.kernels.group_calls)
+        _kind(km, f"{where}.kinds.{kind}", DESCRIPTOR + paths, TERMS + (d["kernel_version"] >= 6))
     net = _fields(d["network"], f"{where}.network", ("fixed", "scale", "per_call"), ("fixed", "scale", "per_call"))
     _number(net["fixed"], f"{where}.network.fixed", 0.0, 1e6)
     _number(net["scale"], f"{where}.network.scale", 1e-6, 1e3)

@@ -9,8 +9,10 @@ convs: the input just written by the expansion, the allocator's state), so in-pl
 what a sum must add up.
 
 **Per kind** (nn-Meter fits one regressor per kernel kind; Zhang et al., MobiSys 2021) a base
-linear in physical terms (a call, MACs, values read and written, weights, and the values read
-once more per octave of the network's own time: see :func:`read_octaves`; non-negative,
+linear in physical terms (a call, MACs, values read and written, weights, the calls a grouped
+conv makes one group at a time on eager PyTorch's native paths, see
+:func:`~lightviz.latency.predictor.kernels.group_calls`, and the values read once more per
+octave of the network's own time: see :func:`read_octaves`; non-negative,
 relative least squares) times a correction: the log residuals of the kind's timed kernels
 smoothed over their descriptors (log channels, log output pixels, kernel, stride, log groups;
 the nearest :data:`NEIGHBOURS`, Gaussian weights, shrunk toward none; a conv on another of
@@ -40,10 +42,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ...config import Config
-from .kernels import KINDS, Kernel, conv_path, network_kernels
+from .kernels import KINDS, TERMS, Kernel, conv_path, network_kernels
 
-VERSION = 5  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
-# 4: reading costs more in a longer network (read_octaves); 5: the conv path in the descriptor
+VERSION = 6  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
+# 4: reading costs more in a longer network (read_octaves); 5: the conv path in the descriptor;
+# 6: the group calls term (kernels.group_calls; a model before it has none: read as 0)
 # Kinds an older model timed under another kind's name (read as that kind, as it was fitted).
 LEGACY = {"avgpool": ("pool", 3)}
 NEIGHBOURS = 6
@@ -103,8 +106,8 @@ class KindModel:
     group's pooled base with the kind's offset from it (for shapes outside its range)."""
 
     def __init__(self, data: Mapping):
-        self.coef = np.asarray(data["coef"], float)
-        self.pool = np.asarray(data.get("pool", data["coef"]), float)
+        self.coef = _terms_wide(data["coef"])
+        self.pool = _terms_wide(data.get("pool", data["coef"]))
         self.offset = float(data.get("offset", 0.0))
         self.slope = float(data.get("slope", 0.0))  # none in a version-1 model
         self.read = float(data.get("read_context", 0.0))  # none before version 4
@@ -126,7 +129,7 @@ class KindModel:
             threads: int | None = None) -> dict:
         """The base (its reading growing with the context), then the context's slope on the log
         residuals (ridge toward none), then the residuals left for the correction to smooth."""
-        T = base_columns(kernels, contexts, batch)
+        T = base_columns(kernels, contexts, batch, threads)
         y = np.asarray(ms, float)
         coef = _nonneg_relative(T, y)
         r = np.log(y / np.maximum(T @ coef, 1e-6))
@@ -180,6 +183,19 @@ def describe(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
     return k.descriptor(None if threads is None else conv_path(k, batch, threads))
 
 
+def terms(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
+    """A kernel's physical terms in a model of ``threads`` (None: no conv paths known, so no
+    group calls: off a CPU in fp32, or a model before version 5)."""
+    return k.terms(batch, 0 if threads is None else conv_path(k, batch, threads))
+
+
+def _terms_wide(coef) -> np.ndarray:
+    """Coefficients over every term of :data:`~lightviz.latency.predictor.kernels.TERMS`: a
+    model before version 6 has no group calls (0: it predicts as it was fitted)."""
+    c = np.asarray(coef, float)
+    return np.concatenate([c, np.zeros(len(TERMS) - len(c))]) if len(c) < len(TERMS) else c
+
+
 def paths_threads(device: str, dtype: str, channels_last: bool, threads: int) -> int | None:
     """The threads a model's conv paths depend on, or None where ATen's rule for them does not
     apply (a GPU, a precision other than fp32, channels-last memory: no path in the descriptor)."""
@@ -206,10 +222,11 @@ def read_octaves(ctx):
     return np.clip(np.asarray(ctx, float), *CONTEXT_RANGE) - CONTEXT_RANGE[0]
 
 
-def base_columns(kernels: Sequence[Kernel], contexts: Sequence[float], batch: int) -> np.ndarray:
-    """The base's columns for timed kernels in their networks' contexts: the kernels' terms,
-    then the values read times :func:`read_octaves`."""
-    T = np.stack([k.terms(batch) for k in kernels])
+def base_columns(kernels: Sequence[Kernel], contexts: Sequence[float], batch: int,
+                 threads: int | None = None) -> np.ndarray:
+    """The base's columns for timed kernels in their networks' contexts: the kernels' terms
+    (:func:`terms`), then the values read times :func:`read_octaves`."""
+    T = np.stack([terms(k, batch, threads) for k in kernels])
     return np.column_stack([T, T[:, READ] * read_octaves(contexts)])
 
 
@@ -228,12 +245,13 @@ def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int,
         members = [kcm for kind in kinds if kind in out for kcm in by_kind[kind]]
         if not members:
             continue
-        pool = _nonneg_relative(base_columns([k for k, _, _ in members], [c for _, c, _ in members], batch),
+        pool = _nonneg_relative(base_columns([k for k, _, _ in members], [c for _, c, _ in members], batch,
+                                             threads),
                                 np.array([m for _, _, m in members]))
         for kind in kinds:
             if kind in out:
                 kms = by_kind[kind]
-                Tk = base_columns([k for k, _, _ in kms], [c for _, c, _ in kms], batch)
+                Tk = base_columns([k for k, _, _ in kms], [c for _, c, _ in kms], batch, threads)
                 yk = np.array([m for _, _, m in kms])
                 offset = float(np.median(np.log(yk / np.maximum(Tk @ pool, 1e-6))))
                 out[kind].update(pool=pool[:-1].tolist(), pool_read_context=float(pool[-1]), offset=offset)
@@ -318,7 +336,7 @@ class KernelModel:
             if model is None:
                 extra[idx] = True
                 continue
-            T = np.stack([kernels[i].terms(self.batch) for i in idx])
+            T = np.stack([terms(kernels[i], self.batch, self.threads) for i in idx])
             z = np.stack([describe(kernels[i], self.batch, self.threads) for i in idx])
             pred, more, inside = model.predict(T, z)
             if not own:  # a kind never timed: its stand-in's group base, as for shapes outside

@@ -12,7 +12,8 @@ output shapes, kernel size, stride, groups, bias.
 Each kernel has a *descriptor*, the few numbers the per-kind model interpolates over (log2 of
 channels and output pixels, kernel, stride, log2 groups, and which of eager PyTorch's CPU paths
 runs it: :func:`conv_path`), and the *physical terms* its base model
-is linear in (a call, MACs, values read and written, weights); see
+is linear in (a call, MACs, values read and written, weights, and the calls a grouped conv makes
+one group at a time on a native path); see
 :mod:`lightviz.latency.predictor.kernel_model`. Torch-free: the Explore page predicts on every
 slider move.
 """
@@ -43,7 +44,7 @@ DESCRIPTOR = ("log2 in channels", "log2 out channels", "log2 out pixels", "kerne
 # says so; elsewhere on its native im2col + GEMM ("for some case, native is faster").
 NATIVE_MAX_VALUES = 20480  # a batch-1 input of at most this many values, 1x1 to 3x3, groups 1
 FEW_COLUMNS = 16  # output pixels under which the native GEMM runs at a fraction of its rate
-TERMS = ("call", "MACs", "values in", "values out", "weights")
+TERMS = ("call", "MACs", "values in", "values out", "weights", "group calls")
 
 
 class Kernel(NamedTuple):
@@ -93,10 +94,11 @@ class Kernel(NamedTuple):
     def values_out(self) -> int:
         return 0 if self.kind == "call" else self.c_out * self.out_h * self.out_w
 
-    def terms(self, batch: int = 1) -> np.ndarray:
-        """The physical terms of :data:`TERMS` (one call; per-image terms times ``batch``)."""
+    def terms(self, batch: int = 1, path: int = 0) -> np.ndarray:
+        """The physical terms of :data:`TERMS` (one call; per-image terms times ``batch``; the
+        group calls of a grouped conv on ``path``, see :func:`group_calls`)."""
         return np.array([1.0, self.macs * batch / 1e6, self.values_in * batch / 1e6,
-                         self.values_out * batch / 1e6, self.weights / 1e6])
+                         self.values_out * batch / 1e6, self.weights / 1e6, group_calls(self, path)])
 
     def descriptor(self, path: int | None = None) -> np.ndarray:
         """Where the kernel sits among its kind's timed shapes (:data:`DESCRIPTOR`; the path,
@@ -128,6 +130,18 @@ def conv_path(k: Kernel, batch: int = 1, threads: int = 1) -> int:
     if either and onednn:
         return 0
     return 2 if k.out_h * k.out_w < FEW_COLUMNS else 1
+
+
+def group_calls(k: Kernel, path: int) -> float:
+    """The convolutions a grouped conv makes one group at a time: ATen's ``_convolution`` runs
+    a backend without groups of its own (the native paths, ``path`` 1 or 2 of :func:`conv_path`)
+    once per group and concatenates the outputs; oneDNN (path 0) takes the groups in one call.
+    Each call costs on its own: on this project's machine (one thread) a 1x1 conv of 16 channels
+    on 8 x 8 px took 14 us in one group and 41 us in eight, a 1x1 depthwise conv of 512 channels
+    on 7 x 7 px (a GhostNet table's cheap operation edited to k = 1) 2.1 ms, against 0.1 ms for
+    the 3x3 one that oneDNN runs. TinyNet's 1x1 convs in two groups, costed as one call, were
+    predicted 58-66% over."""
+    return float(k.groups) if path and k.groups > 1 else 0.0
 
 
 def _pool_padding(k: int, s: int, h: int, out_h: int) -> int:
