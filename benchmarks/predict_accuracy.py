@@ -343,10 +343,12 @@ def report(res: dict) -> None:
         print(f"the floor: each held-out network predicted by its own earlier passes (the fastest) against its "
               f"last: RMSPE {floor['rmspe']:.1%}, {floor['within_10']:.0%} within 10%, {floor['within_20']:.0%} "
               f"within 20%, worst {floor['worst']:+.0%}")
-        floors = res.get("floors") or {k: floor for k in GOALS}  # a run before the sets' own floors: the whole's
-        if res.get("floors"):
+        floors = res.get("floors")
+        if floors:
             print("the floor of each set (RMSPE / within 10%): " + ", ".join(
                 f"({k}) {f['rmspe']:.1%} / {f['within_10']:.0%}" for k, f in floors.items()))
+        else:  # a run kept before the sets' own floors: the whole's for each
+            floors = {k: floor for k in GOALS}
         beyond = [k for k, (rm, w10) in GOALS.items() if k in floors
                   and (floors[k]["rmspe"] > rm or (w10 is not None and floors[k]["within_10"] < w10))]
         if beyond:

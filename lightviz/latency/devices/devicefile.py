@@ -26,6 +26,7 @@ from ...config import RESOLUTION_MAX
 from ..predictor import features as F
 from ..predictor import kernel_model as KM
 from ..predictor.kernels import KINDS
+from ..predictor.kernels import TERMS as KERNEL_TERMS
 from ..runtimes import RUNTIMES
 from ..setup import BATCH_MAX, DTYPE_NAMES, MODES, Setup, device_name
 
@@ -162,7 +163,7 @@ def check_setup(d: Any, where: str = "setup") -> Setup:
                  d.get("channels_last", False), d["mode"], float(budget), d["fold_bn"], d["runtime"])
 
 
-def _kind(d: Any, where: str, width: int = DESCRIPTOR, terms: int = TERMS + 1) -> None:
+def _kind(d: Any, where: str, width: int = DESCRIPTOR, terms: int = len(KERNEL_TERMS)) -> None:
     _fields(d, where, ("coef", "pool", "offset", "slope", "read_context", "pool_read_context", "z", "r", "lo", "hi",
                        "n"), ("coef", "z", "r", "lo", "hi"))
     _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, terms)

@@ -177,16 +177,21 @@ class KindModel:
         return ms, per, inside & (d2.min(axis=1) <= REACH ** 2)
 
 
+def path(k: Kernel, batch: int, threads: int | None) -> int | None:
+    """A kernel's conv path (:func:`~lightviz.latency.predictor.kernels.conv_path`) in a model
+    of ``threads``; None where no paths are known (off a CPU in fp32, a model before version 5)."""
+    return None if threads is None else conv_path(k, batch, threads)
+
+
 def describe(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
     """A kernel's descriptor in a model of ``threads`` (its conv path appended; None: a model
     before version 5, without it)."""
-    return k.descriptor(None if threads is None else conv_path(k, batch, threads))
+    return k.descriptor(path(k, batch, threads))
 
 
 def terms(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
-    """A kernel's physical terms in a model of ``threads`` (None: no conv paths known, so no
-    group calls: off a CPU in fp32, or a model before version 5)."""
-    return k.terms(batch, 0 if threads is None else conv_path(k, batch, threads))
+    """A kernel's physical terms in a model of ``threads`` (no paths known: no group calls)."""
+    return k.terms(batch, path(k, batch, threads) or 0)
 
 
 def _terms_wide(coef) -> np.ndarray:
@@ -336,8 +341,9 @@ class KernelModel:
             if model is None:
                 extra[idx] = True
                 continue
-            T = np.stack([terms(kernels[i], self.batch, self.threads) for i in idx])
-            z = np.stack([describe(kernels[i], self.batch, self.threads) for i in idx])
+            paths = [path(kernels[i], self.batch, self.threads) for i in idx]  # once: both need it
+            T = np.stack([kernels[i].terms(self.batch, p or 0) for i, p in zip(idx, paths)])
+            z = np.stack([kernels[i].descriptor(p) for i, p in zip(idx, paths)])
             pred, more, inside = model.predict(T, z)
             if not own:  # a kind never timed: its stand-in's group base, as for shapes outside
                 pred, more = np.maximum(T @ model.pool, 1e-6), T[:, READ] * model.pool_read
