@@ -20,6 +20,12 @@ estimated at under a second go on, for at most a minute more.
 
 Ctrl-C (``KeyboardInterrupt``) stops the campaign: what was measured is kept and fitted.
 
+**Short networks.** A kernel campaign measures an edited table after every third network
+and, after every third too, a *short* one: the same architecture's table cut to a few blocks
+at a low width and input (:func:`.design.short_settings`), a network of 0.4-3 ms where the
+zoo's run for 2 ms and more, so the network term is fitted where a plugin's toy family or a
+student's cut-down table runs.
+
 **Kernel chains.** A kernel campaign also times a kernel chain (:mod:`.chains`: a short random
 network of kernels drawn over the shapes the Design page accepts, belonging to no family) after
 every :data:`CHAIN_EVERY`-th network, so every kind is timed on shapes no family of the zoo has

@@ -363,9 +363,10 @@ class KernelModel:
     def below_fastest(self, ms: float) -> float:
         """How far (in octaves, at most 1) a network of ``ms`` runs below the fastest network
         the calibration measured: its context lies outside what the network term and the
-        context terms were fitted on, so it counts as extrapolated by that share. The plugin
-        family's networks of 1 ms, under the 2 ms of every calibration network, were 23-34% over
-        in one calibration and within 10% in another."""
+        context terms were fitted on, so it counts as extrapolated by that share. Before a
+        calibration measured short networks, the plugin family's networks of 1 ms, under the
+        2 ms of every calibration network, were 23-34% over in one calibration and within 10% in
+        another; a calibration's fastest network is now 0.2-0.5 ms."""
         if not self.fastest or ms <= 0:
             return 0.0
         return min(1.0, max(0.0, math.log2(float(self.fastest) / ms)))
@@ -394,10 +395,11 @@ class KernelModel:
 
 def fit_network(kernel_sums: Sequence[float], calls: Sequence[int], measured: Sequence[float]) -> dict:
     """``scale x kernels + per_call x calls`` fitted on whole networks. No fixed cost per
-    network: every network of a calibration runs for 2 ms or more, so a constant is not told
-    apart from the scale by them, and on a noisy host one calibration fitted 0.59 ms, which put
-    a plugin network of 1 ms 60% over (its kernels' sum was 30% over; the same model without the
-    constant, 35%). ``fixed`` stays in the record (0), as older models carry it."""
+    network: before a calibration measured short networks (:func:`~.design.short_settings`)
+    every one ran for 2 ms or more, a constant was not told apart from the scale, and on a
+    noisy host one calibration fitted 0.59 ms, which put a plugin network of 1 ms 60% over; with
+    them, networks of 0.2-1 ms run 1-3% over their ops' in-place sum (4-16 ms ones 6-9%): no
+    fixed cost to find. ``fixed`` stays in the record (0), as older models carry it."""
     T = np.column_stack([kernel_sums, calls]).astype(float)
     c = _nonneg_relative(T, np.asarray(measured, float))
     if c[0] <= 0:  # the kernels must count: fall back to their sum as it is
