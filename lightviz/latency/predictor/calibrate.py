@@ -22,7 +22,7 @@ Ctrl-C (``KeyboardInterrupt``) stops the campaign: what was measured is kept and
 
 **Short networks.** A kernel campaign measures an edited table after every third network
 and, after every third too, a *short* one: the same architecture's table cut to a few blocks
-at a low width and input (:func:`.design.short_settings`), a network of 0.4-3 ms where the
+at a low width and input (:func:`.design.short_settings`), a network of 0.2-3 ms where the
 zoo's run for 2 ms and more, so the network term is fitted where a plugin's toy family or a
 student's cut-down table runs.
 

@@ -76,6 +76,11 @@ def random_settings(arch: str, rng: random.Random, alpha: float = 1.0, resolutio
     return None
 
 
+def _log_uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
+    lo, hi = bounds
+    return lo * (hi / lo) ** rng.random()
+
+
 def _shrink(value, rng: random.Random):
     """A table cut down to a few blocks (see :func:`short_settings`)."""
     if not isinstance(value, list) or not value:
@@ -104,14 +109,14 @@ def short_settings(arch: str, rng: random.Random, groups: int | None = None) -> 
     has no table (or no accepted draw in :data:`TRIES`)."""
     if REGISTRY[arch].table is None:
         return None
+    paper = current(make_config(arch, groups=groups))  # the paper's table: no width or input in it
     lo, hi = (math.sqrt(s) for s in SHORT_SIDE)
-    max_macs = SHORT_MACS[0] * (SHORT_MACS[1] / SHORT_MACS[0]) ** rng.random()
+    max_macs = _log_uniform(rng, SHORT_MACS)
     best: tuple[float, Config] | None = None
     for _ in range(TRIES):
-        alpha = round(SHORT_ALPHA[0] * (SHORT_ALPHA[1] / SHORT_ALPHA[0]) ** rng.random(), 3)
+        alpha = round(_log_uniform(rng, SHORT_ALPHA), 3)
         side = int(round(rng.uniform(lo, hi) ** 2))
-        settings = {key: _shrink(value, rng) for key, value in
-                    current(make_config(arch, alpha, resolution=side, groups=groups)).items()}
+        settings = {key: _shrink(value, rng) for key, value in paper.items()}
         for _ in range(2):  # over the MACs: once more at the side that would fit them
             try:
                 cfg = make_config(arch, alpha, resolution=side, groups=groups, settings=settings)
