@@ -214,7 +214,7 @@ def test_a_kernel_inside_the_range_on_every_axis_but_far_from_every_timed_one_is
     far, near = conv(560, 165), conv(24, 140)
     z = np.stack([far.descriptor(), near.descriptor()])
     assert kind.inside(z).all()  # within the timed range on every axis ...
-    _, _, timed_near = kind.predict(np.stack([far.terms(), near.terms()]), z)
+    _, _, timed_near, _ = kind.predict(np.stack([far.terms(), near.terms()]), z)
     assert list(timed_near) == [False, True]  # ... but only one is near a timed kernel
 
 

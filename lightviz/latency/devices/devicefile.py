@@ -163,9 +163,9 @@ def check_setup(d: Any, where: str = "setup") -> Setup:
                  d.get("channels_last", False), d["mode"], float(budget), d["fold_bn"], d["runtime"])
 
 
-def _kind(d: Any, where: str, width: int = DESCRIPTOR, terms: int = len(KERNEL_TERMS)) -> None:
+def _kind(d: Any, where: str, width: int = DESCRIPTOR, terms: int = len(KERNEL_TERMS), paths: bool = False) -> None:
     _fields(d, where, ("coef", "pool", "offset", "slope", "read_context", "pool_read_context", "z", "r", "lo", "hi",
-                       "n"), ("coef", "z", "r", "lo", "hi"))
+                       "n") + (("paths",) if paths else ()), ("coef", "z", "r", "lo", "hi"))
     _numbers(d["coef"], f"{where}.coef", 0.0, 1e6, terms)
     _maybe(_numbers, d.get("pool"), f"{where}.pool", 0.0, 1e6, terms)
     for name in ("read_context", "pool_read_context"):  # version 4: reading costs more in a longer network
@@ -183,6 +183,28 @@ def _kind(d: Any, where: str, width: int = DESCRIPTOR, terms: int = len(KERNEL_T
     if any(a > b for a, b in zip(lo, hi)):
         raise _fail(f"{where}.lo", "above hi")
     _maybe(_number, d.get("n"), f"{where}.n", len(z), len(z), True)
+    if "paths" in d:
+        _on_paths(d["paths"], z, f"{where}.paths", terms)
+
+
+def _on_paths(d: Any, z: list, where: str, terms: int) -> None:
+    """A version-7 conv kind's models per conv path: each a base, slope and one residual for
+    each of the kind's descriptors on that path (its last column)."""
+    if not isinstance(d, dict):
+        raise _fail(where, "expected an object of conv paths")
+    for p, sub in d.items():
+        if p not in ("0", "1", "2"):
+            raise _fail(where, f"unknown conv path {str(p)[:20]!r} (known: 0, 1, 2)")
+        at = f"{where}.{p}"
+        _fields(sub, at, ("coef", "read_context", "slope", "r", "offset"), ("coef", "read_context", "slope", "r"))
+        _numbers(sub["coef"], f"{at}.coef", 0.0, 1e6, terms)
+        _number(sub["read_context"], f"{at}.read_context", 0.0, 1e6)
+        _number(sub["slope"], f"{at}.slope", -5.0, 5.0)
+        _maybe(_number, sub.get("offset"), f"{at}.offset", -50.0, 50.0)
+        on = sum(1 for row in z if round(row[-1]) == int(p))
+        if on == 0:
+            raise _fail(f"{at}", "no descriptor of the kind is on this path")
+        _numbers(sub["r"], f"{at}.r", -50.0, 50.0, on)
 
 
 def _kernel(d: Any, where: str) -> None:
@@ -205,7 +227,8 @@ def _kernel(d: Any, where: str) -> None:
         if kind not in KINDS:
             raise _fail(f"{where}.kinds", f"unknown kernel kind {kind[:40]!r} (known: {', '.join(KINDS)})")
         # version 6: a term more, the group calls (predictor.kernels.group_calls)
-        _kind(km, f"{where}.kinds.{kind}", DESCRIPTOR + paths, TERMS + (d["kernel_version"] >= 6))
+        _kind(km, f"{where}.kinds.{kind}", DESCRIPTOR + paths, TERMS + (d["kernel_version"] >= 6),
+              paths and d["kernel_version"] >= 7)
     net = _fields(d["network"], f"{where}.network", ("fixed", "scale", "per_call"), ("fixed", "scale", "per_call"))
     _number(net["fixed"], f"{where}.network.fixed", 0.0, 1e6)
     _number(net["scale"], f"{where}.network.scale", 1e-6, 1e3)

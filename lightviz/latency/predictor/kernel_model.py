@@ -17,12 +17,13 @@ relative least squares) times a correction: the log residuals of the kind's time
 smoothed over their descriptors (log channels, log output pixels, kernel, stride, log groups;
 the nearest :data:`NEIGHBOURS`, Gaussian weights, shrunk toward none; a conv on another of
 eager PyTorch's paths, :func:`~lightviz.latency.predictor.kernels.conv_path`, is never a
-neighbour). A kernel whose descriptor lies outside the timed range of its kind, or farther
-than :data:`REACH` from every kernel of its kind that was timed, or whose kind was never timed,
-is *extrapolated*; outside the range it
-is costed by its group's pooled base (every conv kind, or every elementwise kind, fitted
-together on a far wider range of shapes) times the kind's median ratio to it, and it widens the
-interval.
+neighbour). A conv kind timed on several paths, :data:`PATH_MIN` kernels or more on a path,
+has a base, a slope and a correction of its own on that path (:func:`_path_rows`): the paths
+are different code, each kernel in nn-Meter's sense. A kernel whose descriptor lies outside
+the timed range of its kind, or farther than :data:`REACH` from every kernel of its kind that
+was timed, or whose kind was never timed, is *extrapolated*; outside the range it is costed
+by its group's pooled base (every conv kind, or every elementwise kind, fitted together on a far
+wider range of shapes) times the kind's median ratio to it, and it widens the interval.
 
 **The network** is ``scale x sum of kernels + per_call x module calls`` (the units' forwards
 and the views, see :func:`~lightviz.latency.predictor.kernels.overhead_calls`), fitted on
@@ -44,9 +45,10 @@ import numpy as np
 from ...config import Config
 from .kernels import KINDS, TERMS, Kernel, conv_path, network_kernels
 
-VERSION = 6  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
+VERSION = 7  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
 # 4: reading costs more in a longer network (read_octaves); 5: the conv path in the descriptor;
-# 6: the group calls term (kernels.group_calls; a model before it has none: read as 0)
+# 6: the group calls term (kernels.group_calls; a model before it has none: read as 0);
+# 7: a conv kind's base, slope and residuals per conv path (KindModel.paths; none before: one base)
 # Kinds an older model timed under another kind's name (read as that kind, as it was fitted).
 LEGACY = {"avgpool": ("pool", 3)}
 NEIGHBOURS = 6
@@ -55,6 +57,7 @@ BANDWIDTH = 0.8  # descriptor units (log2 channels or pixels; kernel / 2, stride
 SCALES = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 0.25])
 MARGIN = np.array([0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0])  # how far past the timed range is still inside
 REACH = 1.5  # how far (scaled descriptor units) from its nearest timed kernel a kernel is still near
+PATH_MIN = 30  # a conv path gets a base of its own where this many of the kind's kernels ran on it
 # The context: log2 of the network's own milliseconds, clipped to 1-16 ms and centred on 8 ms.
 # The same kernel runs faster in a network that comes round again within a few milliseconds
 # (its data still in the caches) than in one that runs for tens of ms between two of its calls
@@ -123,6 +126,15 @@ class KindModel:
         self.k_timed[ks] = True
         self.zs = self.z / self.scales
         self.zs2 = (self.zs * self.zs).sum(axis=1)
+        self.paths = {int(p): self._on_path(int(p), sub, data) for p, sub in data.get("paths", {}).items()}
+
+    def _on_path(self, p: int, sub: Mapping, data: Mapping) -> KindModel:
+        """The kind's model on conv path ``p``: its own base, slope and residuals over the kind's
+        kernels timed on that path (their descriptors are the kind's), the kind's pooled base."""
+        z = self.z[np.round(self.z[:, -1]) == p]
+        return KindModel({**sub, "pool": data.get("pool", data["coef"]),
+                          "pool_read_context": data.get("pool_read_context", 0.0),
+                          "z": z, "lo": z.min(axis=0), "hi": z.max(axis=0)})
 
     @staticmethod
     def fit(kernels: Sequence[Kernel], contexts: Sequence[float], ms: Sequence[float], batch: int,
@@ -160,7 +172,26 @@ class KindModel:
         k = np.round(z[:, 3]).astype(int)
         return within & self.k_timed[np.clip(k, 0, len(self.k_timed) - 1)] & (k < len(self.k_timed))
 
-    def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(ms in the shortest context, ms more per octave of context, timed near, context slope)
+        of kernels with terms ``T`` and descriptors ``z``, each by its conv path's model where
+        the kind has one (see :meth:`_predict`), else by the kind's."""
+        slope = np.full(len(z), self.slope)
+        if not self.paths:
+            return (*self._predict(T, z), slope)
+        ms, per, near = np.zeros(len(z)), np.zeros(len(z)), np.zeros(len(z), bool)
+        on = np.round(z[:, -1]).astype(int)
+        rest = np.ones(len(z), bool)
+        for p, model in self.paths.items():
+            rows = on == p
+            if rows.any():
+                ms[rows], per[rows], near[rows] = model._predict(T[rows], z[rows])
+                slope[rows], rest[rows] = model.slope, False
+        if rest.any():
+            ms[rest], per[rest], near[rest] = self._predict(T[rest], z[rest])
+        return ms, per, near, slope
+
+    def _predict(self, T: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ms in the shortest context, ms more per octave of context, timed near) of kernels
         with terms ``T`` and descriptors ``z``, before the kind's slope: inside the timed range,
         the kind's base and correction; outside, the group's pooled base and the kind's offset
@@ -235,32 +266,72 @@ def base_columns(kernels: Sequence[Kernel], contexts: Sequence[float], batch: in
     return np.column_stack([T, T[:, READ] * read_octaves(contexts)])
 
 
+Timed = tuple[Kernel, float, float]  # a timed kernel: (kernel, its network's context, ms)
+
+
 def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int,
               threads: int | None = None) -> dict[str, dict]:
-    """Per kind, its model from timed kernels (``(kernel, its network's context) -> ms``), with
-    its group's pooled base and the kind's median log ratio to it."""
-    by_kind: dict[str, list[tuple[Kernel, float, float]]] = {}
+    """Per kind, its model from timed kernels (``(kernel, its network's context) -> ms``), on
+    each conv path timed enough too (:func:`_path_rows`), with its group's pooled base and the
+    kind's (and each path's) median log ratio to it."""
+    by_kind: dict[str, list[Timed]] = {}
     for (k, ctx), ms in samples.items():
         if ms > 0 and math.isfinite(ms):
             by_kind.setdefault(k.kind, []).append((k, ctx, ms))
-    out = {kind: KindModel.fit([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch,
-                               threads)
-           for kind, kms in by_kind.items() if len(kms) >= 3}
+    out = {kind: _fit(kms, batch, threads) for kind, kms in by_kind.items() if len(kms) >= 3}
+    on_paths = {kind: _path_rows(by_kind[kind], batch, threads) for kind in out}
+    for kind, paths in on_paths.items():
+        if paths:
+            out[kind]["paths"] = {str(p): _on_path(_fit(kms, batch, threads)) for p, kms in paths.items()}
     for kinds in GROUPS.values():
         members = [kcm for kind in kinds if kind in out for kcm in by_kind[kind]]
         if not members:
             continue
-        pool = _nonneg_relative(base_columns([k for k, _, _ in members], [c for _, c, _ in members], batch,
-                                             threads),
-                                np.array([m for _, _, m in members]))
+        pool = _nonneg_relative(_columns(members, batch, threads), np.array([m for _, _, m in members]))
         for kind in kinds:
             if kind in out:
-                kms = by_kind[kind]
-                Tk = base_columns([k for k, _, _ in kms], [c for _, c, _ in kms], batch, threads)
-                yk = np.array([m for _, _, m in kms])
-                offset = float(np.median(np.log(yk / np.maximum(Tk @ pool, 1e-6))))
-                out[kind].update(pool=pool[:-1].tolist(), pool_read_context=float(pool[-1]), offset=offset)
+                out[kind].update(pool=pool[:-1].tolist(), pool_read_context=float(pool[-1]),
+                                 offset=_offset(by_kind[kind], pool, batch, threads))
+                for p, kms in on_paths[kind].items():
+                    out[kind]["paths"][str(p)]["offset"] = _offset(kms, pool, batch, threads)
     return out
+
+
+def _fit(kms: Sequence[Timed], batch: int, threads: int | None) -> dict:
+    return KindModel.fit([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch, threads)
+
+
+def _columns(kms: Sequence[Timed], batch: int, threads: int | None) -> np.ndarray:
+    return base_columns([k for k, _, _ in kms], [c for _, c, _ in kms], batch, threads)
+
+
+def _offset(kms: Sequence[Timed], pool: np.ndarray, batch: int, threads: int | None) -> float:
+    """The median log ratio of timed kernels to their group's pooled base."""
+    y = np.array([m for _, _, m in kms])
+    return float(np.median(np.log(y / np.maximum(_columns(kms, batch, threads) @ pool, 1e-6))))
+
+
+def _path_rows(kms: Sequence[Timed], batch: int, threads: int | None) -> dict[int, list[Timed]]:
+    """A kind's timed ``(kernel, context, ms)`` on each conv path with :data:`PATH_MIN` or
+    more of them, where they ran on more than one path (none without paths: see
+    :func:`paths_threads`). The paths are different code, oneDNN against ATen's im2col + GEMM,
+    with their own costs per MAC, per value read and per weight, and one base over them all
+    bends toward whichever path is timed most. With ResNet left out of one campaign (seed 20),
+    the 214 dense k x k kernels left (146 on oneDNN) fitted one base of 0.73 ms per M weights
+    (0.21 with ResNet in), which put ResNet's convs 18% over and the family 18.9%; oneDNN's own
+    base reads 0.59 (0.52 with ResNet in), and ResNet left out is 12.2%."""
+    if threads is None:
+        return {}
+    by: dict[int, list[Timed]] = {}
+    for kcm in kms:
+        by.setdefault(conv_path(kcm[0], batch, threads), []).append(kcm)
+    return {p: rows for p, rows in sorted(by.items()) if len(rows) >= PATH_MIN} if len(by) > 1 else {}
+
+
+def _on_path(fitted: Mapping) -> dict:
+    """What a path's model stores of :meth:`KindModel.fit`: its base, slope and residuals (its
+    descriptors are the kind's own on that path)."""
+    return {key: fitted[key] for key in ("coef", "read_context", "slope", "r")}
 
 
 class NetworkPrediction(NamedTuple):
@@ -281,7 +352,6 @@ class KernelModel:
 
     def __init__(self, data: Mapping, batch: int = 1, fold_bn: bool = True):
         self.kinds = {kind: KindModel(d) for kind, d in data["kinds"].items()}
-        self.slopes = {kind: m.slope for kind, m in self.kinds.items()}
         self.network = dict(data["network"])
         self.batch, self.fold_bn = batch, fold_bn
         self.version = int(data.get("kernel_version", 1))
@@ -319,10 +389,9 @@ class KernelModel:
         slope, and whether it is extrapolated; each distinct kernel predicted once."""
         unique = list(dict.fromkeys(kernels))
         where = {k: i for i, k in enumerate(unique)}
-        ms, per, extra = self._unique_ms(unique)
+        ms, per, slopes, extra = self._unique_ms(unique)
         back = np.fromiter((where[k] for k in kernels), dtype=np.int64, count=len(kernels))
-        slopes = np.fromiter((self.slopes.get(k.kind, 0.0) for k in kernels), float, len(kernels))
-        return ms[back], per[back], slopes, extra[back]
+        return ms[back], per[back], slopes[back], extra[back]
 
     @staticmethod
     def _at(parts: tuple[np.ndarray, ...], ctx: float) -> np.ndarray:
@@ -331,8 +400,11 @@ class KernelModel:
         ms, per, slopes, _ = parts
         return (ms + per * float(read_octaves(ctx))) * np.exp(float(context_x(ctx)) * slopes)
 
-    def _unique_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _unique_ms(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each kernel's ms in the shortest context, ms more per octave, context slope (its
+        kind's, or its path's; none for a kind timed under another name), extrapolated."""
         ms, per, extra = np.zeros(len(kernels)), np.zeros(len(kernels)), np.zeros(len(kernels), bool)
+        slopes = np.zeros(len(kernels))
         by_kind: dict[str, list[int]] = {}
         for i, k in enumerate(kernels):
             by_kind.setdefault(k.kind, []).append(i)
@@ -344,13 +416,15 @@ class KernelModel:
             paths = [path(kernels[i], self.batch, self.threads) for i in idx]  # once: both need it
             T = np.stack([kernels[i].terms(self.batch, p or 0) for i, p in zip(idx, paths)])
             z = np.stack([kernels[i].descriptor(p) for i, p in zip(idx, paths)])
-            pred, more, inside = model.predict(T, z)
+            pred, more, inside, slope = model.predict(T, z)
             if not own:  # a kind never timed: its stand-in's group base, as for shapes outside
                 pred, more = np.maximum(T @ model.pool, 1e-6), T[:, READ] * model.pool_read
             known = np.array([kernels[i].known for i in idx])
             ms[idx], per[idx] = pred, more
+            if kind in self.kinds:
+                slopes[idx] = slope
             extra[idx] = ~(inside & own & known)
-        return ms, per, extra
+        return ms, per, slopes, extra
 
     def context(self, reference_ms: np.ndarray, calls: int) -> float:
         """A network's context (log2 of its ms) from its kernels in the reference context."""
