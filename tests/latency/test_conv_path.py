@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lightviz.latency.devices import devicefile
+from lightviz.latency.predictor import kernel_fit as KF
 from lightviz.latency.predictor import kernel_model as KM
 from lightviz.latency.predictor import kernels as K
 from lightviz.latency.predictor.kernels import NATIVE_MAX_VALUES, Kernel, conv_path
@@ -68,7 +69,7 @@ def _slow_under_four_pixels(threads):
             k = conv(c, c, hw)
             kernels.append(k)
             ms.append(k.macs / (5e6 if hw <= 3 else 25e6))
-    return KM.KindModel(KM.KindModel.fit(kernels, [3.0] * len(ms), ms, 1, threads))
+    return KM.KindModel(KF.fit_kind(kernels, [3.0] * len(ms), ms, 1, threads))
 
 
 def test_kernels_on_two_paths_are_never_neighbours():
@@ -93,7 +94,7 @@ def _before_v6(kind: dict) -> dict:
 def test_a_model_before_the_paths_still_predicts_as_it_did_and_a_device_file_checks_the_width():
     old = _slow_under_four_pixels(None)
     assert old.z.shape[1] == 6 and _slow_under_four_pixels(1).z.shape[1] == 7
-    kind = _before_v6(KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3,
+    kind = _before_v6(KF.fit_kind([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3,
                                        [1.0, 2.0, 4.0], 1))
     network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
     v4 = {"kernel_version": 4, "kinds": {"convkxk": kind}, "network": network}
@@ -106,7 +107,7 @@ def test_a_model_before_the_paths_still_predicts_as_it_did_and_a_device_file_che
     with pytest.raises(ValueError, match="expected 7 numbers"):
         devicefile._kernel(dict(v4, kernel_version=5, threads=1), "model.kernel")
     v5 = {"kernel_version": 5, "threads": 1, "network": network,
-          "kinds": {"convkxk": _before_v6(KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)],
+          "kinds": {"convkxk": _before_v6(KF.fit_kind([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)],
                                                            [3.0] * 3, [1.0, 2.0, 4.0], 1, 1))}}
     devicefile._kernel(v5, "model.kernel")
     assert KM.KernelModel(v5).kernel_ms([conv(96, 96, 8)])[0][0] > 0
@@ -118,7 +119,7 @@ def test_only_a_cpu_in_fp32_has_conv_paths():
     assert KM.paths_threads("cpu", "fp32", False, 2) == 2
     assert KM.paths_threads("cuda", "fp32", False, 2) is None
     assert KM.paths_threads("cpu", "fp16", False, 1) is None and KM.paths_threads("cpu", "fp32", True, 1) is None
-    kind = KM.KindModel.fit([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3, [1.0, 2.0, 4.0], 1)
+    kind = KF.fit_kind([conv(64, 64, 8), conv(128, 128, 8), conv(256, 256, 8)], [3.0] * 3, [1.0, 2.0, 4.0], 1)
     network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
     gpu = {"kernel_version": 6, "kinds": {"convkxk": kind}, "network": network}
     assert KM.KernelModel(gpu).threads is None and KM.KernelModel(gpu).kernel_ms([conv(96, 96, 8)])[0][0] > 0
@@ -138,7 +139,7 @@ def test_a_grouped_conv_on_a_native_path_costs_a_call_per_group():
     # a per-group cost is learnt: 4 us a group on top of 10 us a call, on grouped 1x1 convs
     kernels = [K.Kernel("gconv", "conv2d", c, 8, 8, c, 8, 8, groups=g) for c in (32, 64, 128) for g in (2, 4, 8)]
     ms = [0.010 + 0.004 * k.groups + k.macs / 20e6 for k in kernels]
-    kind = KM.KindModel.fit(kernels, [3.0] * len(ms), ms, 1, 1)
+    kind = KF.fit_kind(kernels, [3.0] * len(ms), ms, 1, 1)
     assert kind["coef"][-1] == pytest.approx(0.004, rel=0.05) and len(kind["coef"]) == len(K.TERMS)
     model = KM.KernelModel({"kernel_version": 6, "threads": 1, "kinds": {"gconv": kind},
                             "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}})
@@ -150,7 +151,7 @@ def test_a_model_before_the_group_calls_predicts_as_it_did():
     """A version-5 model's five coefficients read the group calls as costing nothing; a device
     file's coefficients are as many as its version's terms."""
     kernels = [K.Kernel("gconv", "conv2d", c, 8, 8, c, 8, 8, groups=g) for c in (32, 64, 128) for g in (2, 4, 8)]
-    kind = KM.KindModel.fit(kernels, [3.0] * 9, [0.02 + k.macs / 20e6 for k in kernels], 1, 1)
+    kind = KF.fit_kind(kernels, [3.0] * 9, [0.02 + k.macs / 20e6 for k in kernels], 1, 1)
     v5 = _before_v6(kind)
     network = {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}
     old = KM.KernelModel({"kernel_version": 5, "threads": 1, "network": network, "kinds": {"gconv": v5}})

@@ -18,6 +18,7 @@ from lightviz import make_config
 from lightviz.counting import count
 from lightviz.latency.devices import devicefile
 from lightviz.latency.predictor import heldout as H
+from lightviz.latency.predictor import kernel_fit as KF
 from lightviz.latency.predictor import kernel_model as KM
 from lightviz.latency.predictor import model as M
 from lightviz.latency.predictor import probe as P
@@ -185,7 +186,7 @@ def test_a_deep_chains_map_wide_pool_travels_in_a_device_file():
                       out_w=out, k=k, stride=k, groups=1, bias=False, pad=0)
 
     pools = [avgpool(83, 166), avgpool(3, 56), avgpool(2, 112), avgpool(40, 160)]
-    kind = KM.KindModel.fit(pools, [3.0] * len(pools), [0.05, 0.02, 0.03, 0.04], 1)
+    kind = KF.fit_kind(pools, [3.0] * len(pools), [0.05, 0.02, 0.03, 0.04], 1)
     assert max(z[3] for z in kind["z"]) == 83
     devicefile._kind(json.loads(json.dumps(kind)), "model.kernel.kinds.avgpool")
 

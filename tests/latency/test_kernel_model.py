@@ -19,6 +19,7 @@ from lightviz import make_config
 from lightviz.configure import ARCHS
 from lightviz.counting import count
 from lightviz.latency.predictor import heldout as H
+from lightviz.latency.predictor import kernel_fit as KF
 from lightviz.latency.predictor import kernel_model as KM
 from lightviz.latency.predictor import model as M
 from lightviz.latency.predictor import store
@@ -210,7 +211,7 @@ def test_a_kernel_inside_the_range_on_every_axis_but_far_from_every_timed_one_is
 
     timed = [conv(c, side) for c, side in ((16, 160), (24, 128), (32, 112), (512, 8), (640, 10), (560, 12))]
     ms = [0.001 * k.macs / 1e5 + 0.01 for k in timed]
-    kind = KM.KindModel(KM.KindModel.fit(timed, [3.0] * len(timed), ms, 1))
+    kind = KM.KindModel(KF.fit_kind(timed, [3.0] * len(timed), ms, 1))
     far, near = conv(560, 165), conv(24, 140)
     z = np.stack([far.descriptor(), near.descriptor()])
     assert kind.inside(z).all()  # within the timed range on every axis ...
@@ -233,7 +234,7 @@ def test_reading_costs_more_in_a_longer_network_and_the_fit_finds_by_how_much():
     def law(k, ctx):
         return 0.004 + k.values_in / 1e6 * (0.05 + 0.02 * KM.read_octaves(ctx))
 
-    fitted = KM.KindModel.fit(timed, contexts, [law(k, c) for k, c in zip(timed, contexts)], 1)
+    fitted = KF.fit_kind(timed, contexts, [law(k, c) for k, c in zip(timed, contexts)], 1)
     assert fitted["read_context"] == pytest.approx(0.02, rel=0.02)
     model = KM.KernelModel({"kinds": {"relu": fitted}, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0}})
     k = _relu(64, 56)
@@ -246,7 +247,7 @@ def test_a_model_from_before_the_read_term_predicts_as_it_did():
     factor, whatever the network's context."""
     rng = np.random.default_rng(1)
     timed = [_relu(int(c), int(s)) for c, s in zip(rng.integers(8, 512, 60), rng.integers(4, 160, 60))]
-    fitted = KM.KindModel.fit(timed, [3.0] * 60, [0.004 + k.values_in / 2e7 for k in timed], 1)
+    fitted = KF.fit_kind(timed, [3.0] * 60, [0.004 + k.values_in / 2e7 for k in timed], 1)
     old = {key: v for key, v in fitted.items() if key != "read_context"} | {"slope": 0.05}
     model = KM.KernelModel({"kinds": {"relu": old}, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0},
                             "kernel_version": 3})

@@ -12,6 +12,7 @@ import math
 import pytest
 
 from lightviz.latency.devices import devicefile
+from lightviz.latency.predictor import kernel_fit as KF
 from lightviz.latency.predictor import kernel_model as KM
 from lightviz.latency.predictor.kernels import Kernel, conv_path
 
@@ -35,7 +36,7 @@ def fitted(sizes=(16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512),
            sides=(4, 5, 6, 7, 8, 10, 12, 14, 20, 28, 40, 56)) -> dict:
     samples = {(conv(c, hw), 3.0): law(conv(c, hw)) for c in sizes for hw in sides}
     return {"kernel_version": KM.VERSION, "threads": 1, "network": NETWORK,
-            "kinds": KM.fit_kinds(samples, 1, 1)}
+            "kinds": KF.fit_kinds(samples, 1, 1)}
 
 
 def ratio(model: KM.KernelModel, k: Kernel) -> float:
@@ -50,7 +51,7 @@ def test_each_path_timed_enough_gets_its_own_base_and_predicts_its_own_law():
     kind = data["kinds"]["convkxk"]
     on = {str(p): sum(conv_path(conv(c, hw), 1, 1) == p for c in (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
                       for hw in (4, 5, 6, 7, 8, 10, 12, 14, 20, 28, 40, 56)) for p in (0, 1, 2)}
-    assert set(kind["paths"]) == {p for p, n in on.items() if n >= KM.PATH_MIN} and len(kind["paths"]) >= 2
+    assert set(kind["paths"]) == {p for p, n in on.items() if n >= KF.PATH_MIN} and len(kind["paths"]) >= 2
     assert {conv_path(k, 1, 1) for k in SHAPES} == {0, 1}
     own = KM.KernelModel(data)
     one = KM.KernelModel(dict(data, kinds={"convkxk": {k: v for k, v in kind.items() if k != "paths"}}))

@@ -18,7 +18,8 @@ import numpy as np
 
 from ...config import Config
 from ...zoo import REGISTRY
-from .kernel_model import KernelModel, fit
+from .kernel_fit import fit
+from .kernel_model import KernelModel
 from .kernels import Kernel
 from .stats import COVERAGE, conformal_bounds, rmspe
 

@@ -123,7 +123,7 @@ def conv_path(k: Kernel, batch: int = 1, threads: int = 1) -> int:
     channels at 19.7 on the native path and 4.8 on oneDNN (4 x 4). Smoothed over shapes
     together, the 3 x 3 maps' slowness put a ResNet table's 952-channel 3x3 convs on 4 x 4 px
     38-91% over (6.1 ms measured each). Kernels of different paths are never neighbours, and a
-    path timed enough has a base of its own (:func:`~.kernel_model._path_rows`)."""
+    path timed enough has a base of its own (:func:`~.kernel_fit._path_rows`)."""
     if k.kind not in ("conv1x1", "convkxk", "dwconv", "gconv"):
         return 0
     either = k.stride > 1 or batch >= 16 or k.k != 1 or threads > 1

@@ -48,6 +48,7 @@ from ..host.cpu import usable_cores
 from ..setup import Setup
 from . import features as F
 from . import heldout as H
+from . import kernel_fit as KF
 from . import kernel_model as KM
 from . import local as L
 from . import probe as P
@@ -325,7 +326,7 @@ def kernel_model(networks, setup: Setup, chains=(), host=()) -> dict:
     setup = resolve(setup)
     threads = KM.paths_threads(setup.device, setup.dtype, setup.channels_last, setup.threads or 1)
     return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
-            "kernel": KM.fit(networks, setup.batch, setup.fold_bn, chains, threads),
+            "kernel": KF.fit(networks, setup.batch, setup.fold_bn, chains, threads),
             **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host, threads=threads),
             "configs": [store.config_dict(c) for c, _, _ in networks]}
 
@@ -334,7 +335,7 @@ def _refit_network(s: Setup, old: dict, cfgs: Sequence[Config], medians: Sequenc
     """``old`` with its network term fitted on every stored network of the setup."""
     km = KM.KernelModel(old["kernel"], s.batch, s.fold_bn)
     model = dict(old)
-    model["kernel"] = dict(old["kernel"], network=KM.network_term(km, list(zip(cfgs, medians))))
+    model["kernel"] = dict(old["kernel"], network=KF.network_term(km, list(zip(cfgs, medians))))
     model["measurements_in_network_term"] = len(cfgs)
     return model
 
