@@ -20,11 +20,11 @@ eager PyTorch's paths, :func:`~lightviz.latency.predictor.kernels.conv_path`, is
 neighbour). A conv kind timed on several paths, :data:`~.kernel_fit.PATH_MIN` kernels or more
 on a path, has a base, a slope and a correction of its own there (:func:`~.kernel_fit._path_rows`):
 the paths are different code, each kernel in nn-Meter's sense. Fitted by :mod:`.kernel_fit`.
-A kernel whose descriptor lies outside
-the timed range of its kind, or farther than :data:`REACH` from every kernel of its kind that
-was timed, or whose kind was never timed, is *extrapolated*; outside the range it is costed
-by its group's pooled base (every conv kind, or every elementwise kind, fitted together on a far
-wider range of shapes) times the kind's median ratio to it, and it widens the interval.
+A kernel whose descriptor lies outside the timed range of its kind, or farther than
+:data:`REACH` from every kernel of its kind that was timed, or whose kind was never timed, is
+*extrapolated*; outside the range it is costed by its group's pooled base (every conv kind, or
+every elementwise kind, fitted together on a far wider range of shapes) times the kind's median
+ratio to it, and it widens the interval.
 
 **The network** is ``scale x sum of kernels + per_call x module calls`` (the units' forwards
 and the views, see :func:`~lightviz.latency.predictor.kernels.overhead_calls`), fitted on
