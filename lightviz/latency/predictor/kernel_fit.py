@@ -15,7 +15,7 @@ import numpy as np
 
 from ...config import Config
 from .kernel_model import GROUPS, VERSION, KernelModel, base_columns, context_x, describe
-from .kernels import KINDS, Kernel, conv_path, network_kernels
+from .kernels import KINDS, Kernel, network_kernels
 
 SLOPE_RIDGE = 20.0  # shrinks a kind's slope toward none (in kernels' worth of evidence)
 PATH_MIN = 30  # a conv path gets a base of its own where this many of the kind's kernels ran on it
@@ -71,10 +71,10 @@ def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int,
         if ms > 0 and math.isfinite(ms):
             by_kind.setdefault(k.kind, []).append((k, ctx, ms))
     out = {kind: _fit(kms, batch, threads) for kind, kms in by_kind.items() if len(kms) >= 3}
-    on_paths = {kind: _path_rows(by_kind[kind], batch, threads) for kind in out}
+    on_paths = {kind: _path_rows(by_kind[kind], out[kind], threads) for kind in out}
     for kind, paths in on_paths.items():
         if paths:
-            out[kind]["paths"] = {str(p): _on_path(_fit(kms, batch, threads)) for p, kms in paths.items()}
+            out[kind]["paths"] = {str(p): _stored_on_path(_fit(kms, batch, threads)) for p, kms in paths.items()}
     for kinds in GROUPS.values():
         members = [kcm for kind in kinds if kind in out for kcm in by_kind[kind]]
         if not members:
@@ -103,12 +103,13 @@ def _offset(kms: Sequence[Timed], pool: np.ndarray, batch: int, threads: int | N
     return float(np.median(np.log(y / np.maximum(_columns(kms, batch, threads) @ pool, 1e-6))))
 
 
-def _path_rows(kms: Sequence[Timed], batch: int, threads: int | None) -> dict[int, list[Timed]]:
+def _path_rows(kms: Sequence[Timed], fitted: Mapping, threads: int | None) -> dict[int, list[Timed]]:
     """A kind's timed ``(kernel, context, ms)`` on each conv path with :data:`PATH_MIN` or
     more of them, where they ran on more than one path (none without paths: see
-    :func:`~.kernel_model.paths_threads`). The paths are different code, oneDNN against ATen's
-    im2col + GEMM, with their own costs per MAC, per value read and per weight, and one base
-    over them all bends toward whichever path is timed most. With ResNet left out of one
+    :func:`~.kernel_model.paths_threads`), read off the last column of the kind's ``fitted``
+    descriptors as :class:`~.kernel_model.KindModel` reads them back. The paths are different
+    code, oneDNN against ATen's im2col + GEMM, with their own costs per MAC, per value read and
+    per weight, and one base over them all bends toward whichever path is timed most. With ResNet left out of one
     campaign (seed 20), the 214 dense k x k kernels left (146 on oneDNN) fitted one base of
     0.73 ms per M weights (0.21 with ResNet in), which put ResNet's convs 18% over and the
     family 18.9%; oneDNN's own base reads 0.59 (0.52 with ResNet in), and ResNet left out is
@@ -116,12 +117,12 @@ def _path_rows(kms: Sequence[Timed], batch: int, threads: int | None) -> dict[in
     if threads is None:
         return {}
     by: dict[int, list[Timed]] = {}
-    for kcm in kms:
-        by.setdefault(conv_path(kcm[0], batch, threads), []).append(kcm)
+    for kcm, row in zip(kms, fitted["z"]):
+        by.setdefault(round(row[-1]), []).append(kcm)
     return {p: rows for p, rows in sorted(by.items()) if len(rows) >= PATH_MIN} if len(by) > 1 else {}
 
 
-def _on_path(fitted: Mapping) -> dict:
+def _stored_on_path(fitted: Mapping) -> dict:
     """What a path's model stores of :func:`fit_kind`: its base, slope and residuals (its
     descriptors are the kind's own on that path)."""
     return {key: fitted[key] for key in ("coef", "read_context", "slope", "r")}
