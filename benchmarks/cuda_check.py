@@ -1,6 +1,7 @@
 """The CUDA paths of the latency lab in one short run: eager and CUDA-graph, fp32 and fp16,
-MobileNetV2 and GhostNet at batch 1 and 64, then a per-layer run (CUDA-event probes) and a
-torch.utils.benchmark.Timer cross-check. Prints a table beside the H100 references (PyTorch
+MobileNetV2 and GhostNet at batch 1 and 64, then a per-layer run (CUDA-event probes), a
+torch.utils.benchmark.Timer cross-check, and a kernel calibration's per-op passes (eager, and on
+the device alone for a CUDA graph) summed beside the whole network. Prints a table beside the H100 references (PyTorch
 2.11, median of 200): MobileNetV2 eager fp32 2.5 ms, CUDA-graph fp16 0.61 ms; GhostNet eager
 5.0 ms, CUDA-graph fp16 1.1 ms; ResNet-18 eager fp32 1.3 ms.
 
@@ -115,6 +116,30 @@ def main(argv=None) -> int:
         traceback.print_exc(limit=3, file=sys.stderr)
     finally:
         bench.release()
+
+    # A kernel calibration's two ways of timing ops in place (issue 19, item 6): eager, with the
+    # launch gaps eager mode has, and for a CUDA graph each kernel on the device alone, launched
+    # behind a GPU spin. Their sums beside the whole network in the same mode: a graph's kernels
+    # should add up to about its replay.
+    print(f"\nkernels in place (Bench.op_times, {args.budget / 2:g} s of instrumented passes): sum of the ops "
+          "vs the whole network in the same mode")
+    for arch in ("mobilenet_v2", "ghostnet", "resnet18"):
+        for mode in ("eager", "cudagraph"):
+            for dtype in ("fp32", "fp16"):
+                try:
+                    setup = make_setup(args.device, dtype, 1, None, False, mode, args.budget / 2)
+                    whole, ops = bench.op_times(make_config(arch, 1.0), setup, args.budget / 2)
+                    total = sum(ops.values())
+                    print(f"  {arch:<13} {mode:<9} {dtype:<5} whole {whole.median_ms:8.3f} ms, ops sum "
+                          f"{total:8.3f} ms (x{total / whole.median_ms:.2f}, {len(ops)} ops)")
+                    out.append({"op_times": [arch, mode, dtype], "whole_ms": whole.median_ms, "ops_sum_ms": total,
+                                "ops": len(ops)})
+                except Exception as exc:
+                    failed += 1
+                    print(f"  {arch:<13} {mode:<9} {dtype:<5} FAILED {type(exc).__name__}: {str(exc)[:120]}")
+                    traceback.print_exc(limit=3, file=sys.stderr)
+                finally:
+                    bench.release()
 
     # The OOM path: a batch far too large must come back as OutOfMemory or a refusal, not a crash.
     try:

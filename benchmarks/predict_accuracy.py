@@ -40,6 +40,13 @@ Goals (issue 19), each CPU setup: (a) and (b) RMSPE at most 8% and at least 85% 
     python benchmarks/predict_accuracy.py                 # the full run (about 25 minutes)
     python benchmarks/predict_accuracy.py --quick         # 40 s calibration, 12 of each
     python benchmarks/predict_accuracy.py --threads 1 --budget 90 --configs 24 --json out.json
+    python benchmarks/predict_accuracy.py --device cuda --quick   # a GPU: eager and CUDA graph, fp32 and fp16
+
+On a GPU (``--device cuda``, issue 19 item 6) each mode of ``--mode`` and dtype of ``--dtype`` is a
+setup of its own: a CUDA graph's calibration times each kernel on the device alone, each op
+launched behind a GPU spin so none waits for the CPU (a graph replays them back to back), and its whole
+networks as graph replays (:meth:`lightviz.latency.lab.protocol.Bench.op_times`). The goals are
+the CPU's; a GPU's figures are reported beside them.
 
 The calibration goes to a fresh temporary store unless ``--cache-dir`` is given. A shared
 machine makes every figure noisy: run it on a quiet one, and read the host-state line.
@@ -239,15 +246,26 @@ def families_left_out(cal, setup, rows) -> list:
     return out
 
 
-def run_setup(threads: int, args) -> dict:
-    from lightviz.latency.lab.protocol import Bench
-    from lightviz.latency.model_cli import drift_line
+def setups(args) -> list:
+    """The setups to run: each thread count on the CPU (fp32, eager), or on a GPU each mode and
+    dtype of ``--mode`` and ``--dtype`` (issue 19, item 6) at the first thread count."""
     from lightviz.latency.predictor import model as M
-    from lightviz.latency.predictor import store
-    from lightviz.latency.predictor.calibrate import calibrate
     from lightviz.latency.setup import make_setup
 
-    setup = M.resolve(make_setup("cpu", "fp32", 1, threads))
+    threads = [int(t) for t in args.threads.split(",")]
+    if args.device == "cpu":
+        return [M.resolve(make_setup("cpu", "fp32", 1, t)) for t in threads]
+    return [M.resolve(make_setup(args.device, dtype, 1, threads[0], mode=mode))
+            for mode in args.mode.split(",") for dtype in args.dtype.split(",")]
+
+
+def run_setup(setup, args) -> dict:
+    from lightviz.latency.lab.protocol import Bench
+    from lightviz.latency.model_cli import drift_line
+    from lightviz.latency.predictor import store
+    from lightviz.latency.predictor.calibrate import calibrate
+
+    threads = setup.threads
     ref_cfg, prober, bench = reference(), Bench(), Bench()  # neither stores nor learns
     probes = {"before calibration": [], "after calibration": [], "held-out phase": []}
 
@@ -293,7 +311,7 @@ def run_setup(threads: int, args) -> dict:
         now = [dict(r, predicted_ms=r["probe_ms"], low_ms=r["probe_low_ms"], high_ms=r["probe_high_ms"],
                     measured_ms=r.get("passes_ms", [r["measured_ms"]])[0]) for r in rows]
         sets.update({f"{name} with probe": summarise([r for r in now if r["set"] == name]) for name in "abd"})
-    return {"setup": setup.label, "threads": threads, "calibration_s": cal_s,
+    return {"setup": setup.label, "device": setup.device, "threads": threads, "calibration_s": cal_s,
             "calibration_networks": len(cal.measured), "timed_kernels": m["kernel"]["timed_kernels"],
             "heldout_rmspe": m["heldout_rmspe"], "heldout_arch_out_rmspe": m["heldout_arch_out_rmspe"],
             "predict_ms_median": statistics.median(predict_ms), "predict_ms_max": max(predict_ms),
@@ -354,13 +372,18 @@ def report(res: dict) -> None:
         if beyond:
             unfit = (f"; the host's own repeat misses the goals of {', '.join(f'({k})' for k in beyond)}: "
                      "too noisy to check them here")
-    print(f"goals: {'met' if all(met) else 'NOT met'} ({sum(met)} of {len(met)} sets){unfit}; load at the end "
-          f"{res['load_end']:.2f}")
+    whose = "" if res.get("device", "cpu") == "cpu" else " (the CPU's: on a GPU, for comparison only)"
+    print(f"goals{whose}: {'met' if all(met) else 'NOT met'} ({sum(met)} of {len(met)} sets){unfit}; load at "
+          f"the end {res['load_end']:.2f}")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu (the default: a setup per --threads), or cuda: a setup per --mode and --dtype")
+    ap.add_argument("--mode", default="eager,cudagraph", help="on CUDA: comma-separated modes (default both)")
+    ap.add_argument("--dtype", default="fp32,fp16", help="on CUDA: comma-separated dtypes (default fp32,fp16)")
     ap.add_argument("--budget", type=float, default=150.0, help="calibration seconds (default 150)")
     ap.add_argument("--configs", type=int, default=40, help="configurations in (a) and in (b) (default 40)")
     ap.add_argument("--plugin", type=int, default=12, help="configurations of the plugin family (default 12)")
@@ -389,7 +412,12 @@ def main(argv=None) -> int:
         os.environ["LIGHTVIZ_CACHE_DIR"] = tmp.name
     os.environ.setdefault("LIGHTVIZ_LOCK_DIR", tempfile.gettempdir())
     print(f"load {load():.2f} on {os.cpu_count()} cores; store {os.environ['LIGHTVIZ_CACHE_DIR']}")
-    results = [run_setup(int(t), args) for t in args.threads.split(",")]
+    try:
+        todo = setups(args)
+    except ValueError as exc:
+        print(f"predict_accuracy: {exc}", file=sys.stderr)
+        return 2
+    results = [run_setup(s, args) for s in todo]
     for res in results:
         report(res)
     if args.json:

@@ -91,6 +91,14 @@ def test_the_estimate_counts_the_forced_calls():
     assert forced_calls(eager) == 1 + 2 + 5  # cold call, warm-up, minimum runs
     assert forced_calls(eager, whole=True, layers=True) == 8 + 7 + 8
     assert forced_calls(eager, whole=False, layers=True) == 1 + 7 + 8
+    from dataclasses import replace
+
+    from lightviz.latency.lab.hold import CAPTURE_CALLS
+
+    cuda_graph = replace(eager, device="cuda", mode="cudagraph")  # per-layer passes replay the graph too
+    assert forced_calls(cuda_graph, whole=True, layers=True) == 8 + CAPTURE_CALLS + 7 + 8
+    assert forced_calls(cuda_graph, whole=False, layers=True) == 1 + CAPTURE_CALLS + 7 + 8
+    assert forced_calls(replace(eager, runtime="onnxruntime"), whole=True, layers=True) == 8 + 7 + 8 + 1
     hold = estimate_hold(SMALL, graph, rate=1e9)
     from lightviz import count
 

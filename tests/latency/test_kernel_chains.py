@@ -79,6 +79,62 @@ def test_the_lab_times_a_chain_op_by_op_in_place(cache):
     assert set(paths) <= set(ops) and all(math.isfinite(ops[p]) and ops[p] > 0 for p in paths)
 
 
+def test_a_network_and_its_ops_are_timed_in_the_setups_own_mode(cache):
+    """``op_times`` times the whole network in the setup's mode (a CUDA graph's kernel model is
+    fitted to graph replays, not to eager runs) and its ops in place; asking for device time (a
+    CUDA graph's kernels, each behind a GPU spin) changes nothing on a CPU, where every op is
+    timed where it runs."""
+    import torch
+
+    from lightviz.latency.lab import layers as L
+    from lightviz.latency.lab.protocol import Bench
+    from lightviz.latency.lab.timing import Timer
+
+    cfg, bench = make_config("mobilenet_v2", 0.35, resolution=64), Bench()
+    try:
+        whole, ops = bench.op_times(cfg, ONE, 0.05)
+        assert whole.setup.mode == ONE.mode and whole.setup.runtime == "torch" and len(ops) > 20
+        model, x = bench.model, torch.randn(1, 3, 64, 64)
+        with torch.inference_mode():
+            plain = L.time_instrumented(model, x, Timer("cpu"), "ops", None, 0.02)
+            spun = L.time_instrumented(model, x, Timer("cpu"), "ops", None, 0.02, device_time=True)
+    finally:
+        bench.release()
+    assert set(plain.samples) == set(spun.samples) == set(ops)
+    assert min(plain.passes, spun.passes) >= L.MIN_PASSES and spun.pass_ms > 0
+
+
+def test_a_cuda_graphs_parts_are_each_launched_behind_a_spin_longer_than_the_cpus_step(monkeypatch):
+    """Device time (a CUDA graph's kernels, no launch gaps): before each part the probe enqueues
+    a GPU spin twice the CPU's 90th-percentile step of the last pass (and 20 us), within 5 ms, and
+    the pass reports the spin it enqueued so the wall time leaves it out. No GPU here: the spin
+    itself (``torch.cuda._sleep``) is recorded instead of run; the bookkeeping is the real one."""
+    import time
+
+    from lightviz.latency.lab import cudagraph
+    from lightviz.latency.lab import layers as L
+    from lightviz.latency.lab.timing import Timer
+
+    spins: list[float] = []
+    monkeypatch.setattr(cudagraph, "gpu_busy", lambda device, ms: spins.append(ms))
+    probe = L._Probe(Timer("cpu"), device_time=True)
+    probe._spin = True  # what a CUDA timer turns on
+
+    def one_pass(step_s):
+        for i in range(5):
+            probe.start(f"op{i}")
+            time.sleep(step_s)
+            probe.stop(f"op{i}")
+        return probe.end_pass()
+
+    assert one_pass(0.002) == pytest.approx(5 * 0.5) and spins == [0.5] * 5  # before any step is known
+    assert 2 * 2.0 + 0.02 <= probe._spin_ms <= 5.0  # twice the step of 2 ms, and 20 us
+    assert one_pass(0.0) == pytest.approx(5 * spins[-1]) and probe._spin_ms < 1.0  # a fast step, a short spin
+    one_pass(0.004)
+    assert probe._spin_ms == L._Probe.SPIN_MS[1]  # a slow CPU spins 5 ms at most
+    assert set(probe.samples) == {f"op{i}" for i in range(5)}
+
+
 def test_steady_memory_nests_and_says_what_held():
     with steady_memory() as outer:
         with steady_memory() as inner:

@@ -4,6 +4,13 @@ After the eager warm-up, three calls run on a side stream (CUDA graphs require t
 allocations to be made off the default stream first), then ``model(x)`` is captured into a
 ``torch.cuda.CUDAGraph``; each replay reruns the recorded kernels on the same static input and
 output tensors (PyTorch, "CUDA Graphs" in the CUDA semantics notes).
+
+**A graph's kernels one by one.** A replay launches its kernels back to back, without the CPU's
+launch gaps that eager mode leaves between them, so a kernel calibration for a CUDA graph needs
+each kernel's time on the device alone. :func:`gpu_busy` keeps the GPU spinning
+(``torch.cuda._sleep``, so many clock cycles) while the CPU launches the next part behind it:
+the part's kernels then run back to back, and the CUDA events around them time the kernels, not
+the gap before them (:class:`lightviz.latency.lab.layers._Probe` with ``device_time``).
 """
 
 from __future__ import annotations
@@ -26,6 +33,30 @@ def cudnn_benchmark(on: bool):
         yield
     finally:
         torch.backends.cudnn.benchmark = old
+
+
+_CYCLES_PER_MS: dict[str, float] = {}
+
+
+def gpu_busy(device: str, ms: float) -> None:
+    """Enqueue about ``ms`` milliseconds of spinning on ``device``'s current stream (returns at
+    once: what the CPU launches next waits behind it)."""
+    rate = _CYCLES_PER_MS.get(device)
+    if rate is None:
+        rate = _CYCLES_PER_MS[device] = _cycles_per_ms(device)
+    torch.cuda._sleep(max(int(rate * ms), 1))
+
+
+def _cycles_per_ms(device: str, cycles: int = 1_000_000) -> float:
+    """The spin's clock cycles per millisecond on ``device``, timed once with CUDA events."""
+    with torch.cuda.device(device):
+        torch.cuda._sleep(cycles)  # the first call loads the kernel
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        torch.cuda._sleep(cycles)
+        end.record()
+        end.synchronize()
+        return cycles / max(start.elapsed_time(end), 1e-3)
 
 
 def capture(model, x, timer: Timer):

@@ -135,14 +135,18 @@ class Hold:
 def forced_calls(setup: Setup, whole: bool = True, layers: bool = False) -> int:
     """Calls of the network the protocol makes whatever the budget: the whole-network
     measurement (cold call, warm-up, timed runs; a CUDA graph's warm-up and capture), and the
-    per-layer pass (its eager whole-network run, then the blocks and the ops passes)."""
+    per-layer pass (its whole-network run, eager or a CUDA graph, then the blocks and the ops
+    passes)."""
+    graph = setup.mode == "cudagraph"
     calls = 0
     if whole:
-        calls += 1 + WARMUP_MIN + MIN_RUNS + (CAPTURE_CALLS if setup.mode == "cudagraph" else 0)
+        calls += 1 + WARMUP_MIN + MIN_RUNS + (CAPTURE_CALLS if graph else 0)
     if layers:
         calls += WARMUP_MIN + MIN_RUNS + 2 * LAYER_PASSES
-        if not whole or setup.mode != "eager":
-            calls += 1  # a new signature: the eager model is prepared, with its cold call
+        if not whole:  # the model is prepared, with its cold call (and a graph its capture)
+            calls += 1 + (CAPTURE_CALLS if graph and setup.runtime == "torch" else 0)
+        elif setup.runtime != "torch":
+            calls += 1  # a new signature: eager PyTorch is prepared, with its cold call
     return calls
 
 

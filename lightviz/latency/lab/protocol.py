@@ -328,26 +328,30 @@ class Bench:
                on_wait: Callable[[QueueStatus], None] | None = None,
                lock_timeout: float | None = None):
         """Per-block and per-op latency beside MACs (see :mod:`lightviz.latency.lab.layers`):
-        the whole network, then each block, then each op, timed in one hold of the lock,
-        eagerly (a CUDA graph is one opaque launch). Returns a ``LayerReport``."""
+        the whole network, then each block, then each op, timed in one hold of the lock, in
+        eager PyTorch; for a CUDA graph the whole network replayed and each part on the device
+        alone, as the graph runs it (the graph itself is one launch). Returns a ``LayerReport``."""
         from . import layers as L
 
         _eager_ops(setup, "per-layer times")
         budget = budget_s or setup.budget_s
 
         def body(s: Setup, waited: float):
-            eager = replace(s, mode="eager", budget_s=budget / 4, runtime="torch")
-            whole = self._run_locked(cfg, eager, waited, "the per-layer pass")
-            state, timer, stop = self._state, Timer(eager.device), self._stop
+            graph = s.mode == "cudagraph" and s.runtime == "torch"
+            mine = replace(s, mode="cudagraph" if graph else "eager", budget_s=budget / 4, runtime="torch")
+            whole = self._run_locked(cfg, mine, waited, "the per-layer pass")
+            state, timer, stop = self._state, Timer(mine.device), self._stop
             with torch.inference_mode(), _gc_paused():
                 blocks = L.time_instrumented(state.model, state.x, timer, "blocks",
-                                             L.block_paths(cfg), budget / 4, stop)
-                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4, stop)
-                roof = L.measure_roof(eager.device, DTYPES[eager.dtype], timer, budget / 4, stop)
+                                             L.block_paths(cfg), budget / 4, stop, device_time=graph)
+                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4, stop,
+                                          device_time=graph)
+                roof = L.measure_roof(mine.device, DTYPES[mine.dtype], timer, budget / 4, stop)
             notes = list(whole.notes)
-            if setup.mode != "eager":
-                notes.append("per-layer times are eager: a CUDA graph replays as one launch and "
-                             "cannot be split into layers")
+            if graph:
+                notes.append("per-layer times are each part's kernels on the device alone, run back "
+                             "to back as the CUDA graph runs them (a graph replays as one launch and "
+                             "cannot be split itself)")
             if setup.runtime != "torch":
                 notes.append(f"per-layer times are eager PyTorch: {setup.runtime} runs the network "
                              "as one graph that lightviz cannot split into layers")
@@ -359,20 +363,21 @@ class Bench:
     def op_times(self, cfg: Config, setup: Setup, op_budget_s: float,
                  on_wait: Callable[[QueueStatus], None] | None = None,
                  lock_timeout: float | None = None) -> tuple[Result, dict[str, float]]:
-        """The whole network (``setup``'s budget, eager) and then each of its ops in place
-        (``op_budget_s`` of instrumented passes), in one hold of the lock: ``(result, {op path:
-        median ms})``. What a kernel calibration learns each kernel's cost from: the op timed
-        where the network runs it, its input just written by the op before."""
+        """The whole network (``setup``'s budget and mode, eager PyTorch or a CUDA graph) and
+        then each of its ops in place (``op_budget_s`` of instrumented passes), in one hold of the
+        lock: ``(result, {op path: median ms})``. What a kernel calibration learns each kernel's
+        cost from: the op timed where the network runs it, its input just written by the op
+        before; for a CUDA graph, on the device alone (no launch gaps: a graph has none)."""
         from . import layers as L
 
         _eager_ops(setup, "a per-op pass")
 
         def body(s: Setup, waited: float):
-            eager = replace(s, mode="eager", runtime="torch")
-            whole = self._run_locked(cfg, eager, waited, "the whole-network run")
-            state, timer, stop = self._state, Timer(eager.device), self._stop
+            whole = self._run_locked(cfg, replace(s, runtime="torch"), waited, "the whole-network run")
+            state, timer, stop = self._state, Timer(s.device), self._stop
             with torch.inference_mode(), _gc_paused():
-                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, op_budget_s, stop)
+                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, op_budget_s, stop,
+                                          device_time=s.mode == "cudagraph")
             return whole, ops.undisturbed()
 
         return self._locked(cfg, setup, f"{cfg.label} per-op on {setup.label}", on_wait,
@@ -384,7 +389,8 @@ class Bench:
         """Each op of a network ``spec`` that is no configuration (a calibration's kernel chain,
         :mod:`lightviz.latency.predictor.chains`) timed in place as :meth:`op_times` times a
         network's: built from seed 0, BN calibrated and folded, ``op_budget_s`` of instrumented
-        passes on a ``resolution`` input, under the host lock; ``{op path: ms}``."""
+        passes on a ``resolution`` input, under the host lock; ``{op path: ms}`` (for a CUDA
+        graph, on the device alone, as :meth:`op_times`)."""
         from ...builder import build_module, calibrate_batchnorm, fold_batchnorm
         from . import layers as L
 
@@ -402,7 +408,8 @@ class Bench:
             x = torch.randn(setup.batch, 3, resolution, resolution, dtype=build_dtype(setup.dtype),
                             device=setup.device).contiguous(memory_format=fmt)
             with torch.inference_mode(), _gc_paused():
-                ops = L.time_instrumented(model, x, Timer(setup.device), "ops", None, op_budget_s, self._stop)
+                ops = L.time_instrumented(model, x, Timer(setup.device), "ops", None, op_budget_s, self._stop,
+                                          device_time=setup.mode == "cudagraph")
         return ops.undisturbed()
 
     def energy(self, cfg: Config, setup: Setup, run_s: float = 30.0, idle_s: float = 5.0,
