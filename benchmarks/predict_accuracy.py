@@ -417,11 +417,12 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"predict_accuracy: {exc}", file=sys.stderr)
         return 2
-    results = [run_setup(s, args) for s in todo]
-    for res in results:
-        report(res)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    results = []
+    for s in todo:  # each setup reported and written as soon as it is done
+        results.append(run_setup(s, args))
+        report(results[-1])
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     if tmp is not None:
         tmp.cleanup()
     return 0

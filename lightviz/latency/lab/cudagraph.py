@@ -44,7 +44,8 @@ def gpu_busy(device: str, ms: float) -> None:
     rate = _CYCLES_PER_MS.get(device)
     if rate is None:
         rate = _CYCLES_PER_MS[device] = _cycles_per_ms(device)
-    torch.cuda._sleep(max(int(rate * ms), 1))
+    with torch.cuda.device(device):
+        torch.cuda._sleep(max(int(rate * ms), 1))
 
 
 def _cycles_per_ms(device: str, cycles: int = 1_000_000) -> float:

@@ -16,7 +16,10 @@ On the CPU a probe reads ``time.perf_counter``; on CUDA it records a CUDA event 
 synchronises and reads the clock, which slows the pass down. Parts are timed in their real
 context (caches hold what the previous layer left), so they add up to nearly the whole; the
 **sum of the parts is compared with the whole** (timed uninstrumented just before) and the gap
-shown: it is the Python between the parts plus the probes themselves.
+shown: it is the Python between the parts plus the probes themselves. For a CUDA graph each part
+is timed on the device alone, launched behind a GPU spin (:class:`_Probe`'s ``device_time``),
+beside the graph's replay: the gap is then the replay's launch and the kernels outside every
+part.
 
 **Arithmetic intensity** = MACs per byte moved, from the profile's rows: each op reads its
 inputs and weights and writes its output once (no fusion, no cache reuse), in the measured
@@ -63,10 +66,13 @@ class _Probe:
     start to the next's (twice the 90th percentile of the last pass's steps, and 20 us), so by
     the time the GPU reaches a part its kernels and its closing event are already queued: they
     run back to back, as a CUDA graph runs them, and the events time the kernels, not the
-    launch gap before them (the spins fall between parts, in none). The queue stays a few
-    parts deep, however long the network."""
+    launch gap before them (the spins fall between parts, in none). The GPU falls behind by
+    about a step a part, so every :data:`SYNC_EVERY` parts the probe waits for it: the queue
+    never nears CUDA's limit of pending launches (past it a launch blocks, and the blocked time
+    would be taken for a step and double the spin)."""
 
     SPIN_MS = (0.02, 5.0)  # the shortest and the longest spin before a part
+    SYNC_EVERY = 16
 
     def __init__(self, timer: Timer, device_time: bool = False):
         self.kind = timer.kind
@@ -79,10 +85,15 @@ class _Probe:
         self._spin_ms, self._spun_ms = 0.5, 0.0  # until the first pass has measured the steps
         self._last: float | None = None
         self._steps: list[float] = []
+        self._parts = 0
 
     def _lead(self) -> None:
         from .cudagraph import gpu_busy
 
+        self._parts += 1
+        if self._parts % self.SYNC_EVERY == 0:  # the queue drained; this step is no launch's
+            self.timer.sync()
+            self._last = None
         now = time.perf_counter()
         if self._last is not None:
             self._steps.append((now - self._last) * 1e3)
@@ -127,7 +138,7 @@ class _Probe:
                 self.samples[key].append(ms)
         self._pass.clear()
         self._open.clear()
-        spun, self._spun_ms, self._last = self._spun_ms, 0.0, None
+        spun, self._spun_ms, self._last, self._parts = self._spun_ms, 0.0, None, 0
         if self._steps:
             low, high = self.SPIN_MS
             self._spin_ms = min(max(2.0 * float(np.percentile(self._steps, 90)) + low, low), high)
@@ -181,7 +192,7 @@ class PartTimes:
     level: str
     samples: dict[str, list[float]]
     passes: int
-    pass_ms: float  # median wall time of one instrumented pass
+    pass_ms: float  # median wall time of one instrumented pass (with device time: less its spins, roughly)
 
     def median(self, key: str) -> float:
         s = self.samples.get(key)

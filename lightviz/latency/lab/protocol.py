@@ -324,6 +324,16 @@ class Bench:
             self._state = None
             free_device_memory(device)
 
+    def _eager_parts(self) -> tuple[torch.nn.Module, torch.Tensor]:
+        """The prepared module and input, for passes op by op. A CUDA graph captured from them
+        is dropped first (the measurement released): the eager passes allocate activations of
+        their own, which beside the graph's pool would need twice the memory the measurement
+        was checked for. The next run prepares and captures again."""
+        model, x = self._state.model, self._state.x
+        if self._state.graph is not None:
+            self.release()
+        return model, x
+
     def layers(self, cfg: Config, setup: Setup, budget_s: float | None = None,
                on_wait: Callable[[QueueStatus], None] | None = None,
                lock_timeout: float | None = None):
@@ -340,12 +350,11 @@ class Bench:
             graph = s.mode == "cudagraph" and s.runtime == "torch"
             mine = replace(s, mode="cudagraph" if graph else "eager", budget_s=budget / 4, runtime="torch")
             whole = self._run_locked(cfg, mine, waited, "the per-layer pass")
-            state, timer, stop = self._state, Timer(mine.device), self._stop
+            (model, x), timer, stop = self._eager_parts(), Timer(mine.device), self._stop
             with torch.inference_mode(), _gc_paused():
-                blocks = L.time_instrumented(state.model, state.x, timer, "blocks",
-                                             L.block_paths(cfg), budget / 4, stop, device_time=graph)
-                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, budget / 4, stop,
-                                          device_time=graph)
+                blocks = L.time_instrumented(model, x, timer, "blocks", L.block_paths(cfg), budget / 4, stop,
+                                             device_time=graph)
+                ops = L.time_instrumented(model, x, timer, "ops", None, budget / 4, stop, device_time=graph)
                 roof = L.measure_roof(mine.device, DTYPES[mine.dtype], timer, budget / 4, stop)
             notes = list(whole.notes)
             if graph:
@@ -374,9 +383,9 @@ class Bench:
 
         def body(s: Setup, waited: float):
             whole = self._run_locked(cfg, replace(s, runtime="torch"), waited, "the whole-network run")
-            state, timer, stop = self._state, Timer(s.device), self._stop
+            (model, x), timer, stop = self._eager_parts(), Timer(s.device), self._stop
             with torch.inference_mode(), _gc_paused():
-                ops = L.time_instrumented(state.model, state.x, timer, "ops", None, op_budget_s, stop,
+                ops = L.time_instrumented(model, x, timer, "ops", None, op_budget_s, stop,
                                           device_time=s.mode == "cudagraph")
             return whole, ops.undisturbed()
 
@@ -396,7 +405,8 @@ class Bench:
 
         _eager_ops(setup, "a per-op pass")
         self.release()  # nothing of the last network stays in memory
-        with self.lock.hold(label, lock_timeout, on_wait), pinned_threads(setup.threads), steady_memory():
+        cudnn = cudnn_benchmark(True) if setup.device.startswith("cuda") else nullcontext()  # as _locked
+        with self.lock.hold(label, lock_timeout, on_wait), pinned_threads(setup.threads), steady_memory(), cudnn:
             torch.manual_seed(0)
             fmt = torch.channels_last if setup.channels_last else torch.contiguous_format
             with torch.no_grad():

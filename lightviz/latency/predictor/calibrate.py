@@ -34,8 +34,9 @@ every :data:`CHAIN_EVERY`-th network, so every kind is timed on shapes no family
 **The host's drift.** A kernel campaign times the host probe every ten seconds and takes the
 slow stretches out of what it measured (:mod:`.drift`), so the model is for the undisturbed host.
 
-**Which model.** Eager PyTorch (``--runtime torch``) is timed whole and op by op in place
-(:meth:`~lightviz.latency.lab.protocol.Bench.op_times`) and gets the kernel model. The other
+**Which model.** PyTorch (``--runtime torch``, eager or a CUDA graph) is timed whole in the
+setup's mode and op by op in place (:meth:`~lightviz.latency.lab.protocol.Bench.op_times`; for a
+CUDA graph each op's kernels on the device alone) and gets the kernel model. The other
 runtimes (ONNX Runtime, TensorRT, torch.compile) run the network as one graph of their own fused
 kernels, and an int8 graph exists only there: timing PyTorch's eager ops would calibrate another
 runtime, so their campaigns time whole networks on the runtime itself, in the setup's precision,
@@ -138,8 +139,9 @@ class Calibration:
 
 
 def in_place_ops(setup: Setup) -> bool:
-    """Whether ``setup``'s kernels can be timed in place, op by op: eager PyTorch only (see the
-    module doc); other runtimes and int8 are calibrated on whole networks."""
+    """Whether ``setup``'s kernels can be timed in place, op by op: PyTorch's own runtime only,
+    eager or a CUDA graph (see the module doc); other runtimes and int8 are calibrated on whole
+    networks."""
     return setup.runtime == "torch" and setup.dtype != "int8"
 
 
