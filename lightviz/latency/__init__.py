@@ -33,7 +33,7 @@ import importlib
 from .setup import MODES, MeasurementError, OutOfMemory, Setup, Stopped, available_devices, dtype_support, make_setup
 
 _LAZY = {
-    "DTYPES": ".lab.timing", "Bench": ".lab.protocol", "Result": ".lab.protocol",
+    "DTYPES": ".lab.timing", "Bench": ".lab.protocol", "Result": ".lab.result",
     "measure": ".lab.protocol", "sweep": ".lab.protocol",
     "HostLock": ".lab.lock", "LockTimeout": ".lab.lock", "QueueStatus": ".lab.lock",
     "MemoryRefused": ".lab.memory", "check_fits": ".lab.memory", "estimate": ".lab.memory",

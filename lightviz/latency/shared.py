@@ -4,7 +4,7 @@ it was taken.
 
 **What a stored result keeps** (:func:`lightviz.latency.predictor.store.add_result`): the
 figures, its warnings and notes, its spread, the setup with its time budget, the whole result
-(:meth:`~lightviz.latency.lab.protocol.Result.to_dict`, the passport included, the samples
+(:meth:`~lightviz.latency.lab.result.Result.to_dict`, the passport included, the samples
 left out) and, when one was taken with it, the per-layer report. A door stores a measurement
 through a :class:`Keeper`, so the per-layer report goes into the record of the measurement it
 belongs to (the per-layer pass's own whole-network run is stored apart, marked as a part).
@@ -57,9 +57,9 @@ class Keeper:
 
 
 def result_of(rec: dict):
-    """The :class:`~lightviz.latency.lab.protocol.Result` a record was stored from (its samples
+    """The :class:`~lightviz.latency.lab.result.Result` a record was stored from (its samples
     are not kept), or None for a record from an older lightviz that did not keep it."""
-    from .lab.protocol import Result
+    from .lab.result import Result
     from .predictor.store import config_from_dict, setup_from_dict
 
     d = rec.get("result")

@@ -276,7 +276,7 @@ def add(cfg: Config, setup: Setup, median_ms: float, *, p10_ms=None, p90_ms=None
 
 
 def add_result(result, source: str = "") -> str | None:
-    """Store a :class:`~lightviz.latency.lab.protocol.Result` (the hook the protocol calls after
+    """Store a :class:`~lightviz.latency.lab.result.Result` (the hook the protocol calls after
     every measurement). Never raises: a store that cannot be written must not lose the
     measurement itself (the reason is logged)."""
     try:
