@@ -237,7 +237,8 @@ def families_left_out(cal, setup, rows) -> list:
     out = []
     for family in sorted({REGISTRY[c.arch].family for c, _, _ in cal.networks}):
         keep = [n for n in cal.networks if REGISTRY[n[0].arch].family != family]
-        model = M.kernel_model(keep, setup, cal.chains, host)  # the chains belong to no family
+        model = M.kernel_model(keep, setup, cal.chains, host,  # the chains belong to no family
+                               block=cal.model["kernel"].get("channel_block"))
         for row in rows:
             if REGISTRY[row["arch"]].family == family:
                 p = M.predict_kernel(row["config"], setup, model)

@@ -25,7 +25,7 @@ from typing import Any
 from ...config import RESOLUTION_MAX
 from ..predictor import features as F
 from ..predictor import kernel_model as KM
-from ..predictor.kernels import KINDS
+from ..predictor.kernels import CHANNEL_BLOCKS, KINDS
 from ..predictor.kernels import TERMS as KERNEL_TERMS
 from ..runtimes import RUNTIMES
 from ..setup import BATCH_MAX, DTYPE_NAMES, MODES, Setup, device_name
@@ -209,7 +209,8 @@ def _on_paths(d: Any, z: list, where: str, terms: int) -> None:
 
 def _kernel(d: Any, where: str) -> None:
     _fields(d, where, ("method", "kernel_version", "kinds", "network", "timed_kernels", "chains", "kinds_timed",
-                       "kinds_never_timed", "fastest_network_ms", "threads"), ("kernel_version", "kinds", "network"))
+                       "kinds_never_timed", "fastest_network_ms", "threads", "channel_block"),
+            ("kernel_version", "kinds", "network"))
     _maybe(_number, d.get("fastest_network_ms"), f"{where}.fastest_network_ms", 0.0, 1e7)
     if d["kernel_version"] not in KERNEL_VERSIONS or isinstance(d["kernel_version"], bool):
         raise _fail(f"{where}.kernel_version",
@@ -220,6 +221,12 @@ def _kernel(d: Any, where: str) -> None:
                                         "(none before version 5)")
     if paths:
         _number(d["threads"], f"{where}.threads", 1, 4096, True)
+    block = d.get("channel_block")
+    if "channel_block" in d and (not paths or d["kernel_version"] < 8 or isinstance(block, bool)
+                                 or block not in CHANNEL_BLOCKS.values()):
+        raise _fail(f"{where}.channel_block", f"{d['channel_block']!r}: expected the channels oneDNN blocks a "
+                                              f"version-8 CPU model's convs in "
+                                              f"({' or '.join(map(str, sorted(set(CHANNEL_BLOCKS.values()))))})")
     kinds = d["kinds"]
     if not isinstance(kinds, dict) or not kinds:
         raise _fail(f"{where}.kinds", "expected an object of kernel kinds")

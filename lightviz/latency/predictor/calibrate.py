@@ -64,7 +64,7 @@ from . import store
 from .chains import Chain, chains
 from .design import kernel_design
 from .drift import Drift, deflate
-from .kernels import timed_kernels, with_times
+from .kernels import host_channel_block, timed_kernels, with_times
 
 DEFAULT_BUDGET_S = 150.0  # measuring; with the fit, under 3 minutes for one CPU setup
 POINT_BUDGET_S = 0.3
@@ -353,7 +353,8 @@ def calibrate(setup: Setup, budget_s: float = DEFAULT_BUDGET_S,
         cal.chains[:] = [deflate(ops, f) for ops, f in zip(cal.chains, chain_factors)]
         info["calibration"]["drift"] = drift.summary(factors, chain_factors, stamps[0], stamps[1])
         cal.model = M.save_kernel_model(setup, networks, calibrated_at=time.time(), extra=info,
-                                        chains=cal.chains, host=drift.states())
+                                        chains=cal.chains, host=drift.states(),
+                                        block=host_channel_block() if bench is not None else None)
     else:
         cal.model = M.refit(setup, calibrated_at=time.time(), extra=info, whole_network=True)
     cal.fit_s = time.monotonic() - t1

@@ -29,16 +29,19 @@ Network = tuple[Config, float, Sequence[tuple[Kernel, float]]]
 
 
 def _held_out(networks: Sequence[Network], test: Sequence[int], batch: int,
-              fold_bn: bool, chains: Sequence = (), threads: int | None = 1) -> list[tuple[float, float]]:
+              fold_bn: bool, chains: Sequence = (), threads: int | None = 1,
+              block: int | None = None) -> list[tuple[float, float]]:
     """(predicted ms, extrapolated share) of the ``test`` networks by a model fitted on the
     others, their ops included, and on the chains."""
     keep = set(range(len(networks))) - set(test)
-    model = KernelModel(fit([networks[i] for i in sorted(keep)], batch, fold_bn, chains, threads), batch, fold_bn)
+    fitted = fit([networks[i] for i in sorted(keep)], batch, fold_bn, chains, threads, block)
+    model = KernelModel(fitted, batch, fold_bn)
     return [(p.ms, p.share) for p in (model.predict(networks[i][0]) for i in test)]
 
 
 def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int = 5,
-             seed: int = 0, chains: Sequence = (), host: Sequence[float] = (), threads: int | None = 1) -> dict:
+             seed: int = 0, chains: Sequence = (), host: Sequence[float] = (), threads: int | None = 1,
+             block: int | None = None) -> dict:
     """Held-out predictions of every network (``folds``-fold over networks) and of every
     family left out in turn (the chains, which belong to no family, always in the fits):
     errors, the interval's bounds (:func:`bounds`, in the campaign's ``host`` states), per
@@ -48,7 +51,7 @@ def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int 
     pred, share = np.zeros(n), np.zeros(n)
     for f in range(min(folds, n)):
         test = idx[f::min(folds, n)].tolist()
-        for i, (p, s) in zip(test, _held_out(networks, test, batch, fold_bn, chains, threads)):
+        for i, (p, s) in zip(test, _held_out(networks, test, batch, fold_bn, chains, threads, block)):
             pred[i], share[i] = p, s
     y = np.array([ms for _, ms, _ in networks])
     log_ratio = np.log(y / pred)
@@ -60,7 +63,7 @@ def evaluate(networks: Sequence[Network], batch: int, fold_bn: bool, folds: int 
     out_pred, out_share = np.full(n, np.nan), np.zeros(n)
     if len(families) >= 3:
         for members in families.values():
-            for i, (p, sh) in zip(members, _held_out(networks, members, batch, fold_bn, chains, threads)):
+            for i, (p, sh) in zip(members, _held_out(networks, members, batch, fold_bn, chains, threads, block)):
                 out_pred[i], out_share[i] = p, sh
     complete = not np.isnan(out_pred).any()
     out_log_ratio = np.log(y / out_pred)

@@ -41,11 +41,11 @@ def _nonneg_relative(T: np.ndarray, y: np.ndarray, ridge: float = 1e-6) -> np.nd
 
 
 def fit_kind(kernels: Sequence[Kernel], contexts: Sequence[float], ms: Sequence[float], batch: int,
-             threads: int | None = None) -> dict:
+             threads: int | None = None, block: int | None = None) -> dict:
     """One kind's model (a :class:`~.kernel_model.KindModel`'s data) from its timed kernels: the
     base (its reading growing with the context), then the context's slope on the log residuals
     (ridge toward none), then the residuals left for the correction to smooth."""
-    T = base_columns(kernels, contexts, batch, threads)
+    T = base_columns(kernels, contexts, batch, threads, block)
     y = np.asarray(ms, float)
     coef = _nonneg_relative(T, y)
     r = np.log(y / np.maximum(T @ coef, 1e-6))
@@ -62,7 +62,7 @@ Timed = tuple[Kernel, float, float]  # a timed kernel: (kernel, its network's co
 
 
 def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int,
-              threads: int | None = None) -> dict[str, dict]:
+              threads: int | None = None, block: int | None = None) -> dict[str, dict]:
     """Per kind, its model from timed kernels (``(kernel, its network's context) -> ms``), on
     each conv path timed enough too (:func:`_path_rows`), with its group's pooled base and the
     kind's (and each path's) median log ratio to it."""
@@ -70,37 +70,38 @@ def fit_kinds(samples: Mapping[tuple[Kernel, float], float], batch: int,
     for (k, ctx), ms in samples.items():
         if ms > 0 and math.isfinite(ms):
             by_kind.setdefault(k.kind, []).append((k, ctx, ms))
-    out = {kind: _fit(kms, batch, threads) for kind, kms in by_kind.items() if len(kms) >= 3}
+    out = {kind: _fit(kms, batch, threads, block) for kind, kms in by_kind.items() if len(kms) >= 3}
     on_paths = {kind: _path_rows(by_kind[kind], out[kind], threads) for kind in out}
     for kind, paths in on_paths.items():
         if paths:
-            out[kind]["paths"] = {str(p): _stored_on_path(_fit(kms, batch, threads)) for p, kms in paths.items()}
+            out[kind]["paths"] = {str(p): _stored_on_path(_fit(kms, batch, threads, block))
+                                  for p, kms in paths.items()}
     for kinds in GROUPS.values():
         members = [kcm for kind in kinds if kind in out for kcm in by_kind[kind]]
         if not members:
             continue
-        pool = _nonneg_relative(_columns(members, batch, threads), np.array([m for _, _, m in members]))
+        pool = _nonneg_relative(_columns(members, batch, threads, block), np.array([m for _, _, m in members]))
         for kind in kinds:
             if kind in out:
                 out[kind].update(pool=pool[:-1].tolist(), pool_read_context=float(pool[-1]),
-                                 offset=_offset(by_kind[kind], pool, batch, threads))
+                                 offset=_offset(by_kind[kind], pool, batch, threads, block))
                 for p, kms in on_paths[kind].items():
-                    out[kind]["paths"][str(p)]["offset"] = _offset(kms, pool, batch, threads)
+                    out[kind]["paths"][str(p)]["offset"] = _offset(kms, pool, batch, threads, block)
     return out
 
 
-def _fit(kms: Sequence[Timed], batch: int, threads: int | None) -> dict:
-    return fit_kind([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch, threads)
+def _fit(kms: Sequence[Timed], batch: int, threads: int | None, block: int | None) -> dict:
+    return fit_kind([k for k, _, _ in kms], [c for _, c, _ in kms], [m for _, _, m in kms], batch, threads, block)
 
 
-def _columns(kms: Sequence[Timed], batch: int, threads: int | None) -> np.ndarray:
-    return base_columns([k for k, _, _ in kms], [c for _, c, _ in kms], batch, threads)
+def _columns(kms: Sequence[Timed], batch: int, threads: int | None, block: int | None) -> np.ndarray:
+    return base_columns([k for k, _, _ in kms], [c for _, c, _ in kms], batch, threads, block)
 
 
-def _offset(kms: Sequence[Timed], pool: np.ndarray, batch: int, threads: int | None) -> float:
+def _offset(kms: Sequence[Timed], pool: np.ndarray, batch: int, threads: int | None, block: int | None) -> float:
     """The median log ratio of timed kernels to their group's pooled base."""
     y = np.array([m for _, _, m in kms])
-    return float(np.median(np.log(y / np.maximum(_columns(kms, batch, threads) @ pool, 1e-6))))
+    return float(np.median(np.log(y / np.maximum(_columns(kms, batch, threads, block) @ pool, 1e-6))))
 
 
 def _path_rows(kms: Sequence[Timed], fitted: Mapping, threads: int | None) -> dict[int, list[Timed]]:
@@ -165,18 +166,21 @@ def aggregate(networks: Iterable[tuple[float, Sequence[tuple[Kernel, float]]]]) 
 
 
 def fit(networks: Sequence[tuple[Config, float, Sequence[tuple[Kernel, float]]]], batch: int,
-        fold_bn: bool, chains: Sequence[Sequence[tuple[Kernel, float]]] = (), threads: int | None = 1) -> dict:
+        fold_bn: bool, chains: Sequence[Sequence[tuple[Kernel, float]]] = (), threads: int | None = 1,
+        block: int | None = None) -> dict:
     """The model from calibration networks ``(config, whole ms, [(kernel, in-place ms)])`` and
     kernel chains ``[(kernel, in-place ms)]`` (:mod:`.chains`: their kernels teach the kinds,
     never the network term), timed on ``threads`` (which conv path runs a kernel depends on
-    them; None: no conv paths, off a CPU in fp32, see :func:`~.kernel_model.paths_threads`); a
+    them; None: no conv paths, off a CPU in fp32, see :func:`~.kernel_model.paths_threads`), its
+    oneDNN convs costed in whole blocks of ``block`` channels (:func:`~.kernels.block_waste`); a
     chain's context is the sum of its ops."""
     kinds = fit_kinds(aggregate([(ms, ops) for _, ms, ops in networks]
-                                + [(sum(t for _, t in ops), ops) for ops in chains]), batch, threads)
+                                + [(sum(t for _, t in ops), ops) for ops in chains]), batch, threads, block)
     model = KernelModel({"kinds": kinds, "network": {"fixed": 0.0, "scale": 1.0, "per_call": 0.0},
-                         "threads": threads, "kernel_version": VERSION}, batch, fold_bn)
+                         "threads": threads, "channel_block": block, "kernel_version": VERSION}, batch, fold_bn)
     network = network_term(model, [(cfg, ms) for cfg, ms, _ in networks])
     return {"method": "kernel", "kernel_version": VERSION, **({"threads": threads} if threads else {}),
+            **({"channel_block": block} if block else {}),
             "kinds": kinds, "network": network,
             "fastest_network_ms": round(min((ms for _, ms, _ in networks), default=0.0), 4) or None,
             "timed_kernels": sum(d["n"] for d in kinds.values()), "chains": len(chains),

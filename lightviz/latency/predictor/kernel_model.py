@@ -46,10 +46,11 @@ import numpy as np
 from ...config import Config
 from .kernels import TERMS, Kernel, conv_path, network_kernels
 
-VERSION = 7  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
+VERSION = 8  # 2: each kind's context slope (see context_x); 3: average pooling a kind of its own;
 # 4: reading costs more in a longer network (read_octaves); 5: the conv path in the descriptor;
 # 6: the group calls term (kernels.group_calls; a model before it has none: read as 0);
 # 7: a conv kind's base, slope and residuals per conv path (KindModel.paths; none before: one base)
+# 8: a conv's MACs on oneDNN in whole channel blocks (kernels.block_waste; none before: as counted)
 # Kinds an older model timed under another kind's name (read as that kind, as it was fitted).
 LEGACY = {"avgpool": ("pool", 3)}
 NEIGHBOURS = 6
@@ -183,9 +184,10 @@ def describe(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
     return k.descriptor(path(k, batch, threads))
 
 
-def terms(k: Kernel, batch: int, threads: int | None) -> np.ndarray:
-    """A kernel's physical terms in a model of ``threads`` (no paths known: no group calls)."""
-    return k.terms(batch, path(k, batch, threads) or 0)
+def terms(k: Kernel, batch: int, threads: int | None, block: int | None = None) -> np.ndarray:
+    """A kernel's physical terms in a model of ``threads`` (no paths known: no group calls)
+    and channel ``block`` (None: the MACs as counted)."""
+    return k.terms(batch, path(k, batch, threads) or 0, block)
 
 
 def _terms_wide(coef) -> np.ndarray:
@@ -222,10 +224,10 @@ def read_octaves(ctx):
 
 
 def base_columns(kernels: Sequence[Kernel], contexts: Sequence[float], batch: int,
-                 threads: int | None = None) -> np.ndarray:
+                 threads: int | None = None, block: int | None = None) -> np.ndarray:
     """The base's columns for timed kernels in their networks' contexts: the kernels' terms
     (:func:`terms`), then the values read times :func:`read_octaves`."""
-    T = np.stack([terms(k, batch, threads) for k in kernels])
+    T = np.stack([terms(k, batch, threads, block) for k in kernels])
     return np.column_stack([T, T[:, READ] * read_octaves(contexts)])
 
 
@@ -253,6 +255,7 @@ class KernelModel:
         # the threads the conv paths were timed on (none before version 5, nor off a CPU in fp32:
         # its kinds' descriptors have no path then)
         self.threads = data.get("threads")
+        self.block = data.get("channel_block")  # none before version 8, nor without paths
         self.fastest = data.get("fastest_network_ms")  # none in a model before it was kept
 
     def _kind_for(self, kind: str) -> tuple[KindModel | None, bool]:
@@ -309,7 +312,7 @@ class KernelModel:
                 extra[idx] = True
                 continue
             paths = [path(kernels[i], self.batch, self.threads) for i in idx]  # once: both need it
-            T = np.stack([kernels[i].terms(self.batch, p or 0) for i, p in zip(idx, paths)])
+            T = np.stack([kernels[i].terms(self.batch, p or 0, self.block) for i, p in zip(idx, paths)])
             z = np.stack([kernels[i].descriptor(p) for i, p in zip(idx, paths)])
             pred, more, inside, slope = model.predict(T, z)
             if not own:  # a kind never timed: its stand-in's group base, as for shapes outside

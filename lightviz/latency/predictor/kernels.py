@@ -45,6 +45,10 @@ DESCRIPTOR = ("log2 in channels", "log2 out channels", "log2 out pixels", "kerne
 NATIVE_MAX_VALUES = 20480  # a batch-1 input of at most this many values, 1x1 to 3x3, groups 1
 FEW_COLUMNS = 16  # output pixels under which the native GEMM runs at a fraction of its rate
 TERMS = ("call", "MACs", "values in", "values out", "weights", "group calls")
+# oneDNN lays a float conv's activations out in blocks of channels, as wide as the CPU's vectors
+# (nChw16c with AVX-512, nChw8c with AVX2), and computes whole blocks (see block_waste).
+CHANNEL_BLOCKS = {"AVX512": 16, "AVX2": 8}
+MIN_BLOCKED_IN = 8  # a conv reading fewer channels (a stem's 3) runs oneDNN's first-layer kernel
 
 
 class Kernel(NamedTuple):
@@ -94,10 +98,12 @@ class Kernel(NamedTuple):
     def values_out(self) -> int:
         return 0 if self.kind == "call" else self.c_out * self.out_h * self.out_w
 
-    def terms(self, batch: int = 1, path: int = 0) -> np.ndarray:
+    def terms(self, batch: int = 1, path: int = 0, block: int | None = None) -> np.ndarray:
         """The physical terms of :data:`TERMS` (one call; per-image terms times ``batch``; the
-        group calls of a grouped conv on ``path``, see :func:`group_calls`)."""
-        return np.array([1.0, self.macs * batch / 1e6, self.values_in * batch / 1e6,
+        group calls of a grouped conv on ``path``, see :func:`group_calls`; on oneDNN, path 0,
+        the MACs of whole blocks of ``block`` channels, see :func:`block_waste`)."""
+        macs = self.macs * (block_waste(self, block) if block and path == 0 else 1.0)
+        return np.array([1.0, macs * batch / 1e6, self.values_in * batch / 1e6,
                          self.values_out * batch / 1e6, self.weights / 1e6, group_calls(self, path)])
 
     def descriptor(self, path: int | None = None) -> np.ndarray:
@@ -131,6 +137,39 @@ def conv_path(k: Kernel, batch: int = 1, threads: int = 1) -> int:
     if either and onednn:
         return 0
     return 2 if k.out_h * k.out_w < FEW_COLUMNS else 1
+
+
+def block_waste(k: Kernel, block: int) -> float:
+    """How much more work a conv does on oneDNN than its MACs say: oneDNN computes whole blocks
+    of ``block`` channels (:data:`CHANNEL_BLOCKS`), in and out (of each group), so a conv of 24
+    channels does the work of one of 32. On this project's machine (AVX-512, one thread) the
+    3x3 convs of calibration networks on 29-58 px ran at 40-49 G MAC/s with 32 or 48 channels,
+    30-36 with 40 and 23 with 24, and a kind's smooth correction over log channels took the
+    difference for noise: a ResNet-18 at 0.279x (24 and 40 channels) came out 22% under.
+    Costed on whole blocks, the fifteen kept one-thread campaigns of seeds 10-23, refitted
+    offline, predict (a) better in fourteen. A depthwise conv blocks its channels once; a conv
+    reading fewer than :data:`MIN_BLOCKED_IN` channels (a stem's 3) is not blocked."""
+    if k.kind not in ("conv1x1", "convkxk", "dwconv", "gconv"):
+        return 1.0
+
+    def whole(c: int) -> float:
+        return math.ceil(c / block) * block / c if c > 0 else 1.0
+
+    if k.kind == "dwconv":
+        return whole(k.c_out)
+    per_in, per_out = k.c_in // k.groups, k.c_out // k.groups
+    return whole(per_out) * (whole(per_in) if per_in >= MIN_BLOCKED_IN else 1.0)
+
+
+def host_channel_block() -> int | None:
+    """The channel block of this CPU's float convs on oneDNN (torch's CPU capability: 16 with
+    AVX-512, 8 with AVX2), or None (another CPU, or no torch here: no blocks assumed)."""
+    try:
+        import torch
+
+        return CHANNEL_BLOCKS.get(torch.backends.cpu.get_cpu_capability())
+    except Exception:  # noqa: BLE001 - an old torch without it, or none: no blocks
+        return None
 
 
 def group_calls(k: Kernel, path: int) -> float:

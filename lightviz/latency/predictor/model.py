@@ -308,26 +308,31 @@ WHOLE_ONLY = ("made with the whole-network model: this runtime or precision runs
 
 
 def save_kernel_model(setup: Setup, networks, calibrated_at: float | None = None,
-                      extra: dict | None = None, chains=(), host=()) -> dict:
+                      extra: dict | None = None, chains=(), host=(), block: int | None = None) -> dict:
     """Fit the kernel model on calibration ``networks`` ``(config, whole ms, [(kernel, ms)])``
     and kernel ``chains`` ``[(kernel, ms)]``, with its held-out errors (in the ``host`` states
-    the campaign met), and save it; returns it."""
+    the campaign met, its oneDNN convs in whole blocks of ``block`` channels), and save it; returns it."""
     s = resolve(setup)
-    return _save(s, kernel_model(networks, s, chains, host), store.load_model(s) or {}, calibrated_at, extra)
+    return _save(s, kernel_model(networks, s, chains, host, block), store.load_model(s) or {}, calibrated_at, extra)
 
 
-def kernel_model(networks, setup: Setup, chains=(), host=()) -> dict:
+def kernel_model(networks, setup: Setup, chains=(), host=(), block: int | None = None) -> dict:
     """The kernel model of ``networks`` (and kernel ``chains``) with its held-out errors
     (JSON-ready, not saved); its interval holds them in each of the ``host`` states
-    (:func:`lightviz.latency.predictor.heldout.evaluate`)."""
+    (:func:`lightviz.latency.predictor.heldout.evaluate`). ``block``: the channels the
+    measuring CPU's oneDNN convs compute in whole blocks of
+    (:func:`~lightviz.latency.predictor.kernels.host_channel_block`; None for a fake timer),
+    used where the model has conv paths."""
     if len(networks) < MIN_MEASUREMENTS:
         raise ValueError(f"{len(networks)} measured networks are too few to fit a latency model: "
                          f"at least {MIN_MEASUREMENTS} are needed")
     setup = resolve(setup)
     threads = KM.paths_threads(setup.device, setup.dtype, setup.channels_last, setup.threads or 1)
+    block = block if threads is not None else None
     return {"model_kind": KERNEL, "method": KERNEL_METHOD, "feature_version": F.VERSION,
-            "kernel": KF.fit(networks, setup.batch, setup.fold_bn, chains, threads),
-            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host, threads=threads),
+            "kernel": KF.fit(networks, setup.batch, setup.fold_bn, chains, threads, block),
+            **H.evaluate(networks, setup.batch, setup.fold_bn, chains=chains, host=host, threads=threads,
+                         block=block),
             "configs": [store.config_dict(c) for c, _, _ in networks]}
 
 
