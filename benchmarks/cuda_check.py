@@ -47,6 +47,12 @@ def rows():
     yield "resnet18", "eager", "fp32", 1
 
 
+def print_failure(label: str, exc: Exception) -> None:
+    """One failed row: its label and the error's first 120 characters, the traceback on stderr."""
+    print(f"{label} FAILED {type(exc).__name__}: {str(exc)[:120]}")
+    traceback.print_exc(limit=3, file=sys.stderr)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda")
@@ -73,8 +79,7 @@ def main(argv=None) -> int:
             r = bench.run(cfg, setup)
         except Exception as exc:  # keep going: one failed path must not hide the others
             failed += 1
-            print(f"{arch:<13} {mode:<9} {dtype:<5} {batch:>5} FAILED {type(exc).__name__}: {str(exc)[:120]}")
-            traceback.print_exc(limit=3, file=sys.stderr)
+            print_failure(f"{arch:<13} {mode:<9} {dtype:<5} {batch:>5}", exc)
             out.append({"arch": arch, "mode": mode, "dtype": dtype, "batch": batch, "error": repr(exc)})
             bench.release()
             continue
@@ -136,8 +141,7 @@ def main(argv=None) -> int:
                                 "ops": len(ops)})
                 except Exception as exc:
                     failed += 1
-                    print(f"  {arch:<13} {mode:<9} {dtype:<5} FAILED {type(exc).__name__}: {str(exc)[:120]}")
-                    traceback.print_exc(limit=3, file=sys.stderr)
+                    print_failure(f"  {arch:<13} {mode:<9} {dtype:<5}", exc)
                 finally:
                     bench.release()
 

@@ -224,7 +224,7 @@ def _kernel(d: Any, where: str) -> None:
     block = d.get("channel_block")
     if "channel_block" in d and (not paths or d["kernel_version"] < 8 or isinstance(block, bool)
                                  or block not in CHANNEL_BLOCKS.values()):
-        raise _fail(f"{where}.channel_block", f"{d['channel_block']!r}: expected the channels oneDNN blocks a "
+        raise _fail(f"{where}.channel_block", f"{block!r}: expected the channels oneDNN blocks a "
                                               f"version-8 CPU model's convs in "
                                               f"({' or '.join(map(str, sorted(set(CHANNEL_BLOCKS.values()))))})")
     kinds = d["kinds"]

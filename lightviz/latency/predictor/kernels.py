@@ -33,6 +33,7 @@ from ...counting import Row, count
 # The kinds a kernel model knows, in a fixed order (the calibration times each of them).
 CONV_KINDS = {"pointwise conv": "conv1x1", "standard conv": "convkxk",
               "depthwise conv": "dwconv", "grouped conv": "gconv"}
+CONVS = tuple(CONV_KINDS.values())  # the conv kinds: MACs and weights of their own, a conv path
 KINDS = ("conv1x1", "convkxk", "dwconv", "gconv", "linear", "bn", "relu", "relu6",
          "hardsigmoid", "add", "mul", "cat", "shuffle", "pool", "avgpool", "gap", "call")
 # Activations a plugin may use that no kernel was timed for: costed as the closest known one.
@@ -72,7 +73,7 @@ class Kernel(NamedTuple):
 
     @property
     def macs(self) -> int:
-        if self.kind in ("conv1x1", "convkxk", "dwconv", "gconv"):
+        if self.kind in CONVS:
             return self.c_out * self.out_h * self.out_w * (self.c_in // self.groups) * self.k * self.k
         if self.kind == "linear":
             return self.c_in * self.h * self.w * self.c_out
@@ -80,7 +81,7 @@ class Kernel(NamedTuple):
 
     @property
     def weights(self) -> int:
-        if self.kind in ("conv1x1", "convkxk", "dwconv", "gconv"):
+        if self.kind in CONVS:
             return self.c_out * (self.c_in // self.groups) * self.k * self.k + self.c_out * self.bias
         if self.kind == "linear":
             return self.c_in * self.h * self.w * self.c_out + self.c_out * self.bias
@@ -130,7 +131,7 @@ def conv_path(k: Kernel, batch: int = 1, threads: int = 1) -> int:
     together, the 3 x 3 maps' slowness put a ResNet table's 952-channel 3x3 convs on 4 x 4 px
     38-91% over (6.1 ms measured each). Kernels of different paths are never neighbours, and a
     path timed enough has a base of its own (:func:`~.kernel_fit._path_rows`)."""
-    if k.kind not in ("conv1x1", "convkxk", "dwconv", "gconv"):
+    if k.kind not in CONVS:
         return 0
     either = k.stride > 1 or batch >= 16 or k.k != 1 or threads > 1
     onednn = k.groups > 1 or k.k > 3 or batch > 1 or batch * k.c_in * k.h * k.w > NATIVE_MAX_VALUES
@@ -149,7 +150,7 @@ def block_waste(k: Kernel, block: int) -> float:
     Costed on whole blocks, the fifteen kept one-thread campaigns of seeds 10-23, refitted
     offline, predict (a) better in fourteen. A depthwise conv blocks its channels once; a conv
     reading fewer than :data:`MIN_BLOCKED_IN` channels (a stem's 3) is not blocked."""
-    if k.kind not in ("conv1x1", "convkxk", "dwconv", "gconv"):
+    if k.kind not in CONVS:
         return 1.0
 
     def whole(c: int) -> float:
