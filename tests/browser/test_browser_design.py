@@ -48,6 +48,8 @@ def test_typing_into_a_cell_changes_the_counts_and_the_link(page, streamlit_serv
     # grid's cell editor, and write 1. The grid is a canvas: on a loaded machine its layout can
     # still move after the first second, so the double-click is aimed again (up to three times)
     # at where the grid is now until the editor opens.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # the browser tests' own import
+
     for _ in range(3):
         page.wait_for_timeout(1000)  # let the layout settle before clicking
         box = grid.bounding_box()
@@ -55,7 +57,7 @@ def test_typing_into_a_cell_changes_the_counts_and_the_link(page, streamlit_serv
         try:
             cell.wait_for(state="visible", timeout=10_000)
             break
-        except Exception:  # noqa: BLE001 - Playwright's timeout: aim again
+        except PlaywrightTimeout:  # the editor did not open: aim again
             page.keyboard.press("Escape")
     expect(cell).to_have_value("6")
     cell.fill("1")
